@@ -1,12 +1,119 @@
-// ringstamp: the command. Subcommands are registered in apps/commands.h.
+// ringstamp: the command. Dispatches to the subcommands registered with RINGSTAMP_COMMAND.
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "apps/command.h"
+
+namespace ringstamp::app {
+
+std::vector<CommandSpec>& Registry() {
+  static std::vector<CommandSpec> commands;
+  return commands;
+}
+
+bool RegisterCommand(CommandSpec spec) {
+  Registry().push_back(std::move(spec));
+  return true;
+}
+
+const std::vector<CommandSpec>& Commands() { return Registry(); }
+
+namespace {
+
+void PrintUsage(FILE* out) {
+  std::fprintf(out, "usage: ringstamp <command> [flags]\n\ncommands:\n");
+  for (const CommandSpec& c : Commands()) std::fprintf(out, "  %-14s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n`ringstamp <command> --help` lists a command's flags.\n");
+}
+
+const CommandSpec* Find(const std::string& name) {
+  for (const CommandSpec& c : Commands()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+// Flags set on the command line (value differs from default) that the command does not take.
+std::vector<std::string> ForeignFlags(const CommandSpec& spec) {
+  std::vector<std::string> foreign;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (flag->Filename().find("apps/") == std::string::npos) continue;  // abseil's own flags
+    if (flag->CurrentValue() == flag->DefaultValue()) continue;
+    bool allowed = false;
+    for (const std::string& f : spec.flags) allowed |= (f == std::string(name));
+    if (!allowed) foreign.emplace_back(name);
+  }
+  return foreign;
+}
+
+void PrintCommandHelp(const CommandSpec& spec) {
+  std::printf("usage: ringstamp %s [flags]\n%s\n\nflags:\n", spec.name, spec.summary);
+  auto all = absl::GetAllFlags();
+  for (const std::string& f : spec.flags) {
+    auto it = all.find(f);
+    if (it == all.end()) continue;
+    std::string dash = f.size() == 1 ? "-" : "--";
+    std::string def = std::string(it->second->DefaultValue());
+    std::printf("  %s%-16s %s%s\n", dash.c_str(), f.c_str(),
+                std::string(it->second->Help()).c_str(),
+                def.empty() ? "" : absl::StrCat(" (default: ", def, ")").c_str());
+  }
+}
+
+}  // namespace
+}  // namespace ringstamp::app
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: ringstamp <info|capture|gen|probe> [flags]\n");
-    return 2;
+  using namespace ringstamp::app;
+  absl::SetProgramUsageMessage("ringstamp <command> [flags]; `ringstamp --help` lists commands");
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    PrintUsage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? kExitUsage : kExitOk;
   }
-  std::fprintf(stderr, "ringstamp: unknown command '%s'\n", argv[1]);
-  return 2;
+  // Commands are one word ("info") or two ("probe server").
+  int consumed = 1;
+  std::string name = argv[1];
+  const CommandSpec* spec = Find(name);
+  if (spec == nullptr && argc >= 3) {
+    spec = Find(name + " " + argv[2]);
+    if (spec != nullptr) {
+      name += std::string(" ") + argv[2];
+      consumed = 2;
+    }
+  }
+  if (spec == nullptr) {
+    std::fprintf(stderr, "ringstamp: unknown command '%s'\n\n", name.c_str());
+    PrintUsage(stderr);
+    return kExitUsage;
+  }
+  std::vector<char*> rest;
+  rest.push_back(argv[0]);
+  for (int k = consumed + 1; k < argc; ++k) {
+    if (std::strcmp(argv[k], "--help") == 0 || std::strcmp(argv[k], "-h") == 0) {
+      PrintCommandHelp(*spec);
+      return kExitOk;
+    }
+    rest.push_back(argv[k]);
+  }
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(rest.size()), rest.data());
+  std::vector<std::string> foreign = ForeignFlags(*spec);
+  if (!foreign.empty()) {
+    std::fprintf(stderr,
+                 "ringstamp %s: flag(s) not used by this command: %s (see `ringstamp %s --help`)\n",
+                 name.c_str(), absl::StrJoin(foreign, ", ").c_str(), name.c_str());
+    return kExitUsage;
+  }
+  CommandArgs args;
+  args.name = name;
+  for (size_t k = 1; k < positional.size(); ++k) args.positional.emplace_back(positional[k]);
+  return spec->run(args);
 }

@@ -1,0 +1,14 @@
+#include "apps/common_flags.h"
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(std::string, i, "", "network interface to use, e.g. eth1");
+ABSL_FLAG(bool, json, false, "print JSON instead of text");
+ABSL_FLAG(double, duration, 0, "stop after this many seconds (0: no limit)");
+ABSL_FLAG(int64_t, c, 0, "stop after this many packets (0: no limit)");
+ABSL_FLAG(int64_t, count, 0, "number of packets or probes to send (0: no limit)");
+ABSL_FLAG(int32_t, workers, 1, "worker threads, one per CPU");
+ABSL_FLAG(std::string, tstamp, "auto", "timestamp source: auto, hardware or software");
+ABSL_FLAG(std::string, vlan, "", "VLAN stack, outer first: ID or ID,ID (QinQ)");
+ABSL_FLAG(bool, q, false, "quiet: no per-packet lines");
+ABSL_FLAG(bool, immediate, false, "hand each frame over as it lands (TPACKET_V2 ring)");
