@@ -35,6 +35,7 @@ class ImmediateRxRing {
  public:
   ImmediateRxRing(std::shared_ptr<RingMapping> mapping, std::byte* base, const RingConfig& cfg);
   ImmediateRxRing(ImmediateRxRing&&) = default;
+  ImmediateRxRing& operator=(ImmediateRxRing&&) = default;
 
   bool Ready() const { return (LoadStatus(SlotAt(next_)) & TP_STATUS_USER) != 0; }
 

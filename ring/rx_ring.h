@@ -45,6 +45,7 @@ class RxRing {
   // `base` points at the ring inside `mapping`; cfg is the geometry the kernel accepted.
   RxRing(std::shared_ptr<RingMapping> mapping, std::byte* base, const RingConfig& cfg);
   RxRing(RxRing&&) = default;
+  RxRing& operator=(RxRing&&) = default;
 
   // Move-only ownership of one user-side block; returns it to the kernel when destroyed.
   class BlockGuard {

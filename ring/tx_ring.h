@@ -61,6 +61,7 @@ class TxRing {
   TxRing(std::shared_ptr<RingMapping> mapping, std::byte* base, const RingConfig& cfg, int fd,
          uint32_t mtu);
   TxRing(TxRing&&) = default;
+  TxRing& operator=(TxRing&&) = default;
 
   // The next free slot's data area (capacity() bytes), or an empty span when the
   // ring is full. Calling Reserve again without Commit returns the same slot.

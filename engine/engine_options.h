@@ -1,0 +1,61 @@
+// engine_options.h — EngineOptions: everything an Engine needs to know before it starts.
+//
+//   EngineOptions o{.ifname = "eth1", .cpus = {0, 1}, .rx_mode = RxMode::kImmediate,
+//                   .wait_mode = WaitMode::kBusyPoll};
+//
+// A plain value; Engine::Create validates it and says what is wrong.
+#pragma once
+
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ring/packet_socket.h"
+
+namespace ringstamp {
+
+enum class RxMode : uint8_t {
+  kBlock,      // TPACKET_V3: blocks retired when full or after block_timeout_ms (capture, bulk RX)
+  kImmediate,  // TPACKET_V2: each frame handed over as it lands (echo servers, probes)
+};
+
+enum class WaitMode : uint8_t {
+  kIoUring,   // sleep in io_uring (multishot poll on the socket, eventfd for stop, timeout for
+              // ticks)
+  kBusyPoll,  // spin on the next ring slot's status: no syscall while idle, a full core burned
+};
+
+struct EngineOptions {
+  std::string ifname;
+  // CPUs to pin one worker each to; empty: `workers` workers on the first online CPUs.
+  std::vector<int> cpus;
+  int workers = 0;  // used when cpus is empty; 0 means one per online CPU
+  bool pin = true;  // pin each worker to its CPU
+
+  bool rx = true;
+  bool tx = true;
+  RxMode rx_mode = RxMode::kBlock;
+  WaitMode wait_mode = WaitMode::kIoUring;
+
+  uint16_t protocol = ETH_P_ALL;  // EtherType the RX sockets take
+  bool promiscuous = false;
+  bool qdisc_bypass = true;
+  bool ignore_outgoing = true;   // RX does not see what this host sends
+  std::vector<sock_filter> bpf;  // classic BPF for every RX socket (empty: none)
+  FanoutOptions fanout{.mode = FanoutMode::kHash, .group_id = 0, .unique_id = true};
+
+  // Ring memory per worker; RX takes 7/8 of it, TX the rest (at least 2 blocks each).
+  uint64_t ring_budget_bytes = 32ull << 20;
+  uint32_t block_timeout_ms = 1;         // V3 RX block retire timeout
+  uint32_t immediate_frame_size = 2048;  // V2 RX frame slot
+  uint32_t tx_frame_size = 2048;
+  bool lock_memory = true;  // mlock the rings when RLIMIT_MEMLOCK allows
+
+  bool rx_software_stamps = true;  // SO_TIMESTAMPING RX_SOFTWARE on the RX sockets
+  int stats_interval_ms = 1000;    // kernel counters read this often by each worker
+};
+
+}  // namespace ringstamp

@@ -1,0 +1,107 @@
+// worker.h — Worker: one pinned thread owning its packet socket(s), its RX ring and its TX ring.
+//
+// Made by Engine (engine.h); handlers see it as the `worker` argument:
+//   void OnFrame(Worker& w, const Frame& f) override {
+//     auto slot = w.tx()->Reserve();         // reply on the same worker: no locks
+//     ...
+//     w.tx()->Commit(len);                   // flushed by the worker after this batch
+//   }
+//
+// Run-to-completion: walk a block (or the ready V2 frames), hand each frame to
+// the handler, return the block, let the handler generate (OnPoll), flush TX
+// with one kick, then sleep in io_uring or spin (WaitMode).
+// Threads: everything but Stats()/Wake() runs on the worker's own thread; the
+// worker is the single writer of its rings. Stats() and Wake() are safe from any
+// thread. Cost: per frame, the ring walk plus one virtual call.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/fd.h"
+#include "engine/engine_options.h"
+#include "engine/frame_handler.h"
+#include "engine/uring_waiter.h"
+#include "engine/worker_stats.h"
+#include "ring/packet_socket.h"
+#include "ring/ring_counters.h"
+#include "ring/ring_setup.h"
+
+namespace ringstamp {
+
+class Engine;
+
+class Worker {
+ public:
+  // Opens the sockets and rings (in the calling thread's network namespace).
+  static absl::StatusOr<std::unique_ptr<Worker>> Create(Engine* engine, int index, int cpu,
+                                                        const EngineOptions& options,
+                                                        std::unique_ptr<FrameHandler> handler);
+  ~Worker();
+
+  int index() const { return index_; }
+  int cpu() const { return cpu_; }
+  const std::string& ifname() const { return rx_sock_ ? rx_sock_->ifname() : tx_sock_->ifname(); }
+  Engine& engine() { return *engine_; }
+  FrameHandler& handler() { return *handler_; }
+
+  // The TX ring (nullptr when the engine has no TX). Worker thread only.
+  TxRing* tx() { return rings_.tx ? &*rings_.tx : (tx_rings_.tx ? &*tx_rings_.tx : nullptr); }
+  // The socket TX stamps come back on (its error queue). -1 without TX.
+  int tx_fd() const;
+  // The RX socket (nullptr when the engine has no RX).
+  PacketSocket* rx_socket() { return rx_sock_ ? &*rx_sock_ : nullptr; }
+  PacketSocket* tx_socket() { return tx_sock_ ? &*tx_sock_ : rx_socket(); }
+
+  // Handler-side counters (worker thread).
+  void CountHandlerDrop(uint64_t n = 1) { handler_drops_.Add(n); }
+  void SetTxStampCounts(uint64_t pending, uint64_t missed_total);
+
+  // Any thread.
+  WorkerStats Stats() const;
+  void Wake();
+
+  // Engine-side lifecycle.
+  absl::Status Start();
+  void Join();
+  bool running() const { return thread_.joinable(); }
+  // Frames left in userspace-owned blocks after the worker stopped (must be 0).
+  uint32_t outstanding_blocks() const;
+  // What the rings setup wants the user to know (shrunk rings, memory lock).
+  const std::string& warnings() const { return warnings_; }
+
+ private:
+  Worker(Engine* engine, int index, int cpu, const EngineOptions& options,
+         std::unique_ptr<FrameHandler> handler);
+  absl::Status Open();
+  void Run();
+  size_t PollRx();
+  void ReadKernelStats();
+  void FlushTx();
+  bool StopRequested() const;
+
+  Engine* engine_;
+  int index_;
+  int cpu_;
+  EngineOptions options_;
+  std::unique_ptr<FrameHandler> handler_;
+  std::optional<PacketSocket> rx_sock_;
+  std::optional<PacketSocket> tx_sock_;  // separate TX socket in immediate mode
+  Rings rings_;
+  Rings tx_rings_;
+  UniqueFd wake_fd_;
+  std::unique_ptr<UringWaiter> waiter_;
+  std::thread thread_;
+  std::string warnings_;
+
+  RelaxedCounter kernel_packets_, kernel_drops_, freezes_, handler_drops_;
+  std::atomic<uint64_t> tx_stamps_pending_{0}, tx_stamps_missed_{0};
+  int64_t next_stats_ns_ = 0;
+};
+
+}  // namespace ringstamp
