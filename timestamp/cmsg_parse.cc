@@ -52,19 +52,6 @@ bool IsRecvErr(int level, int type) {
          (level == SOL_IP && type == IP_RECVERR) || (level == SOL_IPV6 && type == IPV6_RECVERR);
 }
 
-TxStampKind KindOf(uint32_t ee_info) {
-  switch (ee_info) {
-    case SCM_TSTAMP_SND:
-      return TxStampKind::kSnd;
-    case SCM_TSTAMP_SCHED:
-      return TxStampKind::kSched;
-    case SCM_TSTAMP_ACK:
-      return TxStampKind::kAck;
-    default:
-      return TxStampKind::kOther;
-  }
-}
-
 // Decodes one cmsg payload into `out`.
 void DecodeOne(int level, int type, const std::byte* data, size_t len, ParsedCmsgs& out) {
   if (level == SOL_SOCKET) {
@@ -118,7 +105,7 @@ void DecodeOne(int level, int type, const std::byte* data, size_t len, ParsedCms
       TxStampInfo tx;
       tx.key = ee.ee_data;
       tx.ee_info = ee.ee_info;
-      tx.kind = KindOf(ee.ee_info);
+      tx.kind = TxStampKindFromInfo(ee.ee_info);
       tx.level = level;
       out.tx = tx;
     } else {
@@ -142,6 +129,19 @@ void DecodeOne(int level, int type, const std::byte* data, size_t len, ParsedCms
 }
 
 }  // namespace
+
+TxStampKind TxStampKindFromInfo(uint32_t ee_info) {
+  switch (ee_info) {
+    case SCM_TSTAMP_SND:
+      return TxStampKind::kSnd;
+    case SCM_TSTAMP_SCHED:
+      return TxStampKind::kSched;
+    case SCM_TSTAMP_ACK:
+      return TxStampKind::kAck;
+    default:
+      return TxStampKind::kOther;
+  }
+}
 
 std::string_view TxStampKindName(TxStampKind kind) {
   switch (kind) {

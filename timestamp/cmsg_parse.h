@@ -43,6 +43,9 @@ enum class TxStampKind : uint8_t {
 
 std::string_view TxStampKindName(TxStampKind kind);  // "snd", "sched", "ack", "other"
 
+// The kind for an ee_info / io_uring timestamp type value.
+TxStampKind TxStampKindFromInfo(uint32_t ee_info);
+
 // The TX stamp report of one error-queue message.
 struct TxStampInfo {
   uint32_t key = 0;      // ee_data: the OPT_ID key of the send
