@@ -1,0 +1,206 @@
+// pcap_writer.h — buffered pcap (nanosecond) and pcapng writers that never
+// leave a torn record in the file, over one shared buffered file sink.
+//
+//   RS_ASSIGN_OR_RETURN(PcapWriter w, PcapWriter::Open("out.pcap", {.snaplen = 2048}));
+//   w.Append(frame_stamp_ns, frame_bytes, wire_len);   // hot path: memcpy, no allocation
+//   absl::Status st = w.Close();                       // on exit, SIGINT included
+//
+// Formats. PcapWriter: classic pcap with magic 0xa1b23c4d (nanosecond stamps),
+// version 2.4, LINKTYPE_ETHERNET, written in host byte order (readers detect it
+// from the magic); byte-identical to libpcap's pcap_dump with
+// PCAP_TSTAMP_PRECISION_NANO. PcapngWriter: one Section Header Block, one
+// Interface Description Block (LINKTYPE_ETHERNET, if_tsresol=9, if_name), then
+// one Enhanced Packet Block per frame whose opt_comment says where the stamp
+// came from ("ts=software", tshark's frame.comment), plus epb_flags with the
+// direction when it is known. Frames are written as given: a caller that
+// wants VLAN tags the kernel stripped re-inserts them (AppendGather lets it
+// do so without a copy: MACs, tag, rest).
+//
+// Output. A path, or "-" for stdout (refused when stdout is a terminal).
+// Records go into a buffer (1 MiB by default) and reach the file with one
+// write(2) per full buffer; short writes are continued, EINTR retried, EAGAIN
+// waited out with poll. Only whole records are ever flushed. When a write
+// fails (ENOSPC, EIO, EPIPE...), the writer reports the error, stops writing,
+// and — for a regular file — truncates the file back to the end of the last
+// whole record that reached it, so the file stays readable: records_written
+// says how many records it holds. Later Appends are counted as dropped.
+// A writer to a pipe cannot take back a partial record; the error says so.
+// Ignore SIGPIPE in programs that write to pipes, or EPIPE becomes a signal.
+//
+// Threads: one writer per file, used from one thread (Close and Flush too: on
+// SIGINT, let the writing thread notice a flag and call Close). Cost: per
+// record one bounds check and a memcpy of the captured bytes (plus 16 or
+// ~40 bytes of header); per buffer one write(2). Memory: the buffer, taken at
+// Open. Append never allocates and never throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "timestamp/timestamps.h"
+
+namespace ringstamp::app {
+
+// Counters of one writer. Record bytes exclude the file header: a fresh
+// regular file is header_bytes + bytes_written long after Close.
+struct WriterStats {
+  uint64_t records_written = 0;   // whole records that reached the file
+  uint64_t bytes_written = 0;     // their bytes
+  uint64_t records_buffered = 0;  // appended, not yet flushed
+  uint64_t records_dropped = 0;   // lost: appended after an error, or cut off by it
+  uint64_t bytes_dropped = 0;
+  uint64_t frames_truncated = 0;  // frames longer than snaplen, cut (still written)
+  uint64_t stamps_clamped = 0;    // stamps outside the format's range, written clamped
+  uint64_t write_calls = 0;       // write(2) calls, retries included
+  uint64_t header_bytes = 0;      // file header (pcap global header, or SHB + IDB)
+};
+
+// The buffered, record-preserving file sink both writers use. It knows
+// nothing of pcap: a RecordLengthFn tells it where records end in its buffer.
+class RecordSink {
+ public:
+  // Length of the record that starts at `record` (whole records are in the buffer).
+  using RecordLengthFn = size_t (*)(const std::byte* record);
+
+  // Opens `path` ("-" = stdout) for writing (created 0644, truncated), takes a
+  // buffer of `buffer_bytes` (≥ max_record_bytes and ≥ 4096) and writes
+  // `file_header` at once, so a file that opened is a valid empty capture.
+  static absl::StatusOr<RecordSink> Open(std::string_view path, size_t buffer_bytes,
+                                         size_t max_record_bytes, RecordLengthFn record_length,
+                                         std::span<const std::byte> file_header);
+  // The same over an fd the caller owns (a pipe, a socket): never closed here.
+  static absl::StatusOr<RecordSink> OpenFd(int fd, std::string_view name, size_t buffer_bytes,
+                                           size_t max_record_bytes, RecordLengthFn record_length,
+                                           std::span<const std::byte> file_header);
+
+  RecordSink(RecordSink&& other) noexcept;
+  RecordSink& operator=(RecordSink&& other) noexcept;
+  RecordSink(const RecordSink&) = delete;
+  RecordSink& operator=(const RecordSink&) = delete;
+  ~RecordSink();  // flushes and closes, ignoring errors: call Close() to see them
+
+  // Room for one record of `len` ≤ max_record_bytes bytes, flushing the
+  // buffer first when it is full. nullptr when the sink has failed: the
+  // record is counted as dropped. Fill it, then Commit(len) before the next call.
+  std::byte* Reserve(size_t len);
+  void Commit(size_t len);
+
+  // Writes every whole buffered record. Returns the sink's first error, if any.
+  absl::Status Flush();
+  // Flush, then close (owned fds only). Idempotent: returns the first error.
+  absl::Status Close();
+
+  const absl::Status& status() const { return status_; }
+  bool failed() const { return !status_.ok(); }
+  const std::string& name() const { return name_; }
+  WriterStats& stats() { return stats_; }
+  const WriterStats& stats() const { return stats_; }
+
+ private:
+  RecordSink() = default;
+  static absl::StatusOr<RecordSink> Start(int fd, bool owned, std::string name, size_t buffer_bytes,
+                                          size_t max_record_bytes, RecordLengthFn record_length,
+                                          std::span<const std::byte> file_header);
+  // Writes buffer_[0, len): 0 on success, else the errno that stopped it and
+  // *done = the bytes that did reach the fd.
+  int WriteAll(const std::byte* data, size_t len, size_t* done);
+  void FlushBuffer();
+  void Fail(absl::Status status);
+
+  int fd_ = -1;
+  bool owned_ = false;
+  bool regular_file_ = false;
+  bool closed_ = false;
+  std::string name_;
+  std::unique_ptr<std::byte[]> buffer_;
+  size_t capacity_ = 0;
+  size_t used_ = 0;
+  size_t max_record_ = 0;
+  uint64_t file_offset_ = 0;  // where buffer_[0] lands in the file
+  RecordLengthFn record_length_ = nullptr;
+  absl::Status status_;
+  WriterStats stats_;
+};
+
+struct PcapWriterOptions {
+  uint32_t snaplen = 262144;       // 1..262144; longer frames are cut (and counted)
+  size_t buffer_bytes = 1u << 20;  // one write(2) per this many bytes
+};
+
+class PcapWriter {
+ public:
+  static constexpr uint32_t kMagicNanosecond = 0xa1b23c4d;
+  static constexpr size_t kFileHeaderBytes = 24;
+  static constexpr size_t kRecordHeaderBytes = 16;
+
+  // Path "-" writes to stdout. Errors: bad options, open(2)/write(2) of the header.
+  static absl::StatusOr<PcapWriter> Open(std::string_view path,
+                                         const PcapWriterOptions& options = {});
+  static absl::StatusOr<PcapWriter> OpenFd(int fd, std::string_view name,
+                                           const PcapWriterOptions& options = {});
+
+  // One record stamped `stamp_ns` (Unix ns) with the captured bytes `frame`
+  // and the frame's length on the wire `wire_len` (0 or less than the
+  // captured length: the captured length). False when the record was dropped.
+  bool Append(int64_t stamp_ns, std::span<const std::byte> frame, uint32_t wire_len = 0);
+  // The same with the frame given as consecutive pieces (e.g. MACs, a VLAN
+  // tag to re-insert, the rest): written as one record, no copy in between.
+  bool AppendGather(int64_t stamp_ns, std::span<const std::span<const std::byte>> parts,
+                    uint32_t wire_len = 0);
+
+  absl::Status Flush() { return sink_.Flush(); }
+  absl::Status Close() { return sink_.Close(); }
+  const absl::Status& status() const { return sink_.status(); }
+  const WriterStats& stats() const { return sink_.stats(); }
+  uint32_t snaplen() const { return snaplen_; }
+
+ private:
+  PcapWriter(RecordSink sink, uint32_t snaplen) : sink_(std::move(sink)), snaplen_(snaplen) {}
+  RecordSink sink_;
+  uint32_t snaplen_;
+};
+
+// Direction of a frame, for pcapng's epb_flags (PACKET_OUTGOING → kOutbound).
+enum class PacketDirection : uint8_t { kUnknown, kInbound, kOutbound };
+
+struct PcapngWriterOptions {
+  uint32_t snaplen = 262144;
+  size_t buffer_bytes = 1u << 20;
+  std::string interface_name = {};   // if_name of the one interface, when not empty
+  bool stamp_source_comment = true;  // opt_comment "ts=<source>" on every packet
+};
+
+class PcapngWriter {
+ public:
+  static absl::StatusOr<PcapngWriter> Open(std::string_view path,
+                                           const PcapngWriterOptions& options = {});
+  static absl::StatusOr<PcapngWriter> OpenFd(int fd, std::string_view name,
+                                             const PcapngWriterOptions& options = {});
+
+  // One Enhanced Packet Block; `source` names where stamp_ns came from.
+  bool Append(int64_t stamp_ns, StampSource source, std::span<const std::byte> frame,
+              uint32_t wire_len = 0, PacketDirection direction = PacketDirection::kUnknown);
+  bool AppendGather(int64_t stamp_ns, StampSource source,
+                    std::span<const std::span<const std::byte>> parts, uint32_t wire_len = 0,
+                    PacketDirection direction = PacketDirection::kUnknown);
+
+  absl::Status Flush() { return sink_.Flush(); }
+  absl::Status Close() { return sink_.Close(); }
+  const absl::Status& status() const { return sink_.status(); }
+  const WriterStats& stats() const { return sink_.stats(); }
+
+ private:
+  PcapngWriter(RecordSink sink, uint32_t snaplen, bool comment)
+      : sink_(std::move(sink)), snaplen_(snaplen), comment_(comment) {}
+  RecordSink sink_;
+  uint32_t snaplen_;
+  bool comment_;
+};
+
+}  // namespace ringstamp::app
