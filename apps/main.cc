@@ -1,4 +1,5 @@
 // ringstamp: the command. Dispatches to the subcommands registered with RINGSTAMP_COMMAND.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -48,7 +49,11 @@ std::vector<std::string> ForeignFlags(const CommandSpec& spec) {
     if (flag->CurrentValue() == flag->DefaultValue()) continue;
     bool allowed = false;
     for (const std::string& f : spec.flags) allowed |= (f == std::string(name));
-    if (!allowed) foreign.emplace_back(name);
+    if (!allowed) {
+      std::string shown(name);
+      std::replace(shown.begin(), shown.end(), '_', '-');
+      foreign.push_back((shown.size() == 1 ? "-" : "--") + shown);
+    }
   }
   return foreign;
 }
@@ -59,10 +64,10 @@ void PrintCommandHelp(const CommandSpec& spec) {
   for (const std::string& f : spec.flags) {
     auto it = all.find(f);
     if (it == all.end()) continue;
-    std::string dash = f.size() == 1 ? "-" : "--";
+    std::string shown = (f.size() == 1 ? "-" : "--") + f;
+    std::replace(shown.begin(), shown.end(), '_', '-');
     std::string def = std::string(it->second->DefaultValue());
-    std::printf("  %s%-16s %s%s\n", dash.c_str(), f.c_str(),
-                std::string(it->second->Help()).c_str(),
+    std::printf("  %-18s %s%s\n", shown.c_str(), std::string(it->second->Help()).c_str(),
                 def.empty() ? "" : absl::StrCat(" (default: ", def, ")").c_str());
   }
 }
@@ -100,6 +105,13 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[k], "--help") == 0 || std::strcmp(argv[k], "-h") == 0) {
       PrintCommandHelp(*spec);
       return kExitOk;
+    }
+    // Flags are spelled with dashes on the command line (--dst-mac); abseil names
+    // them with underscores (dst_mac). Rewrite the name part of "--flag[=value]".
+    if (std::strncmp(argv[k], "--", 2) == 0 && argv[k][2] != '\0') {
+      for (char* c = argv[k] + 2; *c != '\0' && *c != '='; ++c) {
+        if (*c == '-') *c = '_';
+      }
     }
     rest.push_back(argv[k]);
   }

@@ -72,6 +72,22 @@ absl::StatusOr<uint32_t> InterfaceMtu(std::string_view ifname) {
   return static_cast<uint32_t>(ifr.ifr_mtu);
 }
 
+absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(std::string_view ifname) {
+  if (absl::Status s = CheckName(ifname); !s.ok()) return s;
+  UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus(errno, "socket(AF_INET) for SIOCGIFHWADDR");
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  if (ioctl(fd.get(), SIOCGIFHWADDR, &ifr) != 0) {
+    int err = errno;
+    if (err == ENODEV) return InterfaceIndex(ifname).status();  // the clear "no interface" message
+    return ErrnoStatus(err, absl::StrCat(ToAbsl(ifname), ": SIOCGIFHWADDR"));
+  }
+  std::array<uint8_t, 6> mac;
+  std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, 6);
+  return mac;
+}
+
 absl::StatusOr<PacketSocket> PacketSocket::Open(std::string_view ifname,
                                                 PacketSocketOptions options) {
   auto index = InterfaceIndex(ifname);

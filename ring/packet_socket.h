@@ -18,6 +18,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -119,5 +120,7 @@ class PacketSocket {
 // message that says what to do when the name is wrong.
 absl::StatusOr<int> InterfaceIndex(std::string_view ifname);
 absl::StatusOr<uint32_t> InterfaceMtu(std::string_view ifname);
+// The interface's hardware (MAC) address.
+absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(std::string_view ifname);
 
 }  // namespace ringstamp

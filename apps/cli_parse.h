@@ -1,0 +1,32 @@
+// cli_parse.h — parsing of command-line values shared by the ringstamp commands.
+//
+//   auto vlans = ParseVlanList("100,200");         // QinQ: outer 802.1ad 100, inner 802.1Q 200
+//   auto d = ParseDurationNs("10ms");              // 10'000'000
+//   auto mac = ParseMacFlag("--dst-mac", "02:00:00:00:00:01");
+//
+// Errors name the flag and what would be accepted. apps/ only; any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "engine/proto/ip_address.h"
+#include "engine/proto/mac_address.h"
+#include "engine/proto/vlan.h"
+
+namespace ringstamp::app {
+
+// "ID" → one 802.1Q tag; "OUTER,INNER[,...]" → 802.1ad outer tag(s) then an 802.1Q
+// inner tag (QinQ). IDs 1..4094; up to 8 tags. "" → no tags.
+absl::StatusOr<VlanStack> ParseVlanList(std::string_view flag, std::string_view text);
+absl::StatusOr<MacAddress> ParseMacFlag(std::string_view flag, std::string_view text);
+absl::StatusOr<IpAddress> ParseIpFlag(std::string_view flag, std::string_view text);
+// "1.5", "250ms", "10us", "2s", "1m" → nanoseconds; a bare number is seconds.
+absl::StatusOr<int64_t> ParseDurationNs(std::string_view flag, std::string_view text);
+
+// True when stderr is a terminal (live stats lines are shown only then).
+bool StderrIsTerminal();
+
+}  // namespace ringstamp::app

@@ -1,0 +1,229 @@
+// ringstamp gen: UDP traffic from the TX rings of one or more workers.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
+#include "apps/cli_parse.h"
+#include "apps/command.h"
+#include "apps/common_flags.h"
+#include "apps/run_engine.h"
+#include "common/clock.h"
+#include "engine/engine.h"
+#include "engine/traffic_generator.h"
+#include "ring/packet_socket.h"
+
+ABSL_FLAG(std::string, dst_mac, "", "destination MAC address");
+ABSL_FLAG(std::string, src_mac, "", "source MAC address (default: the interface's)");
+ABSL_FLAG(std::string, src_ip, "", "source IPv4 or IPv6 address");
+ABSL_FLAG(std::string, dst_ip, "", "destination IPv4 or IPv6 address");
+ABSL_FLAG(int32_t, src_port, 10000, "first UDP source port (one per flow from here)");
+ABSL_FLAG(int32_t, dst_port, 9, "UDP destination port");
+ABSL_FLAG(int32_t, size, 60, "Ethernet frame size in bytes, headers included, without FCS");
+ABSL_FLAG(double, rate, 0, "frames per second over all workers (0: as fast as possible)");
+ABSL_FLAG(int32_t, burst, 256, "frames per kick");
+ABSL_FLAG(int32_t, flows, 1, "flows (source ports varied) so receivers can fan out");
+ABSL_FLAG(bool, tx_stamps, false, "collect a TX stamp for every frame and report their spacing");
+
+namespace ringstamp::app {
+namespace {
+
+struct Spacing {
+  int64_t min = 0, p50 = 0, p99 = 0, max = 0;
+  double mean = 0;
+};
+
+Spacing Summarise(std::vector<int64_t> v) {
+  Spacing s;
+  if (v.empty()) return s;
+  auto at = [&](double q) {
+    size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+    return v[k];
+  };
+  s.p50 = at(0.5);
+  s.p99 = at(0.99);
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  double sum = 0;
+  for (int64_t x : v) sum += static_cast<double>(x);
+  s.mean = sum / static_cast<double>(v.size());
+  return s;
+}
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "ringstamp gen: %s\n", std::string(s.message()).c_str());
+  return s.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+int RunGen(const CommandArgs& args) {
+  if (!args.positional.empty()) {
+    return Fail(absl::InvalidArgumentError("unexpected argument '" + args.positional[0] + "'"));
+  }
+  const std::string ifname = absl::GetFlag(FLAGS_i);
+  if (ifname.empty()) return Fail(absl::InvalidArgumentError("-i IFACE is required"));
+  TrafficGenOptions g;
+  auto dst_mac = ParseMacFlag("--dst-mac", absl::GetFlag(FLAGS_dst_mac));
+  if (!dst_mac.ok()) return Fail(dst_mac.status());
+  g.spec.dst_mac = *dst_mac;
+  if (absl::GetFlag(FLAGS_src_mac).empty()) {
+    auto mac = InterfaceMac(ifname);
+    if (!mac.ok()) return Fail(mac.status());
+    g.spec.src_mac.bytes = *mac;
+  } else {
+    auto mac = ParseMacFlag("--src-mac", absl::GetFlag(FLAGS_src_mac));
+    if (!mac.ok()) return Fail(mac.status());
+    g.spec.src_mac = *mac;
+  }
+  auto src = ParseIpFlag("--src-ip", absl::GetFlag(FLAGS_src_ip));
+  if (!src.ok()) return Fail(src.status());
+  auto dst = ParseIpFlag("--dst-ip", absl::GetFlag(FLAGS_dst_ip));
+  if (!dst.ok()) return Fail(dst.status());
+  if (src->family() != dst->family()) {
+    return Fail(absl::InvalidArgumentError("--src-ip and --dst-ip must both be IPv4 or both IPv6"));
+  }
+  g.spec.src = *src;
+  g.spec.dst = *dst;
+  auto vlans = ParseVlanList("--vlan", absl::GetFlag(FLAGS_vlan));
+  if (!vlans.ok()) return Fail(vlans.status());
+  g.spec.vlans = *vlans;
+  const int src_port = absl::GetFlag(FLAGS_src_port), dst_port = absl::GetFlag(FLAGS_dst_port);
+  const int flows = absl::GetFlag(FLAGS_flows);
+  if (src_port < 1 || src_port > 65535 || dst_port < 1 || dst_port > 65535) {
+    return Fail(absl::InvalidArgumentError("--src-port and --dst-port must be 1..65535"));
+  }
+  if (flows < 1 || src_port + flows - 1 > 65535) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrFormat("--flows %d from --src-port %d runs past port 65535", flows, src_port)));
+  }
+  g.spec.src_port = static_cast<uint16_t>(src_port);
+  g.spec.dst_port = static_cast<uint16_t>(dst_port);
+  g.flows = static_cast<uint32_t>(flows);
+  const int size = absl::GetFlag(FLAGS_size);
+  const size_t min_size = UdpFrameHeaderSize(g.spec);
+  if (size < static_cast<int>(min_size) || size > 9216) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrFormat("--size %d: frames here need %u to 9216 bytes (headers take %u)", size,
+                        min_size, min_size)));
+  }
+  g.frame_size = static_cast<uint32_t>(size);
+  const int64_t count = std::max(absl::GetFlag(FLAGS_count), absl::GetFlag(FLAGS_c));
+  if (count < 0) return Fail(absl::InvalidArgumentError("--count must be ≥ 0"));
+  g.count = static_cast<uint64_t>(count);
+  g.rate_pps = absl::GetFlag(FLAGS_rate);
+  if (g.rate_pps < 0) return Fail(absl::InvalidArgumentError("--rate must be ≥ 0"));
+  const int burst = absl::GetFlag(FLAGS_burst);
+  if (burst < 1 || burst > 65536)
+    return Fail(absl::InvalidArgumentError("--burst must be 1..65536"));
+  g.burst = static_cast<uint32_t>(burst);
+  g.tx_stamps = absl::GetFlag(FLAGS_tx_stamps);
+  const double duration = absl::GetFlag(FLAGS_duration);
+  if (duration < 0) return Fail(absl::InvalidArgumentError("--duration must be ≥ 0"));
+  if (count == 0 && duration == 0) {
+    std::fprintf(stderr, "ringstamp gen: no --count or --duration: sending until SIGINT\n");
+  }
+  const int workers = absl::GetFlag(FLAGS_workers);
+  if (workers < 1 || workers > 256)
+    return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
+
+  EngineOptions eo;
+  eo.ifname = ifname;
+  eo.workers = workers;
+  eo.rx = false;
+  eo.tx = true;
+  eo.ring_budget_bytes = 16ull << 20;
+  eo.tx_frame_size = size + 48 <= 2048 ? 2048 : ((size + 48 + 4095) / 4096) * 4096;
+  std::vector<TrafficGenerator*> gens(workers, nullptr);
+  auto engine = Engine::Create(eo, [&](int i) {
+    auto h = std::make_unique<TrafficGenerator>(g.ShareFor(i, workers));
+    gens[i] = h.get();
+    return h;
+  });
+  if (!engine.ok()) return Fail(engine.status());
+  if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
+  InstallStopSignals(engine->get());
+  const int64_t t0 = MonotonicNs();
+  if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
+  RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
+                           .live = StderrIsTerminal() && !absl::GetFlag(FLAGS_json),
+                           .label = "gen",
+                           .done = [&] {
+                             return std::all_of(gens.begin(), gens.end(),
+                                                [](TrafficGenerator* t) { return t->Done(); });
+                           }});
+  const double elapsed = static_cast<double>(MonotonicNs() - t0) / 1e9;
+  for (TrafficGenerator* t : gens) {
+    if (!t->error().empty()) return Fail(absl::InternalError(t->error()));
+  }
+  EngineStats st = (*engine)->Snapshot();
+  uint64_t sent = 0, stamps = 0, missed = 0;
+  std::vector<int64_t> spacing;
+  for (TrafficGenerator* t : gens) {
+    sent += t->result().sent;
+    stamps += t->result().stamps;
+    missed += t->result().stamps_missed;
+    spacing.insert(spacing.end(), t->result().spacing_ns.begin(), t->result().spacing_ns.end());
+  }
+  const double pps = elapsed > 0 ? static_cast<double>(sent) / elapsed : 0;
+  Spacing sp = Summarise(spacing);
+  if (absl::GetFlag(FLAGS_json)) {
+    nlohmann::json j = {{"packets_sent", sent},
+                        {"bytes", st.total.tx_bytes},
+                        {"pps", pps},
+                        {"duration_s", elapsed},
+                        {"tx_ring_full", st.total.tx_ring_full},
+                        {"wrong_format", st.total.tx_wrong_format},
+                        {"rejected", st.total.tx_rejected},
+                        {"kicks", st.total.tx_kicks},
+                        {"workers", workers}};
+    if (g.tx_stamps) {
+      j["tx_stamps"] = {{"stamps", stamps},
+                        {"missed", missed},
+                        {"asked_spacing_ns", g.rate_pps > 0 ? 1e9 / g.rate_pps : 0.0},
+                        {"spacing_ns",
+                         {{"min", sp.min},
+                          {"p50", sp.p50},
+                          {"p99", sp.p99},
+                          {"max", sp.max},
+                          {"mean", sp.mean}}}};
+    }
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("sent %llu frames, %llu bytes in %.3f s: %s pps, %.1f Mbit/s (%d worker%s)\n",
+                static_cast<unsigned long long>(sent),
+                static_cast<unsigned long long>(st.total.tx_bytes), elapsed, HumanRate(pps).c_str(),
+                elapsed > 0 ? static_cast<double>(st.total.tx_bytes) * 8 / elapsed / 1e6 : 0.0,
+                workers, workers == 1 ? "" : "s");
+    std::printf("TX ring full %llu times, wrong format %llu, rejected %llu, kicks %llu\n",
+                static_cast<unsigned long long>(st.total.tx_ring_full),
+                static_cast<unsigned long long>(st.total.tx_wrong_format),
+                static_cast<unsigned long long>(st.total.tx_rejected),
+                static_cast<unsigned long long>(st.total.tx_kicks));
+    if (g.tx_stamps) {
+      std::printf(
+          "TX stamps (software): %llu matched, %llu missed; spacing min %lld p50 %lld p99 %lld max "
+          "%lld mean %.0f ns",
+          static_cast<unsigned long long>(stamps), static_cast<unsigned long long>(missed),
+          static_cast<long long>(sp.min), static_cast<long long>(sp.p50),
+          static_cast<long long>(sp.p99), static_cast<long long>(sp.max), sp.mean);
+      if (g.rate_pps > 0) std::printf(" (asked %.0f ns)", 1e9 / g.rate_pps);
+      std::printf("\n");
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+RINGSTAMP_COMMAND(gen, "gen", "send UDP traffic from TX rings (a trafgen replacement)",
+                  (std::vector<std::string>{"i", "dst_mac", "src_mac", "src_ip", "dst_ip",
+                                            "src_port", "dst_port", "size", "count", "c",
+                                            "duration", "rate", "burst", "workers", "vlan", "flows",
+                                            "json", "tx_stamps"}),
+                  RunGen);
+
+}  // namespace ringstamp::app
