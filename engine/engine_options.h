@@ -10,10 +10,12 @@
 #include <linux/if_ether.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ring/packet_socket.h"
+#include "timestamp/phc.h"
 
 namespace ringstamp {
 
@@ -55,6 +57,13 @@ struct EngineOptions {
   bool lock_memory = true;  // mlock the rings when RLIMIT_MEMLOCK allows
 
   bool rx_software_stamps = true;  // SO_TIMESTAMPING RX_SOFTWARE on the RX sockets
+  // Ask the ring sockets for raw hardware stamps (the NIC must have been set up:
+  // PlanTimestamping). Frames that arrive without one are counted in
+  // WorkerStats::hw_stamps_missing and keep their software stamp.
+  bool hardware_stamps = false;
+  // PHC − system offset used to put raw hardware stamps on the system clock
+  // (Timestamps::hardware_system_ns). Unset: hardware stamps stay unmapped.
+  std::optional<PhcOffset> phc_offset;
   int stats_interval_ms = 1000;    // kernel counters read this often by each worker
 };
 

@@ -88,9 +88,15 @@ absl::Status Worker::Open() {
     rx_sock_.emplace(std::move(s));
     if (!options_.bpf.empty()) RS_RETURN_IF_ERROR(rx_sock_->AttachFilter(options_.bpf));
     if (options_.promiscuous) RS_RETURN_IF_ERROR(rx_sock_->SetPromiscuous(true));
-    if (options_.rx_software_stamps) {
-      RS_RETURN_IF_ERROR(
-          EnableSocketTimestamping(rx_sock_->fd(), kTsRxSoftware | kTsSoftware, options_.ifname));
+    if (options_.rx_software_stamps || options_.hardware_stamps) {
+      TsFlags flags = kTsRxSoftware | kTsSoftware;
+      if (options_.hardware_stamps) flags |= kTsRxHardware | kTsRawHardware;
+      RS_RETURN_IF_ERROR(EnableSocketTimestamping(rx_sock_->fd(), flags, options_.ifname));
+      if (options_.hardware_stamps) {
+        // The ring reports one stamp per frame: hardware when the NIC gave one, else software.
+        RS_RETURN_IF_ERROR(
+            SetPacketTimestamp(rx_sock_->fd(), kTsRawHardware | kTsSoftware, options_.ifname));
+      }
     }
     const bool shared_tx = options_.tx && !separate_tx;
     if (shared_tx) RS_RETURN_IF_ERROR(rx_sock_->SetQdiscBypass(options_.qdisc_bypass));
@@ -149,6 +155,7 @@ WorkerStats Worker::Stats() const {
   s.kernel_drops = kernel_drops_.Get();
   s.freezes = freezes_.Get();
   s.handler_drops = handler_drops_.Get();
+  s.hw_stamps_missing = hw_missing_.Get();
   const TxRing* tx = rings_.tx ? &*rings_.tx : tx_rings_.tx ? &*tx_rings_.tx : nullptr;
   if (tx != nullptr) {
     s.tx_sent = tx->counters().committed.Get();
@@ -194,6 +201,23 @@ void Worker::Join() {
 bool Worker::StopRequested() const { return engine_->stop_requested(); }
 
 size_t Worker::PollRx() {
+  if (options_.hardware_stamps) {
+    // Hardware asked: count frames that came without it, and put the ones that
+    // have it on the system clock through the PHC offset.
+    auto on_frame = [this](const Frame& f) {
+      if (!f.stamps.hardware_ns) {
+        hw_missing_.Add();
+        handler_->OnFrame(*this, f);
+        return;
+      }
+      Frame mapped = f;
+      if (options_.phc_offset) MapHardwareToSystem(mapped.stamps, *options_.phc_offset);
+      handler_->OnFrame(*this, mapped);
+    };
+    if (rings_.rx) return rings_.rx->Poll(on_frame, 16);
+    if (rings_.rx_immediate) return rings_.rx_immediate->Poll(on_frame, 256);
+    return 0;
+  }
   auto on_frame = [this](const Frame& f) { handler_->OnFrame(*this, f); };
   if (rings_.rx) return rings_.rx->Poll(on_frame, 16);
   if (rings_.rx_immediate) return rings_.rx_immediate->Poll(on_frame, 256);

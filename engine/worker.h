@@ -99,7 +99,7 @@ class Worker {
   std::thread thread_;
   std::string warnings_;
 
-  RelaxedCounter kernel_packets_, kernel_drops_, freezes_, handler_drops_;
+  RelaxedCounter kernel_packets_, kernel_drops_, freezes_, handler_drops_, hw_missing_;
   std::atomic<uint64_t> tx_stamps_pending_{0}, tx_stamps_missed_{0};
   int64_t next_stats_ns_ = 0;
 };

@@ -11,6 +11,7 @@ WorkerStats& WorkerStats::operator+=(const WorkerStats& o) {
   freezes += o.freezes;
   malformed_blocks += o.malformed_blocks;
   handler_drops += o.handler_drops;
+  hw_stamps_missing += o.hw_stamps_missing;
   tx_sent += o.tx_sent;
   tx_bytes += o.tx_bytes;
   tx_kicks += o.tx_kicks;

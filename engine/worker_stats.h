@@ -12,15 +12,16 @@
 namespace ringstamp {
 
 struct WorkerStats {
-  uint64_t frames = 0;            // frames handed to the handler
-  uint64_t bytes = 0;             // their wire bytes
-  uint64_t truncated = 0;         // frames cut by the snap length
-  uint64_t kernel_packets = 0;    // frames the socket saw (kernel count, drops included)
-  uint64_t kernel_drops = 0;      // frames the kernel dropped: ring full
-  uint64_t freezes = 0;           // times the V3 queue froze
-  uint64_t malformed_blocks = 0;  // block walks stopped by a failed offset check
-  uint64_t handler_drops = 0;     // frames the handler dropped (queue full, no owner, ...)
-  uint64_t tx_sent = 0;           // frames committed to the TX ring
+  uint64_t frames = 0;             // frames handed to the handler
+  uint64_t bytes = 0;              // their wire bytes
+  uint64_t truncated = 0;          // frames cut by the snap length
+  uint64_t kernel_packets = 0;     // frames the socket saw (kernel count, drops included)
+  uint64_t kernel_drops = 0;       // frames the kernel dropped: ring full
+  uint64_t freezes = 0;            // times the V3 queue froze
+  uint64_t malformed_blocks = 0;   // block walks stopped by a failed offset check
+  uint64_t handler_drops = 0;      // frames the handler dropped (queue full, no owner, ...)
+  uint64_t hw_stamps_missing = 0;  // hardware stamps asked for, frame came with software only
+  uint64_t tx_sent = 0;            // frames committed to the TX ring
   uint64_t tx_bytes = 0;
   uint64_t tx_kicks = 0;
   uint64_t tx_ring_full = 0;

@@ -1,0 +1,230 @@
+// ringstamp capture: RX rings to pcap/pcapng with nanosecond stamps, or to tcpdump-like lines.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
+#include "apps/capture_sink.h"
+#include "apps/cli_parse.h"
+#include "apps/command.h"
+#include "apps/common_flags.h"
+#include "apps/run_engine.h"
+#include "common/clock.h"
+#include "engine/engine.h"
+#include "engine/timestamping_plan.h"
+#include "ring/bpf_filter.h"
+
+ABSL_FLAG(std::string, w, "", "write packets to this pcap file ('-' for stdout)");
+ABSL_FLAG(std::string, filter, "", "tcpdump filter expression, compiled by libpcap");
+ABSL_FLAG(int32_t, snaplen, 262144, "bytes kept of each frame");
+ABSL_FLAG(bool, pcapng, false, "write pcapng (records the stamp source of every packet)");
+
+namespace ringstamp::app {
+namespace {
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "ringstamp capture: %s\n", std::string(s.message()).c_str());
+  return s.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+class CaptureHandler : public FrameHandler {
+ public:
+  CaptureHandler(CaptureSinkOptions sink, uint64_t count, std::atomic<uint64_t>* taken)
+      : sink_(std::move(sink)), count_(count), taken_(taken) {}
+
+  absl::Status Open() { return sink_.Open(); }
+
+  void OnFrame(Worker& w, const Frame& f) override {
+    if (count_ > 0) {
+      const uint64_t n = taken_->fetch_add(1, std::memory_order_relaxed) + 1;
+      if (n > count_) return;
+      if (n == count_) w.engine().RequestStop();
+    }
+    sink_.Write(f);
+  }
+  void OnStop(Worker&) override { close_status_ = sink_.Close(); }
+
+  const CaptureSink& sink() const { return sink_; }
+  const absl::Status& close_status() const { return close_status_; }
+
+ private:
+  CaptureSink sink_;
+  uint64_t count_;
+  std::atomic<uint64_t>* taken_;
+  absl::Status close_status_;
+};
+
+int RunCapture(const CommandArgs& args) {
+  if (!args.positional.empty()) {
+    return Fail(absl::InvalidArgumentError("unexpected argument '" + args.positional[0] +
+                                           "'; put the filter in --filter '...'"));
+  }
+  const std::string ifname = absl::GetFlag(FLAGS_i);
+  if (ifname.empty()) return Fail(absl::InvalidArgumentError("-i IFACE is required"));
+  const std::string path = absl::GetFlag(FLAGS_w);
+  const int workers = absl::GetFlag(FLAGS_workers);
+  if (workers < 1 || workers > 256)
+    return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
+  if (path == "-" && workers > 1) {
+    return Fail(absl::InvalidArgumentError(
+        "-w - (stdout) takes one worker: several workers write one file each; use --workers 1"));
+  }
+  if (path == "-" && isatty(STDOUT_FILENO)) {
+    return Fail(absl::InvalidArgumentError(
+        "-w - would write binary pcap to a terminal; pipe it (| tshark -r -) or redirect it"));
+  }
+  const int snaplen = absl::GetFlag(FLAGS_snaplen);
+  if (snaplen < 1 || snaplen > 262144) {
+    return Fail(absl::InvalidArgumentError("--snaplen must be 1..262144"));
+  }
+  const int64_t count = absl::GetFlag(FLAGS_c);
+  if (count < 0) return Fail(absl::InvalidArgumentError("-c must be ≥ 0"));
+  const double duration = absl::GetFlag(FLAGS_duration);
+  if (duration < 0) return Fail(absl::InvalidArgumentError("--duration must be ≥ 0"));
+  auto mode = ParseTstampMode(absl::GetFlag(FLAGS_tstamp));
+  if (!mode.ok()) return Fail(mode.status());
+  const bool json = absl::GetFlag(FLAGS_json);
+  const bool quiet = absl::GetFlag(FLAGS_q);
+
+  // The filter is compiled before anything starts: a bad expression changes nothing.
+  const std::string expr = absl::GetFlag(FLAGS_filter);
+  auto program = expr.empty()
+                     ? absl::StatusOr<BpfProgram>(BpfProgram::AcceptAll(snaplen))
+                     : BpfProgram::Compile(
+                           expr, {.snaplen = static_cast<uint32_t>(snaplen), .interface = ifname});
+  if (!program.ok()) return Fail(program.status());
+
+  auto plan = PlanTimestamping(ifname, *mode, /*rx=*/true, /*tx=*/false);
+  if (!plan.ok()) return Fail(plan.status());
+  InstallHwTimestampingRestoreHandlers();
+  if (!json) std::fprintf(stderr, "%s\n", plan->note.c_str());
+
+  EngineOptions eo;
+  eo.ifname = ifname;
+  eo.workers = workers;
+  eo.tx = false;
+  eo.promiscuous = true;
+  eo.ignore_outgoing = false;  // a capture sees both directions, as tcpdump does
+  eo.rx_mode = absl::GetFlag(FLAGS_immediate) ? RxMode::kImmediate : RxMode::kBlock;
+  eo.ring_budget_bytes = 64ull << 20;
+  eo.block_timeout_ms = 10;
+  eo.bpf.assign(program->instructions().begin(), program->instructions().end());
+  eo.hardware_stamps = plan->hardware_rx;
+  eo.phc_offset = plan->phc_frozen ? std::nullopt : plan->phc_offset;
+  if (eo.rx_mode == RxMode::kImmediate && snaplen + 100 > 2048) {
+    eo.immediate_frame_size = static_cast<uint32_t>(std::min(snaplen, 65536) + 128 + 15) / 16 * 16;
+  }
+
+  std::atomic<uint64_t> taken{0};
+  std::vector<CaptureHandler*> handlers(workers, nullptr);
+  absl::Status open_status;
+  auto engine = Engine::Create(eo, [&](int i) {
+    CaptureSinkOptions so{.path = WorkerCapturePath(path, i, workers),
+                          .pcapng = absl::GetFlag(FLAGS_pcapng),
+                          .snaplen = static_cast<uint32_t>(snaplen),
+                          .summary_lines = path.empty() && !quiet && !json,
+                          .ifname = ifname};
+    auto h = std::make_unique<CaptureHandler>(so, static_cast<uint64_t>(count), &taken);
+    if (absl::Status s = h->Open(); !s.ok() && open_status.ok()) open_status = s;
+    handlers[i] = h.get();
+    return h;
+  });
+  if (!engine.ok()) return Fail(engine.status());
+  if (!open_status.ok()) return Fail(open_status);
+  if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
+  signal(SIGPIPE, SIG_IGN);
+  InstallStopSignals(engine->get());
+  InstallHwTimestampingRestoreHandlers();
+  if (!json) {
+    std::fprintf(stderr, "capturing on %s with %d worker%s%s%s\n", ifname.c_str(), workers,
+                 workers == 1 ? "" : "s", expr.empty() ? "" : ", filter: ", expr.c_str());
+  }
+  const int64_t t0 = MonotonicNs();
+  if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
+  RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
+                           .live = StderrIsTerminal() && !json && (!path.empty() || quiet),
+                           .label = "capture"});
+  const double elapsed = static_cast<double>(MonotonicNs() - t0) / 1e9;
+  EngineStats st = (*engine)->Snapshot();
+  uint64_t packets = 0, written = 0;
+  absl::Status write_status;
+  nlohmann::json per_worker = nlohmann::json::array();
+  for (int i = 0; i < workers; ++i) {
+    const uint64_t seen = st.workers[i].frames;
+    const uint64_t kept = count > 0 ? std::min<uint64_t>(seen, static_cast<uint64_t>(count)) : seen;
+    per_worker.push_back({{"packets", seen},
+                          {"kernel_drops", st.workers[i].kernel_drops},
+                          {"freezes", st.workers[i].freezes},
+                          {"file", WorkerCapturePath(path, i, workers)},
+                          {"records_written", handlers[i]->sink().records_written()}});
+    written += handlers[i]->sink().records_written();
+    (void)kept;
+    if (write_status.ok() && !handlers[i]->close_status().ok())
+      write_status = handlers[i]->close_status();
+  }
+  packets =
+      count > 0 ? std::min<uint64_t>(taken.load(), static_cast<uint64_t>(count)) : st.total.frames;
+  const double pps = elapsed > 0 ? static_cast<double>(packets) / elapsed : 0;
+  const std::string source = plan->hardware_rx ? "hardware" : "software";
+  if (json) {
+    nlohmann::json j = {{"packets", packets},
+                        {"bytes", st.total.bytes},
+                        {"kernel_drops", st.total.kernel_drops},
+                        {"kernel_packets", st.total.kernel_packets},
+                        {"freezes", st.total.freezes},
+                        {"pps", pps},
+                        {"duration_s", elapsed},
+                        {"timestamp_source", source},
+                        {"hw_stamps_missing", st.total.hw_stamps_missing},
+                        {"truncated", st.total.truncated},
+                        {"records_written", written},
+                        {"workers", per_worker}};
+    if (!expr.empty()) j["filter"] = expr;
+    if (!write_status.ok()) j["write_error"] = std::string(write_status.message());
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::fprintf(stderr,
+                 "%llu packets captured (%llu bytes) in %.3f s, %s pps; %llu kernel drops, %llu "
+                 "freezes; %llu passed the filter; stamps: %s\n",
+                 static_cast<unsigned long long>(packets),
+                 static_cast<unsigned long long>(st.total.bytes), elapsed, HumanRate(pps).c_str(),
+                 static_cast<unsigned long long>(st.total.kernel_drops),
+                 static_cast<unsigned long long>(st.total.freezes),
+                 static_cast<unsigned long long>(st.total.kernel_packets), source.c_str());
+    if (plan->hardware_rx && st.total.hw_stamps_missing > 0) {
+      std::fprintf(stderr,
+                   "%llu frames came without a hardware stamp although the NIC was set for them; "
+                   "they carry software stamps\n",
+                   static_cast<unsigned long long>(st.total.hw_stamps_missing));
+    }
+    if (!path.empty()) {
+      std::fprintf(stderr, "%llu records written to %s%s\n",
+                   static_cast<unsigned long long>(written), path.c_str(),
+                   workers > 1 ? " (one file per worker: NAME-wN.EXT)" : "");
+    }
+  }
+  if (!write_status.ok()) {
+    std::fprintf(stderr, "ringstamp capture: %s (the file holds every record counted as written)\n",
+                 std::string(write_status.message()).c_str());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+RINGSTAMP_COMMAND(capture, "capture",
+                  "capture frames to pcap with nanosecond stamps (tcpdump/netsniff-ng)",
+                  (std::vector<std::string>{"i", "w", "c", "duration", "workers", "filter",
+                                            "snaplen", "tstamp", "json", "immediate", "q",
+                                            "pcapng"}),
+                  RunCapture);
+
+}  // namespace ringstamp::app

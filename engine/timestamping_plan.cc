@@ -1,0 +1,91 @@
+#include "engine/timestamping_plan.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/absl_compat.h"
+
+namespace ringstamp {
+
+absl::StatusOr<TstampMode> ParseTstampMode(std::string_view text) {
+  if (text == "auto") return TstampMode::kAuto;
+  if (text == "hardware" || text == "hw") return TstampMode::kHardware;
+  if (text == "software" || text == "sw") return TstampMode::kSoftware;
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "--tstamp: '%s' is not a timestamp mode; use auto, hardware or software", ToAbsl(text)));
+}
+
+std::string_view TstampModeName(TstampMode mode) {
+  switch (mode) {
+    case TstampMode::kAuto:
+      return "auto";
+    case TstampMode::kHardware:
+      return "hardware";
+    case TstampMode::kSoftware:
+      return "software";
+  }
+  return "?";
+}
+
+absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, TstampMode mode, bool rx,
+                                                  bool tx) {
+  TimestampingPlan plan;
+  plan.mode = mode;
+  const std::string name(ifname);
+  if (mode == TstampMode::kSoftware) {
+    plan.note =
+        absl::StrCat(name, ": software timestamps (as asked); the NIC's config is untouched");
+    return plan;
+  }
+  auto hw = HwTimestamping::Open(ifname);
+  if (!hw.ok()) return hw.status();
+  auto info = hw->GetTsInfo();
+  const bool can_rx = info.ok() && info->HasHardwareRx();
+  const bool can_tx = info.ok() && info->HasHardwareTx();
+  if ((!rx || !can_rx) && (!tx || !can_tx)) {
+    const std::string why = info.ok()
+                                ? absl::StrCat("driver ", hw->driver().empty() ? "?" : hw->driver(),
+                                               " reports no hardware timestamping")
+                                : std::string(info.status().message());
+    if (mode == TstampMode::kHardware) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          name, ": --tstamp hardware asked, but ", why,
+          "; use --tstamp software or auto, or a NIC with hardware timestamps (`ringstamp info -i ",
+          name, "`)"));
+    }
+    plan.note = absl::StrCat(name, ": software timestamps (", why, ")");
+    return plan;
+  }
+  HwTstampRequest req{.rx_filter = rx && can_rx ? kHwRxAll : kHwRxNone, .tx = tx && can_tx};
+  auto neg = hw->Negotiate(req);
+  if (!neg.ok()) {
+    if (mode == TstampMode::kHardware) return neg.status();
+    plan.note = absl::StrCat(name, ": software timestamps (", neg.status().message(), ")");
+    return plan;
+  }
+  if (mode == TstampMode::kHardware && rx && !neg->hardware_rx() && !(tx && neg->hardware_tx())) {
+    return neg->RequireHardware();
+  }
+  plan.hardware_rx = rx && neg->hardware_rx();
+  plan.hardware_tx = tx && neg->hardware_tx();
+  plan.note = neg->note;
+  plan.negotiation = std::move(*neg);
+  if (info->phc_index >= 0) {
+    auto phc = Phc::OpenForInterface(*hw);
+    if (phc.ok()) {
+      plan.phc_path = phc->path();
+      auto off = phc->MeasureOffset();
+      if (off.ok()) plan.phc_offset = *off;
+      auto frozen = phc->IsFrozen();
+      plan.phc_frozen = frozen.ok() && *frozen;
+      if (plan.phc_frozen) {
+        absl::StrAppend(&plan.note, "\n", name, ": PHC ", plan.phc_path,
+                        " is not advancing; its hardware stamps cannot be mapped to system time");
+      }
+    } else {
+      absl::StrAppend(&plan.note, "\n", name, ": ", phc.status().message());
+    }
+  }
+  return plan;
+}
+
+}  // namespace ringstamp

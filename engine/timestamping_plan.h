@@ -1,0 +1,58 @@
+// timestamping_plan.h — TimestampingPlan: which stamps an engine on an interface will deliver,
+// with the NIC's hardware stamping switched on (and later restored) when asked and possible.
+//
+//   RS_ASSIGN_OR_RETURN(TimestampingPlan plan,
+//                       PlanTimestamping("eth1", TstampMode::kAuto, /*rx=*/true, /*tx=*/true));
+//   options.hardware_stamps = plan.hardware_rx;     // ring sockets ask for raw hardware stamps
+//   options.phc = plan.phc_offset;                  // map them to system time
+//   fprintf(stderr, "%s\n", plan.note.c_str());     // "eth1: hardware RX and TX stamps on ..."
+//
+// Modes: software — the NIC is not touched; hardware — SIOCSHWTSTAMP is
+// negotiated (ALL, then PTP/NTP filters, then TX only) and an error returned
+// when no hardware stamping comes on; auto — hardware when the driver offers
+// it, software otherwise, never an error for lack of hardware. The NIC's
+// previous config is restored when the plan is destroyed and on exit/SIGINT
+// (the restorer registry of timestamp/hw_timestamping.h). Whether hardware
+// stamps then actually arrive is counted per frame by the workers
+// (WorkerStats::hw_stamps_missing): a NIC that is set for hardware stamps but
+// delivers none falls back to software stamps, counted and named.
+// Threads: setup, controlling thread. Cost: a few ioctls and a PHC offset read.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "timestamp/hw_timestamping.h"
+#include "timestamp/phc.h"
+
+namespace ringstamp {
+
+enum class TstampMode : uint8_t { kAuto, kHardware, kSoftware };
+
+// "auto", "hardware", "software" → mode; anything else an InvalidArgument naming the flag.
+absl::StatusOr<TstampMode> ParseTstampMode(std::string_view text);
+std::string_view TstampModeName(TstampMode mode);
+
+struct TimestampingPlan {
+  TstampMode mode = TstampMode::kAuto;
+  bool hardware_rx = false;  // ring frames will carry raw hardware stamps
+  bool hardware_tx = false;  // TX stamps from the NIC
+  bool software_rx = true;
+  bool software_tx = true;
+  std::optional<PhcOffset> phc_offset;  // PHC − system at plan time, when a PHC exists
+  bool phc_frozen = false;              // the PHC did not advance (hardware stamps meaningless)
+  std::string phc_path;
+  std::string note;           // one or more lines for a person
+  HwNegotiation negotiation;  // holds the restorer while hardware stamping is on
+
+  // "hardware", "software": the best RX source the plan expects.
+  std::string_view rx_source_name() const { return hardware_rx ? "hardware" : "software"; }
+};
+
+absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, TstampMode mode, bool rx,
+                                                  bool tx);
+
+}  // namespace ringstamp
