@@ -141,13 +141,14 @@ struct Series {
 };
 
 // Dots (few points) or per-pixel-column min–max spans (many), clipped at y_max.
-std::string SeriesPath(const Series& s, const Panel& p, const Scale& xs, const Scale& ys,
-                       double y_max_ns, double unit_ns) {
+// xs maps time in t_unit_ns units, ys values in unit_ns units.
+std::string SeriesPath(const Series& s, const Panel& p, const Scale& xs, double t_unit_ns,
+                       const Scale& ys, double y_max_ns, double unit_ns) {
   std::string d;
   if (s.v.size() <= kMaxDots) {
     for (size_t i = 0; i < s.v.size(); ++i) {
       if (s.v[i] > y_max_ns) continue;
-      AddDot(d, xs(s.t[i]), ys(s.v[i] / unit_ns));
+      AddDot(d, xs(s.t[i] / t_unit_ns), ys(s.v[i] / unit_ns));
     }
     return d;
   }
@@ -156,7 +157,8 @@ std::string SeriesPath(const Series& s, const Panel& p, const Scale& xs, const S
   std::vector<double> hi(cols, -std::numeric_limits<double>::infinity());
   for (size_t i = 0; i < s.v.size(); ++i) {
     if (s.v[i] > y_max_ns) continue;
-    const double x = std::clamp(xs(s.t[i]) - p.left, 0.0, static_cast<double>(cols - 1));
+    const double x =
+        std::clamp(xs(s.t[i] / t_unit_ns) - p.left, 0.0, static_cast<double>(cols - 1));
     const size_t c = static_cast<size_t>(x);
     lo[c] = std::min(lo[c], s.v[i]);
     hi[c] = std::max(hi[c], s.v[i]);
@@ -358,11 +360,12 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
   absl::StrAppend(&o, "<g clip-path=\"url(#clip-top)\">\n");
   const bool dots = received <= kMaxDots;
   const double dot_w = received <= 300 ? 4 : 2.5;
-  svg.Path(SeriesPath(rtt, top, txs, tys, clip_ns, yu.ns), kRttColor, dots ? dot_w : 1,
+  svg.Path(SeriesPath(rtt, top, txs, tu.ns, tys, clip_ns, yu.ns), kRttColor, dots ? dot_w : 1,
            dots ? " stroke-linecap=\"round\"" : "");
   if (has_net) {
-    svg.Path(SeriesPath(net, top, txs, tys, clip_ns, yu.ns), kNetColor, dots ? dot_w : 1,
-             dots ? " stroke-linecap=\"round\"" : "");
+    // Over dense RTT spans the network RTT spans are see-through.
+    svg.Path(SeriesPath(net, top, txs, tu.ns, tys, clip_ns, yu.ns), kNetColor, dots ? dot_w : 1,
+             dots ? " stroke-linecap=\"round\"" : " stroke-opacity=\"0.7\"");
   }
   if (clipped > 0) {
     ColumnMarks cols(top);
