@@ -32,12 +32,12 @@ inline constexpr size_t kVlanTagSize = 4;            // TPID, TCI
 inline constexpr size_t kEthernetMinFrameSize = 60;  // without FCS
 
 struct EthernetView {
-  MacAddress dst;
-  MacAddress src;
-  VlanStack vlans;         // outermost first
+  MacAddress dst{};
+  MacAddress src{};
+  VlanStack vlans{};       // outermost first
   uint16_t ethertype = 0;  // after the last tag
   size_t header_size = 0;  // 14 + 4 * vlans.size()
-  std::span<const std::byte> payload;
+  std::span<const std::byte> payload{};
 };
 
 ParseResult<EthernetView> ParseEthernet(std::span<const std::byte> frame);

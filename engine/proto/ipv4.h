@@ -40,10 +40,10 @@ struct Ipv4View {
   bool dont_fragment = false;
   bool more_fragments = false;
   uint16_t fragment_offset = 0;  // in bytes (the field times 8)
-  IpAddress src;
-  IpAddress dst;
-  std::span<const std::byte> options;  // header_size - 20 bytes, may be empty
-  std::span<const std::byte> payload;  // total_length - header_size bytes
+  IpAddress src{};
+  IpAddress dst{};
+  std::span<const std::byte> options{};  // header_size - 20 bytes, may be empty
+  std::span<const std::byte> payload{};  // total_length - header_size bytes
 
   constexpr bool is_fragment() const { return more_fragments || fragment_offset != 0; }
   constexpr uint8_t dscp() const { return tos >> 2; }
@@ -58,10 +58,10 @@ struct Ipv4Header {
   bool dont_fragment = true;
   uint8_t ttl = 64;
   uint8_t protocol = 0;
-  IpAddress src;  // must be IPv4
-  IpAddress dst;  // must be IPv4
+  IpAddress src{};  // must be IPv4
+  IpAddress dst{};  // must be IPv4
   // Copied after the fixed header; a multiple of 4 bytes, at most 40.
-  std::span<const std::byte> options;
+  std::span<const std::byte> options{};
 };
 
 // Writes the header (20 + options bytes, checksum filled in) at the start of

@@ -41,14 +41,14 @@ struct Ipv6View {
   uint8_t upper_protocol = 0;  // after the extension headers (kIpProtoNoNext, kIpProtoEsp, ...)
   uint8_t extension_count = 0;
   uint16_t header_size = 0;  // 40 + all extension headers walked
-  IpAddress src;
-  IpAddress dst;
+  IpAddress src{};
+  IpAddress dst{};
   // Fragment header, when present.
   bool has_fragment_header = false;
   bool more_fragments = false;
   uint16_t fragment_offset = 0;  // in bytes
   uint32_t fragment_id = 0;
-  std::span<const std::byte> payload;  // upper-layer bytes (or fragment data)
+  std::span<const std::byte> payload{};  // upper-layer bytes (or fragment data)
 
   // True for every packet with a fragment header except an atomic fragment
   // (offset 0, M clear: RFC 6946), which holds the whole datagram.
@@ -66,8 +66,8 @@ struct Ipv6Header {
   uint32_t flow_label = 0;  // low 20 bits used
   uint8_t next_header = 0;
   uint8_t hop_limit = 64;
-  IpAddress src;  // must be IPv6
-  IpAddress dst;  // must be IPv6
+  IpAddress src{};  // must be IPv6
+  IpAddress dst{};  // must be IPv6
 };
 
 // Writes the 40-byte fixed header at the start of `out` for `payload_size`

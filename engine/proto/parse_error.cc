@@ -45,6 +45,7 @@ constexpr std::array<std::string_view, kParseErrorCount> kNames = {
     "igmp_truncated",
     "igmp_bad_checksum",
     "mld_truncated",
+    "mld_not_query",
     "stamp_truncated",
 };
 

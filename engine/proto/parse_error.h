@@ -65,6 +65,7 @@ enum class ParseError : uint8_t {
   kIgmpTruncated,
   kIgmpBadChecksum,
   kMldTruncated,
+  kMldNotQuery,  // ParseMldQuery given an ICMPv6 type other than 130
   // STAMP.
   kStampTruncated,
   kCount,

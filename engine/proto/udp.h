@@ -30,7 +30,7 @@ struct UdpView {
   uint16_t dst_port = 0;
   uint16_t length = 0;    // header + payload, from the length field
   uint16_t checksum = 0;  // as on the wire; 0 = none (IPv4 only)
-  std::span<const std::byte> payload;
+  std::span<const std::byte> payload{};
 };
 
 // `segment` is the IP payload; `src` and `dst` the IP addresses (same family).

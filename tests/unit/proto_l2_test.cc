@@ -4,8 +4,10 @@
 #include <cstring>
 #include <set>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "engine/proto/arp.h"
 #include "engine/proto/byte_order.h"
 #include "engine/proto/ethernet.h"
 #include "engine/proto/mac_address.h"
@@ -259,6 +261,72 @@ TEST_CASE("proto: ParseEthernet on every truncation is malformed or consistent")
         ParseError::kEthernetTruncated);
   // The S-tag is there, its next EtherType is cut.
   CHECK(ParseEthernet(Bytes(testing::kQinQUdp).first(17)).error() == ParseError::kVlanTruncated);
+}
+
+IpAddress Ip(std::string_view text) {
+  auto a = IpAddress::Parse(text);
+  REQUIRE(a.has_value());
+  return *a;
+}
+
+TEST_CASE("proto: ARP request and reply from the kernel parse and rebuild byte for byte") {
+  auto req_eth = ParseEthernet(Bytes(testing::kArpRequest));
+  REQUIRE(req_eth.ok());
+  auto req = ParseArp(req_eth->payload);
+  REQUIRE(req.ok());
+  CHECK(req->op == ArpOp::kRequest);
+  CHECK(req->sender_mac == kMacA);
+  CHECK(req->sender_ip == Ip("10.0.0.1"));
+  CHECK(req->target_mac.IsZero());
+  CHECK(req->target_ip == Ip("10.0.0.2"));
+  CHECK(*req == ArpPacket::Request(kMacA, Ip("10.0.0.1"), Ip("10.0.0.2")));
+
+  auto rep_eth = ParseEthernet(Bytes(testing::kArpReply));
+  REQUIRE(rep_eth.ok());
+  auto rep = ParseArp(rep_eth->payload);
+  REQUIRE(rep.ok());
+  CHECK(rep->op == ArpOp::kReply);
+  CHECK(*rep == ArpPacket::Reply(kMacB, Ip("10.0.0.2"), kMacA, Ip("10.0.0.1")));
+
+  // Whole frames: Ethernet + ARP.
+  for (auto [frame, packet, dst] :
+       {std::tuple{Bytes(testing::kArpRequest), *req, MacAddress::Broadcast()},
+        std::tuple{Bytes(testing::kArpReply), *rep, kMacA}}) {
+    std::vector<std::byte> out(frame.size());
+    const size_t l2 = BuildEthernet(out, dst, packet.sender_mac, VlanStack{}, kEtherTypeArp);
+    REQUIRE(l2 == 14);
+    REQUIRE(BuildArp(std::span(out).subspan(l2), packet) == kArpPacketSize);
+    CHECK(std::memcmp(out.data(), frame.data(), frame.size()) == 0);
+  }
+}
+
+TEST_CASE("proto: ARP rejects other hardware and protocol types, operations and short packets") {
+  const auto good = ParseEthernet(Bytes(testing::kArpRequest))->payload;
+  for (size_t offset : {0, 1, 2, 3, 4, 5}) {
+    auto bad = Copy(good);
+    bad[offset] ^= std::byte{0x01};
+    CAPTURE(offset);
+    CHECK(ParseArp(bad).error() == ParseError::kArpUnsupported);
+  }
+  for (uint16_t op : {0, 3, 4, 0x0101}) {
+    auto bad = Copy(good);
+    StoreBe16(bad.data() + 6, op);
+    CHECK(ParseArp(bad).error() == ParseError::kArpBadOperation);
+  }
+  for (size_t len = 0; len < kArpPacketSize; ++len) {
+    CHECK(ParseArp(good.first(len)).error() == ParseError::kArpTruncated);
+  }
+  auto padded = Copy(good);
+  padded.resize(46);  // minimum-size frame padding is ignored
+  CHECK(ParseArp(padded).ok());
+
+  std::vector<std::byte> out(28);
+  const auto gratuitous = ArpPacket::Gratuitous(kMacA, Ip("10.0.0.9"));
+  REQUIRE(BuildArp(out, gratuitous) == 28);
+  CHECK(*ParseArp(out) == gratuitous);
+  CHECK(ParseArp(out)->sender_ip == ParseArp(out)->target_ip);
+  CHECK(BuildArp(std::span(out).first(27), gratuitous) == 0);
+  CHECK(BuildArp(out, ArpPacket::Request(kMacA, Ip("fd00::1"), Ip("10.0.0.1"))) == 0);
 }
 
 }  // namespace

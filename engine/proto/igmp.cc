@@ -1,0 +1,96 @@
+#include "engine/proto/igmp.h"
+
+#include "engine/proto/byte_order.h"
+
+namespace ringstamp {
+
+uint32_t IgmpMessage::MaxResponseDeciseconds() const {
+  if (version != 3 || max_resp_code < 128) return max_resp_code;
+  const uint32_t exp = (max_resp_code >> 4) & 0x7;
+  const uint32_t mant = max_resp_code & 0xf;
+  return (mant | 0x10) << (exp + 3);
+}
+
+ParseResult<IgmpMessage> ParseIgmp(std::span<const std::byte> message, ChecksumCheck check) {
+  if (message.size() < kIgmpMinSize) return ParseError::kIgmpTruncated;
+  if (check == ChecksumCheck::kVerify && InternetChecksum(message) != 0) {
+    return ParseError::kIgmpBadChecksum;
+  }
+  const std::byte* p = message.data();
+  IgmpMessage m;
+  m.type = Load8(p);
+  m.max_resp_code = Load8(p + 1);
+  m.message = message;
+  switch (m.type) {
+    case kIgmpMembershipQuery:
+      m.group = IpAddress::Load4(p + 4);
+      if (message.size() >= kIgmpv3QueryMinSize) {
+        m.version = 3;
+      } else {
+        m.version = m.max_resp_code == 0 ? 1 : 2;
+      }
+      break;
+    case kIgmpv1Report:
+      m.version = 1;
+      m.group = IpAddress::Load4(p + 4);
+      break;
+    case kIgmpv2Report:
+    case kIgmpv2Leave:
+      m.version = 2;
+      m.group = IpAddress::Load4(p + 4);
+      break;
+    case kIgmpv3Report:
+      m.version = 3;
+      m.v3_record_count = LoadBe16(p + 6);
+      break;
+    default:
+      break;
+  }
+  return m;
+}
+
+size_t BuildIgmpv2(std::span<std::byte> out, uint8_t type, const IpAddress& group) {
+  if (out.size() < kIgmpMinSize || !group.is_v4()) return 0;
+  std::byte* p = out.data();
+  Store8(p, type);
+  Store8(p + 1, 0);
+  StoreBe16(p + 2, 0);
+  group.StoreTo(p + 4);
+  StoreBe16(p + 2, InternetChecksum(out.first(kIgmpMinSize)));
+  return kIgmpMinSize;
+}
+
+size_t BuildIgmpv3Report(std::span<std::byte> out, std::span<const MulticastGroupRecord> records) {
+  if (records.size() > 0xffff) return 0;
+  size_t size = 8;
+  for (const MulticastGroupRecord& r : records) {
+    if (!r.group.is_v4() || r.sources.size() > 0xffff) return 0;
+    for (const IpAddress& s : r.sources) {
+      if (!s.is_v4()) return 0;
+    }
+    size += 8 + 4 * r.sources.size();
+  }
+  if (out.size() < size) return 0;
+  std::byte* p = out.data();
+  Store8(p, kIgmpv3Report);
+  Store8(p + 1, 0);
+  StoreBe16(p + 2, 0);
+  StoreBe16(p + 4, 0);
+  StoreBe16(p + 6, static_cast<uint16_t>(records.size()));
+  size_t at = 8;
+  for (const MulticastGroupRecord& r : records) {
+    Store8(p + at, static_cast<uint8_t>(r.type));
+    Store8(p + at + 1, 0);  // aux data length
+    StoreBe16(p + at + 2, static_cast<uint16_t>(r.sources.size()));
+    r.group.StoreTo(p + at + 4);
+    at += 8;
+    for (const IpAddress& s : r.sources) {
+      s.StoreTo(p + at);
+      at += 4;
+    }
+  }
+  StoreBe16(p + 2, InternetChecksum(out.first(size)));
+  return size;
+}
+
+}  // namespace ringstamp

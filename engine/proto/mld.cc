@@ -1,0 +1,67 @@
+#include "engine/proto/mld.h"
+
+#include "engine/proto/byte_order.h"
+#include "engine/proto/checksum.h"
+#include "engine/proto/ip_proto.h"
+
+namespace ringstamp {
+
+uint32_t MldQuery::MaxResponseMs() const {
+  if (version != 2 || max_resp_code < 0x8000) return max_resp_code;
+  const uint32_t exp = (max_resp_code >> 12) & 0x7;
+  const uint32_t mant = max_resp_code & 0xfff;
+  return (mant | 0x1000) << (exp + 3);
+}
+
+ParseResult<MldQuery> ParseMldQuery(const IcmpView& icmp) {
+  if (icmp.type != kIcmpv6MldQuery) return ParseError::kMldNotQuery;
+  const auto m = icmp.message;
+  if (m.size() < kMldv1Size) return ParseError::kMldTruncated;
+  MldQuery q;
+  q.max_resp_code = LoadBe16(m.data() + 4);
+  q.group = IpAddress::Load6(m.data() + 8);
+  if (m.size() < kMldv2QueryMinSize) {
+    q.version = 1;
+    return q;
+  }
+  q.version = 2;
+  q.source_count = LoadBe16(m.data() + 26);
+  if ((m.size() - kMldv2QueryMinSize) / 16 < q.source_count) return ParseError::kMldTruncated;
+  return q;
+}
+
+size_t BuildMldv2Report(std::span<std::byte> out, std::span<const MulticastGroupRecord> records,
+                        const IpAddress& src, const IpAddress& dst) {
+  if (!src.is_v6() || !dst.is_v6() || records.size() > 0xffff) return 0;
+  size_t size = 8;
+  for (const MulticastGroupRecord& r : records) {
+    if (!r.group.is_v6() || r.sources.size() > 0xffff) return 0;
+    for (const IpAddress& s : r.sources) {
+      if (!s.is_v6()) return 0;
+    }
+    size += 20 + 16 * r.sources.size();
+  }
+  if (out.size() < size || size > 0xffff) return 0;
+  std::byte* p = out.data();
+  Store8(p, kIcmpv6Mldv2Report);
+  Store8(p + 1, 0);
+  StoreBe16(p + 2, 0);
+  StoreBe16(p + 4, 0);
+  StoreBe16(p + 6, static_cast<uint16_t>(records.size()));
+  size_t at = 8;
+  for (const MulticastGroupRecord& r : records) {
+    Store8(p + at, static_cast<uint8_t>(r.type));
+    Store8(p + at + 1, 0);  // aux data length
+    StoreBe16(p + at + 2, static_cast<uint16_t>(r.sources.size()));
+    r.group.StoreTo(p + at + 4);
+    at += 20;
+    for (const IpAddress& s : r.sources) {
+      s.StoreTo(p + at);
+      at += 16;
+    }
+  }
+  StoreBe16(p + 2, UpperLayerChecksum(src, dst, kIpProtoIcmpv6, out.first(size)));
+  return size;
+}
+
+}  // namespace ringstamp

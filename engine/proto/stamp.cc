@@ -1,0 +1,164 @@
+#include "engine/proto/stamp.h"
+
+#include <cstring>
+#include <limits>
+
+#include "engine/proto/byte_order.h"
+
+namespace ringstamp {
+namespace {
+
+constexpr int64_t kNsPerSecond = 1'000'000'000;
+constexpr uint64_t kTwo32 = uint64_t{1} << 32;
+
+// Floor division into seconds and a remainder in [0, 1e9).
+void SplitNs(int64_t ns, int64_t& seconds, uint64_t& rem) {
+  seconds = ns / kNsPerSecond;
+  int64_t r = ns % kNsPerSecond;
+  if (r < 0) {
+    r += kNsPerSecond;
+    --seconds;
+  }
+  rem = static_cast<uint64_t>(r);
+}
+
+}  // namespace
+
+uint64_t UnixNsToNtp(int64_t unix_ns) {
+  int64_t seconds;
+  uint64_t rem;
+  SplitNs(unix_ns, seconds, rem);
+  // rem < 1e9 < 2^30, so rem * 2^32 < 2^62.
+  uint64_t fraction = ((rem << 32) + kNsPerSecond / 2) / kNsPerSecond;
+  if (fraction >= kTwo32) {  // cannot happen for rem < 1e9, kept for clarity
+    fraction -= kTwo32;
+    ++seconds;
+  }
+  const uint64_t ntp_seconds = static_cast<uint64_t>(seconds + kNtpUnixOffsetSeconds) & 0xffffffffu;
+  return (ntp_seconds << 32) | fraction;
+}
+
+int64_t NtpToUnixNs(uint64_t ntp) {
+  int64_t seconds = static_cast<int64_t>(ntp >> 32);
+  if (seconds < (int64_t{1} << 31)) seconds += int64_t{1} << 32;  // era 1 (2036-2104)
+  const uint64_t fraction = ntp & 0xffffffffu;
+  // fraction * 1e9 < 2^62; rounds to nearest (a fraction near 1 can carry into the next second).
+  const int64_t ns = static_cast<int64_t>((fraction * kNsPerSecond + (kTwo32 >> 1)) >> 32);
+  return (seconds - kNtpUnixOffsetSeconds) * kNsPerSecond + ns;
+}
+
+uint64_t UnixNsToPtpTruncated(int64_t unix_ns) {
+  int64_t seconds;
+  uint64_t rem;
+  SplitNs(unix_ns, seconds, rem);
+  return ((static_cast<uint64_t>(seconds) & 0xffffffffu) << 32) | rem;
+}
+
+int64_t PtpTruncatedToUnixNs(uint64_t ptp) {
+  return static_cast<int64_t>(ptp >> 32) * kNsPerSecond + static_cast<int64_t>(ptp & 0xffffffffu);
+}
+
+StampErrorEstimate StampErrorEstimate::FromNs(uint64_t error_ns, bool synchronized,
+                                              bool ptp_format) {
+  StampErrorEstimate e;
+  e.synchronized = synchronized;
+  e.ptp_format = ptp_format;
+  // error = m * 2^(scale-32) s  =>  m = ceil(error_ns * 2^32 / (1e9 * 2^scale)).
+  const unsigned __int128 numerator = static_cast<unsigned __int128>(error_ns) << 32;
+  for (uint8_t scale = 0; scale < 64; ++scale) {
+    const unsigned __int128 denominator = static_cast<unsigned __int128>(kNsPerSecond) << scale;
+    unsigned __int128 m = (numerator + denominator - 1) / denominator;
+    if (m == 0) m = 1;
+    if (m <= 255) {
+      e.scale = scale;
+      e.multiplier = static_cast<uint8_t>(m);
+      return e;
+    }
+  }
+  e.scale = 63;  // unreachable for 64-bit inputs (2^64 ns needs scale 59)
+  e.multiplier = 255;
+  return e;
+}
+
+uint64_t StampErrorEstimate::ToNs() const {
+  const unsigned __int128 scaled = (static_cast<unsigned __int128>(multiplier) << (scale & 0x3f)) *
+                                   static_cast<unsigned __int128>(kNsPerSecond);
+  const unsigned __int128 ns = (scaled + (kTwo32 - 1)) >> 32;
+  if (ns > std::numeric_limits<uint64_t>::max()) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(ns);
+}
+
+ParseResult<StampSenderPacket> ParseStampSender(std::span<const std::byte> payload) {
+  if (payload.size() < kStampPacketSize) return ParseError::kStampTruncated;
+  const std::byte* p = payload.data();
+  StampSenderPacket s;
+  s.seq = LoadBe32(p);
+  s.timestamp = LoadBe64(p + 4);
+  s.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + 12));
+  s.ssid = LoadBe16(p + 14);
+  return s;
+}
+
+ParseResult<StampReflectorPacket> ParseStampReflector(std::span<const std::byte> payload) {
+  if (payload.size() < kStampPacketSize) return ParseError::kStampTruncated;
+  const std::byte* p = payload.data();
+  StampReflectorPacket r;
+  r.seq = LoadBe32(p);
+  r.timestamp = LoadBe64(p + 4);
+  r.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + 12));
+  r.ssid = LoadBe16(p + 14);
+  r.receive_timestamp = LoadBe64(p + 16);
+  r.sender_seq = LoadBe32(p + 24);
+  r.sender_timestamp = LoadBe64(p + 28);
+  r.sender_error_estimate = StampErrorEstimate::Decode(LoadBe16(p + 36));
+  r.sender_ttl = Load8(p + 40);
+  return r;
+}
+
+size_t BuildStampSender(std::span<std::byte> out, const StampSenderPacket& packet,
+                        size_t packet_size) {
+  if (packet_size < kStampPacketSize || out.size() < packet_size) return 0;
+  std::byte* p = out.data();
+  std::memset(p, 0, packet_size);
+  StoreBe32(p, packet.seq);
+  StoreBe64(p + 4, packet.timestamp);
+  StoreBe16(p + 12, packet.error_estimate.Encode());
+  StoreBe16(p + 14, packet.ssid);
+  return packet_size;
+}
+
+size_t BuildStampReflector(std::span<std::byte> out, const StampReflectorPacket& packet,
+                           size_t packet_size) {
+  if (packet_size < kStampPacketSize || out.size() < packet_size) return 0;
+  std::byte* p = out.data();
+  std::memset(p, 0, packet_size);
+  StoreBe32(p, packet.seq);
+  StoreBe64(p + 4, packet.timestamp);
+  StoreBe16(p + 12, packet.error_estimate.Encode());
+  StoreBe16(p + 14, packet.ssid);
+  StoreBe64(p + 16, packet.receive_timestamp);
+  StoreBe32(p + 24, packet.sender_seq);
+  StoreBe64(p + 28, packet.sender_timestamp);
+  StoreBe16(p + 36, packet.sender_error_estimate.Encode());
+  Store8(p + 40, packet.sender_ttl);
+  return packet_size;
+}
+
+StampReflectorPacket MakeStampReflection(const StampSenderPacket& received, uint8_t received_ttl,
+                                         uint32_t seq, uint64_t receive_timestamp,
+                                         uint64_t transmit_timestamp,
+                                         StampErrorEstimate error_estimate) {
+  StampReflectorPacket r;
+  r.seq = seq;
+  r.timestamp = transmit_timestamp;
+  r.error_estimate = error_estimate;
+  r.ssid = received.ssid;
+  r.receive_timestamp = receive_timestamp;
+  r.sender_seq = received.seq;
+  r.sender_timestamp = received.timestamp;
+  r.sender_error_estimate = received.error_estimate;
+  r.sender_ttl = received_ttl;
+  return r;
+}
+
+}  // namespace ringstamp
