@@ -1,0 +1,112 @@
+#!/bin/sh
+# capture_check.sh — inside the hwtestbed VM: `ringstamp capture --tstamp ...` on the real e1000e.
+#   scripts/hwtestbed.sh --bin build/bin/hw_probe_tool -- sh /hwtest/capture_check.sh
+# Traffic: pings from namespace peer ($HW_IF1) to $HW_IP0, captured on $HW_IF0.
+# Checks: --tstamp hardware switches hardware RX stamping on (SIOCGHWTSTAMP during the run shows
+# it) and puts the previous config back on exit, on SIGINT and on SIGTERM, a non-default previous
+# config included; the emulated NIC's missing hardware stamps are counted and named, and the frames
+# keep software stamps (the pcap's times are on the system clock, none zero); --tstamp software
+# leaves the NIC alone.
+. /hwtest/checklib.sh
+cd /tmp
+
+# pcap_first_sec FILE: ts_sec of the first record (little-endian u32 at byte 24)
+pcap_first_sec() {
+  od -An -t u4 -j 24 -N 4 "$1" 2>/dev/null | tr -d ' '
+}
+# start_capture OUT ERR ARGS...: runs ringstamp capture in the background, waits until it says
+# it is capturing; sets $cap_pid. Fails the check when it does not start in 20 s.
+start_capture() {
+  out=$1
+  err=$2
+  shift 2
+  : >"$out"
+  : >"$err"
+  ringstamp capture -i "$HW_IF0" "$@" >"$out" 2>"$err" &
+  cap_pid=$!
+  if wait_for_line "$err" '^capturing on' 20; then
+    return 0
+  fi
+  not_ok "capture $* did not start"
+  show "$err"
+  kill -9 "$cap_pid" 2>/dev/null
+  return 1
+}
+traffic() {  # N pings from the peer namespace to $HW_IP0, over the wire
+  inpeer ping -c "$1" -i 0.2 -W 1 "$HW_IP0" >ping.out 2>&1
+}
+
+echo "== capture --tstamp hardware -c 5 (text summary)"
+before=$(hwtstamp "$HW_IF0")
+if start_capture cap.out cap.err --tstamp hardware -c 5 --duration 60 -q; then
+  during=$(hwtstamp "$HW_IF0")
+  case "$during" in
+    *"rx=none"*) not_ok "hardware RX on during the run: SIOCGHWTSTAMP says $during" ;;
+    *) ok "hardware RX on during the run (SIOCGHWTSTAMP: $during)" ;;
+  esac
+  traffic 10
+  wait "$cap_pid"
+  expect_rc 0 $? "capture -c 5 ends"
+  cat cap.err
+  expect_grep cap.err "hardware" "the plan names hardware stamps"
+  expect_grep cap.err "^5 packets captured" "5 packets captured"
+  expect_grep cap.err "stamps: hardware" "summary: hardware source asked"
+  expect_grep cap.err "^[0-9]+ frames came without a hardware stamp although the NIC was set for them; they carry software stamps" \
+    "missing hardware stamps counted and named"
+  expect_hwtstamp "$HW_IF0" "$before" "config restored on exit"
+fi
+
+echo "== capture --tstamp hardware --json -w (the file's stamps)"
+ringstamp capture -i "$HW_IF0" --tstamp hardware -c 5 --duration 60 --json -w /tmp/cap.pcap >cap.json 2>cap.err &
+cap_pid=$!
+sleep 3  # --json prints nothing until the end: give the engine time to start
+traffic 10
+wait "$cap_pid"
+expect_rc 0 $? "capture --json"
+cat cap.json
+expect_grep cap.json '"packets":5[,}]' "json: packets 5"
+expect_grep cap.json '"timestamp_source":"[a-z]+"' "json: timestamp_source given"
+expect_grep cap.json '"hw_stamps_missing":[1-9][0-9]*' "json: hw_stamps_missing counted"
+now=$(date +%s)
+sec=$(pcap_first_sec /tmp/cap.pcap)
+if [ -n "$sec" ] && [ "$sec" -gt $((now - 86400)) ] && [ "$sec" -le $((now + 60)) ]; then
+  ok "pcap stamps on the system clock (first record $sec s, now $now s): no zero, no raw PHC time"
+else
+  not_ok "pcap first record ts_sec=$sec, now $now: a stamp off the system clock"
+fi
+expect_hwtstamp "$HW_IF0" "$before" "config restored after --json run"
+
+for sig in INT TERM; do
+  echo "== SIG$sig during capture --tstamp hardware, over a non-default previous config"
+  hw_probe_tool raw-set "$HW_IF0" 1 12 >/dev/null
+  pre=$(hwtstamp "$HW_IF0")
+  if start_capture sig.out sig.err --tstamp hardware --duration 60 -q; then
+    during=$(hwtstamp "$HW_IF0")
+    if [ "$during" != "$pre" ]; then ok "config changed for the run ($pre -> $during)"; else not_ok "config not changed ($during)"; fi
+    traffic 3
+    kill -"$sig" "$cap_pid"
+    wait "$cap_pid"
+    rc=$?
+    if [ "$rc" -eq 0 ] || [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; then
+      ok "capture stopped by SIG$sig (exit $rc)"
+    else
+      not_ok "capture stopped by SIG$sig: exit $rc"
+      show sig.err
+    fi
+    expect_grep sig.err "packets captured" "summary printed after SIG$sig"
+    expect_hwtstamp "$HW_IF0" "$pre" "previous config ($pre) restored after SIG$sig"
+  fi
+  hw_probe_tool raw-set "$HW_IF0" 0 0 >/dev/null
+done
+
+echo "== capture --tstamp software leaves the NIC alone"
+if start_capture sw.out sw.err --tstamp software -c 3 --duration 60 -q; then
+  expect_hwtstamp "$HW_IF0" "tx=off rx=none" "NIC untouched during the run"
+  traffic 6
+  wait "$cap_pid"
+  expect_rc 0 $? "capture --tstamp software"
+  expect_grep sw.err "stamps: software" "software stamps"
+  expect_no_grep sw.err "without a hardware stamp" "no hardware stamps expected, none reported missing"
+fi
+
+finish_checks
