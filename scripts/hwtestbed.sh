@@ -5,7 +5,7 @@
 # discovery and reading) meet a real driver; a veth pair has none of them.
 #
 #   scripts/hwtestbed.sh -- ringstamp info -i eth0
-#   scripts/hwtestbed.sh --timeout 120 --bin build/bin/hw_probe_tool -- sh /hwtest/hw_info_check.sh
+#   scripts/hwtestbed.sh --timeout 120 --bin build/bin/hw_probe_tool -- sh /hwtest/lib_check.sh
 #   scripts/hwtestbed.sh --prepare          # fetch and cache everything, boot nothing
 #
 # What it needs:
@@ -28,7 +28,8 @@
 # marker line with the exit code, and powers off.
 #
 # Options:
-#   --timeout S      whole run, boot included (default 300); QEMU is killed when it expires
+#   --timeout S      the VM's run, boot included (default 300); QEMU is killed when it expires.
+#                    Fetching and caching come before and are not counted (--prepare does them)
 #   --ringstamp PATH the ringstamp binary copied to /usr/local/bin (default: $RINGSTAMP_BIN, else
 #                    build/bin/ringstamp when it exists)
 #   --bin PATH       another file for /usr/local/bin (repeatable); ELF files bring their shared
@@ -38,8 +39,8 @@
 # scripts/hwtestbed/*.sh are always copied to /hwtest/ in the VM.
 #
 # Exit code: COMMAND's own exit code, or 124 on timeout, 125 when the testbed could not be set up
-# (a package cannot be obtained, no binary, ...), 126 when the VM ended without reporting one
-# (kernel panic, /init failure), 77 when RINGSTAMP_SKIP_HW=1 (nothing is run: ctest's "skipped").
+# (a package cannot be obtained, no binary, /init could not bring the NICs up), 126 when the VM
+# ended without reporting one (kernel panic, QEMU error), 77 when RINGSTAMP_SKIP_HW=1 (nothing is run: ctest's "skipped").
 # Environment: RINGSTAMP_SKIP_HW, RINGSTAMP_HW_KERNEL_PKG, RINGSTAMP_HW_CACHE, RINGSTAMP_BIN.
 set -euo pipefail
 
@@ -112,6 +113,8 @@ missing=()
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 have_pkg busybox-static || missing+=(busybox-static)
 command -v ip >/dev/null || missing+=(iproute2)
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v strip >/dev/null || missing+=(binutils)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     die "missing Debian packages ${missing[*]}: run once as root (sudo $0 --prepare) or" \
@@ -126,9 +129,8 @@ if [ ${#missing[@]} -gt 0 ]; then
         "(set RINGSTAMP_SKIP_HW=1 to skip them)"
   fi
 fi
-busybox=/bin/busybox
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-  die "$busybox is not the static busybox (package busybox-static)"
+busybox=/bin/busybox  # from busybox-static: the VM has no libc of its own for it
+[ -x "$busybox" ] || die "$busybox missing although busybox-static is installed (reinstall it)"
 
 # ---------------------------------------------------------------- kernel package
 # Prints the candidate version apt knows for package $1, or nothing.
@@ -192,7 +194,7 @@ if [ ! -f "$kdir/.complete" ]; then
   touch "$kdir.tmp/.complete"
   mv "$kdir.tmp" "$kdir"
 fi
-vmlinuz=$(ls "$kdir"/boot/vmlinuz-* 2>/dev/null | head -n1)
+vmlinuz=$(ls "$kdir"/boot/vmlinuz-* 2>/dev/null | head -n1 || true)
 [ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in $kdir (delete it and rerun)"
 kver=${vmlinuz##*/vmlinuz-}
 moddir=$kdir/lib/modules/$kver
@@ -281,13 +283,14 @@ trap 'exit 130' INT TERM
 stage=$run_dir/stage
 mkdir -p "$stage/usr/local/bin" "$stage/usr/local/sbin" "$stage/hwtest" "$stage/etc/hwtestbed"
 
+is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
 declare -A copied=()
 copy_file() {  # src, dst inside stage; strips debug info from ELF files
   local src=$1 dst=$stage$2
   [ -n "${copied[$2]:-}" ] && return 0
   copied[$2]=1
   mkdir -p "$(dirname "$dst")"
-  if file -L "$src" | grep -q 'ELF'; then
+  if is_elf "$src"; then
     strip --strip-debug -o "$dst" "$src" 2>/dev/null || cp -L "$src" "$dst"
   else
     cp -L "$src" "$dst"
@@ -297,7 +300,7 @@ copy_file() {  # src, dst inside stage; strips debug info from ELF files
 copy_with_libs() {  # an executable and, if dynamic, its libraries and loader at their host paths
   local src=$1 dst=$2 lib
   copy_file "$src" "$dst"
-  file -L "$src" | grep -q 'dynamically linked' || return 0
+  ldd "$src" >/dev/null 2>&1 || return 0  # static: nothing more to copy
   # ldd lines: "libx.so => /path (0x..)" or "/lib64/ld-linux-x86-64.so.2 (0x..)"
   while read -r lib; do
     [ -n "$lib" ] || continue
