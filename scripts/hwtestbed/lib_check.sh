@@ -5,7 +5,8 @@
 # Checks: capabilities (ETHTOOL_GET_TS_INFO), SIOCSHWTSTAMP negotiation with read-back, restore by
 # Restore(), by scope, on SIGINT, SIGTERM and exit; restore of a non-default previous config; PHC
 # discovery, PTP_SYS_OFFSET_EXTENDED chosen when PRECISE is unsupported, frozen-PHC detection;
-# RX stamps through a ring and through SCM_TIMESTAMPING: no zero shown as a hardware time.
+# RX stamps through a ring and through SCM_TIMESTAMPING, TX stamps from the error queue: no zero
+# shown as a hardware time.
 . /hwtest/checklib.sh
 cd /tmp
 
@@ -118,5 +119,19 @@ for mode in ring cmsg; do
     kill -9 "$pid" 2>/dev/null
   fi
 done
+
+echo "== TX stamps on $HW_IF0 with hardware TX on (error queue)"
+hw_probe_tool tx-stamps "$HW_IF0" 5 3 >tx.out 2>&1
+expect_rc 0 $? "tx-stamps"
+expect_kv tx.out hardware_tx 1 "hardware TX negotiated"
+expect_grep tx.out '^raw_during=tx=on ' "SIOCGHWTSTAMP shows it during the run"
+expect_kv tx.out sent 5
+reports=$(kv tx.out tx_reports)
+if [ "${reports:-0}" -ge 1 ] && [ "$reports" -le 5 ]; then ok "$reports TX stamp reports for 5 frames"; else not_ok "tx_reports=$reports"; show tx.out; fi
+expect_kv tx.out zero_shown_as_hardware 0 "TX: no zero shown as a hardware time"
+expect_kv tx.out lib_hardware "$(kv tx.out raw_hardware_nonzero)" "TX: hardware stamps = reports the kernel stamped"
+expect_kv tx.out lib_software "$reports" "TX: every report has its software stamp"
+expect_kv tx.out raw_hardware_nonzero 0 "TX: the emulated NIC delivers no hardware stamps"
+expect_hwtstamp "$HW_IF0" "tx=off rx=none" "TX: $HW_IF0 restored at exit"
 
 finish_checks

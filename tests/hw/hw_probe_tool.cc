@@ -3,6 +3,7 @@
 //   hw_probe_tool negotiate eth0        # HwTimestamping: caps, negotiation, read-back, restore
 //   hw_probe_tool phc eth0              # Phc: discovery, offset method, frozen detection
 //   hw_probe_tool rx-stamps eth1 5 20 ring   # 5 frames through an RX ring, stamp sources counted
+//   hw_probe_tool tx-stamps eth0 5 3    # 5 frames sent with TX stamps asked; error queue counted
 //   hw_probe_tool hold eth0 60          # negotiate, then wait for SIGINT/SIGTERM (restore
 //   handlers) hw_probe_tool raw-get eth0          # SIOCGHWTSTAMP by hand (the oracle the checks
 //   compare to) hw_probe_tool raw-set eth0 1 1      # SIOCSHWTSTAMP tx_type rx_filter by hand
@@ -482,6 +483,92 @@ int RxStampsCmd(std::string_view ifname, int count, int seconds, std::string_vie
   return g_failed ? 1 : 0;
 }
 
+// Sends `count` frames (EtherType 0x88b5, broadcast) from `ifname` with hardware TX stamping
+// negotiated and TX stamps asked for, then reads the error queue for up to `seconds` and counts
+// which stamps came back, as the library decodes them and as the raw ts[2] says.
+int TxStampsCmd(std::string_view ifname, int count, int seconds) {
+  auto hw = HwTimestamping::Open(ifname);
+  if (!hw.ok()) {
+    KvError("open", hw.status());
+    return 1;
+  }
+  auto n = hw->Negotiate({.rx_filter = kHwRxAll, .tx = true});
+  if (!n.ok()) {
+    KvError("negotiate", n.status());
+    return 1;
+  }
+  KvBool("hardware_tx", n->hardware_tx());
+  Kv("raw_during", RawConfigString(RawHwtstamp(ifname, SIOCGHWTSTAMP)));
+  UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    KvError("socket", ErrnoStatus(errno, "socket(AF_PACKET)"));
+    return 1;
+  }
+  const TsFlags flags =
+      kTsTxHardware | kTsTxSoftware | kTsRawHardware | kTsSoftware | kTsOptId | kTsOptTsonly;
+  if (absl::Status st = EnableSocketTimestamping(fd.get(), flags, ifname); !st.ok()) {
+    KvError("so_timestamping", st);
+    return 1;
+  }
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = hw->ifindex();
+  to.sll_halen = 6;
+  std::memset(to.sll_addr, 0xff, 6);
+  std::array<uint8_t, 60> frame{};
+  std::memset(frame.data(), 0xff, 6);                           // broadcast
+  const uint8_t src[6] = {0x02, 0x00, 0x00, 0x72, 0x73, 0x99};  // locally administered
+  std::memcpy(frame.data() + 6, src, 6);
+  frame[12] = 0x88;  // EtherType 0x88b5: local experimental
+  frame[13] = 0xb5;
+  int sent = 0;
+  for (int i = 0; i < count; ++i) {
+    frame[14] = static_cast<uint8_t>(i);
+    if (::sendto(fd.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                 sizeof(to)) == static_cast<ssize_t>(frame.size())) {
+      ++sent;
+    }
+    ::usleep(50'000);
+  }
+  const int64_t deadline = MonotonicNs() + int64_t{seconds} * 1'000'000'000;
+  int reports = 0, lib_hw = 0, lib_sw = 0, raw_hw_nonzero = 0, zero_as_hardware = 0;
+  alignas(cmsghdr) std::array<std::byte, 512> control{};
+  std::array<std::byte, 256> data{};
+  while (MonotonicNs() < deadline && reports < 2 * sent) {
+    pollfd p{.fd = fd.get(), .events = 0, .revents = 0};
+    if (::poll(&p, 1, 100) <= 0 || !(p.revents & POLLERR)) continue;
+    iovec iov{.iov_base = data.data(), .iov_len = data.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    if (::recvmsg(fd.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) continue;
+    ParsedCmsgs parsed = ParseCmsgs(std::span(control.data(), msg.msg_controllen));
+    if (!parsed.tx) continue;
+    ++reports;
+    if (parsed.stamps.hardware_ns) {
+      ++lib_hw;
+      if (*parsed.stamps.hardware_ns == 0) ++zero_as_hardware;
+    }
+    if (parsed.stamps.software_ns) ++lib_sw;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_TIMESTAMPING_OLD) continue;
+      if (c->cmsg_len < CMSG_LEN(3 * sizeof(timespec))) continue;
+      timespec ts[3];
+      std::memcpy(ts, CMSG_DATA(c), sizeof(ts));
+      if (ts[2].tv_sec != 0 || ts[2].tv_nsec != 0) ++raw_hw_nonzero;
+    }
+  }
+  Kv("sent", sent);
+  Kv("tx_reports", reports);
+  Kv("lib_hardware", lib_hw);
+  Kv("lib_software", lib_sw);
+  Kv("raw_hardware_nonzero", raw_hw_nonzero);
+  Kv("zero_shown_as_hardware", zero_as_hardware);
+  return g_failed ? 1 : 0;
+}
+
 volatile sig_atomic_t g_stop = 0;
 void OnAlarm(int) { g_stop = 1; }
 
@@ -525,6 +612,7 @@ int Usage() {
   std::fprintf(
       stderr,
       "usage: hw_probe_tool negotiate IFACE | phc IFACE | rx-stamps IFACE COUNT SECONDS ring|cmsg\n"
+      "     | tx-stamps IFACE COUNT SECONDS\n"
       "     | hold IFACE SECONDS | raw-get IFACE | raw-set IFACE TX_TYPE RX_FILTER\n");
   return 2;
 }
@@ -549,6 +637,10 @@ int Main(int argc, char** argv) {
   if (cmd == "raw-set" && argc == 5 && ParseInt(argv[3], 0, 255, &a) &&
       ParseInt(argv[4], 0, 255, &b)) {
     return RawSetCmd(ifname, a, b);
+  }
+  if (cmd == "tx-stamps" && argc == 5 && ParseInt(argv[3], 1, 1000, &a) &&
+      ParseInt(argv[4], 1, 3600, &b)) {
+    return TxStampsCmd(ifname, a, b);
   }
   if (cmd == "hold" && argc == 4 && ParseInt(argv[3], 1, 3600, &a)) return HoldCmd(ifname, a);
   if (cmd == "rx-stamps" && argc == 6 && ParseInt(argv[3], 1, 100000, &a) &&
