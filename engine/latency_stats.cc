@@ -241,4 +241,7 @@ LatencySummary LatencyStats::Summarize() const {
   return s;
 }
 
+LatencyStats::LatencyStats(LatencyStats&&) noexcept = default;
+LatencyStats& LatencyStats::operator=(LatencyStats&&) noexcept = default;
+
 }  // namespace ringstamp

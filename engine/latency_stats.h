@@ -61,8 +61,9 @@ class LatencyStats {
   explicit LatencyStats(size_t max_exact_samples = kDefaultMaxExactSamples);
   LatencyStats(const LatencyStats& other);
   LatencyStats& operator=(const LatencyStats& other);
-  LatencyStats(LatencyStats&&) noexcept = default;
-  LatencyStats& operator=(LatencyStats&&) noexcept = default;
+  // Defined in the .cc, where Histogram is complete.
+  LatencyStats(LatencyStats&&) noexcept;
+  LatencyStats& operator=(LatencyStats&&) noexcept;
   ~LatencyStats();
 
   // Makes room for n samples in exact mode (capped at max_exact_samples).

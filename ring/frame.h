@@ -36,6 +36,12 @@ struct Frame {
 
   std::span<const std::byte> bytes() const { return {data, snap_len}; }
   bool truncated() const { return snap_len < wire_len; }
+  // The L4 checksum need not be verified: TP_STATUS_CSUMNOTREADY (sent by this
+  // host or a local peer with checksum offload: the field holds only the
+  // pseudo-header sum) or TP_STATUS_CSUM_VALID (the NIC verified it).
+  bool checksum_trusted() const {
+    return (status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID)) != 0;
+  }
   // TP_STATUS_LOSING: the ring dropped frames around this one.
   bool losing() const { return (status & TP_STATUS_LOSING) != 0; }
 };

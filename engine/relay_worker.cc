@@ -1,0 +1,277 @@
+#include "engine/relay_worker.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "common/clock.h"
+#include "engine/engine.h"
+#include "engine/ether_conn.h"
+#include "engine/proto/arp.h"
+#include "engine/proto/ethernet.h"
+#include "engine/rudp_conn.h"
+#include "engine/worker.h"
+#include "timestamp/so_timestamping.h"
+
+namespace ringstamp {
+namespace {
+thread_local RelayWorker* tls_current_worker = nullptr;
+constexpr int64_t kTickNs = 100'000'000;
+}  // namespace
+
+RelayWorker* CurrentRelayWorker() { return tls_current_worker; }
+
+RelayWorker::RelayWorker(PacketRelay* relay, int index) : relay_(relay), index_(index) {}
+
+void RelayWorker::OnStart(Worker& worker) {
+  worker_ = &worker;
+  tls_current_worker = this;
+  const RelayOptions& o = relay_->options();
+  if (o.tx_stamps && worker.tx() != nullptr) {
+    TsFlags flags = kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly;
+    tx_wants_ = kWantSoftware;
+    if (o.tx_hardware_stamps) {
+      flags |= kTsTxHardware | kTsRawHardware | kTsOptTxSwhw;
+      tx_wants_ |= kWantHardware;
+    }
+    if (EnableSocketTimestamping(worker.tx_fd(), flags, worker.ifname()).ok()) {
+      stamp_reader_.emplace(worker.tx_fd());
+      tracker_.emplace(
+          TxStampTracker::Options{.capacity = 1u << 16, .timeout_ns = o.tx_stamp_timeout_ns});
+      stamp_meta_.resize(tracker_->capacity());
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    running_.store(true, std::memory_order_release);
+  }
+  RunPosted();
+}
+
+void RelayWorker::OnStop(Worker&) {
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    running_.store(false, std::memory_order_release);
+  }
+  RunPosted();
+  DrainTxQueue();
+  if (tracker_) DrainStamps();
+  tls_current_worker = nullptr;
+}
+
+void RelayWorker::Post(std::function<void(RelayWorker&)> fn) {
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    if (running_.load(std::memory_order_acquire)) {
+      posted_.push_back(std::move(fn));
+      ++posted_seq_;
+      has_posted_.store(true, std::memory_order_release);
+      fn = nullptr;
+    }
+  }
+  if (fn) {
+    fn(*this);  // not running: nobody else touches the tables
+    return;
+  }
+  if (worker_ != nullptr) worker_->Wake();
+}
+
+bool RelayWorker::WaitApplied() {
+  std::unique_lock<std::mutex> l(post_mu_);
+  const uint64_t want = posted_seq_;
+  return post_cv_.wait_for(l, std::chrono::seconds(10),
+                           [&] { return applied_seq_ >= want || !running_.load(); });
+}
+
+void RelayWorker::RunPosted() {
+  std::vector<std::function<void(RelayWorker&)>> todo;
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    todo.swap(posted_);
+    seq = posted_seq_;
+    has_posted_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& fn : todo) fn(*this);
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    applied_seq_ = seq;
+  }
+  post_cv_.notify_all();
+}
+
+void RelayWorker::Deliver(EtherConn* conn, const L2View& l2, const Frame& frame) {
+  counters_.delivered.Add();
+  conn->OnFrame(*this, l2, frame);
+}
+
+void RelayWorker::OnFrame(Worker&, const Frame& frame) {
+  counters_.frames.Add();
+  L2View l2;
+  if (ParseL2(frame, &l2) != ParseError::kNone) {
+    counters_.malformed.Add();
+    return;
+  }
+  const L2Key key = l2.Key();
+  if (auto it = tables_.unicast.find(key); it != tables_.unicast.end()) {
+    Deliver(it->second, l2, frame);
+    return;
+  }
+  if (l2.dst.IsMulticast()) {
+    bool delivered = false;
+    if (l2.dst.IsBroadcast()) {
+      counters_.broadcast.Add();
+      if (l2.ethertype == kEtherTypeArp) {
+        // ARP requests go to the owner of the address asked for, not to everyone.
+        auto arp = ParseArp(l2.payload);
+        if (arp) {
+          auto owner = tables_.ip_owner.find(IpOwnerKey{key.vlans, arp->target_ip});
+          if (owner != tables_.ip_owner.end()) {
+            Deliver(owner->second, l2, frame);
+            return;
+          }
+        }
+      }
+    } else {
+      counters_.multicast.Add();
+    }
+    if (auto g = tables_.group.find(key); g != tables_.group.end()) {
+      for (EtherConn* c : g->second) {
+        Deliver(c, l2, frame);
+        delivered = true;
+      }
+    }
+    if (delivered) return;
+  }
+  if (tables_.default_conn != nullptr) {
+    Deliver(tables_.default_conn, l2, frame);
+    return;
+  }
+  counters_.no_owner.Add();
+}
+
+PollResult RelayWorker::OnPoll(Worker&) {
+  PollResult r;
+  if (has_posted_.load(std::memory_order_acquire)) {
+    RunPosted();
+    r.busy = true;
+  }
+  if (txq_nonempty_.load(std::memory_order_acquire)) {
+    DrainTxQueue();
+    r.busy = true;
+  }
+  const int64_t now = MonotonicNs();
+  if (now >= next_expire_ns_) {
+    next_expire_ns_ = now + kTickNs;
+    if (tracker_) DrainStamps();
+    if (index_ == 0) {
+      for (auto& [id, conn] : tables_.ethers) conn->Tick(*this, now);
+    }
+  }
+  r.wake_at_ns = next_expire_ns_;
+  return r;
+}
+
+void RelayWorker::OnErrorQueue(Worker&) {
+  if (tracker_) DrainStamps();
+}
+
+bool RelayWorker::SendInPlace(const std::function<size_t(std::span<std::byte>)>& build,
+                              uint32_t conn_id, const TxOptions& tx) {
+  TxRing* ring = worker_ != nullptr ? worker_->tx() : nullptr;
+  if (ring == nullptr) return false;
+  std::span<std::byte> slot = ring->Reserve();
+  if (slot.empty()) {
+    (void)ring->Flush();
+    ring->WaitWritable(1);
+    slot = ring->Reserve();
+    if (slot.empty()) {
+      counters_.tx_ring_full.Add();
+      return false;
+    }
+  }
+  const size_t len = build(slot);
+  if (len == 0 || ring->Commit(static_cast<uint32_t>(len)) != TxResult::kOk) return false;
+  AfterCommit(conn_id, tx);
+  return true;
+}
+
+bool RelayWorker::SendCopy(std::span<const std::byte> frame, uint32_t conn_id,
+                           const TxOptions& tx) {
+  return SendInPlace(
+      [&](std::span<std::byte> slot) -> size_t {
+        if (frame.size() > slot.size()) return 0;
+        std::memcpy(slot.data(), frame.data(), frame.size());
+        return frame.size();
+      },
+      conn_id, tx);
+}
+
+void RelayWorker::AfterCommit(uint32_t conn_id, const TxOptions& tx) {
+  counters_.tx_frames.Add();
+  if (!tracker_) return;
+  // Every frame on this socket takes an OPT_ID key, asked for or not.
+  const uint32_t key =
+      tracker_->OnSend(tx.want_stamp ? tx_wants_ : 0, RealtimeNs(), MonotonicNs(), tx.tag);
+  stamp_meta_[key & (stamp_meta_.size() - 1)] = {conn_id, tx.tag};
+}
+
+bool RelayWorker::Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx) {
+  {
+    std::lock_guard<std::mutex> l(txq_mu_);
+    if (txq_capacity_ == 0) {
+      txq_capacity_ = std::max<uint32_t>(16, relay_->options().tx_queue_frames);
+      txq_meta_.resize(txq_capacity_);
+      txq_data_.resize(static_cast<size_t>(txq_capacity_) * kSlotBytes);
+    }
+    if (frame.size() > kSlotBytes || txq_count_ == txq_capacity_) {
+      counters_.tx_queue_full.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    const uint32_t slot = (txq_head_ + txq_count_) % txq_capacity_;
+    txq_meta_[slot] = {static_cast<uint32_t>(frame.size()), conn_id, tx};
+    std::memcpy(txq_data_.data() + static_cast<size_t>(slot) * kSlotBytes, frame.data(),
+                frame.size());
+    ++txq_count_;
+    txq_nonempty_.store(true, std::memory_order_release);
+  }
+  if (worker_ != nullptr && relay_->options().engine.wait_mode == WaitMode::kIoUring)
+    worker_->Wake();
+  return true;
+}
+
+void RelayWorker::DrainTxQueue() {
+  std::lock_guard<std::mutex> l(txq_mu_);
+  while (txq_count_ > 0) {
+    const QueuedFrame& q = txq_meta_[txq_head_];
+    std::span<const std::byte> frame(txq_data_.data() + static_cast<size_t>(txq_head_) * kSlotBytes,
+                                     q.len);
+    if (!SendCopy(frame, q.conn_id, q.tx)) {
+      if (worker_ == nullptr || worker_->tx() == nullptr) break;
+      // Ring full: keep the rest for the next poll.
+      if (worker_->tx()->Reserve().empty()) break;
+    }
+    txq_head_ = (txq_head_ + 1) % txq_capacity_;
+    --txq_count_;
+  }
+  txq_nonempty_.store(txq_count_ > 0, std::memory_order_release);
+}
+
+void RelayWorker::DrainStamps() {
+  const uint32_t mask = static_cast<uint32_t>(stamp_meta_.size() - 1);
+  auto report = [&](const TxCompletion& c) {
+    const StampMeta& m = stamp_meta_[c.key & mask];
+    auto it = tables_.stamp_receivers.find(m.conn_id);
+    if (c.timed_out()) counters_.tx_stamps_missed.Add();
+    if (it == tables_.stamp_receivers.end()) return;
+    counters_.tx_stamps.Add();
+    it->second->OnTxStamp(TxStampReport{m.tag, c.stamps, c.timed_out()});
+  };
+  TxCompletion done;
+  stamp_reader_->Drain([&](const TxStampEvent& ev) {
+    if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted) report(done);
+  });
+  tracker_->Expire(MonotonicNs(), report);
+  if (worker_ != nullptr) worker_->SetTxStampCounts(tracker_->pending(), tracker_->stats().expired);
+}
+
+}  // namespace ringstamp
