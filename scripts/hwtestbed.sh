@@ -40,7 +40,8 @@
 #
 # Exit code: COMMAND's own exit code, or 124 on timeout, 125 when the testbed could not be set up
 # (a package cannot be obtained, no binary, /init could not bring the NICs up), 126 when the VM
-# ended without reporting one (kernel panic, QEMU error), 77 when RINGSTAMP_SKIP_HW=1 (nothing is run: ctest's "skipped").
+# ended without reporting one (kernel panic, QEMU error), 77 when RINGSTAMP_SKIP_HW=1 (nothing
+# is run: ctest says "skipped").
 # Environment: RINGSTAMP_SKIP_HW, RINGSTAMP_HW_KERNEL_PKG, RINGSTAMP_HW_CACHE, RINGSTAMP_BIN.
 set -euo pipefail
 
@@ -144,31 +145,46 @@ newest_612_pkg() {
     awk '{print $1}' | sort -V | tail -n1
 }
 
+# Sets kernel_pkg to a package apt can fetch: the one asked for, or (the default only) the newest
+# 6.12 one apt lists. Returns 1 when there is none.
+resolve_kernel_pkg() {
+  kernel_pkg=${RINGSTAMP_HW_KERNEL_PKG:-$DEFAULT_KERNEL_PKG}
+  [ -n "$(apt_candidate "$kernel_pkg")" ] && return 0
+  [ -z "${RINGSTAMP_HW_KERNEL_PKG:-}" ] || return 1
+  local fallback
+  fallback=$(newest_612_pkg)
+  [ -n "$fallback" ] || return 1
+  log "$kernel_pkg is not in the archive any more; using $fallback"
+  kernel_pkg=$fallback
+}
+# Downloads $kernel_pkg into $cache/debs; prints the .deb's path.
+download_kernel_pkg() {
+  local dl
+  log "downloading $kernel_pkg ($(apt_candidate "$kernel_pkg"), about 110 MB)"
+  dl=$(mktemp -d "$cache/debs/.dl.XXXXXX")
+  if (cd "$dl" && apt-get download -q -o APT::Sandbox::User=root "$kernel_pkg" >&2); then
+    mv "$dl"/*.deb "$cache/debs/"
+    rmdir "$dl"
+    ls "$cache/debs/${kernel_pkg}"_*.deb | sort -V | tail -n1
+  else
+    rm -rf "$dl"
+    return 1
+  fi
+}
+no_kernel() {
+  die "cannot obtain Debian's kernel package ${RINGSTAMP_HW_KERNEL_PKG:-$DEFAULT_KERNEL_PKG} (nor," \
+    "for the default, any linux-image-6.12.*+deb12-amd64-unsigned) with apt: the hardware tests" \
+    "need it. Check apt's sources and network, or set RINGSTAMP_SKIP_HW=1 to skip them"
+}
+
 kernel_pkg=${RINGSTAMP_HW_KERNEL_PKG:-$DEFAULT_KERNEL_PKG}
 kdir=$cache/kernel/$kernel_pkg
-if [ ! -f "$kdir/.complete" ]; then
-  # Not cached under that name. A kernel cached earlier as a fallback is fine when the default
-  # was asked for implicitly: a warm run must not need apt.
-  if [ -z "${RINGSTAMP_HW_KERNEL_PKG:-}" ] && [ -z "$(apt_candidate "$kernel_pkg")" ]; then
-    cached=$(ls -d "$cache"/kernel/linux-image-6.12.*/.complete 2>/dev/null | sort -V | tail -n1 || true)
-    if [ -n "$cached" ]; then
-      kernel_pkg=$(basename "$(dirname "$cached")")
-      kdir=$cache/kernel/$kernel_pkg
-    fi
-  fi
-fi
-if [ ! -f "$kdir/.complete" ]; then
-  [ -n "$(apt_candidate "$kernel_pkg")" ] || apt_update_once
-  if [ -z "$(apt_candidate "$kernel_pkg")" ]; then
-    if [ -n "${RINGSTAMP_HW_KERNEL_PKG:-}" ]; then
-      die "apt knows no package $kernel_pkg (RINGSTAMP_HW_KERNEL_PKG); apt-cache search" \
-        "linux-image-6.12 lists the ones there are"
-    fi
-    fallback=$(newest_612_pkg)
-    [ -n "$fallback" ] || die "apt knows neither $kernel_pkg nor any linux-image-6.12.*+deb12-amd64-unsigned:" \
-      "the hardware tests need Debian's 6.12 kernel package (set RINGSTAMP_SKIP_HW=1 to skip them)"
-    log "$kernel_pkg is no longer in the archive; using $fallback"
-    kernel_pkg=$fallback
+if [ ! -f "$kdir/.complete" ] && [ -z "${RINGSTAMP_HW_KERNEL_PKG:-}" ]; then
+  # The default is not cached: a kernel cached earlier as its fallback will do (a warm run must
+  # not need apt), unless apt offers the default itself.
+  cached=$(ls -d "$cache"/kernel/linux-image-6.12.*/.complete 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -n "$cached" ] && [ -z "$(apt_candidate "$kernel_pkg")" ]; then
+    kernel_pkg=$(basename "$(dirname "$cached")")
     kdir=$cache/kernel/$kernel_pkg
   fi
 fi
@@ -176,23 +192,27 @@ if [ ! -f "$kdir/.complete" ]; then
   mkdir -p "$cache/debs"
   deb=$(ls "$cache/debs/${kernel_pkg}"_*.deb 2>/dev/null | sort -V | tail -n1 || true)
   if [ -z "$deb" ]; then
-    log "downloading $kernel_pkg ($(apt_candidate "$kernel_pkg"), about 110 MB)"
-    dl=$(mktemp -d "$cache/debs/.dl.XXXXXX")
-    if ! (cd "$dl" && apt-get download -q -o APT::Sandbox::User=root "$kernel_pkg" >&2); then
-      rm -rf "$dl"
-      die "apt-get download $kernel_pkg failed: the hardware tests need Debian's kernel package" \
-        "(set RINGSTAMP_SKIP_HW=1 to skip them)"
+    # apt's lists may be missing or stale (a version the archive has dropped): update once.
+    if ! resolve_kernel_pkg; then
+      apt_update_once
+      resolve_kernel_pkg || no_kernel
     fi
-    mv "$dl"/*.deb "$cache/debs/"
-    rmdir "$dl"
-    deb=$(ls "$cache/debs/${kernel_pkg}"_*.deb | sort -V | tail -n1)
+    if ! deb=$(download_kernel_pkg); then
+      [ "$apt_updated" = 0 ] || no_kernel
+      apt_update_once
+      resolve_kernel_pkg || no_kernel
+      deb=$(download_kernel_pkg) || no_kernel
+    fi
+    kdir=$cache/kernel/$kernel_pkg
   fi
-  log "extracting $(basename "$deb")"
-  rm -rf "$kdir" "$kdir.tmp"
-  mkdir -p "$kdir.tmp"
-  dpkg-deb -x "$deb" "$kdir.tmp" || die "dpkg-deb -x $deb failed (corrupt download? delete it and rerun)"
-  touch "$kdir.tmp/.complete"
-  mv "$kdir.tmp" "$kdir"
+  if [ ! -f "$kdir/.complete" ]; then
+    log "extracting $(basename "$deb")"
+    rm -rf "$kdir" "$kdir.tmp"
+    mkdir -p "$kdir.tmp"
+    dpkg-deb -x "$deb" "$kdir.tmp" || die "dpkg-deb -x $deb failed (corrupt download? delete it and rerun)"
+    touch "$kdir.tmp/.complete"
+    mv "$kdir.tmp" "$kdir"
+  fi
 fi
 vmlinuz=$(ls "$kdir"/boot/vmlinuz-* 2>/dev/null | head -n1 || true)
 [ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in $kdir (delete it and rerun)"
