@@ -91,7 +91,8 @@ absl::Status ErrnoStatus(int err, std::string_view what, std::string_view hint) 
     absl::StrAppend(&msg, " (errno ", err, ")");
   }
   if (!hint.empty()) absl::StrAppend(&msg, "; ", ToAbsl(hint));
-  return absl::ErrnoToStatus(err, msg);
+  // Not absl::ErrnoToStatus: it appends strerror again.
+  return absl::Status(absl::ErrnoToStatusCode(err), msg);
 }
 
 }  // namespace ringstamp
