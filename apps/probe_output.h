@@ -1,0 +1,79 @@
+// probe_output.h — what `ringstamp probe` prints: per-probe lines, summaries, JSON lines, plot
+// data.
+//
+//   std::puts(FormatProbeLegend(clocks_synchronised).c_str());
+//   sender.OnReply(..., [&](const ProbeResult& r) {
+//     std::puts(json ? ProbeResultToJson(r, sync).dump().c_str() : FormatProbeLine(r).c_str());
+//   });
+//   std::puts(FormatProbeSummary(sender.Summary(), "10.0.0.2:862").c_str());
+//   WriteProbeSvg("run.svg", MakeProbePlotData(results, sender.Summary(), "ringstamp probe"));
+//
+// Text (one line per result):
+//   seq=12 t1=1700000000.000041000(sw) t2=...(sw) t3=...(est) t4=...(sw) rtt=41.234µs
+//     dwell=5.100µs net=36.134µs offset=-1.300µs ttl=64/64 [late] [reordered] [duplicate]
+// Stamps are Unix seconds.nanoseconds with their source (hw, sw, user, est);
+// an absent stamp or figure is "-", never a number. Durations are µs with
+// all nine digits of the ns count kept (three decimals). The legend states
+// every figure's formula and sign.
+//
+// JSON lines (keys stable; documented for the README):
+//   per probe: {"type":"probe","seq","status":"ok"|"late"|"lost"|"duplicate",
+//     "t1".."t4": {"ns": <Unix ns>, "source": "hardware"|"software"|"userspace"|"estimate"} or
+//     null, "rtt_ns" (t4 − t1), "dwell_ns" (t3 − t2), "network_rtt_ns" (rtt − dwell) or null,
+//     "offset_ns" (clocks not synchronised) or "forward_ns" and "reverse_ns" (synchronised),
+//     "reordered", "forward_ttl", "reply_ttl", "reflector_seq",
+//     "reflector_sources": "reported"|"unknown", and "follow_up": {"reflector_seq",
+//     "seq", "t3": {...}, "t3_error_ns"} when the reflector sent its previous real TX time}
+//   summary: {"type":"summary","sent","received","lost","late","duplicated","reordered",
+//     "in_flight","unmatched","malformed","clocks_synchronised",
+//     "rtt_ns","network_rtt_ns","dwell_ns", "offset_ns" or "forward_ns"/"reverse_ns",
+//     "t3_error_ns": each {"count","min","p50","p90","p99","p999","max","mean","stddev"}
+//     (values null when count is 0), "sources": {"t1": {"hardware": n, "software": n,
+//     "userspace": n, "estimate": n}, "t2", "t3", "t4"}, "reflector_sources_reported"}
+//   server: {"type":"server_summary","reflected","dropped":{reason: n},...,"t3_error_ns":{...}}
+//
+// Pure functions: any thread; they allocate the strings and JSON they return.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/svg_plot.h"
+#include "engine/probe_reflector.h"
+#include "engine/probe_summary.h"
+
+namespace ringstamp::app {
+
+// "hw", "sw", "user", "est".
+std::string_view ProbeSourceAbbrev(StampSource source);
+
+// ns as µs with three decimals and a sign when negative: 41234 → "41.234µs", -1300 → "-1.300µs".
+std::string FormatDurationUs(int64_t ns);
+
+// The legend printed above the per-probe lines (several lines, no trailing newline).
+std::string FormatProbeLegend(bool clocks_synchronised);
+
+std::string FormatProbeLine(const ProbeResult& result);
+
+// The end-of-run summary (several lines, no trailing newline); `title` names the run.
+std::string FormatProbeSummary(const ProbeSummary& summary, std::string_view title);
+
+nlohmann::json ProbeResultToJson(const ProbeResult& result, bool clocks_synchronised);
+nlohmann::json ProbeSummaryToJson(const ProbeSummary& summary);
+// {"count","min","p50","p90","p99","p999","max","mean","stddev"}; values null when empty.
+nlohmann::json LatencyToJson(const LatencySummary& s);
+
+std::string FormatReflectorSummary(const ReflectorSummary& summary, std::string_view title);
+nlohmann::json ReflectorSummaryToJson(const ReflectorSummary& summary);
+
+// Plot input from the results in the order they were reported: answered
+// probes as points (on-time and late), lost ones as crosses (unless a late
+// reply came later), duplicates left out; time is the send time.
+ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const ProbeSummary& summary,
+                                std::string title, std::string subtitle = {});
+
+}  // namespace ringstamp::app

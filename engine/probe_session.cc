@@ -1,0 +1,407 @@
+#include "engine/probe_session.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace ringstamp {
+namespace {
+
+constexpr int64_t kMinTimeoutNs = 1'000'000'000;
+constexpr size_t kMaxProbePacketSize = 65'507;  // largest UDP payload over IPv4
+constexpr uint32_t kMinWindow = 1024;
+constexpr uint64_t kMaxWindow = uint64_t{1} << 22;
+constexpr size_t kMaxHeld = 4096;
+constexpr size_t kReplyMemos = 1024;
+constexpr size_t kMaxReserve = 65'536;
+
+size_t SourceIndex(StampSource s) {
+  const size_t i = static_cast<size_t>(s);
+  return i < kStampSourceCount ? i : static_cast<size_t>(StampSource::kUserspace);
+}
+
+// The raw 64-bit timestamp of a reflector packet as a stamp; 0 means "not filled in".
+std::optional<Stamp> ReflectorStamp(uint64_t raw, bool ptp_format, StampSource source) {
+  if (raw == 0) return std::nullopt;
+  return Stamp{StampTimestampToUnixNs(raw, ptp_format), source};
+}
+
+}  // namespace
+
+absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
+  ProbeSenderOptions o = in;
+  if (o.interval_ns <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "probe interval must be positive, got ", o.interval_ns, " ns; give --interval, e.g. 10ms"));
+  }
+  if (o.packet_size < kStampPacketSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "probe size ", o.packet_size, " bytes is below the STAMP minimum of ", kStampPacketSize,
+        " bytes (RFC 8762 §4.2.1); use --size ", kStampPacketSize, " or more"));
+  }
+  if (o.packet_size > kMaxProbePacketSize) {
+    return absl::InvalidArgumentError(absl::StrCat("probe size ", o.packet_size,
+                                                   " bytes exceeds the largest UDP payload (",
+                                                   kMaxProbePacketSize, "); use a smaller --size"));
+  }
+  if (o.timeout_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("probe timeout must not be negative, got ", o.timeout_ns, " ns"));
+  }
+  if (o.tx_stamp_wait_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TX stamp wait must not be negative, got ", o.tx_stamp_wait_ns, " ns"));
+  }
+  if (o.timeout_ns == 0) {
+    const int64_t three = o.interval_ns > std::numeric_limits<int64_t>::max() / 3
+                              ? std::numeric_limits<int64_t>::max()
+                              : 3 * o.interval_ns;
+    o.timeout_ns = std::max(kMinTimeoutNs, three);
+  }
+  bool with_tlvs = o.request_reflector_info && o.packet_size >= kProbeTlvPacketSize;
+  if (with_tlvs && !ProbeTlvsFit(o.packet_size)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "probe size ", o.packet_size, " bytes cannot hold the RFC 8972 TLVs (", kProbeTlvPacketSize,
+        " bytes) plus an Extra Padding TLV (at least ", kStampTlvHeaderSize, " bytes); use --size ",
+        kProbeTlvPacketSize, " or ", kProbeTlvPacketSize + 4,
+        " and more, or 44..71 without the reflector's stamp sources"));
+  }
+  // Probes in flight at most: one per interval within a timeout, plus the one being sent.
+  const uint64_t needed = static_cast<uint64_t>(o.timeout_ns / o.interval_ns) + 2;
+  uint64_t window = o.window == 0 ? std::max<uint64_t>(kMinWindow, 2 * needed) : o.window;
+  window = std::bit_ceil(std::max<uint64_t>(window, 16));
+  if (window > kMaxWindow) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a probe timeout of ", o.timeout_ns, " ns at an interval of ", o.interval_ns,
+                     " ns keeps ", needed, " probes in flight, more than the ", kMaxWindow,
+                     " the sender tracks; lengthen --interval or shorten the timeout"));
+  }
+  if (window < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "probe window ", window, " is smaller than the ", needed,
+        " probes in flight within one timeout; raise the window (or leave it 0 for automatic)"));
+  }
+  o.window = static_cast<uint32_t>(window);
+  return ProbeSender(o, with_tlvs);
+}
+
+ProbeSender::ProbeSender(const ProbeSenderOptions& options, bool with_tlvs)
+    : options_(options),
+      with_tlvs_(with_tlvs),
+      slots_(new Slot[options.window]),
+      slot_mask_(options.window - 1),
+      memos_(kReplyMemos),
+      next_seq_(options.first_seq),
+      cursor_(options.first_seq),
+      rtt_(options.max_exact_samples),
+      network_rtt_(options.max_exact_samples),
+      dwell_(options.max_exact_samples),
+      forward_(options.max_exact_samples),
+      reverse_(options.max_exact_samples),
+      offset_(options.max_exact_samples),
+      t3_error_(options.max_exact_samples) {
+  if (options.tx_stamp_wait_ns > 0) {
+    held_.resize(std::bit_ceil(std::min<size_t>(options.window, kMaxHeld)));
+  }
+  const size_t reserve = options.count == 0
+                             ? kMaxReserve
+                             : static_cast<size_t>(std::min<uint64_t>(options.count, kMaxReserve));
+  for (LatencyStats* s : {&rtt_, &network_rtt_, &dwell_}) s->Reserve(reserve);
+  if (options.clocks_synchronised) {
+    forward_.Reserve(reserve);
+    reverse_.Reserve(reserve);
+  } else {
+    offset_.Reserve(reserve);
+  }
+}
+
+ProbeSender::ProbeSender(ProbeSender&&) noexcept = default;
+ProbeSender& ProbeSender::operator=(ProbeSender&&) noexcept = default;
+ProbeSender::~ProbeSender() = default;
+
+std::optional<int64_t> ProbeSender::NextSendAt() const {
+  if (options_.count != 0 && counters_.sent >= options_.count) return std::nullopt;
+  return next_due_ns_;
+}
+
+BuiltProbe ProbeSender::BuildProbe(std::span<std::byte> out, int64_t now_mono_ns,
+                                   int64_t t1_estimate_unix_ns) {
+  if (options_.count != 0 && counters_.sent >= options_.count) return {};
+  if (out.size() < options_.packet_size) return {};
+  Slot& slot = SlotFor(next_seq_);
+  if (slot.state == SlotState::kInFlight || slot.state == SlotState::kHeld) {
+    ++counters_.window_full;
+    return {};
+  }
+  const uint32_t seq = next_seq_;
+  const bool ptp = options_.error_estimate.ptp_format;
+  const StampSenderPacket packet{.seq = seq,
+                                 .timestamp = UnixNsToStampTimestamp(t1_estimate_unix_ns, ptp),
+                                 .error_estimate = options_.error_estimate,
+                                 .ssid = options_.ssid};
+  const size_t size = BuildStampSender(out, packet, options_.packet_size);
+  if (size == 0) return {};
+  if (with_tlvs_) WriteProbeRequestTlvs(out.first(size));
+
+  slot = Slot{.seq = seq,
+              .state = SlotState::kInFlight,
+              .t1_raw = packet.timestamp,
+              .t1_estimate_ns = t1_estimate_unix_ns,
+              .send_mono_ns = now_mono_ns,
+              .deadline_ns = now_mono_ns + options_.timeout_ns};
+  // Schedule: one interval after the due time, unless more than one interval behind.
+  int64_t base = counters_.sent == 0 ? now_mono_ns : next_due_ns_;
+  if (now_mono_ns - base > options_.interval_ns) {
+    ++counters_.schedule_slips;
+    base = now_mono_ns;
+  }
+  next_due_ns_ = base + options_.interval_ns;
+  ++next_seq_;
+  ++counters_.sent;
+  ++counters_.in_flight;
+  return {size, seq};
+}
+
+Stamp ProbeSender::BestT1(const Slot& slot) const {
+  return slot.has_tx ? slot.tx : Stamp{slot.t1_estimate_ns, StampSource::kUserspace};
+}
+
+void ProbeSender::Finish(ProbeResult& r, const Slot& slot) {
+  r.t1 = BestT1(slot);
+  if (r.t4) r.rtt_ns = r.t4->ns - r.t1->ns;
+  if (r.t2 && r.t3) r.dwell_ns = r.t3->ns - r.t2->ns;
+  if (r.rtt_ns && r.dwell_ns) r.network_rtt_ns = *r.rtt_ns - *r.dwell_ns;
+  if (options_.clocks_synchronised) {
+    if (r.t2) r.forward_ns = r.t2->ns - r.t1->ns;
+    if (r.t3 && r.t4) r.reverse_ns = r.t4->ns - r.t3->ns;
+  } else if (r.t2 && r.t3 && r.t4) {
+    const __int128 sum = static_cast<__int128>(r.t2->ns - r.t1->ns) + (r.t3->ns - r.t4->ns);
+    r.offset_ns = static_cast<int64_t>(sum / 2);
+  }
+  if (r.status != ProbeStatus::kOk && r.status != ProbeStatus::kLate) return;
+  if (r.rtt_ns) rtt_.Add(*r.rtt_ns);
+  if (r.dwell_ns) dwell_.Add(*r.dwell_ns);
+  if (r.network_rtt_ns) network_rtt_.Add(*r.network_rtt_ns);
+  if (r.forward_ns) forward_.Add(*r.forward_ns);
+  if (r.reverse_ns) reverse_.Add(*r.reverse_ns);
+  if (r.offset_ns) offset_.Add(*r.offset_ns);
+  const std::optional<Stamp>* stamps[4] = {&r.t1, &r.t2, &r.t3, &r.t4};
+  for (size_t i = 0; i < 4; ++i) {
+    if (*stamps[i]) ++sources_[i][SourceIndex((*stamps[i])->source)];
+  }
+  if (r.reflector_sources_reported) ++reflector_sources_reported_;
+}
+
+void ProbeSender::OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
+  Slot& slot = SlotFor(seq);
+  if (slot.seq != seq || slot.state == SlotState::kFree) {
+    ++counters_.tx_stamps_unknown;
+    return;
+  }
+  ++counters_.tx_stamps;
+  const std::optional<Stamp> best = tx_stamps.BestSystem();
+  if (best && best->source != StampSource::kUserspace) {
+    slot.tx = *best;
+    slot.has_tx = true;
+  }
+  switch (slot.state) {
+    case SlotState::kHeld: {
+      Held& h = held_[slot.held_pos & (held_.size() - 1)];
+      if (h.open && h.seq == seq) {
+        h.open = false;
+        slot.state = SlotState::kAnswered;
+        Finish(h.result, slot);
+        emit(h.result);
+      }
+      break;
+    }
+    case SlotState::kAnswered:
+      ++counters_.tx_stamps_after_result;
+      break;
+    default:  // in flight or lost: kept for the reply
+      break;
+  }
+}
+
+void ProbeSender::AdvanceCursor() {
+  while (cursor_ != next_seq_) {
+    const Slot& s = SlotFor(cursor_);
+    if (s.seq == cursor_ && s.state == SlotState::kInFlight) return;
+    ++cursor_;
+  }
+}
+
+ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timestamps& rx_stamps,
+                                uint8_t reply_ttl, int64_t now_mono_ns, ProbeResultFn emit) {
+  const ParseResult<StampReflectorPacket> parsed = ParseStampReflector(payload);
+  if (!parsed) {
+    ++counters_.malformed;
+    return ReplyMatch::kMalformed;
+  }
+  const StampReflectorPacket& p = *parsed;
+  const uint32_t seq = p.sender_seq;
+  Slot& slot = SlotFor(seq);
+  if ((p.ssid != options_.ssid && p.ssid != 0) || slot.seq != seq ||
+      slot.state == SlotState::kFree || slot.t1_raw != p.sender_timestamp) {
+    ++counters_.unmatched;
+    return ReplyMatch::kUnmatched;
+  }
+
+  ProbeResult r;
+  r.seq = seq;
+  r.send_mono_ns = slot.send_mono_ns;
+  r.forward_ttl = p.sender_ttl;
+  r.reply_ttl = reply_ttl;
+  r.reflector_seq = p.seq;
+  r.reflector_synchronized = p.error_estimate.synchronized;
+  r.reflector_error_ns = p.error_estimate.ToNs();
+  const ReflectorTlvs tlvs = with_tlvs_ ? ParseReflectorTlvs(payload) : ReflectorTlvs{};
+  r.reflector_sources_reported = tlvs.info.has_value();
+  const bool ptp = p.error_estimate.ptp_format;
+  r.t2 = ReflectorStamp(
+      p.receive_timestamp, ptp,
+      tlvs.info ? ReceiveSourceForMethod(tlvs.info->method_in) : StampSource::kUserspace);
+  r.t3 = ReflectorStamp(
+      p.timestamp, ptp,
+      tlvs.info ? TransmitSourceForMethod(tlvs.info->method_out) : StampSource::kEstimate);
+  r.t4 = rx_stamps.BestSystem();
+
+  if (slot.state == SlotState::kHeld || slot.state == SlotState::kAnswered) {
+    ++counters_.duplicated;
+    r.status = ProbeStatus::kDuplicate;
+    Finish(r, slot);
+    emit(r);
+    return ReplyMatch::kDuplicate;
+  }
+
+  const bool late = slot.state == SlotState::kLost || now_mono_ns > slot.deadline_ns;
+  if (slot.state == SlotState::kLost) {
+    --counters_.lost;
+  } else {
+    --counters_.in_flight;
+  }
+  r.status = late ? ProbeStatus::kLate : ProbeStatus::kOk;
+  ++(late ? counters_.late : counters_.received);
+  if (have_highest_ && SeqBefore(seq, highest_replied_)) {
+    r.reordered = true;
+    ++counters_.reordered;
+  } else {
+    have_highest_ = true;
+    highest_replied_ = seq;
+  }
+
+  if (tlvs.follow_up && tlvs.follow_up->timestamp != 0) {
+    const StampFollowUp& fu = *tlvs.follow_up;
+    ProbeFollowUp f;
+    f.reflector_seq = fu.seq;
+    f.t3_actual =
+        Stamp{StampTimestampToUnixNs(fu.timestamp, ptp), ReceiveSourceForMethod(fu.method)};
+    ReplyMemo& m = memos_[fu.seq & (memos_.size() - 1)];
+    if (m.valid && m.reflector_seq == fu.seq) {
+      f.seq = m.seq;
+      f.t3_error_ns = f.t3_actual.ns - m.t3_ns;
+      if (!m.followed) {
+        m.followed = true;
+        t3_error_.Add(*f.t3_error_ns);
+      }
+    }
+    r.follow_up = f;
+  }
+  if (r.t3) memos_[p.seq & (memos_.size() - 1)] = {p.seq, seq, r.t3->ns, true, false};
+
+  const bool hold = !held_.empty() && !slot.has_tx;
+  if (hold && held_tail_ - held_head_ < held_.size()) {
+    slot.state = SlotState::kHeld;
+    slot.held_pos = held_tail_;
+    Held& h = held_[held_tail_ & (held_.size() - 1)];
+    h = Held{seq, true, now_mono_ns + options_.tx_stamp_wait_ns, r};
+    ++held_tail_;
+  } else {
+    if (hold) ++counters_.tx_stamp_wait_expired;  // no room to wait: report now
+    slot.state = SlotState::kAnswered;
+    Finish(r, slot);
+    emit(r);
+  }
+  AdvanceCursor();
+  return late ? ReplyMatch::kLate : ReplyMatch::kMatched;
+}
+
+size_t ProbeSender::Expire(int64_t now_mono_ns, ProbeResultFn emit) {
+  while (held_head_ != held_tail_) {
+    Held& h = held_[held_head_ & (held_.size() - 1)];
+    if (h.open) {
+      if (h.deadline_ns > now_mono_ns) break;
+      h.open = false;
+      Slot& slot = SlotFor(h.seq);
+      slot.state = SlotState::kAnswered;
+      ++counters_.tx_stamp_wait_expired;
+      Finish(h.result, slot);
+      emit(h.result);
+    }
+    ++held_head_;
+  }
+  size_t lost = 0;
+  while (cursor_ != next_seq_) {
+    Slot& s = SlotFor(cursor_);
+    if (s.seq == cursor_ && s.state == SlotState::kInFlight) {
+      if (s.deadline_ns > now_mono_ns) break;
+      s.state = SlotState::kLost;
+      --counters_.in_flight;
+      ++counters_.lost;
+      ++lost;
+      ProbeResult r;
+      r.seq = s.seq;
+      r.status = ProbeStatus::kLost;
+      r.send_mono_ns = s.send_mono_ns;
+      r.t1 = BestT1(s);
+      emit(r);
+    }
+    ++cursor_;
+  }
+  return lost;
+}
+
+std::optional<int64_t> ProbeSender::NextDeadline() const {
+  std::optional<int64_t> next;
+  for (uint64_t pos = held_head_; pos != held_tail_; ++pos) {
+    const Held& h = held_[pos & (held_.size() - 1)];
+    if (h.open) {
+      next = h.deadline_ns;
+      break;
+    }
+  }
+  if (cursor_ != next_seq_) {
+    const Slot& s = slots_[cursor_ & slot_mask_];
+    if (s.seq == cursor_ && s.state == SlotState::kInFlight) {
+      next = next ? std::min(*next, s.deadline_ns) : s.deadline_ns;
+    }
+  }
+  return next;
+}
+
+bool ProbeSender::Done() const {
+  return options_.count != 0 && counters_.sent >= options_.count && counters_.in_flight == 0 &&
+         held_head_ == held_tail_;
+}
+
+ProbeSummary ProbeSender::Summary() const {
+  ProbeSummary s;
+  s.counters = counters_;
+  s.clocks_synchronised = options_.clocks_synchronised;
+  s.rtt = rtt_.Summarize();
+  s.network_rtt = network_rtt_.Summarize();
+  s.dwell = dwell_.Summarize();
+  s.forward = forward_.Summarize();
+  s.reverse = reverse_.Summarize();
+  s.offset = offset_.Summarize();
+  s.t3_error = t3_error_.Summarize();
+  s.sources = sources_;
+  s.reflector_sources_reported = reflector_sources_reported_;
+  return s;
+}
+
+}  // namespace ringstamp

@@ -1,0 +1,116 @@
+// probe_summary.h — what a probe run reports: one ProbeResult per probe, and the ProbeSummary.
+//
+//   sender.OnReply(payload, rx, ttl, MonotonicNs(), [&](const ProbeResult& r) {
+//     if (r.rtt_ns) Print(r.seq, *r.rtt_ns, ProbeSourceName(r.t1->source));
+//   });
+//   ProbeSummary s = sender.Summary();   // s.counters.lost, s.network_rtt.p99, s.sources[0] ...
+//
+// Stamps (t1 client TX, t2 reflector RX, t3 reflector TX, t4 client RX) are
+// Unix ns on the system clock (hardware ones mapped through the PHC), each
+// with the source it came from; an absent stamp is nullopt, never 0. Figures
+// are computed only from stamps that are present:
+//   rtt = t4 − t1; dwell = t3 − t2; network_rtt = rtt − dwell;
+//   clocks synchronised: forward = t2 − t1 (to the reflector), reverse = t4 − t3 (back);
+//   otherwise offset = ((t2 − t1) + (t3 − t4)) / 2 (reflector clock minus ours,
+//   truncated toward zero), and no one-way delays.
+// Plain values: copy freely, any thread.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "engine/latency_stats.h"
+#include "timestamp/timestamps.h"
+
+namespace ringstamp {
+
+inline constexpr size_t kStampSourceCount = 5;  // entries of StampSource
+
+// The probe's names for stamp sources (the JSON "source" values): "hardware"
+// (raw PHC mapped to system time, or driver-converted), "software", "userspace", "estimate".
+std::string_view ProbeSourceName(StampSource source);
+
+enum class ProbeStatus : uint8_t {
+  kOk,         // first reply, within the timeout
+  kLate,       // first reply, after the timeout (counted late, never lost)
+  kLost,       // no reply within the timeout (reported by Expire; may turn late later)
+  kDuplicate,  // a further reply to a probe already answered (not in the statistics)
+};
+
+// a precedes b in u32 serial-number order (RFC 1982): true for b = a + 1 .. a + 2^31 − 1.
+constexpr bool SeqBefore(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+
+// "ok", "late", "lost", "duplicate".
+std::string_view ProbeStatusName(ProbeStatus status);
+
+// The reflector's real transmit time of one of its earlier replies (RFC 8972 Follow-Up).
+struct ProbeFollowUp {
+  uint32_t reflector_seq = 0;
+  std::optional<uint32_t> seq;  // our probe that reply answered, when still remembered
+  Stamp t3_actual;              // the reflector's real TX stamp of that reply
+  // t3_actual − the t3 that reply carried: the error of the reflector's estimate.
+  std::optional<int64_t> t3_error_ns;
+};
+
+struct ProbeResult {
+  uint32_t seq = 0;
+  ProbeStatus status = ProbeStatus::kOk;
+  bool reordered = false;  // arrived after a reply to a later probe
+  int64_t send_mono_ns = 0;
+
+  std::optional<Stamp> t1, t2, t3, t4;
+
+  std::optional<int64_t> rtt_ns;
+  std::optional<int64_t> dwell_ns;
+  std::optional<int64_t> network_rtt_ns;
+  std::optional<int64_t> forward_ns;  // clocks synchronised only
+  std::optional<int64_t> reverse_ns;  // clocks synchronised only
+  std::optional<int64_t> offset_ns;   // clocks not synchronised only
+
+  // Reply fields (absent for kLost).
+  std::optional<uint8_t> forward_ttl;  // TTL / hop limit our probe arrived with at the reflector
+  std::optional<uint8_t> reply_ttl;    // TTL / hop limit the reply arrived with here
+  uint32_t reflector_seq = 0;
+  bool reflector_sources_reported = false;  // it answered the Timestamp Information TLV
+  bool reflector_synchronized = false;      // S bit of its error estimate
+  uint64_t reflector_error_ns = 0;          // its error estimate, ns
+  std::optional<ProbeFollowUp> follow_up;
+};
+
+struct ProbeCounters {
+  uint64_t sent = 0;
+  uint64_t received = 0;           // first replies within the timeout
+  uint64_t lost = 0;               // timed out and never answered (yet)
+  uint64_t late = 0;               // first replies after the timeout
+  uint64_t duplicated = 0;         // further replies to an answered probe
+  uint64_t reordered = 0;          // first replies that came after a reply to a later probe
+  uint64_t in_flight = 0;          // sent, neither answered nor timed out
+  uint64_t unmatched = 0;          // replies to no probe of ours (other session, too old, bad echo)
+  uint64_t malformed = 0;          // replies shorter than a STAMP packet
+  uint64_t tx_stamps = 0;          // OnSent calls matched to a probe
+  uint64_t tx_stamps_unknown = 0;  // OnSent for a seq not (or no longer) in the window
+  uint64_t tx_stamps_after_result = 0;  // came after the probe's result was reported
+  uint64_t tx_stamp_wait_expired = 0;   // results reported without waiting longer for OnSent
+  uint64_t schedule_slips = 0;          // a probe sent more than one interval behind schedule
+  uint64_t window_full = 0;             // BuildProbe refused: its slot still held an open probe
+};
+
+struct ProbeSummary {
+  ProbeCounters counters;
+  bool clocks_synchronised = false;
+  LatencySummary rtt;
+  LatencySummary network_rtt;
+  LatencySummary dwell;
+  LatencySummary forward;  // clocks synchronised only
+  LatencySummary reverse;
+  LatencySummary offset;    // clocks not synchronised only
+  LatencySummary t3_error;  // from the reflector's Follow-Up TLV
+  // sources[i][s]: answered probes whose t(i+1) came from StampSource s.
+  std::array<std::array<uint64_t, kStampSourceCount>, 4> sources{};
+  uint64_t reflector_sources_reported = 0;  // answered probes whose t2/t3 sources were reported
+};
+
+}  // namespace ringstamp

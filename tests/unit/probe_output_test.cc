@@ -1,0 +1,300 @@
+// Probe output: the JSON keys issue 6 fixes, exactly; text lines that show
+// absent stamps as "-" and never a negative count; summaries; plot input.
+//
+// apps/ is not a library: the output's source is compiled into this test.
+#include "apps/probe_output.cc"  // NOLINT(build/include)
+
+#include <doctest/doctest.h>
+
+#include <limits>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/probe_session.h"
+
+using namespace ringstamp;
+using namespace ringstamp::app;
+
+namespace {
+
+constexpr int64_t kT = 1'700'000'000'000'000'000;
+
+std::set<std::string> Keys(const nlohmann::json& j) {
+  std::set<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
+  return k;
+}
+
+ProbeResult Answered() {
+  ProbeResult r;
+  r.seq = 12;
+  r.send_mono_ns = 5'000;
+  r.t1 = Stamp{kT, StampSource::kSoftware};
+  r.t2 = Stamp{kT + 20'000, StampSource::kHardwareRaw};
+  r.t3 = Stamp{kT + 25'100, StampSource::kEstimate};
+  r.t4 = Stamp{kT + 41'234, StampSource::kSoftware};
+  r.rtt_ns = 41'234;
+  r.dwell_ns = 5'100;
+  r.network_rtt_ns = 36'134;
+  r.offset_ns = -1'300;
+  r.forward_ttl = 64;
+  r.reply_ttl = 63;
+  r.reflector_seq = 3;
+  r.reflector_sources_reported = true;
+  return r;
+}
+
+ProbeResult Lost(uint32_t seq, int64_t mono) {
+  ProbeResult r;
+  r.seq = seq;
+  r.status = ProbeStatus::kLost;
+  r.send_mono_ns = mono;
+  r.t1 = Stamp{kT, StampSource::kUserspace};
+  return r;
+}
+
+const std::set<std::string> kSources = {"hardware", "software", "userspace", "estimate"};
+
+}  // namespace
+
+TEST_CASE("probe output: per-probe JSON has the issue's keys with stamps as {ns, source}") {
+  const nlohmann::json j = ProbeResultToJson(Answered(), false);
+  const std::set<std::string> required = {"seq", "t1",     "t2",       "t3",
+                                          "t4",  "rtt_ns", "dwell_ns", "network_rtt_ns"};
+  for (const std::string& k : required) CHECK_MESSAGE(j.contains(k), k);
+  CHECK(Keys(j) == std::set<std::string>{"type", "seq", "status", "t1", "t2", "t3", "t4", "rtt_ns",
+                                         "dwell_ns", "network_rtt_ns", "offset_ns", "reordered",
+                                         "forward_ttl", "reply_ttl", "reflector_seq",
+                                         "reflector_sources"});
+  CHECK(j["type"] == "probe");
+  CHECK(j["seq"] == 12);
+  CHECK(j["status"] == "ok");
+  for (const char* t : {"t1", "t2", "t3", "t4"}) {
+    CHECK(Keys(j[t]) == std::set<std::string>{"ns", "source"});
+    CHECK(kSources.contains(j[t]["source"].get<std::string>()));
+  }
+  CHECK(j["t1"]["ns"] == kT);
+  CHECK(j["t1"]["source"] == "software");
+  CHECK(j["t2"]["source"] == "hardware");
+  CHECK(j["t3"]["source"] == "estimate");
+  CHECK(j["rtt_ns"] == 41'234);
+  CHECK(j["dwell_ns"] == 5'100);
+  CHECK(j["network_rtt_ns"] == 36'134);
+  CHECK(j["offset_ns"] == -1'300);
+  CHECK(j["reflector_sources"] == "reported");
+  // One line, and it parses back to the same object.
+  const std::string line = j.dump();
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(nlohmann::json::parse(line) == j);
+
+  // Synchronised clocks: one-way delays instead of the offset; a follow-up object when present.
+  ProbeResult r = Answered();
+  r.offset_ns.reset();
+  r.forward_ns = 20'000;
+  r.reverse_ns = 16'134;
+  r.follow_up = ProbeFollowUp{.reflector_seq = 2,
+                              .seq = 11,
+                              .t3_actual = {kT - 900'000, StampSource::kSoftware},
+                              .t3_error_ns = 700};
+  nlohmann::json s = ProbeResultToJson(r, true);
+  CHECK_FALSE(s.contains("offset_ns"));
+  CHECK(s["forward_ns"] == 20'000);
+  CHECK(s["reverse_ns"] == 16'134);
+  CHECK(Keys(s["follow_up"]) == std::set<std::string>{"reflector_seq", "seq", "t3", "t3_error_ns"});
+  CHECK(s["follow_up"]["t3"]["source"] == "software");
+  CHECK(s["follow_up"]["t3_error_ns"] == 700);
+}
+
+TEST_CASE("probe output: a lost probe's JSON has null stamps and figures, no numbers invented") {
+  const nlohmann::json j = ProbeResultToJson(Lost(5, 0), false);
+  CHECK(j["status"] == "lost");
+  CHECK(j["t1"]["source"] == "userspace");
+  for (const char* k : {"t2", "t3", "t4", "rtt_ns", "dwell_ns", "network_rtt_ns", "offset_ns",
+                        "forward_ttl", "reply_ttl"}) {
+    CHECK_MESSAGE(j[k].is_null(), k);
+  }
+  CHECK_FALSE(j.contains("reflector_seq"));
+}
+
+TEST_CASE("probe output: summary JSON keys and distributions exactly as issue 6 lists them") {
+  ProbeSummary s;
+  s.counters.sent = 10;
+  s.counters.received = 8;
+  s.counters.lost = 1;
+  s.counters.late = 1;
+  s.counters.duplicated = 2;
+  s.counters.reordered = 1;
+  LatencyStats st;
+  for (int64_t v : {30'000, 31'000, 45'000}) st.Add(v);
+  s.rtt = st.Summarize();
+  s.network_rtt = st.Summarize();
+  s.sources[0][static_cast<size_t>(StampSource::kSoftware)] = 9;
+  s.sources[1][static_cast<size_t>(StampSource::kHardwareRaw)] = 4;
+  s.sources[1][static_cast<size_t>(StampSource::kHardwareSys)] = 5;
+  const nlohmann::json j = ProbeSummaryToJson(s);
+  for (const char* k : {"type", "sent", "received", "lost", "late", "duplicated", "reordered",
+                        "rtt_ns", "network_rtt_ns", "dwell_ns"}) {
+    CHECK_MESSAGE(j.contains(k), k);
+  }
+  CHECK(j["type"] == "summary");
+  CHECK(j["sent"] == 10);
+  CHECK(j["received"] == 8);
+  CHECK(j["lost"] == 1);
+  CHECK(j["late"] == 1);
+  CHECK(j["duplicated"] == 2);
+  CHECK(j["reordered"] == 1);
+  const std::set<std::string> dist = {"count", "min", "p50",  "p90",    "p99",
+                                      "p999",  "max", "mean", "stddev", "exact"};
+  for (const char* k : {"rtt_ns", "network_rtt_ns", "dwell_ns", "offset_ns", "t3_error_ns"}) {
+    CHECK_MESSAGE(Keys(j[k]) == dist, k);
+  }
+  CHECK(j["rtt_ns"]["min"] == 30'000);
+  CHECK(j["rtt_ns"]["p50"] == 31'000);
+  CHECK(j["rtt_ns"]["max"] == 45'000);
+  CHECK(j["rtt_ns"]["mean"].get<double>() == doctest::Approx(35'333.333));
+  // An empty distribution says so with nulls, not zeros.
+  CHECK(j["dwell_ns"]["count"] == 0);
+  CHECK(j["dwell_ns"]["p50"].is_null());
+  CHECK(j["dwell_ns"]["mean"].is_null());
+  CHECK(Keys(j["sources"]) == std::set<std::string>{"t1", "t2", "t3", "t4"});
+  CHECK(Keys(j["sources"]["t1"]) == kSources);
+  CHECK(j["sources"]["t1"]["software"] == 9);
+  CHECK(j["sources"]["t2"]["hardware"] == 9);  // both hardware kinds
+  s.clocks_synchronised = true;
+  const nlohmann::json k = ProbeSummaryToJson(s);
+  CHECK(k.contains("forward_ns"));
+  CHECK(k.contains("reverse_ns"));
+  CHECK_FALSE(k.contains("offset_ns"));
+}
+
+TEST_CASE("probe output: text line with sources, µs figures and the legend's formulas") {
+  const std::string line = FormatProbeLine(Answered());
+  CHECK(line ==
+        "seq=12 t1=1700000000.000000000(sw) t2=1700000000.000020000(hw) "
+        "t3=1700000000.000025100(est) t4=1700000000.000041234(sw) rtt=41.234µs dwell=5.100µs "
+        "net=36.134µs offset=-1.300µs ttl=64/63");
+  ProbeResult r = Answered();
+  r.status = ProbeStatus::kLate;
+  r.reordered = true;
+  CHECK(FormatProbeLine(r).ends_with(" late reordered"));
+  r.status = ProbeStatus::kDuplicate;
+  r.reordered = false;
+  CHECK(FormatProbeLine(r).ends_with(" duplicate"));
+  const std::string legend = FormatProbeLegend(false);
+  CHECK(legend.find("rtt = t4 - t1") != std::string::npos);
+  CHECK(legend.find("dwell = t3 - t2") != std::string::npos);
+  CHECK(legend.find("net = rtt - dwell") != std::string::npos);
+  CHECK(legend.find("offset = ((t2 - t1) + (t3 - t4)) / 2") != std::string::npos);
+  CHECK(legend.find("positive: the reflector's clock is ahead") != std::string::npos);
+  CHECK(FormatProbeLegend(true).find("fwd = t2 - t1") != std::string::npos);
+}
+
+TEST_CASE("probe output: absent stamps and figures are '-', never a negative nanosecond count") {
+  const std::string lost = FormatProbeLine(Lost(7, 0));
+  CHECK(lost ==
+        "seq=7 t1=1700000000.000000000(user) t2=- t3=- t4=- lost (no reply within the "
+        "timeout)");
+  ProbeResult partial = Answered();
+  partial.t2.reset();
+  partial.t3.reset();
+  partial.dwell_ns.reset();
+  partial.network_rtt_ns.reset();
+  partial.offset_ns.reset();
+  partial.forward_ttl.reset();
+  const std::string line = FormatProbeLine(partial);
+  CHECK(line.find(" t2=- t3=- ") != std::string::npos);
+  CHECK(line.find(" dwell=- net=- offset=- ttl=-/63") != std::string::npos);
+  // No "=-<digit>" anywhere: nothing absent printed as a negative number.
+  for (const std::string& l : {lost, line}) {
+    CHECK_FALSE(std::regex_search(l, std::regex("=-[0-9]")));
+  }
+}
+
+TEST_CASE("probe output: durations keep every nanosecond, sign only when negative") {
+  CHECK(FormatDurationUs(0) == "0.000µs");
+  CHECK(FormatDurationUs(999) == "0.999µs");
+  CHECK(FormatDurationUs(41'234) == "41.234µs");
+  CHECK(FormatDurationUs(-1) == "-0.001µs");
+  CHECK(FormatDurationUs(-1'300) == "-1.300µs");
+  CHECK(FormatDurationUs(12'345'678'901) == "12345678.901µs");
+  CHECK(FormatDurationUs(std::numeric_limits<int64_t>::min()) == "-9223372036854775.808µs");
+}
+
+TEST_CASE("probe output: the text summary from a real sender run") {
+  auto sender =
+      ProbeSender::Create({.count = 3, .interval_ns = 1'000'000, .timeout_ns = 5'000'000}).value();
+  std::array<std::byte, 128> buf{};
+  std::vector<ProbeResult> results;
+  auto sink = [&](const ProbeResult& r) { results.push_back(r); };
+  for (int i = 0; i < 3; ++i) sender.BuildProbe(buf, i * 1'000'000, kT + i * 1'000'000);
+  sender.Expire(std::numeric_limits<int64_t>::max(), sink);
+  const ProbeSummary s = sender.Summary();
+  const std::string text = FormatProbeSummary(s, "10.0.0.2:862");
+  CHECK(text.starts_with("--- 10.0.0.2:862 probe summary ---\n"));
+  CHECK(text.find("sent 3, received 0, lost 3, late 0, duplicated 0, reordered 0") !=
+        std::string::npos);
+  CHECK(text.find("p99.9") != std::string::npos);
+  CHECK(text.find("network RTT (rtt - dwell)") != std::string::npos);
+  CHECK(text.find("offset (reflector - ours)") != std::string::npos);
+  CHECK(text.find("sources: t1 none; t2 none; t3 none; t4 none") != std::string::npos);
+  CHECK_FALSE(std::regex_search(text, std::regex("-[0-9]")));  // empty rows show "-"
+  CHECK(results.size() == 3);
+}
+
+TEST_CASE("probe output: reflector summary text and JSON") {
+  ReflectorSummary s;
+  s.reflected = 5;
+  s.dropped[static_cast<size_t>(ReflectorDrop::kTruncated)] = 2;
+  s.t2_sources[static_cast<size_t>(StampSource::kSoftware)] = 5;
+  s.tx_stamps = 4;
+  s.tx_sources[static_cast<size_t>(StampSource::kSoftware)] = 4;
+  LatencyStats e;
+  for (int64_t v : {600, 700, 800, 2'000}) e.Add(v);
+  s.t3_error = e.Summarize();
+  const std::string text = FormatReflectorSummary(s, "veth1");
+  CHECK(text.find("reflected 5, dropped 2 (truncated 2, output_too_small 0)") != std::string::npos);
+  CHECK(text.find("TX stamps 4 (software 4)") != std::string::npos);
+  CHECK(text.find("t3 error (real TX - t3)") != std::string::npos);
+  CHECK(text.find("2.000µs") != std::string::npos);
+  const nlohmann::json j = ReflectorSummaryToJson(s);
+  CHECK(j["type"] == "server_summary");
+  CHECK(j["reflected"] == 5);
+  CHECK(j["dropped"]["truncated"] == 2);
+  CHECK(j["t3_error_ns"]["max"] == 2'000);
+  CHECK(j["t2_sources"]["software"] == 5);
+}
+
+TEST_CASE("probe output: plot data keeps answered probes, lost ones once, no duplicates") {
+  std::vector<ProbeResult> rs;
+  ProbeResult a = Answered();
+  a.seq = 0;
+  a.send_mono_ns = 100;
+  rs.push_back(a);
+  rs.push_back(Lost(1, 200));  // later answered late
+  rs.push_back(Lost(2, 300));  // never answered
+  ProbeResult late = Answered();
+  late.seq = 1;
+  late.send_mono_ns = 200;
+  late.status = ProbeStatus::kLate;
+  rs.push_back(late);
+  ProbeResult dup = Answered();
+  dup.status = ProbeStatus::kDuplicate;
+  rs.push_back(dup);
+  ProbeSummary s;
+  s.rtt.count = 2;
+  s.rtt.p50 = 41'234;
+  const ProbePlotData d = MakeProbePlotData(rs, s, "ringstamp probe", "software stamps on veth");
+  CHECK(d.title == "ringstamp probe");
+  CHECK(d.subtitle == "software stamps on veth");
+  CHECK(d.rtt.p50 == 41'234);
+  REQUIRE(d.points.size() == 3);
+  CHECK(d.points[0].time_ns == 100);
+  CHECK(d.points[0].rtt_ns == 41'234);
+  CHECK(*d.points[0].network_rtt_ns == 36'134);
+  CHECK(d.points[1].lost);
+  CHECK(d.points[1].time_ns == 300);
+  CHECK_FALSE(d.points[2].lost);
+  CHECK(d.points[2].time_ns == 200);
+}
