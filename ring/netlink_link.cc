@@ -77,6 +77,9 @@ std::string_view AddAddressHint(int err) {
     return "IPv6 may be disabled on the link (sysctl net.ipv6.conf.<link>.disable_ipv6)";
   }
   if (err == EAFNOSUPPORT) return "the kernel has no support for this address family";
+  if (err == ENOBUFS) {
+    return "the link has no IPv4 configuration (an MTU below 68 removes it; raise the MTU)";
+  }
   return LinkGoneHint(err);
 }
 
@@ -143,6 +146,21 @@ void OnLinkReply(const nlmsghdr* nlh, void* data) {
         break;
       case IFLA_MTU:
         if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) info.mtu = mnl_attr_get_u32(attr);
+        break;
+      case IFLA_TXQLEN:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) info.tx_queue_len = mnl_attr_get_u32(attr);
+        break;
+      case IFLA_STATS64:
+        if (mnl_attr_get_payload_len(attr) >= sizeof(rtnl_link_stats64)) {
+          rtnl_link_stats64 st;
+          std::memcpy(&st, mnl_attr_get_payload(attr), sizeof(st));
+          info.counters = LinkCounters{.rx_packets = st.rx_packets,
+                                       .tx_packets = st.tx_packets,
+                                       .rx_bytes = st.rx_bytes,
+                                       .tx_bytes = st.tx_bytes,
+                                       .rx_dropped = st.rx_dropped,
+                                       .tx_dropped = st.tx_dropped};
+        }
         break;
       case IFLA_ADDRESS:
         if (mnl_attr_get_payload_len(attr) == 6) {
@@ -345,6 +363,38 @@ absl::StatusOr<bool> NetlinkLink::Exists(std::string_view name) {
   auto found = Find(name);
   if (!found.ok()) return found.status();
   return found->has_value();
+}
+
+absl::StatusOr<LinkInfo> NetlinkLink::Query(const LinkRef& link) {
+  nlmsghdr* nlh = StartRequest(RTM_GETLINK, 0);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = link.index;
+  FindResult result;
+  absl::Status s = Request(nlh, absl::StrFormat("%s: RTM_GETLINK", link.name), LinkGoneHint,
+                           OnLinkReply, &result);
+  if (!s.ok()) {
+    if (last_errno_ == ENODEV) {
+      return absl::NotFoundError(absl::StrFormat("%s (ifindex %d) no longer exists; %s", link.name,
+                                                 link.index, kListLinks));
+    }
+    return s;
+  }
+  if (!result.info) {
+    return absl::InternalError(
+        absl::StrCat(link.name, ": RTM_GETLINK was acknowledged without a link description"));
+  }
+  return *std::move(result.info);
+}
+
+absl::Status NetlinkLink::SetTxQueueLen(const LinkRef& link, uint32_t frames) {
+  nlmsghdr* nlh = StartRequest(RTM_SETLINK, 0);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = link.index;
+  mnl_attr_put_u32(nlh, IFLA_TXQLEN, frames);
+  return Request(nlh, absl::StrFormat("%s: set txqueuelen %u (RTM_SETLINK)", link.name, frames),
+                 LinkGoneHint);
 }
 
 absl::Status NetlinkLink::SetMac(const LinkRef& link, const std::array<uint8_t, 6>& mac) {

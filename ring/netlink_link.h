@@ -57,12 +57,21 @@ struct LinkRef {
   int index = 0;
 };
 
+// A link's device counters (IFLA_STATS64), as `ip -s link` shows them.
+struct LinkCounters {
+  uint64_t rx_packets = 0, tx_packets = 0;
+  uint64_t rx_bytes = 0, tx_bytes = 0;
+  uint64_t rx_dropped = 0, tx_dropped = 0;
+};
+
 // What RTM_GETLINK reports about a link.
 struct LinkInfo {
   LinkRef ref;
   uint32_t mtu = 0;
-  uint32_t flags = 0;  // IFF_UP, IFF_RUNNING, ... (ifi_flags)
+  uint32_t flags = 0;         // IFF_UP, IFF_RUNNING, ... (ifi_flags)
+  uint32_t tx_queue_len = 0;  // IFLA_TXQLEN
   std::optional<std::array<uint8_t, 6>> mac;
+  std::optional<LinkCounters> counters;  // filled by Query() only
 };
 
 struct AddressOptions {
@@ -87,10 +96,15 @@ class NetlinkLink {
   // Like Find, but NotFound (with how to list links) when the name is absent.
   absl::StatusOr<LinkRef> Lookup(std::string_view name);
   absl::StatusOr<bool> Exists(std::string_view name);
+  // The link by index, with its counters. NotFound when it is gone.
+  absl::StatusOr<LinkInfo> Query(const LinkRef& link);
 
   absl::Status SetMac(const LinkRef& link, const std::array<uint8_t, 6>& mac);
   absl::Status SetMtu(const LinkRef& link, uint32_t mtu);
   absl::Status SetUp(const LinkRef& link, bool up);
+  // The device's transmit queue length (IFLA_TXQLEN; for a TAP: the frames it
+  // holds for the reader before the host's sends are dropped).
+  absl::Status SetTxQueueLen(const LinkRef& link, uint32_t frames);
   absl::Status AddAddress(const LinkRef& link, const IpPrefix& prefix,
                           const AddressOptions& options = {});
   absl::Status RemoveAddress(const LinkRef& link, const IpPrefix& prefix);

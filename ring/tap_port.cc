@@ -56,6 +56,11 @@ std::string MacText(const std::array<uint8_t, 6>& m) {
   return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
+// The same message under another code (ErrnoStatus picks the code from errno).
+absl::Status WithCode(absl::StatusCode code, const absl::Status& s) {
+  return absl::Status(code, s.message());
+}
+
 absl::Status NameTaken(std::string_view name) {
   return absl::AlreadyExistsError(absl::StrFormat(
       "a device named %s already exists; pick another --tap name or remove it (`ip link del %s` "
@@ -156,6 +161,10 @@ absl::Status ValidateTapOptions(const TapOptions& o) {
       (o.ring_frames < 16 || o.ring_frames > (1u << 20))) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: ring_frames %u must be 16..1048576", o.name, o.ring_frames));
+  }
+  if (o.queue_len > (1u << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: queue_len %u is above 1048576 frames", o.name, o.queue_len));
   }
   if (o.tun_path.empty()) {
     return absl::InvalidArgumentError(
@@ -267,9 +276,8 @@ absl::Status TapRx::InitRing(const std::string& ifname, uint32_t ring_frames, ui
     }
     auto id = sock_->JoinFanout(f);
     if (!id.ok()) {
-      return absl::Status(id.status().code(),
-                          absl::StrFormat("%s queue %u: %s", ifname, queue_index,
-                                          ToAbsl(std::string(id.status().message()))));
+      return absl::Status(id.status().code(), absl::StrFormat("%s queue %u: %s", ifname,
+                                                              queue_index, id.status().message()));
     }
     *fanout_group = *id;
   }
@@ -518,16 +526,16 @@ absl::Status TapPort::OpenQueue(uint32_t index, short flags) {
     const int err = errno;
     const std::string what = absl::StrCat(name, ": open ", options_.tun_path);
     if (err == ENOENT || err == ENODEV || err == ENXIO) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          ErrnoStatus(err, what).message(),
-          "; the TUN/TAP driver is not loaded: run `modprobe tun` (or create the node: mknod "
-          "/dev/net/tun c 10 200)"));
+      return WithCode(absl::StatusCode::kFailedPrecondition,
+                      ErrnoStatus(err, what,
+                                  "the TUN/TAP driver is not loaded: run `modprobe tun` (or "
+                                  "create the node: mknod /dev/net/tun c 10 200)"));
     }
     if (err == EACCES || err == EPERM) {
-      return absl::PermissionDeniedError(
-          absl::StrCat(ErrnoStatus(err, what).message(),
-                       "; creating a TAP needs root (or read/write access to the clone device and "
-                       "CAP_NET_ADMIN)"));
+      return WithCode(absl::StatusCode::kPermissionDenied,
+                      ErrnoStatus(err, what,
+                                  "creating a TAP needs root (or read/write access to the clone "
+                                  "device and CAP_NET_ADMIN)"));
     }
     return ErrnoStatus(err, what);
   }
@@ -538,10 +546,10 @@ absl::Status TapPort::OpenQueue(uint32_t index, short flags) {
     const int err = errno;
     const std::string what = absl::StrFormat("%s: TUNSETIFF (queue %u)", name, index);
     if (err == EPERM || err == EACCES) {
-      return absl::PermissionDeniedError(
-          absl::StrCat(ErrnoStatus(err, what).message(),
-                       "; creating a TAP needs CAP_NET_ADMIN: run as root or grant it (setcap "
-                       "cap_net_admin+ep on the binary)"));
+      return WithCode(absl::StatusCode::kPermissionDenied,
+                      ErrnoStatus(err, what,
+                                  "creating a TAP needs CAP_NET_ADMIN: run as root or grant it "
+                                  "(setcap cap_net_admin+ep on the binary)"));
     }
     if (index == 0 && (err == EBUSY || err == EEXIST)) return NameTaken(name);
     if (index == 0 && err == EINVAL) {
@@ -598,6 +606,7 @@ absl::Status TapPort::PrepareSignalRemoval() {
 absl::Status TapPort::Configure() {
   if (options_.mac) RS_RETURN_IF_ERROR(nl_->SetMac(link_, *options_.mac));
   if (options_.mtu != 0) RS_RETURN_IF_ERROR(nl_->SetMtu(link_, options_.mtu));
+  if (options_.queue_len != 0) RS_RETURN_IF_ERROR(nl_->SetTxQueueLen(link_, options_.queue_len));
   RS_ASSIGN_OR_RETURN(std::optional<LinkInfo> info, nl_->Find(options_.name));
   if (!info || info->ref.index != link_.index) {
     return absl::InternalError(absl::StrCat(options_.name, ": the TAP vanished during setup"));
@@ -642,6 +651,14 @@ absl::Status TapPort::SetUpQueues() {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<LinkCounters> TapPort::ReadDeviceCounters() {
+  RS_ASSIGN_OR_RETURN(LinkInfo info, nl_->Query(link_));
+  if (!info.counters) {
+    return absl::InternalError(absl::StrCat(options_.name, ": the kernel sent no IFLA_STATS64"));
+  }
+  return *info.counters;
 }
 
 void TapPort::RemoveFromSignalHandler() noexcept {

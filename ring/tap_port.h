@@ -122,6 +122,9 @@ struct TapOptions {
   uint32_t tx_depth = 256;      // TX slots per queue (frames per Flush at most), 1..4096
   uint32_t frame_size = 0;      // bytes per RX/TX buffer; 0: MTU + 18 (Ethernet + one VLAN tag)
   uint32_t ring_frames = 1024;  // kPacketRing: ring slots per queue
+  // kTapRead: frames the TAP driver holds per queue until the port reads them;
+  // beyond it the host's sends are dropped (device TX drops). 0: the driver's 500.
+  uint32_t queue_len = 0;
   // IPv6 addresses get IFA_F_NODAD: usable at once. Duplicate address detection
   // would only ask this program (the TAP's one neighbour) and delay the address ~1 s.
   bool ipv6_nodad = true;
@@ -391,6 +394,14 @@ class TapPort {
   const TapOptions& options() const { return options_; }
   uint32_t queue_count() const { return static_cast<uint32_t>(queues_.size()); }
   TapQueue& queue(uint32_t i) { return *queues_[i]; }
+
+  // The device's counters (one netlink round trip). On a TAP the directions are
+  // the driver's: tx_* is host → port (tx_packets: frames the port read;
+  // tx_dropped: frames dropped before the port read them — its queue was full
+  // (raise queue_len, poll more often) — and, with kPacketRing, every frame,
+  // since the driver's copy is dropped by design); rx_* is port → host.
+  // One caller at a time (it uses the port's netlink socket); not on the hot path.
+  absl::StatusOr<LinkCounters> ReadDeviceCounters();
 
   // Async-signal-safe: removes the device now — sends the prepared RTM_DELLINK
   // on a netlink socket opened at Create() in the device's namespace, then

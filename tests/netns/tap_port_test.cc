@@ -282,6 +282,19 @@ TEST_CASE("tap: the host stack answers ARP, ICMP echo and UDP through the port")
     CHECK(q.tx().counters().committed.Get() >= 3);
     CHECK(q.tx().counters().kicks.Get() >= 3);
     CHECK(q.tx().counters().write_errors.Get() == 0);
+
+    // The device's own counters agree: what we wrote entered the host; what the
+    // host sent was read by us (tap-read) or copied by the ring while the
+    // driver dropped its own copy (packet-ring).
+    auto dev = port.ReadDeviceCounters();
+    REQUIRE_MESSAGE(dev.ok(), dev.status().ToString());
+    CHECK(dev->rx_packets >= q.tx().counters().committed.Get());
+    if (source == TapRxSource::kTapRead) {
+      CHECK(dev->tx_packets >= q.rx().counters().frames.Get());
+    } else {
+      CHECK(dev->tx_dropped >= q.rx().counters().frames.Get());
+      CHECK(dev->tx_packets == 0);
+    }
     CHECK(LinkListed(tb, name));
   }
   CHECK_FALSE(LinkListed(tb, name));
@@ -300,12 +313,17 @@ TEST_CASE(
   NetnsScope in(tb.ns_a());
   REQUIRE(in.ok());
   const std::string name = TapName(tb, "t");
-  auto port_or = TapPort::Create(
-      {.name = name, .mac = kTapMac, .addresses = {"192.168.50.100/24"}, .frame_size = 128});
+  auto port_or = TapPort::Create({.name = name,
+                                  .mac = kTapMac,
+                                  .addresses = {"192.168.50.100/24"},
+                                  .frame_size = 128,
+                                  .queue_len = 1000});
   REQUIRE_MESSAGE(port_or.ok(), port_or.status().ToString());
   TapQueue& q = (*port_or)->queue(0);
   TapTx& tx = q.tx();
   CHECK(tx.capacity() == 128);
+  auto show = tb.Run(tb.ns_a(), "ip link show " + name);
+  CHECK_MESSAGE(show.output.find("qlen 1000") != std::string::npos, show.output);
 
   auto slot = tx.Reserve();
   REQUIRE(slot.size() == 128);
