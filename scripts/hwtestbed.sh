@@ -112,7 +112,10 @@ apt_update_once() {
 
 missing=()
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-have_pkg busybox-static || missing+=(busybox-static)
+# Any static /bin/busybox will do (the VM has no libc for a dynamic one); busybox-static has it.
+if ! have_pkg busybox-static && { [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; }; then
+  missing+=(busybox-static)
+fi
 command -v ip >/dev/null || missing+=(iproute2)
 command -v xz >/dev/null || missing+=(xz-utils)
 command -v strip >/dev/null || missing+=(binutils)
@@ -130,7 +133,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         "(set RINGSTAMP_SKIP_HW=1 to skip them)"
   fi
 fi
-busybox=/bin/busybox  # from busybox-static: the VM has no libc of its own for it
+busybox=/bin/busybox
 [ -x "$busybox" ] || die "$busybox missing although busybox-static is installed (reinstall it)"
 
 # ---------------------------------------------------------------- kernel package
