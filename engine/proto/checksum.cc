@@ -36,12 +36,24 @@ uint64_t SumNative(const std::byte* p, size_t n) {
     p += 8;
     n -= 8;
   }
-  if (n > 0) {
-    // The tail as the start of a zero-padded 8-byte word keeps every byte in
-    // its lane (lanes repeat every 2 bytes).
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
+  // The tail (< 8 bytes) starts at an even offset; fixed-size loads keep each
+  // byte in its lane (lanes repeat every 2 bytes) without a variable memcpy.
+  if (n & 4) {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
     a = AddCarry(a, w);
+    p += 4;
+  }
+  if (n & 2) {
+    uint16_t w;
+    std::memcpy(&w, p, 2);
+    a = AddCarry(a, w);
+    p += 2;
+  }
+  if (n & 1) {
+    // A lone last byte is the first (even-lane) byte of a zero-padded word.
+    const uint64_t b = static_cast<uint8_t>(*p);
+    a = AddCarry(a, std::endian::native == std::endian::little ? b : b << 8);
   }
   return a;
 }
@@ -103,20 +115,24 @@ uint16_t ChecksumAdjust(uint16_t checksum, uint16_t old_word, uint16_t new_word)
 
 void AddPseudoHeader(ChecksumAccumulator& acc, const IpAddress& src, const IpAddress& dst,
                      uint8_t protocol, uint32_t upper_length) {
-  // Both layouts sum to the same words: addresses, length, protocol
-  // (IPv4: zero byte + protocol + 16-bit length; IPv6: 32-bit length +
-  // 24 zero bits + next header). Addresses come first, at an even offset.
-  std::byte buf[16];
+  // Laid out contiguously and summed in one pass. IPv4 (RFC 768): src, dst,
+  // zero, protocol, 16-bit length. IPv6 (RFC 8200 §8.1): src, dst, 32-bit
+  // length, 24 zero bits, next header.
+  std::byte buf[40];
+  const size_t n = src.size();
   src.StoreTo(buf);
-  acc.Add(std::span<const std::byte>(buf, src.size()));
-  dst.StoreTo(buf);
-  acc.Add(std::span<const std::byte>(buf, dst.size()));
+  dst.StoreTo(buf + n);
+  size_t size;
   if (src.is_v6()) {
-    acc.AddBe32(upper_length);
+    StoreBe32(buf + 2 * n, upper_length);
+    StoreBe32(buf + 2 * n + 4, protocol);
+    size = 2 * n + 8;
   } else {
-    acc.AddBe16(static_cast<uint16_t>(upper_length));
+    StoreBe16(buf + 2 * n, protocol);
+    StoreBe16(buf + 2 * n + 2, static_cast<uint16_t>(upper_length));
+    size = 2 * n + 4;
   }
-  acc.AddBe16(protocol);
+  acc.Add(std::span<const std::byte>(buf, size));
 }
 
 uint16_t UpperLayerChecksum(const IpAddress& src, const IpAddress& dst, uint8_t protocol,
