@@ -332,6 +332,19 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
   ProbePlotData d;
   d.title = std::move(title);
   d.subtitle = std::move(subtitle);
+  if (d.subtitle.empty()) {
+    // "stamps: t1 software, t2 software, t3 estimate, t4 software" (mixed: "software+userspace").
+    d.subtitle = "stamps:";
+    for (size_t i = 0; i < 4; ++i) {
+      std::string names;
+      for (StampSource src : kJsonSources) {
+        if (SourceCount(summary.sources[i], src) == 0) continue;
+        absl::StrAppend(&names, names.empty() ? "" : "+", ToAbsl(ProbeSourceName(src)));
+      }
+      absl::StrAppend(&d.subtitle, i ? ", " : " ", kStampNames[i], " ",
+                      names.empty() ? "none" : names);
+    }
+  }
   d.rtt = summary.rtt;
   d.network_rtt = summary.network_rtt;
   // A probe reported lost and answered late later is a point, not a cross.

@@ -72,7 +72,8 @@ nlohmann::json ReflectorSummaryToJson(const ReflectorSummary& summary);
 
 // Plot input from the results in the order they were reported: answered
 // probes as points (on-time and late), lost ones as crosses (unless a late
-// reply came later), duplicates left out; time is the send time.
+// reply came later), duplicates left out; time is the send time. An empty
+// subtitle becomes the stamp sources used: "stamps: t1 software, t2 software, ...".
 ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const ProbeSummary& summary,
                                 std::string title, std::string subtitle = {});
 

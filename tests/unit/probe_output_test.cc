@@ -297,4 +297,11 @@ TEST_CASE("probe output: plot data keeps answered probes, lost ones once, no dup
   CHECK(d.points[1].time_ns == 300);
   CHECK_FALSE(d.points[2].lost);
   CHECK(d.points[2].time_ns == 200);
+  s.sources[0][static_cast<size_t>(StampSource::kSoftware)] = 2;
+  s.sources[1][static_cast<size_t>(StampSource::kSoftware)] = 1;
+  s.sources[1][static_cast<size_t>(StampSource::kUserspace)] = 1;
+  s.sources[2][static_cast<size_t>(StampSource::kEstimate)] = 2;
+  s.sources[3][static_cast<size_t>(StampSource::kHardwareSys)] = 2;
+  CHECK(MakeProbePlotData(rs, s, "t").subtitle ==
+        "stamps: t1 software, t2 software+userspace, t3 estimate, t4 hardware");
 }
