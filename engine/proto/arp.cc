@@ -1,9 +1,14 @@
 #include "engine/proto/arp.h"
 
+#include <netinet/if_ether.h>
+
 #include "engine/proto/byte_order.h"
 #include "engine/proto/ethernet.h"
 
 namespace ringstamp {
+
+static_assert(sizeof(ether_arp) == kArpPacketSize);
+
 namespace {
 
 constexpr uint16_t kHardwareEthernet = 1;

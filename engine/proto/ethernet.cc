@@ -1,8 +1,15 @@
 #include "engine/proto/ethernet.h"
 
+#include <net/ethernet.h>
+
 #include "engine/proto/byte_order.h"
 
 namespace ringstamp {
+
+// Our sizes agree with the C library's header structs (which we never cast to).
+static_assert(sizeof(ether_header) == kEthernetHeaderSize);
+static_assert(ETHERTYPE_IP == kEtherTypeIpv4 && ETHERTYPE_ARP == kEtherTypeArp &&
+              ETHERTYPE_IPV6 == kEtherTypeIpv6 && ETHERTYPE_VLAN == kEtherTypeVlan);
 
 ParseResult<EthernetView> ParseEthernet(std::span<const std::byte> frame) {
   if (frame.size() < kEthernetHeaderSize) return ParseError::kEthernetTruncated;

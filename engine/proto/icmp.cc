@@ -1,9 +1,18 @@
 #include "engine/proto/icmp.h"
 
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
+
 #include "engine/proto/byte_order.h"
 #include "engine/proto/ip_proto.h"
 
 namespace ringstamp {
+
+static_assert(ICMP_MINLEN == kIcmpHeaderSize);
+static_assert(sizeof(icmp6_hdr) == kIcmpHeaderSize);
+static_assert(ICMP_ECHO == kIcmpv4EchoRequest && ICMP_ECHOREPLY == kIcmpv4EchoReply);
+static_assert(ICMP6_ECHO_REQUEST == kIcmpv6EchoRequest && ICMP6_ECHO_REPLY == kIcmpv6EchoReply);
+
 namespace {
 
 IcmpView ReadHeader(std::span<const std::byte> message) {

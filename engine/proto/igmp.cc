@@ -1,8 +1,14 @@
 #include "engine/proto/igmp.h"
 
+#include <netinet/igmp.h>
+
 #include "engine/proto/byte_order.h"
 
 namespace ringstamp {
+
+static_assert(sizeof(igmp) == kIgmpMinSize);
+static_assert(IGMP_MEMBERSHIP_QUERY == kIgmpMembershipQuery &&
+              IGMP_V2_MEMBERSHIP_REPORT == kIgmpv2Report && IGMP_V2_LEAVE_GROUP == kIgmpv2Leave);
 
 uint32_t IgmpMessage::MaxResponseDeciseconds() const {
   if (version != 3 || max_resp_code < 128) return max_resp_code;

@@ -1,11 +1,16 @@
 #include "engine/proto/ipv4.h"
 
+#include <netinet/ip.h>
+
 #include <cstring>
 
 #include "engine/proto/byte_order.h"
 #include "engine/proto/checksum.h"
 
 namespace ringstamp {
+
+static_assert(sizeof(iphdr) == kIpv4MinHeaderSize);
+static_assert(IPOPT_RA == 0x94);  // kIpv4RouterAlertOption's type byte
 
 ParseResult<Ipv4View> ParseIpv4(std::span<const std::byte> packet) {
   if (packet.size() < kIpv4MinHeaderSize) return ParseError::kIpv4Truncated;

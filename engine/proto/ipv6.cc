@@ -1,9 +1,15 @@
 #include "engine/proto/ipv6.h"
 
+#include <netinet/ip6.h>
+
 #include "engine/proto/byte_order.h"
 #include "engine/proto/ip_proto.h"
 
 namespace ringstamp {
+
+static_assert(sizeof(ip6_hdr) == kIpv6HeaderSize);
+static_assert(sizeof(ip6_frag) == kIpv6FragmentHeaderSize);
+
 namespace {
 
 // Bits of the "seen" mask, one per extension header type.

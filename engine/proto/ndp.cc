@@ -1,10 +1,18 @@
 #include "engine/proto/ndp.h"
 
+#include <netinet/icmp6.h>
+
 #include "engine/proto/byte_order.h"
 #include "engine/proto/ip_proto.h"
 #include "engine/proto/multicast.h"
 
 namespace ringstamp {
+
+static_assert(sizeof(nd_neighbor_solicit) == kNdpMessageSize);
+static_assert(sizeof(nd_neighbor_advert) == kNdpMessageSize);
+static_assert(ND_NEIGHBOR_SOLICIT == kIcmpv6NeighborSolicitation &&
+              ND_NEIGHBOR_ADVERT == kIcmpv6NeighborAdvertisement);
+
 namespace {
 
 constexpr uint8_t kOptionSourceLinkLayer = 1;

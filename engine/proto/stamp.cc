@@ -9,6 +9,27 @@ namespace ringstamp {
 namespace {
 
 constexpr int64_t kNsPerSecond = 1'000'000'000;
+
+// RFC 8762 byte offsets (§4.2.1 session-sender, §4.3.1 session-reflector).
+constexpr size_t kSeqAt = 0;
+constexpr size_t kTimestampAt = 4;
+constexpr size_t kErrorEstimateAt = 12;
+constexpr size_t kSsidAt = 14;
+constexpr size_t kSenderMbzAt = 16;  // 28 MBZ octets to the end
+constexpr size_t kReceiveTimestampAt = 16;
+constexpr size_t kSenderSeqAt = 24;
+constexpr size_t kSenderTimestampAt = 28;
+constexpr size_t kSenderErrorEstimateAt = 36;
+constexpr size_t kSenderTtlAt = 40;  // then 3 MBZ octets
+// Each field ends where the next begins, and both packets are 44 bytes.
+static_assert(kSeqAt + 4 == kTimestampAt && kTimestampAt + 8 == kErrorEstimateAt &&
+              kErrorEstimateAt + 2 == kSsidAt && kSsidAt + 2 == kSenderMbzAt &&
+              kSenderMbzAt + 28 == kStampPacketSize);
+static_assert(kSsidAt + 2 == kReceiveTimestampAt && kReceiveTimestampAt + 8 == kSenderSeqAt &&
+              kSenderSeqAt + 4 == kSenderTimestampAt &&
+              kSenderTimestampAt + 8 == kSenderErrorEstimateAt &&
+              kSenderErrorEstimateAt + 2 + 2 == kSenderTtlAt &&
+              kSenderTtlAt + 1 + 3 == kStampPacketSize);
 constexpr uint64_t kTwo32 = uint64_t{1} << 32;
 
 // Floor division into seconds and a remainder in [0, 1e9).
@@ -92,10 +113,10 @@ ParseResult<StampSenderPacket> ParseStampSender(std::span<const std::byte> paylo
   if (payload.size() < kStampPacketSize) return ParseError::kStampTruncated;
   const std::byte* p = payload.data();
   StampSenderPacket s;
-  s.seq = LoadBe32(p);
-  s.timestamp = LoadBe64(p + 4);
-  s.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + 12));
-  s.ssid = LoadBe16(p + 14);
+  s.seq = LoadBe32(p + kSeqAt);
+  s.timestamp = LoadBe64(p + kTimestampAt);
+  s.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + kErrorEstimateAt));
+  s.ssid = LoadBe16(p + kSsidAt);
   return s;
 }
 
@@ -103,15 +124,15 @@ ParseResult<StampReflectorPacket> ParseStampReflector(std::span<const std::byte>
   if (payload.size() < kStampPacketSize) return ParseError::kStampTruncated;
   const std::byte* p = payload.data();
   StampReflectorPacket r;
-  r.seq = LoadBe32(p);
-  r.timestamp = LoadBe64(p + 4);
-  r.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + 12));
-  r.ssid = LoadBe16(p + 14);
-  r.receive_timestamp = LoadBe64(p + 16);
-  r.sender_seq = LoadBe32(p + 24);
-  r.sender_timestamp = LoadBe64(p + 28);
-  r.sender_error_estimate = StampErrorEstimate::Decode(LoadBe16(p + 36));
-  r.sender_ttl = Load8(p + 40);
+  r.seq = LoadBe32(p + kSeqAt);
+  r.timestamp = LoadBe64(p + kTimestampAt);
+  r.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + kErrorEstimateAt));
+  r.ssid = LoadBe16(p + kSsidAt);
+  r.receive_timestamp = LoadBe64(p + kReceiveTimestampAt);
+  r.sender_seq = LoadBe32(p + kSenderSeqAt);
+  r.sender_timestamp = LoadBe64(p + kSenderTimestampAt);
+  r.sender_error_estimate = StampErrorEstimate::Decode(LoadBe16(p + kSenderErrorEstimateAt));
+  r.sender_ttl = Load8(p + kSenderTtlAt);
   return r;
 }
 
@@ -120,10 +141,10 @@ size_t BuildStampSender(std::span<std::byte> out, const StampSenderPacket& packe
   if (packet_size < kStampPacketSize || out.size() < packet_size) return 0;
   std::byte* p = out.data();
   std::memset(p, 0, packet_size);
-  StoreBe32(p, packet.seq);
-  StoreBe64(p + 4, packet.timestamp);
-  StoreBe16(p + 12, packet.error_estimate.Encode());
-  StoreBe16(p + 14, packet.ssid);
+  StoreBe32(p + kSeqAt, packet.seq);
+  StoreBe64(p + kTimestampAt, packet.timestamp);
+  StoreBe16(p + kErrorEstimateAt, packet.error_estimate.Encode());
+  StoreBe16(p + kSsidAt, packet.ssid);
   return packet_size;
 }
 
@@ -132,15 +153,15 @@ size_t BuildStampReflector(std::span<std::byte> out, const StampReflectorPacket&
   if (packet_size < kStampPacketSize || out.size() < packet_size) return 0;
   std::byte* p = out.data();
   std::memset(p, 0, packet_size);
-  StoreBe32(p, packet.seq);
-  StoreBe64(p + 4, packet.timestamp);
-  StoreBe16(p + 12, packet.error_estimate.Encode());
-  StoreBe16(p + 14, packet.ssid);
-  StoreBe64(p + 16, packet.receive_timestamp);
-  StoreBe32(p + 24, packet.sender_seq);
-  StoreBe64(p + 28, packet.sender_timestamp);
-  StoreBe16(p + 36, packet.sender_error_estimate.Encode());
-  Store8(p + 40, packet.sender_ttl);
+  StoreBe32(p + kSeqAt, packet.seq);
+  StoreBe64(p + kTimestampAt, packet.timestamp);
+  StoreBe16(p + kErrorEstimateAt, packet.error_estimate.Encode());
+  StoreBe16(p + kSsidAt, packet.ssid);
+  StoreBe64(p + kReceiveTimestampAt, packet.receive_timestamp);
+  StoreBe32(p + kSenderSeqAt, packet.sender_seq);
+  StoreBe64(p + kSenderTimestampAt, packet.sender_timestamp);
+  StoreBe16(p + kSenderErrorEstimateAt, packet.sender_error_estimate.Encode());
+  Store8(p + kSenderTtlAt, packet.sender_ttl);
   return packet_size;
 }
 

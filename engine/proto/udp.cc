@@ -1,9 +1,13 @@
 #include "engine/proto/udp.h"
 
+#include <netinet/udp.h>
+
 #include "engine/proto/byte_order.h"
 #include "engine/proto/ip_proto.h"
 
 namespace ringstamp {
+
+static_assert(sizeof(udphdr) == kUdpHeaderSize);
 
 ParseResult<UdpView> ParseUdp(std::span<const std::byte> segment, const IpAddress& src,
                               const IpAddress& dst, ChecksumCheck check) {
