@@ -163,7 +163,7 @@ std::string FormatProbeLine(const ProbeResult& r) {
 
 std::string FormatProbeSummary(const ProbeSummary& s, std::string_view title) {
   const ProbeCounters& c = s.counters;
-  std::string out = absl::StrCat("--- ", ToAbsl(title), " probe summary ---\n");
+  std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
   absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
                   c.late, ", duplicated ", c.duplicated, ", reordered ", c.reordered, "\n");
   if (c.in_flight || c.unmatched || c.malformed) {
@@ -282,7 +282,7 @@ nlohmann::json ProbeSummaryToJson(const ProbeSummary& s) {
 }
 
 std::string FormatReflectorSummary(const ReflectorSummary& s, std::string_view title) {
-  std::string out = absl::StrCat("--- ", ToAbsl(title), " reflector summary ---\n");
+  std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
   uint64_t dropped = 0;
   std::string reasons;
   for (size_t i = 1; i < s.dropped.size(); ++i) {

@@ -5,7 +5,7 @@
 //   sender.OnReply(..., [&](const ProbeResult& r) {
 //     std::puts(json ? ProbeResultToJson(r, sync).dump().c_str() : FormatProbeLine(r).c_str());
 //   });
-//   std::puts(FormatProbeSummary(sender.Summary(), "10.0.0.2:862").c_str());
+//   std::puts(FormatProbeSummary(sender.Summary(), "probe 10.0.0.2").c_str());
 //   WriteProbeSvg("run.svg", MakeProbePlotData(results, sender.Summary(), "ringstamp probe"));
 //
 // Text (one line per result):
@@ -59,7 +59,8 @@ std::string FormatProbeLegend(bool clocks_synchronised);
 
 std::string FormatProbeLine(const ProbeResult& result);
 
-// The end-of-run summary (several lines, no trailing newline); `title` names the run.
+// The end-of-run summary (several lines, no trailing newline), headed
+// "--- <title> summary ---", e.g. title "probe 10.0.0.2".
 std::string FormatProbeSummary(const ProbeSummary& summary, std::string_view title);
 
 nlohmann::json ProbeResultToJson(const ProbeResult& result, bool clocks_synchronised);
@@ -67,6 +68,7 @@ nlohmann::json ProbeSummaryToJson(const ProbeSummary& summary);
 // {"count","min","p50","p90","p99","p999","max","mean","stddev"}; values null when empty.
 nlohmann::json LatencyToJson(const LatencySummary& s);
 
+// The server's summary, headed "--- <title> summary ---" (e.g. "reflector").
 std::string FormatReflectorSummary(const ReflectorSummary& summary, std::string_view title);
 nlohmann::json ReflectorSummaryToJson(const ReflectorSummary& summary);
 
