@@ -68,55 +68,154 @@ absl::Status NameTaken(std::string_view name) {
       ToAbsl(name), ToAbsl(name)));
 }
 
-// An io_uring of at least `entries` slots; COOP_TASKRUN when the kernel has it
-// (nothing here relies on task-work interrupts: every request completes inline).
-absl::Status InitUring(io_uring* ring, uint32_t entries, std::string_view what) {
-  io_uring_params p{};
-  p.flags = IORING_SETUP_COOP_TASKRUN;
-  int r = io_uring_queue_init_params(entries, ring, &p);
-  if (r == -EINVAL) {
-    p = io_uring_params{};
-    r = io_uring_queue_init_params(entries, ring, &p);
-  }
-  if (r < 0) {
-    std::string_view hint;
-    if (r == -ENOMEM) hint = "raise the locked-memory limit (ulimit -l) or lower the depth";
-    if (r == -EPERM) hint = "io_uring is disabled here (sysctl kernel.io_uring_disabled)";
-    if (r == -ENOSYS) hint = "this kernel has no io_uring";
-    return ErrnoStatus(-r, absl::StrCat(ToAbsl(what), ": io_uring_queue_init"), hint);
-  }
-  return absl::OkStatus();
-}
-
-// Submits every queued SQE. Returns how many went in, or -errno when none did.
-int SubmitQueued(io_uring* ring, uint32_t count) {
-  uint32_t submitted = 0;
-  for (int tries = 0; submitted < count && tries < 8; ++tries) {
-    const int r = io_uring_submit(ring);
-    if (r < 0) {
-      if (r == -EINTR) continue;
-      return submitted > 0 ? static_cast<int>(submitted) : r;
-    }
-    if (r == 0) break;
-    submitted += static_cast<uint32_t>(r);
-  }
-  return static_cast<int>(submitted);
-}
-
-// Waits for the completion that the submit should already have posted (RWF_NOWAIT
-// requests complete inside io_uring_enter); returns nullptr only on error.
-io_uring_cqe* NextCqe(io_uring* ring) {
-  io_uring_cqe* cqe = nullptr;
-  if (io_uring_peek_cqe(ring, &cqe) == 0) return cqe;
-  for (int tries = 0; tries < 8; ++tries) {
-    const int r = io_uring_wait_cqe(ring, &cqe);
-    if (r == 0) return cqe;
-    if (r != -EINTR) return nullptr;
-  }
-  return nullptr;
-}
-
 }  // namespace
+
+// One io_uring carrying RWF_NOWAIT reads or writes on one TAP fd, with the fd
+// and the buffer region registered when the kernel allows (a file lookup and a
+// page walk saved per request; plain requests work the same without). With
+// RWF_NOWAIT the TAP driver completes every request inside io_uring_enter —
+// a read finding no frame ends with EAGAIN instead of parking — so a batch is
+// one syscall and nothing is left in flight between batches; TapRx checks that
+// at setup. COOP_TASKRUN where the kernel has it: no task-work interrupts.
+class TapUring {
+ public:
+  static absl::StatusOr<std::unique_ptr<TapUring>> Create(int fd, std::byte* region,
+                                                          size_t region_len, uint32_t entries,
+                                                          std::string what) {
+    std::unique_ptr<TapUring> u(new TapUring(fd, region, region_len, entries, std::move(what)));
+    RS_RETURN_IF_ERROR(u->Setup());
+    return u;
+  }
+  ~TapUring() { Teardown(); }
+  TapUring(const TapUring&) = delete;
+  TapUring& operator=(const TapUring&) = delete;
+
+  bool usable() const { return ready_; }
+
+  // Queues one request on `buf` (inside the region); false when the SQ is full.
+  bool Queue(bool write, std::byte* buf, uint32_t len, uint64_t tag) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) return false;
+    const int fd = fixed_file_ ? 0 : fd_;
+    if (fixed_buffers_) {
+      if (write) {
+        io_uring_prep_write_fixed(sqe, fd, buf, len, 0, 0);
+      } else {
+        io_uring_prep_read_fixed(sqe, fd, buf, len, 0, 0);
+      }
+    } else if (write) {
+      io_uring_prep_write(sqe, fd, buf, len, 0);
+    } else {
+      io_uring_prep_read(sqe, fd, buf, len, 0);
+    }
+    if (fixed_file_) sqe->flags |= IOSQE_FIXED_FILE;
+    sqe->rw_flags = RWF_NOWAIT;
+    sqe->user_data = tag;
+    return true;
+  }
+
+  // Submits the `queued` requests (one io_uring_enter) and calls done(tag, res)
+  // for each completion, in completion order. Returns the number completed, or
+  // -errno when io_uring_enter failed; requests it did not take are discarded
+  // (the ring is rebuilt) so none can run later over a reused buffer.
+  template <class F>
+  int SubmitAndReap(uint32_t queued, F&& done) {
+    uint32_t submitted = 0;
+    int err = 0;
+    for (int tries = 0; submitted < queued && tries < 8; ++tries) {
+      const int r = io_uring_submit(&ring_);
+      if (r == -EINTR) continue;
+      if (r <= 0) {
+        err = r < 0 ? -r : EIO;
+        break;
+      }
+      submitted += static_cast<uint32_t>(r);
+    }
+    uint32_t reaped = 0;
+    while (reaped < submitted) {
+      io_uring_cqe* cqe = nullptr;
+      if (io_uring_peek_cqe(&ring_, &cqe) != 0) {
+        // Not posted during the submit: wait for it (RWF_NOWAIT requests never
+        // park on the TAP, so this returns at once; it is here for safety).
+        int r = -EINTR;
+        for (int tries = 0; r == -EINTR && tries < 8; ++tries) r = io_uring_wait_cqe(&ring_, &cqe);
+        if (r != 0) {
+          err = -r;
+          break;
+        }
+      }
+      done(cqe->user_data, cqe->res);
+      io_uring_cqe_seen(&ring_, cqe);
+      ++reaped;
+    }
+    if (submitted < queued || reaped < submitted) {
+      Teardown();
+      (void)Setup();  // usable() says whether it came back
+      return -(err != 0 ? err : EIO);
+    }
+    return static_cast<int>(reaped);
+  }
+
+  // One non-blocking read submitted alone: its result if the kernel completed it
+  // inside the submit, nullopt if it parked it (then the ring is rebuilt).
+  std::optional<int> ProbeRead(std::byte* buf, uint32_t len) {
+    if (!Queue(false, buf, len, 0)) return std::nullopt;
+    const int r = io_uring_submit(&ring_);
+    io_uring_cqe* cqe = nullptr;
+    if (r != 1 || io_uring_peek_cqe(&ring_, &cqe) != 0) {
+      Teardown();
+      (void)Setup();
+      return std::nullopt;
+    }
+    const int res = cqe->res;
+    io_uring_cqe_seen(&ring_, cqe);
+    return res;
+  }
+
+ private:
+  TapUring(int fd, std::byte* region, size_t region_len, uint32_t entries, std::string what)
+      : fd_(fd),
+        region_(region),
+        region_len_(region_len),
+        entries_(entries),
+        what_(std::move(what)) {}
+
+  absl::Status Setup() {
+    io_uring_params p{};
+    p.flags = IORING_SETUP_COOP_TASKRUN;
+    int r = io_uring_queue_init_params(entries_, &ring_, &p);
+    if (r == -EINVAL) {
+      p = io_uring_params{};
+      r = io_uring_queue_init_params(entries_, &ring_, &p);
+    }
+    if (r < 0) {
+      std::string_view hint;
+      if (r == -ENOMEM) hint = "raise the locked-memory limit (ulimit -l) or lower the depth";
+      if (r == -EPERM) hint = "io_uring is disabled here (sysctl kernel.io_uring_disabled)";
+      if (r == -ENOSYS) hint = "this kernel has no io_uring";
+      return ErrnoStatus(-r, absl::StrCat(what_, ": io_uring_queue_init"), hint);
+    }
+    ready_ = true;
+    fixed_file_ = io_uring_register_files(&ring_, &fd_, 1) == 0;
+    iovec iov{region_, region_len_};
+    fixed_buffers_ = io_uring_register_buffers(&ring_, &iov, 1) == 0;
+    return absl::OkStatus();
+  }
+  void Teardown() {
+    if (ready_) io_uring_queue_exit(&ring_);
+    ready_ = false;
+  }
+
+  io_uring ring_{};
+  bool ready_ = false;
+  bool fixed_file_ = false;
+  bool fixed_buffers_ = false;
+  int fd_;
+  std::byte* region_;
+  size_t region_len_;
+  uint32_t entries_;
+  std::string what_;
+};
 
 const char* TapRxSourceName(TapRxSource source) {
   switch (source) {
@@ -190,9 +289,7 @@ uint8_t TapPacketType(std::span<const std::byte> frame) {
 
 // ---------------------------------------------------------------------------- TapRx
 
-TapRx::~TapRx() {
-  if (uring_) io_uring_queue_exit(uring_.get());
-}
+TapRx::~TapRx() = default;
 
 absl::Status TapRx::InitRead(int tap_fd, const std::string& ifname, uint32_t depth,
                              uint32_t frame_size) {
@@ -200,38 +297,24 @@ absl::Status TapRx::InitRead(int tap_fd, const std::string& ifname, uint32_t dep
   depth_ = depth;
   frame_size_ = frame_size;
   stride_ = RoundUp(frame_size + 1, 64);
-  buffers_ = std::make_unique_for_overwrite<std::byte[]>(static_cast<size_t>(depth) * stride_);
+  const size_t region = static_cast<size_t>(depth) * stride_;
+  buffers_ = std::make_unique_for_overwrite<std::byte[]>(region);
   frames_ = std::make_unique<Frame[]>(depth);
-  auto ring = std::make_unique<io_uring>();
-  RS_RETURN_IF_ERROR(InitUring(ring.get(), depth, absl::StrCat(ifname, ": TAP RX")));
-  uring_ = std::move(ring);
-  // Registered file and buffers save a file lookup and a page walk per read;
-  // without them (RLIMIT_MEMLOCK, old kernels) plain reads work the same.
-  fixed_file_ = io_uring_register_files(uring_.get(), &tap_fd_, 1) == 0;
-  iovec region{buffers_.get(), static_cast<size_t>(depth) * stride_};
-  fixed_buffers_ = io_uring_register_buffers(uring_.get(), &region, 1) == 0;
+  RS_ASSIGN_OR_RETURN(uring_, TapUring::Create(tap_fd_, buffers_.get(), region, depth,
+                                               absl::StrCat(ifname, ": TAP RX")));
   batch_hint_ = std::min<uint32_t>(16, depth);
-
   // The batching relies on a read that finds the TAP queue empty completing at
-  // once with EAGAIN (RWF_NOWAIT). The link is still down, so the queue is empty:
-  // check that the kernel behaves so before relying on it.
-  io_uring_sqe* sqe = io_uring_get_sqe(uring_.get());
-  io_uring_prep_read(sqe, fixed_file_ ? 0 : tap_fd_, buffers_.get(), frame_size_ + 1, 0);
-  if (fixed_file_) sqe->flags |= IOSQE_FIXED_FILE;
-  sqe->rw_flags = RWF_NOWAIT;
-  const int r = io_uring_submit(uring_.get());
-  if (r < 0) return ErrnoStatus(-r, absl::StrCat(ifname, ": TAP RX: io_uring_submit"));
-  io_uring_cqe* cqe = nullptr;
-  if (io_uring_peek_cqe(uring_.get(), &cqe) != 0) {
+  // once with EAGAIN. The link is still down, so the queue is empty: check that
+  // the kernel behaves so before relying on it.
+  const std::optional<int> probe = uring_->ProbeRead(buffers_.get(), frame_size_ + 1);
+  if (!probe) {
     return absl::FailedPreconditionError(absl::StrCat(
         ifname,
         ": this kernel parks non-blocking TAP reads in io_uring instead of completing them "
         "(RWF_NOWAIT); use the packet-ring RX source"));
   }
-  const int res = cqe->res;
-  io_uring_cqe_seen(uring_.get(), cqe);
-  if (res < 0 && res != -EAGAIN) {
-    return ErrnoStatus(-res, absl::StrCat(ifname, ": TAP RX: non-blocking io_uring read"),
+  if (*probe < 0 && *probe != -EAGAIN) {
+    return ErrnoStatus(-*probe, absl::StrCat(ifname, ": TAP RX: non-blocking io_uring read"),
                        "use the packet-ring RX source");
   }
   return absl::OkStatus();
@@ -295,49 +378,25 @@ bool TapRx::Ready() const {
 uint32_t TapRx::ReadBatch(uint32_t want) {
   batch_frames_ = 0;
   if (dead_ || want == 0) return 0;
-  io_uring* ring = uring_.get();
-  for (uint32_t i = 0; i < want; ++i) {
-    io_uring_sqe* sqe = io_uring_get_sqe(ring);
-    if (sqe == nullptr) {  // cannot happen: the SQ holds depth_ ≥ want and is empty here
-      want = i;
-      break;
-    }
-    std::byte* buf = buffers_.get() + static_cast<size_t>(i) * stride_;
-    if (fixed_buffers_) {
-      io_uring_prep_read_fixed(sqe, fixed_file_ ? 0 : tap_fd_, buf, frame_size_ + 1, 0, 0);
-    } else {
-      io_uring_prep_read(sqe, fixed_file_ ? 0 : tap_fd_, buf, frame_size_ + 1, 0);
-    }
-    if (fixed_file_) sqe->flags |= IOSQE_FIXED_FILE;
-    sqe->rw_flags = RWF_NOWAIT;
-    sqe->user_data = i;
-  }
-  counters_.submits.Add();
-  const int submitted = SubmitQueued(ring, want);
-  if (submitted <= 0) {
-    // io_uring_enter itself failed: the SQEs were not consumed and would go in
-    // with the next submit, over buffers we are about to reuse. Stop reading.
-    counters_.read_errors.Add();
+  if (!uring_->usable()) {
     dead_ = true;
     return 0;
   }
-  const int64_t user_ns = RealtimeNs();
-  uint32_t frames = 0;
+  uint32_t queued = 0;
+  while (queued < want &&
+         uring_->Queue(false, buffers_.get() + static_cast<size_t>(queued) * stride_,
+                       frame_size_ + 1, queued)) {
+    ++queued;
+  }
+  counters_.submits.Add();
+  uint32_t frames = 0, reaped = 0;
   uint64_t bytes = 0, truncated = 0, empty = 0, errors = 0;
-  uint32_t reaped = 0;
-  for (; reaped < static_cast<uint32_t>(submitted); ++reaped) {
-    io_uring_cqe* cqe = NextCqe(ring);
-    if (cqe == nullptr) {
-      dead_ = true;
-      ++errors;
-      break;
-    }
-    const int res = cqe->res;
-    const uint64_t idx = cqe->user_data;
-    io_uring_cqe_seen(ring, cqe);
-    Frame& f = frames_[reaped];
+  int64_t user_ns = 0;
+  const int r = uring_->SubmitAndReap(queued, [&](uint64_t idx, int res) {
+    Frame& f = frames_[reaped++];
     f.data = nullptr;
     if (res > 0 && idx < depth_) {
+      if (user_ns == 0) user_ns = RealtimeNs();  // once per batch, after the reads completed
       const uint32_t got = static_cast<uint32_t>(res);
       f.data = buffers_.get() + idx * stride_;
       f.snap_len = std::min(got, frame_size_);
@@ -357,12 +416,16 @@ uint32_t TapRx::ReadBatch(uint32_t want) {
       ++empty;
     } else {
       ++errors;
-      // EBADFD/EBADF/EIO: the device is gone or the fd was replaced (signal path);
-      // 0: end of file (a /dev/null stand-in). No point reading again.
+      // EBADFD/EBADF/EIO/ENXIO: the device is gone; 0: end of file (the fd was
+      // replaced by /dev/null on the signal path). No point reading again.
       if (res == 0 || res == -EBADFD || res == -EBADF || res == -EIO || res == -ENXIO) {
         dead_ = true;
       }
     }
+  });
+  if (r < 0) {
+    ++errors;
+    if (!uring_->usable()) dead_ = true;
   }
   batch_frames_ = frames;
   if (frames) {
@@ -381,9 +444,7 @@ uint32_t TapRx::ReadBatch(uint32_t want) {
 
 // ---------------------------------------------------------------------------- TapTx
 
-TapTx::~TapTx() {
-  if (uring_) io_uring_queue_exit(uring_.get());
-}
+TapTx::~TapTx() = default;
 
 absl::Status TapTx::Init(int tap_fd, const std::string& ifname, uint32_t depth, uint32_t frame_size,
                          uint32_t mtu) {
@@ -394,14 +455,11 @@ absl::Status TapTx::Init(int tap_fd, const std::string& ifname, uint32_t depth, 
   stride_ = RoundUp(frame_size, 64);
   mtu_ = mtu;
   capacity_ = std::min(frame_size, mtu + 18);
-  buffers_ = std::make_unique<std::byte[]>(static_cast<size_t>(depth) * stride_);
+  const size_t region = static_cast<size_t>(depth) * stride_;
+  buffers_ = std::make_unique<std::byte[]>(region);
   lengths_ = std::make_unique<uint32_t[]>(depth);
-  auto ring = std::make_unique<io_uring>();
-  RS_RETURN_IF_ERROR(InitUring(ring.get(), depth, absl::StrCat(ifname, ": TAP TX")));
-  uring_ = std::move(ring);
-  fixed_file_ = io_uring_register_files(uring_.get(), &tap_fd_, 1) == 0;
-  iovec region{buffers_.get(), static_cast<size_t>(depth) * stride_};
-  fixed_buffers_ = io_uring_register_buffers(uring_.get(), &region, 1) == 0;
+  RS_ASSIGN_OR_RETURN(uring_, TapUring::Create(tap_fd_, buffers_.get(), region, depth,
+                                               absl::StrCat(ifname, ": TAP TX")));
   return absl::OkStatus();
 }
 
@@ -419,54 +477,30 @@ TxResult TapTx::Write(std::span<const std::byte> frame) {
 
 absl::Status TapTx::Flush() {
   if (pending_ == 0) return absl::OkStatus();
-  io_uring* ring = uring_.get();
   const uint32_t n = pending_;
-  for (uint32_t i = 0; i < n; ++i) {
-    io_uring_sqe* sqe = io_uring_get_sqe(ring);
-    if (sqe == nullptr) break;  // cannot happen: the SQ holds depth_ ≥ n and is empty here
-    if (fixed_buffers_) {
-      io_uring_prep_write_fixed(sqe, fixed_file_ ? 0 : tap_fd_, SlotAt(i), lengths_[i], 0, 0);
-    } else {
-      io_uring_prep_write(sqe, fixed_file_ ? 0 : tap_fd_, SlotAt(i), lengths_[i], 0);
-    }
-    if (fixed_file_) sqe->flags |= IOSQE_FIXED_FILE;
-    sqe->rw_flags = RWF_NOWAIT;
-    sqe->user_data = i;
-  }
   pending_ = 0;
   reserved_ = false;
-  const int submitted = SubmitQueued(ring, n);
-  if (submitted <= 0) {
+  if (!uring_->usable()) {
     counters_.kick_errors.Add(n);
-    // The SQEs still sit in the submission queue and would go out later over
-    // reused slots: tear the ring down and build a fresh one.
-    io_uring_queue_exit(ring);
-    uring_.reset();
-    auto fresh = std::make_unique<io_uring>();
-    absl::Status s = InitUring(fresh.get(), depth_, absl::StrCat(ifname_, ": TAP TX"));
-    if (s.ok()) {
-      uring_ = std::move(fresh);
-      fixed_file_ = io_uring_register_files(uring_.get(), &tap_fd_, 1) == 0;
-      iovec region{buffers_.get(), static_cast<size_t>(depth_) * stride_};
-      fixed_buffers_ = io_uring_register_buffers(uring_.get(), &region, 1) == 0;
-    } else {
-      depth_ = 0;  // Reserve() reports ring_full from now on
-    }
-    return ErrnoStatus(
-        submitted < 0 ? -submitted : EIO,
-        absl::StrFormat("%s: TAP TX io_uring_submit (%u frames dropped)", ifname_, n));
+    return absl::UnavailableError(
+        absl::StrFormat("%s: TAP TX io_uring is gone (%u frames dropped)", ifname_, n));
+  }
+  uint32_t queued = 0;
+  while (queued < n && uring_->Queue(true, SlotAt(queued), lengths_[queued], queued)) ++queued;
+  uint64_t errors = n - queued;
+  uint32_t completed = 0;
+  const int r = uring_->SubmitAndReap(queued, [&](uint64_t, int res) {
+    ++completed;
+    if (res < 0) ++errors;
+  });
+  if (r < 0) {
+    if (errors) counters_.write_errors.Add(errors);
+    counters_.kick_errors.Add(n - completed);
+    return ErrnoStatus(-r, absl::StrFormat("%s: TAP TX io_uring_submit (%u frames dropped)",
+                                           ifname_, n - completed));
   }
   counters_.kicks.Add();
-  uint64_t errors = static_cast<uint64_t>(n - static_cast<uint32_t>(submitted));
-  for (int i = 0; i < submitted; ++i) {
-    io_uring_cqe* cqe = NextCqe(ring);
-    if (cqe == nullptr) {
-      errors += static_cast<uint64_t>(submitted - i);
-      break;
-    }
-    if (cqe->res < 0) ++errors;
-    io_uring_cqe_seen(ring, cqe);
-  }
+  errors += queued - static_cast<uint32_t>(r);
   if (errors) counters_.write_errors.Add(errors);
   return absl::OkStatus();
 }

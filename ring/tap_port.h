@@ -99,9 +99,9 @@
 #include "ring/ring_setup.h"
 #include "ring/tx_ring.h"
 
-struct io_uring;
-
 namespace ringstamp {
+
+class TapUring;  // tap_port.cc: one io_uring of RWF_NOWAIT reads or writes on a TAP fd
 
 enum class TapRxSource : uint8_t {
   kTapRead,     // batched io_uring reads on the TAP fd; userspace stamps
@@ -234,9 +234,7 @@ class TapRx {
 
   // kTapRead
   int tap_fd_ = -1;
-  std::unique_ptr<io_uring> uring_;
-  bool fixed_file_ = false;
-  bool fixed_buffers_ = false;
+  std::unique_ptr<TapUring> uring_;
   uint32_t depth_ = 0;
   uint32_t frame_size_ = 0;  // largest frame kept whole; reads ask for one byte more
   uint32_t stride_ = 0;
@@ -335,9 +333,7 @@ class TapTx {
 
   int tap_fd_ = -1;
   std::string ifname_;
-  std::unique_ptr<io_uring> uring_;
-  bool fixed_file_ = false;
-  bool fixed_buffers_ = false;
+  std::unique_ptr<TapUring> uring_;
   uint32_t depth_ = 0;
   uint32_t stride_ = 0;
   uint32_t frame_size_ = 0;

@@ -4,6 +4,7 @@
 // clone device, a taken name and a missing CAP_NET_ADMIN give clear errors.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
@@ -554,4 +555,42 @@ TEST_CASE("tap: clear errors for a missing clone device, a taken name and no CAP
     CHECK_MESSAGE(msg.find("EPERM") != std::string::npos, msg);
     CHECK_FALSE(LinkListed(tb, name));
   }
+}
+
+TEST_CASE("tap: after the signal-path removal the port fails softly and still closes cleanly") {
+  if (!HaveNetnsPrivileges()) {
+    MESSAGE("skipped: needs root");
+    return;
+  }
+  auto tb_or = Testbed::Create();
+  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
+  Testbed& tb = **tb_or;
+  NetnsScope in(tb.ns_a());
+  REQUIRE(in.ok());
+  const std::string name = TapName(tb, "r");
+  {
+    auto port_or = TapPort::Create({.name = name, .addresses = {"192.168.53.100/24"}});
+    REQUIRE_MESSAGE(port_or.ok(), port_or.status().ToString());
+    TapPort& port = **port_or;
+    TapQueue& q = port.queue(0);
+    const int fd = q.fd();
+    CHECK(LinkListed(tb, name));
+    port.RemoveFromSignalHandler();
+    CHECK_FALSE(LinkListed(tb, name));
+    // The fd number is still the port's (now /dev/null), so nothing else can get it.
+    CHECK(fcntl(fd, F_GETFD) >= 0);
+    CHECK(q.rx().Poll([](const Frame&) {}) == 0);
+    CHECK(q.rx().counters().read_errors.Get() >= 1);
+    CHECK(q.rx().Poll([](const Frame&) {}) == 0);  // stops reading, no busy failure loop
+    const uint64_t errors = q.rx().counters().read_errors.Get();
+    CHECK(q.rx().Poll([](const Frame&) {}) == 0);
+    CHECK(q.rx().counters().read_errors.Get() == errors);
+    Bytes frame(60);
+    CHECK(q.tx().Write(frame) == TxResult::kOk);
+    (void)q.tx().Flush();
+    CHECK(q.tx().counters().write_errors.Get() + q.tx().counters().kick_errors.Get() >= 1);
+    auto dev = port.ReadDeviceCounters();
+    CHECK(absl::IsNotFound(dev.status()));
+  }
+  CHECK_FALSE(LinkListed(tb, name));
 }
