@@ -62,9 +62,10 @@
 // that same call, so the slots are free again when Flush returns. The TAP fd
 // takes one frame per write (readv/writev gather one frame, they do not
 // batch), so io_uring is the batching. A frame the driver refuses is counted
-// in write_errors. With queues > 1 the host answers a flow on the queue that
-// sent it (the TAP driver's flow table), so replies come back to the worker
-// that asked.
+// in write_errors. With queues > 1 the driver (kTapRead) or the fanout hash
+// (kPacketRing) picks the queue of each host frame: a reply does not reliably
+// come back on the queue that wrote the request (seen in the tests), so a
+// layer that owns flows per worker must hand frames across or use one queue.
 //
 // Threads: each TapQueue (its rx() and tx()) is used by one thread at a time,
 // normally the worker that owns it; Create() and the destructor run on any
