@@ -133,5 +133,12 @@ expect_kv tx.out lib_hardware "$(kv tx.out raw_hardware_nonzero)" "TX: hardware 
 expect_kv tx.out lib_software "$reports" "TX: every report has its software stamp"
 expect_kv tx.out raw_hardware_nonzero 0 "TX: the emulated NIC delivers no hardware stamps"
 expect_hwtstamp "$HW_IF0" "tx=off rx=none" "TX: $HW_IF0 restored at exit"
+# e1000e keeps one hardware TX stamp pending and the kernel then skips that frame's software
+# stamp; SOF_TIMESTAMPING_OPT_TX_SWHW gives the software stamp of every frame regardless.
+hw_probe_tool tx-stamps "$HW_IF0" 5 3 swhw >txs.out 2>&1
+expect_rc 0 $? "tx-stamps with OPT_TX_SWHW"
+expect_kv txs.out tx_reports 5 "TX+SWHW: a report for every frame"
+expect_kv txs.out lib_software 5 "TX+SWHW: every frame has its software stamp"
+expect_kv txs.out zero_shown_as_hardware 0 "TX+SWHW: no zero shown as a hardware time"
 
 finish_checks

@@ -3,7 +3,7 @@
 //   hw_probe_tool negotiate eth0        # HwTimestamping: caps, negotiation, read-back, restore
 //   hw_probe_tool phc eth0              # Phc: discovery, offset method, frozen detection
 //   hw_probe_tool rx-stamps eth1 5 20 ring   # 5 frames through an RX ring, stamp sources counted
-//   hw_probe_tool tx-stamps eth0 5 3    # 5 frames sent with TX stamps asked; error queue counted
+//   hw_probe_tool tx-stamps eth0 5 3 swhw   # 5 frames sent, TX stamps asked (+OPT_TX_SWHW)
 //   hw_probe_tool hold eth0 60          # negotiate, then wait for SIGINT/SIGTERM (restore
 //   handlers) hw_probe_tool raw-get eth0          # SIOCGHWTSTAMP by hand (the oracle the checks
 //   compare to) hw_probe_tool raw-set eth0 1 1      # SIOCSHWTSTAMP tx_type rx_filter by hand
@@ -484,9 +484,10 @@ int RxStampsCmd(std::string_view ifname, int count, int seconds, std::string_vie
 }
 
 // Sends `count` frames (EtherType 0x88b5, broadcast) from `ifname` with hardware TX stamping
-// negotiated and TX stamps asked for, then reads the error queue for up to `seconds` and counts
-// which stamps came back, as the library decodes them and as the raw ts[2] says.
-int TxStampsCmd(std::string_view ifname, int count, int seconds) {
+// negotiated and TX stamps asked for (with SOF_TIMESTAMPING_OPT_TX_SWHW when `swhw`: software
+// stamps even while a hardware one is pending), then reads the error queue for up to `seconds`
+// and counts which stamps came back, as the library decodes them and as the raw ts[2] says.
+int TxStampsCmd(std::string_view ifname, int count, int seconds, bool swhw) {
   auto hw = HwTimestamping::Open(ifname);
   if (!hw.ok()) {
     KvError("open", hw.status());
@@ -504,8 +505,8 @@ int TxStampsCmd(std::string_view ifname, int count, int seconds) {
     KvError("socket", ErrnoStatus(errno, "socket(AF_PACKET)"));
     return 1;
   }
-  const TsFlags flags =
-      kTsTxHardware | kTsTxSoftware | kTsRawHardware | kTsSoftware | kTsOptId | kTsOptTsonly;
+  const TsFlags flags = kTsTxHardware | kTsTxSoftware | kTsRawHardware | kTsSoftware | kTsOptId |
+                        kTsOptTsonly | (swhw ? kTsOptTxSwhw : 0);
   if (absl::Status st = EnableSocketTimestamping(fd.get(), flags, ifname); !st.ok()) {
     KvError("so_timestamping", st);
     return 1;
@@ -612,7 +613,7 @@ int Usage() {
   std::fprintf(
       stderr,
       "usage: hw_probe_tool negotiate IFACE | phc IFACE | rx-stamps IFACE COUNT SECONDS ring|cmsg\n"
-      "     | tx-stamps IFACE COUNT SECONDS\n"
+      "     | tx-stamps IFACE COUNT SECONDS [plain|swhw]\n"
       "     | hold IFACE SECONDS | raw-get IFACE | raw-set IFACE TX_TYPE RX_FILTER\n");
   return 2;
 }
@@ -638,9 +639,11 @@ int Main(int argc, char** argv) {
       ParseInt(argv[4], 0, 255, &b)) {
     return RawSetCmd(ifname, a, b);
   }
-  if (cmd == "tx-stamps" && argc == 5 && ParseInt(argv[3], 1, 1000, &a) &&
+  if (cmd == "tx-stamps" && (argc == 5 || argc == 6) && ParseInt(argv[3], 1, 1000, &a) &&
       ParseInt(argv[4], 1, 3600, &b)) {
-    return TxStampsCmd(ifname, a, b);
+    const std::string_view mode = argc == 6 ? argv[5] : "plain";
+    if (mode != "plain" && mode != "swhw") return Usage();
+    return TxStampsCmd(ifname, a, b, mode == "swhw");
   }
   if (cmd == "hold" && argc == 4 && ParseInt(argv[3], 1, 3600, &a)) return HoldCmd(ifname, a);
   if (cmd == "rx-stamps" && argc == 6 && ParseInt(argv[3], 1, 100000, &a) &&
