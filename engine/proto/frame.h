@@ -11,7 +11,7 @@
 // stop at L3 with is_fragment() true: nothing is reassembled. Unknown
 // EtherTypes or IP protocols give L3Kind::kOther / L4Kind::kOther, which is
 // not an error. Views point into `frame`. Any thread, no allocation; the
-// summary is a ~400-byte value.
+// summary is a ~370-byte value.
 #pragma once
 
 #include <cstddef>

@@ -233,5 +233,31 @@ TEST_CASE("proto: NDP build without the link-layer option and its limits") {
   CHECK(BuildNeighborSolicitation(out, {.target = peer}, Ip("10.0.0.1"), peer) == 0);
 }
 
+TEST_CASE("proto: NDP parse on every truncation of kernel messages is malformed or consistent") {
+  for (auto frame : {Bytes(testing::kNeighborSolicitation), Bytes(testing::kNeighborAdvertisement),
+                     Bytes(testing::kNeighborSolicitationDad)}) {
+    const Ipv6View ip = Ip6(frame);
+    for (size_t len = 0; len <= ip.payload.size(); ++len) {
+      CAPTURE(len);
+      // A heap copy of exactly `len` bytes so that ASan sees any overread.
+      const std::vector<std::byte> msg(ip.payload.begin(), ip.payload.begin() + len);
+      auto icmp = ParseIcmpv6(msg, ip.src, ip.dst, ChecksumCheck::kSkip);
+      if (!icmp.ok()) {
+        CHECK(icmp.error() == ParseError::kIcmpTruncated);
+        continue;
+      }
+      auto ns = ParseNeighborSolicitation(ip, *icmp);
+      auto na = ParseNeighborAdvertisement(ip, *icmp);
+      if (len < kNdpMessageSize) {
+        CHECK_FALSE(ns.ok());
+        CHECK_FALSE(na.ok());
+      }
+      // A link-layer option is only reported when all 8 of its bytes are present.
+      if (ns.ok() && ns->source_mac) CHECK(len >= 32);
+      if (na.ok() && na->target_mac) CHECK(len >= 32);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ringstamp

@@ -256,5 +256,29 @@ TEST_CASE("proto: MLDv2 report with sources, limits, and query parsing") {
             .error() == ParseError::kMldTruncated);
 }
 
+TEST_CASE("proto: IGMP and MLD parse on every truncation of kernel messages") {
+  for (auto frame : {Bytes(testing::kIgmpv3ReportJoin), Bytes(testing::kIgmpv2Report)}) {
+    auto ip = ParseIpv4(frame.subspan(14));
+    REQUIRE(ip.ok());
+    for (size_t len = 0; len <= ip->payload.size(); ++len) {
+      const std::vector<std::byte> msg(ip->payload.begin(), ip->payload.begin() + len);
+      auto igmp = ParseIgmp(msg, ChecksumCheck::kSkip);
+      CHECK(igmp.ok() == (len >= kIgmpMinSize));
+      // With the checksum checked, only the whole message verifies.
+      if (len < ip->payload.size()) CHECK_FALSE(ParseIgmp(msg).ok());
+    }
+  }
+  auto ip6 = ParseIpv6(Bytes(testing::kMldv2ReportJoin).subspan(14));
+  REQUIRE(ip6.ok());
+  for (size_t len = 0; len <= ip6->payload.size(); ++len) {
+    std::vector<std::byte> msg(ip6->payload.begin(), ip6->payload.begin() + len);
+    if (len > 0) Store8(msg.data(), kIcmpv6MldQuery);  // read it as a query of that size
+    auto icmp = ParseIcmpv6(msg, ip6->src, ip6->dst, ChecksumCheck::kSkip);
+    if (!icmp.ok()) continue;
+    auto q = ParseMldQuery(*icmp);
+    if (q.ok()) CHECK(len >= kMldv1Size);
+  }
+}
+
 }  // namespace
 }  // namespace ringstamp
