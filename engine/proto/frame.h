@@ -1,8 +1,8 @@
 // frame.h — ParseFrame: one walk from Ethernet through VLANs, ARP/IPv4/IPv6 to UDP/ICMP.
 //
 //   FrameSummary f = ParseFrame(bytes);
-//   if (f.l4 == L4Kind::kUdp) Deliver(f.eth.dst, f.eth.vlans, f.src_ip(), f.udp.src_port,
-//   f.udp.payload); else if (!f.ok()) ++parse_errors[static_cast<size_t>(f.error)];
+//   if (!f.ok()) ++parse_errors[static_cast<size_t>(f.error)];
+//   else if (f.l4 == L4Kind::kUdp) Deliver(f.eth.vlans, f.src_ip(), f.udp.payload);
 //
 // For capture's one-line summaries, the relay and the conns. Each layer is
 // parsed with its own codec; the walk stops at the first layer that fails
