@@ -12,3 +12,6 @@ ABSL_FLAG(std::string, tstamp, "auto", "timestamp source: auto, hardware or soft
 ABSL_FLAG(std::string, vlan, "", "VLAN stack, outer first: ID or ID,ID (QinQ)");
 ABSL_FLAG(bool, q, false, "quiet: no per-packet lines");
 ABSL_FLAG(bool, immediate, false, "hand each frame over as it lands (TPACKET_V2 ring)");
+ABSL_FLAG(int32_t, size, 0,
+          "gen: Ethernet frame bytes without FCS (default 60); probe client: UDP payload bytes "
+          "(44 minimum; default 72, with stamp-source TLVs)");

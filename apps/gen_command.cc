@@ -23,7 +23,6 @@ ABSL_FLAG(std::string, src_ip, "", "source IPv4 or IPv6 address");
 ABSL_FLAG(std::string, dst_ip, "", "destination IPv4 or IPv6 address");
 ABSL_FLAG(int32_t, src_port, 10000, "first UDP source port (one per flow from here)");
 ABSL_FLAG(int32_t, dst_port, 9, "UDP destination port");
-ABSL_FLAG(int32_t, size, 60, "Ethernet frame size in bytes, headers included, without FCS");
 ABSL_FLAG(double, rate, 0, "frames per second over all workers (0: as fast as possible)");
 ABSL_FLAG(int32_t, burst, 256, "frames per kick");
 ABSL_FLAG(int32_t, flows, 1, "flows (source ports varied) so receivers can fan out");
@@ -103,7 +102,7 @@ int RunGen(const CommandArgs& args) {
   g.spec.src_port = static_cast<uint16_t>(src_port);
   g.spec.dst_port = static_cast<uint16_t>(dst_port);
   g.flows = static_cast<uint32_t>(flows);
-  const int size = absl::GetFlag(FLAGS_size);
+  const int size = absl::GetFlag(FLAGS_size) == 0 ? 60 : absl::GetFlag(FLAGS_size);
   const size_t min_size = UdpFrameHeaderSize(g.spec);
   if (size < static_cast<int>(min_size) || size > 9216) {
     return Fail(absl::InvalidArgumentError(

@@ -115,8 +115,23 @@ int main(int argc, char** argv) {
     }
     rest.push_back(argv[k]);
   }
+  // A repeated list flag (--ip A --ip B) means both values; abseil would keep the last.
+  std::vector<char*> merged;
+  std::string ip_values;
+  for (size_t k = 0; k < rest.size(); ++k) {
+    const std::string a = rest[k];
+    if (k > 0 && a == "--ip" && k + 1 < rest.size()) {
+      absl::StrAppend(&ip_values, ip_values.empty() ? "" : ",", rest[++k]);
+    } else if (k > 0 && a.rfind("--ip=", 0) == 0) {
+      absl::StrAppend(&ip_values, ip_values.empty() ? "" : ",", a.substr(5));
+    } else {
+      merged.push_back(rest[k]);
+    }
+  }
+  std::string ip_flag = "--ip=" + ip_values;
+  if (!ip_values.empty()) merged.push_back(ip_flag.data());
   std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(rest.size()), rest.data());
+      absl::ParseCommandLine(static_cast<int>(merged.size()), merged.data());
   std::vector<std::string> foreign = ForeignFlags(*spec);
   if (!foreign.empty()) {
     std::fprintf(stderr,

@@ -11,10 +11,15 @@
 // buffer and with a 1 MiB setvbuf buffer (pcap_dump_fopen).
 //
 // apps/ is not a library: the writer's source is compiled into this binary.
-#include "apps/pcap_writer.cc"  // NOLINT(build/include)
 
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "apps/pcap_writer.h"
+#include "common/clock.h"
+#include "common/errno_status.h"
 
 #include <cstdio>
 #include <fstream>

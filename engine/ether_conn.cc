@@ -211,8 +211,9 @@ uint32_t EtherConn::SendToMac(
     const std::function<size_t(std::span<std::byte>, const MacAddress&)>& build,
     const TxOptions& tx) {
   (void)max_len;
-  absl::Status s = relay_->Transmit([&](std::span<std::byte> out) { return build(out, dst); }, id_,
-                                    tx, static_cast<int>(id_));
+  absl::Status s =
+      relay_->Transmit([&](std::span<std::byte> out) { return build(out, dst); },
+                       tx.receiver != 0 ? tx.receiver : id_, tx, static_cast<int>(id_));
   if (s.ok()) {
     counters_.sent.fetch_add(1, std::memory_order_relaxed);
     return 1;
@@ -509,8 +510,8 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
     return;
   }
   if (ip->protocol == kIpProtoIcmp && mine && options_.answer_ping) {
-    auto icmp = ParseIcmpv4(ip->payload,
-                            frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
+    auto icmp = ParseIcmpv4(
+        ip->payload, frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
     if (!icmp) {
       counters_.malformed.fetch_add(1, std::memory_order_relaxed);
       return;

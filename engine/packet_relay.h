@@ -92,6 +92,9 @@ struct TxStampReport {
 struct TxOptions {
   bool want_stamp = false;  // report the TX stamp of this frame to the endpoint
   uint64_t tag = 0;         // handed back in TxStampReport
+  // Who gets the stamp: a RUDPConn's id when it sends through its EtherConn;
+  // 0: the endpoint that writes the frame.
+  uint32_t receiver = 0;
 };
 
 class PacketRelay {

@@ -79,6 +79,18 @@ void RUDPConn::Close() {
 
 absl::Status RUDPConn::WriteTo(std::span<const std::byte> data, const UdpEndpoint& dst,
                                const TxOptions& tx) {
+  return Send(data, dst, nullptr, tx);
+}
+
+absl::Status RUDPConn::Reply(std::span<const std::byte> data, const DatagramMeta& to,
+                             const TxOptions& tx) {
+  return Send(data, to.source(), &to.src_mac, tx);
+}
+
+absl::Status RUDPConn::Send(std::span<const std::byte> data, const UdpEndpoint& dst,
+                            const MacAddress* via, const TxOptions& tx_in) {
+  TxOptions tx = tx_in;
+  tx.receiver = id_;  // TX stamps of our datagrams come back to us, not to the EtherConn
   if (closed_) return absl::FailedPreconditionError("RUDPConn is closed");
   if (!dst.ip.is_valid() || dst.port == 0) {
     return absl::InvalidArgumentError("destination needs an address and a non-zero port");
@@ -105,15 +117,20 @@ absl::Status RUDPConn::WriteTo(std::span<const std::byte> data, const UdpEndpoin
     return absl::InvalidArgumentError(
         absl::StrFormat("datagram of %d bytes is too large", data.size()));
   }
-  absl::Status s = conn_->SendIp(
-      dst.ip, hdr + data.size(),
-      [&](std::span<std::byte> out, const MacAddress& mac) -> size_t {
-        if (out.size() < hdr + data.size()) return 0;
-        spec.dst_mac = mac;
-        if (!data.empty()) std::memcpy(out.data() + hdr, data.data(), data.size());
-        return BuildUdpFrame(out, spec, data.size());
-      },
-      tx);
+  auto build = [&](std::span<std::byte> out, const MacAddress& mac) -> size_t {
+    if (out.size() < hdr + data.size()) return 0;
+    spec.dst_mac = mac;
+    if (!data.empty()) std::memcpy(out.data() + hdr, data.data(), data.size());
+    return BuildUdpFrame(out, spec, data.size());
+  };
+  absl::Status s;
+  if (via != nullptr) {
+    if (conn_->SendToMac(*via, hdr + data.size(), build, tx) == 0) {
+      s = absl::ResourceExhaustedError("TX ring or queue full; datagram dropped");
+    }
+  } else {
+    s = conn_->SendIp(dst.ip, hdr + data.size(), build, tx);
+  }
   (s.ok() ? sent_ : send_failed_).fetch_add(1, std::memory_order_relaxed);
   return s;
 }

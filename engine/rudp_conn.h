@@ -110,6 +110,10 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
 
   absl::Status WriteTo(std::span<const std::byte> data, const UdpEndpoint& dst,
                        const TxOptions& tx = {});
+  // Answers a received datagram: to its source address and port, through the MAC
+  // it came from (no neighbour lookup: right on-link and through a router alike).
+  absl::Status Reply(std::span<const std::byte> data, const DatagramMeta& to,
+                     const TxOptions& tx = {});
   // Connected mode: to the peer.
   absl::Status Write(std::span<const std::byte> data, const TxOptions& tx = {});
   // Writes each message; returns how many were sent before the first error (and that error).
@@ -138,6 +142,8 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
  private:
   RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uint32_t id);
   UdpKey Key() const;
+  absl::Status Send(std::span<const std::byte> data, const UdpEndpoint& dst, const MacAddress* via,
+                    const TxOptions& tx);
 
   std::shared_ptr<EtherConn> conn_;
   RUDPConnOptions options_;

@@ -3,12 +3,17 @@
 // records_written records. Needs root (mount); the tmpfs is removed after.
 //
 // apps/ is not a library: the writer's source is compiled into this test.
-#include "apps/pcap_writer.cc"  // NOLINT(build/include)
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "apps/pcap_writer.h"
+#include "common/clock.h"
+#include "common/errno_status.h"
 
 #include <string>
 

@@ -3,12 +3,17 @@
 // EAGAIN on a non-blocking pipe, EPIPE, bad options.
 //
 // apps/ is not a library: the writer's source is compiled into this test.
-#include "apps/pcap_writer.cc"  // NOLINT(build/include)
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <sys/time.h>
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "apps/pcap_writer.h"
+#include "common/clock.h"
+#include "common/errno_status.h"
 
 #include <atomic>
 #include <cstdio>

@@ -2,9 +2,14 @@
 // labels, sane units and ticks, and no NaN/inf for 0, 1 and all-lost runs.
 //
 // apps/ is not a library: the plot's source is compiled into this test.
-#include "apps/svg_plot.cc"  // NOLINT(build/include)
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "apps/svg_plot.h"
+#include "common/clock.h"
+#include "common/errno_status.h"
 
 #include <algorithm>
 #include <cctype>

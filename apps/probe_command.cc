@@ -1,0 +1,305 @@
+// ringstamp probe server / probe client: the two-host STAMP latency probe over a PacketRelay.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "apps/cli_parse.h"
+#include "apps/command.h"
+#include "apps/common_flags.h"
+#include "apps/probe_output.h"
+#include "apps/svg_plot.h"
+#include "common/absl_compat.h"
+#include "common/clock.h"
+#include "engine/engine.h"
+#include "engine/ether_conn.h"
+#include "engine/packet_relay.h"
+#include "engine/probe_endpoints.h"
+#include "engine/timestamping_plan.h"
+#include "ring/packet_socket.h"
+
+ABSL_FLAG(std::vector<std::string>, ip, {},
+          "this endpoint's address, ADDR or ADDR/PREFIX (default prefix /24, /64); repeat for "
+          "IPv4 and IPv6");
+ABSL_FLAG(std::string, mac, "", "this endpoint's MAC (default: the interface's)");
+ABSL_FLAG(int32_t, port, 862, "STAMP UDP port of the reflector");
+ABSL_FLAG(std::string, server, "", "the reflector's address");
+ABSL_FLAG(std::string, gateway, "", "next hop for a reflector off this endpoint's subnet");
+ABSL_FLAG(std::string, interval, "100ms", "time between probes (e.g. 10ms, 250us)");
+ABSL_FLAG(int32_t, tos, 0, "IPv4 TOS / IPv6 traffic class of the probes");
+ABSL_FLAG(std::string, plot, "", "write an SVG plot of the run to this file");
+ABSL_FLAG(std::string, timeout, "",
+          "how long a reply may take before the probe counts as lost "
+          "(default: max(1s, 3 × interval))");
+ABSL_FLAG(
+    bool, clocks_synchronised, false,
+    "both hosts share one clock (two namespaces on one machine, or PTP): report one-way delays");
+ABSL_FLAG(bool, busy_poll, false,
+          "workers spin instead of sleeping (lowest latency, a full core each)");
+ABSL_FLAG(int32_t, cpu, -1, "pin the worker to this CPU (default: the first allowed)");
+
+namespace ringstamp::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnStop() { g_stop.store(true); }
+
+int Fail(std::string_view cmd, const absl::Status& s) {
+  std::fprintf(stderr, "ringstamp %s: %s\n", std::string(cmd).c_str(),
+               std::string(s.message()).c_str());
+  return s.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+// Everything both sides set up: timestamping plan, relay, endpoint.
+struct ProbeHost {
+  TimestampingPlan plan;
+  std::unique_ptr<PacketRelay> relay;
+  std::shared_ptr<EtherConn> conn;
+};
+
+absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
+  ProbeHost h;
+  const std::string ifname = absl::GetFlag(FLAGS_i);
+  if (ifname.empty()) return absl::InvalidArgumentError("-i IFACE is required");
+  const std::vector<std::string> ips = absl::GetFlag(FLAGS_ip);
+  if (ips.empty()) {
+    return absl::InvalidArgumentError(
+        "--ip ADDR is required: the address this endpoint answers for (it needs no address in the "
+        "OS)");
+  }
+  EtherConnOptions eo;
+  for (const std::string& ip : ips) {
+    std::string a = ip;
+    if (a.find('/') == std::string::npos) a += a.find(':') == std::string::npos ? "/24" : "/64";
+    auto p = ParseIpSubnet(a);
+    if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--ip: ", p.status().message()));
+    eo.addresses.push_back(a);
+  }
+  if (absl::GetFlag(FLAGS_mac).empty()) {
+    auto mac = InterfaceMac(ifname);
+    if (!mac.ok()) return mac.status();
+    eo.mac.bytes = *mac;
+  } else {
+    auto mac = ParseMacFlag("--mac", absl::GetFlag(FLAGS_mac));
+    if (!mac.ok()) return mac.status();
+    eo.mac = *mac;
+  }
+  auto vlans = ParseVlanList("--vlan", absl::GetFlag(FLAGS_vlan));
+  if (!vlans.ok()) return vlans.status();
+  eo.vlans = *vlans;
+  if (const std::string gw = absl::GetFlag(FLAGS_gateway); !gw.empty()) {
+    auto g = ParseIpFlag("--gateway", gw);
+    if (!g.ok()) return g.status();
+    (g->is_v4() ? eo.gateway4 : eo.gateway6) = *g;
+  }
+  auto mode = ParseTstampMode(absl::GetFlag(FLAGS_tstamp));
+  if (!mode.ok()) return mode.status();
+  auto plan = PlanTimestamping(ifname, *mode, /*rx=*/true, /*tx=*/true);
+  if (!plan.ok()) return plan.status();
+  h.plan = std::move(*plan);
+  if (!json) std::fprintf(stderr, "%s\n", h.plan.note.c_str());
+
+  RelayOptions ro;
+  ro.engine.ifname = ifname;
+  ro.engine.workers = 1;
+  const int cpu = absl::GetFlag(FLAGS_cpu);
+  if (cpu >= 0) ro.engine.cpus = {cpu};
+  ro.engine.rx_mode = RxMode::kImmediate;
+  ro.engine.wait_mode = absl::GetFlag(FLAGS_busy_poll) ? WaitMode::kBusyPoll : WaitMode::kIoUring;
+  ro.engine.ring_budget_bytes = 8ull << 20;
+  ro.engine.hardware_stamps = h.plan.hardware_rx;
+  if (!h.plan.phc_frozen) ro.engine.phc_offset = h.plan.phc_offset;
+  ro.tx_stamps = true;
+  ro.tx_hardware_stamps = h.plan.hardware_tx;
+  auto relay = PacketRelay::Create(ro);
+  if (!relay.ok()) return relay.status();
+  h.relay = std::move(*relay);
+  auto conn = h.relay->NewEtherConn(eo);
+  if (!conn.ok()) return conn.status();
+  h.conn = std::move(*conn);
+  if (!h.relay->engine().warnings().empty() && !json) {
+    std::fprintf(stderr, "%s", h.relay->engine().warnings().c_str());
+  }
+  (void)cmd;
+  return h;
+}
+
+void InstallSignals(PacketRelay& relay) {
+  AddStopCallback(OnStop);
+  InstallStopSignals(nullptr);  // the relay is stopped by the command itself
+  InstallHwTimestampingRestoreHandlers();
+  (void)relay;
+}
+
+std::optional<PhcOffset> UsablePhc(const TimestampingPlan& plan) {
+  if (plan.phc_frozen) return std::nullopt;
+  return plan.phc_offset;
+}
+
+int RunServer(const CommandArgs& args) {
+  const std::string cmd = "probe server";
+  if (!args.positional.empty())
+    return Fail(cmd, absl::InvalidArgumentError("unexpected argument " + args.positional[0]));
+  const bool json = absl::GetFlag(FLAGS_json);
+  const int port = absl::GetFlag(FLAGS_port);
+  if (port < 1 || port > 65535)
+    return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));
+  const double duration = absl::GetFlag(FLAGS_duration);
+  if (duration < 0) return Fail(cmd, absl::InvalidArgumentError("--duration must be ≥ 0"));
+  auto host = SetUpHost(cmd, json);
+  if (!host.ok()) return Fail(cmd, host.status());
+  auto server = ProbeServer::Create(
+      host->conn, {.port = static_cast<uint16_t>(port), .phc_offset = UsablePhc(host->plan)});
+  if (!server.ok()) return Fail(cmd, server.status());
+  InstallSignals(*host->relay);
+  if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
+  if (!json) {
+    std::string addrs;
+    for (const auto& a : host->conn->addresses())
+      absl::StrAppend(&addrs, addrs.empty() ? "" : ", ", a.address.ToString());
+    std::fprintf(stderr, "STAMP reflector on %s, %s port %d (MAC %s); ARP/NDP and ping answered\n",
+                 absl::GetFlag(FLAGS_i).c_str(), addrs.c_str(), port,
+                 host->conn->mac().ToString().c_str());
+  }
+  const int64_t end = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
+  while (!g_stop.load() && (end == 0 || MonotonicNs() < end)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // last TX stamps
+  ReflectorSummary rs = (*server)->Summary();
+  EtherConnStats cs = host->conn->Stats();
+  host->relay->Stop();
+  if (json) {
+    nlohmann::json j = ReflectorSummaryToJson(rs);
+    j["type"] = "server_summary";
+    j["arp_answered"] = cs.arp_answered;
+    j["ndp_answered"] = cs.ndp_answered;
+    j["echo_answered"] = cs.echo_answered;
+    j["send_failures"] = (*server)->send_failures();
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%s\n", FormatReflectorSummary(rs, "reflector").c_str());
+    std::printf("host duties: %llu ARP, %llu NDP, %llu ping answered; %llu replies not sent\n",
+                static_cast<unsigned long long>(cs.arp_answered),
+                static_cast<unsigned long long>(cs.ndp_answered),
+                static_cast<unsigned long long>(cs.echo_answered),
+                static_cast<unsigned long long>((*server)->send_failures()));
+  }
+  return kExitOk;
+}
+
+int RunClient(const CommandArgs& args) {
+  const std::string cmd = "probe client";
+  if (!args.positional.empty())
+    return Fail(cmd, absl::InvalidArgumentError("unexpected argument " + args.positional[0]));
+  const bool json = absl::GetFlag(FLAGS_json);
+  auto server_ip = ParseIpFlag("--server", absl::GetFlag(FLAGS_server));
+  if (!server_ip.ok()) return Fail(cmd, server_ip.status());
+  const int port = absl::GetFlag(FLAGS_port);
+  if (port < 1 || port > 65535)
+    return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));
+  auto interval = ParseDurationNs("--interval", absl::GetFlag(FLAGS_interval));
+  if (!interval.ok()) return Fail(cmd, interval.status());
+  if (*interval <= 0) return Fail(cmd, absl::InvalidArgumentError("--interval must be > 0"));
+  ProbeSenderOptions so;
+  so.count = static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_count)));
+  so.interval_ns = *interval;
+  if (const int size = absl::GetFlag(FLAGS_size); size != 0) {
+    if (size < 44 || size > 1472) {
+      return Fail(
+          cmd, absl::InvalidArgumentError("--size must be 44..1472 (a STAMP packet is 44 bytes)"));
+    }
+    so.packet_size = static_cast<size_t>(size);
+  }
+  if (const std::string t = absl::GetFlag(FLAGS_timeout); !t.empty()) {
+    auto timeout = ParseDurationNs("--timeout", t);
+    if (!timeout.ok()) return Fail(cmd, timeout.status());
+    so.timeout_ns = *timeout;
+  }
+  so.clocks_synchronised = absl::GetFlag(FLAGS_clocks_synchronised);
+  so.tx_stamp_wait_ns = 20'000'000;  // a reply waits this long for its probe's TX stamp
+  const int tos = absl::GetFlag(FLAGS_tos);
+  if (tos < 0 || tos > 255) return Fail(cmd, absl::InvalidArgumentError("--tos must be 0..255"));
+  const double duration = absl::GetFlag(FLAGS_duration);
+  if (so.count == 0 && duration <= 0) {
+    if (!json) std::fprintf(stderr, "no --count or --duration: probing until SIGINT\n");
+  }
+  auto host = SetUpHost(cmd, json);
+  if (!host.ok()) return Fail(cmd, host.status());
+  auto client =
+      ProbeClient::Create(host->conn, {.server = {*server_ip, static_cast<uint16_t>(port)},
+                                       .tos = static_cast<uint8_t>(tos),
+                                       .sender = so,
+                                       .phc_offset = UsablePhc(host->plan)});
+  if (!client.ok()) return Fail(cmd, client.status());
+  InstallSignals(*host->relay);
+  if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
+  if (!json) {
+    std::printf(
+        "probing %s port %d from %s every %s (%s stamps asked)\n", server_ip->ToString().c_str(),
+        port, host->conn->AddressOf(server_ip->family()).ToString().c_str(),
+        absl::GetFlag(FLAGS_interval).c_str(), std::string(host->plan.rx_source_name()).c_str());
+    std::printf("%s\n", FormatProbeLegend(so.clocks_synchronised).c_str());
+  }
+  std::vector<ProbeResult> results;
+  const std::string plot = absl::GetFlag(FLAGS_plot);
+  const int64_t deadline = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
+  absl::Status run = (*client)->Run(
+      [&](const ProbeResult& r) {
+        if (json) {
+          std::printf("%s\n", ProbeResultToJson(r, so.clocks_synchronised).dump().c_str());
+        } else {
+          std::printf("%s\n", FormatProbeLine(r).c_str());
+        }
+        std::fflush(stdout);
+        if (!plot.empty()) results.push_back(r);
+      },
+      &g_stop, deadline);
+  ProbeSummary summary = (*client)->Summary();
+  host->relay->Stop();
+  if (!run.ok()) return Fail(cmd, run);
+  if (json) {
+    nlohmann::json j = ProbeSummaryToJson(summary);
+    j["type"] = "summary";
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%s\n",
+                FormatProbeSummary(summary, absl::StrCat("probe ", server_ip->ToString())).c_str());
+  }
+  if (!plot.empty()) {
+    ProbePlotData data = MakeProbePlotData(
+        results, summary, absl::StrCat("ringstamp probe → ", server_ip->ToString()),
+        absl::StrCat("interval ", absl::GetFlag(FLAGS_interval), ", ", ToAbsl(host->plan.rx_source_name()),
+                     " stamps"));
+    if (absl::Status s = WriteProbeSvg(plot, data); !s.ok()) return Fail(cmd, s);
+    if (!json) std::printf("plot: %s\n", plot.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+RINGSTAMP_COMMAND(probe_server, "probe server",
+                  "answer STAMP probes (RFC 8762) with hardware/software stamps",
+                  (std::vector<std::string>{"i", "ip", "mac", "vlan", "port", "duration", "tstamp",
+                                            "json", "gateway", "busy_poll", "cpu"}),
+                  RunServer);
+RINGSTAMP_COMMAND(probe_client, "probe client",
+                  "probe a STAMP reflector: RTT, dwell, network RTT per probe",
+                  (std::vector<std::string>{"i", "ip", "mac", "vlan", "server", "port", "count",
+                                            "interval", "size", "tos", "json", "plot", "tstamp",
+                                            "gateway", "timeout", "duration", "clocks_synchronised",
+                                            "busy_poll", "cpu"}),
+                  RunClient);
+
+}  // namespace ringstamp::app

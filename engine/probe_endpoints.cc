@@ -1,0 +1,173 @@
+#include "engine/probe_endpoints.h"
+
+#include <chrono>
+
+#include "absl/strings/str_format.h"
+#include "common/clock.h"
+#include "common/status_macros.h"
+
+namespace ringstamp {
+namespace {
+
+uint64_t PeerKey(const DatagramMeta& m) {
+  return m.src.Hash() * 0x9e3779b97f4a7c15ULL ^ m.src_port;
+}
+
+Timestamps OnSystemClock(Timestamps t, const std::optional<PhcOffset>& phc) {
+  if (phc && t.hardware_ns && t.hardware_source == StampSource::kHardwareRaw)
+    MapHardwareToSystem(t, *phc);
+  return t;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- server
+
+absl::StatusOr<std::unique_ptr<ProbeServer>> ProbeServer::Create(
+    std::shared_ptr<EtherConn> conn, const ProbeServerOptions& options) {
+  RS_ASSIGN_OR_RETURN(ProbeReflector reflector, ProbeReflector::Create(options.reflector));
+  std::unique_ptr<ProbeServer> server(new ProbeServer(std::move(reflector), options));
+  RS_ASSIGN_OR_RETURN(server->udp_,
+                      RUDPConn::Create(conn, {.local_ip = options.ip, .local_port = options.port}));
+  ProbeServer* self = server.get();
+  server->udp_->SetTxStampHandler([self](const TxStampReport& r) {
+    const Timestamps t = OnSystemClock(r.stamps, self->options_.phc_offset);
+    std::lock_guard<std::mutex> l(self->mu_);
+    self->reflector_.OnSent(r.tag, t);
+  });
+  server->udp_->SetHandler([self](const Datagram& d, RUDPConn& udp) {
+    std::array<std::byte, 2048> out;
+    Reflection r;
+    {
+      std::lock_guard<std::mutex> l(self->mu_);
+      r = self->reflector_.Reflect(d.payload, d.meta.stamps, d.meta.ttl, PeerKey(d.meta),
+                                   RealtimeNs(), out);
+    }
+    if (r.size == 0) return;
+    if (!udp.Reply(std::span(out.data(), r.size), d.meta, {.want_stamp = true, .tag = r.id}).ok()) {
+      self->send_failures_.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  return server;
+}
+
+ProbeServer::~ProbeServer() {
+  if (udp_) udp_->Close();
+}
+
+ReflectorSummary ProbeServer::Summary() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return reflector_.Summary();
+}
+
+// ---------------------------------------------------------------- client
+
+absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(
+    std::shared_ptr<EtherConn> conn, const ProbeClientOptions& options) {
+  if (!options.server.ip.is_valid() || options.server.port == 0) {
+    return absl::InvalidArgumentError(
+        "probe client: a server address and port are needed (--server)");
+  }
+  RS_ASSIGN_OR_RETURN(ProbeSender sender, ProbeSender::Create(options.sender));
+  std::unique_ptr<ProbeClient> client(new ProbeClient(std::move(sender), options));
+  IpAddress local =
+      options.local_ip.is_valid() ? options.local_ip : conn->AddressOf(options.server.ip.family());
+  if (!local.is_valid()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("probe client: no %s address to probe %s from; give one with --ip",
+                        options.server.ip.is_v4() ? "IPv4" : "IPv6", options.server.ip.ToString()));
+  }
+  const uint16_t port = options.local_port != 0 ? options.local_port : kStampPort + 40000;
+  RS_ASSIGN_OR_RETURN(client->udp_, RUDPConn::Create(conn, {.local_ip = local,
+                                                            .local_port = port,
+                                                            .tos = options.tos,
+                                                            .ttl = options.ttl,
+                                                            .connected = options.server}));
+  ProbeClient* self = client.get();
+  client->udp_->SetTxStampHandler([self](const TxStampReport& r) {
+    const Timestamps t = OnSystemClock(r.stamps, self->options_.phc_offset);
+    std::lock_guard<std::mutex> l(self->mu_);
+    self->sender_.OnSent(static_cast<uint32_t>(r.tag), t,
+                         [self](const ProbeResult& res) { self->Emit(res); });
+    self->cv_.notify_one();
+  });
+  client->udp_->SetHandler([self](const Datagram& d, RUDPConn&) {
+    std::lock_guard<std::mutex> l(self->mu_);
+    self->sender_.OnReply(d.payload, d.meta.stamps, d.meta.ttl, MonotonicNs(),
+                          [self](const ProbeResult& res) { self->Emit(res); });
+    self->cv_.notify_one();
+  });
+  return client;
+}
+
+ProbeClient::~ProbeClient() {
+  if (udp_) udp_->Close();
+}
+
+absl::Status ProbeClient::Run(const std::function<void(const ProbeResult&)>& on_result,
+                              const std::atomic<bool>* stop, int64_t deadline_mono_ns) {
+  std::vector<std::byte> buf(std::max<size_t>(options_.sender.packet_size, 44));
+  // Resolve the reflector (or the gateway) first, so the first probe's t1 is not
+  // taken before an ARP/NDP exchange.
+  {
+    auto hop = udp_->ether().NextHop(options_.server.ip);
+    if (!hop.ok()) return hop.status();
+    auto mac = udp_->ether().Resolve(*hop);
+    if (!mac.ok()) return mac.status();
+  }
+  std::vector<ProbeResult> ready;
+  bool first = true;
+  for (;;) {
+    const bool stopping = (stop != nullptr && stop->load()) ||
+                          (deadline_mono_ns > 0 && MonotonicNs() >= deadline_mono_ns);
+    BuiltProbe probe;
+    int64_t wake;
+    bool done;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      const int64_t now = MonotonicNs();
+      auto due = sender_.NextSendAt();
+      if (!stopping && due && *due <= now) probe = sender_.BuildProbe(buf, now, RealtimeNs());
+      sender_.Expire(stopping ? INT64_MAX : now, [this](const ProbeResult& r) { Emit(r); });
+      ready.swap(pending_);
+      due = sender_.NextSendAt();
+      auto deadline = sender_.NextDeadline();
+      wake = now + 50'000'000;
+      if (due) wake = std::min(wake, *due);
+      if (deadline) wake = std::min(wake, *deadline);
+      done = stopping || sender_.Done();
+    }
+    if (probe.size > 0) {
+      absl::Status s =
+          udp_->Write(std::span(buf.data(), probe.size), {.want_stamp = true, .tag = probe.seq});
+      if (!s.ok()) {
+        ++send_failures_;
+        // The first probe resolves the server: when that fails nothing will work.
+        if (first) return s;
+      }
+      first = false;
+    }
+    for (const ProbeResult& r : ready) on_result(r);
+    ready.clear();
+    if (done) {
+      std::lock_guard<std::mutex> l(mu_);
+      ready.swap(pending_);
+      if (ready.empty()) break;
+      continue;
+    }
+    if (probe.size > 0) continue;  // maybe the next one is due already
+    std::unique_lock<std::mutex> l(mu_);
+    const int64_t now = MonotonicNs();
+    if (wake > now && pending_.empty()) {
+      cv_.wait_for(l, std::chrono::nanoseconds(wake - now));
+    }
+  }
+  return absl::OkStatus();
+}
+
+ProbeSummary ProbeClient::Summary() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return sender_.Summary();
+}
+
+}  // namespace ringstamp
