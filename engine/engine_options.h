@@ -64,7 +64,7 @@ struct EngineOptions {
   // PHC − system offset used to put raw hardware stamps on the system clock
   // (Timestamps::hardware_system_ns). Unset: hardware stamps stay unmapped.
   std::optional<PhcOffset> phc_offset;
-  int stats_interval_ms = 1000;    // kernel counters read this often by each worker
+  int stats_interval_ms = 1000;  // kernel counters read this often by each worker
 };
 
 }  // namespace ringstamp
