@@ -48,7 +48,7 @@ SERVER_PID=$!
 sleep 0.5
 
 ip netns exec "$NS_A" "$BIN" probe client -i "$IF_A" --ip "$CLIENT_IP" --server "$REFLECTOR_IP" \
-  --count "$COUNT" --interval "$INTERVAL" --plot "$OUT/probe.svg" | tee "$OUT/client.txt"
+  --count "$COUNT" --interval "$INTERVAL" --clocks-synchronised --plot "$OUT/probe.svg" | tee "$OUT/client.txt"
 
 kill -INT "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
