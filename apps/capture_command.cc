@@ -148,9 +148,23 @@ int RunCapture(const CommandArgs& args) {
   }
   const int64_t t0 = MonotonicNs();
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
+  bool auto_checked = false;
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
                            .live = StderrIsTerminal() && !json && (!path.empty() || quiet),
-                           .label = "capture"});
+                           .label = "capture",
+                           .done = [&] {
+                             // --tstamp auto keeps hardware only when stamps actually arrive.
+                             if (auto_checked || !plan->hardware_rx) return false;
+                             EngineStats s = (*engine)->Snapshot();
+                             if (auto note = AutoFallBackIfNoHardware(*plan, ifname, s.total.frames,
+                                                                      s.total.hw_stamps_missing)) {
+                               if (!json) std::fprintf(stderr, "%s\n", note->c_str());
+                               auto_checked = true;
+                             } else if (s.total.frames >= 32) {
+                               auto_checked = true;
+                             }
+                             return false;
+                           }});
   const double elapsed = static_cast<double>(MonotonicNs() - t0) / 1e9;
   EngineStats st = (*engine)->Snapshot();
   uint64_t packets = 0, written = 0;
@@ -172,7 +186,7 @@ int RunCapture(const CommandArgs& args) {
   packets =
       count > 0 ? std::min<uint64_t>(taken.load(), static_cast<uint64_t>(count)) : st.total.frames;
   const double pps = elapsed > 0 ? static_cast<double>(packets) / elapsed : 0;
-  const std::string source = plan->hardware_rx ? "hardware" : "software";
+  const std::string source(ObservedRxSource(*plan, st.total.frames, st.total.hw_stamps_missing));
   if (json) {
     nlohmann::json j = {{"packets", packets},
                         {"bytes", st.total.bytes},
@@ -200,10 +214,12 @@ int RunCapture(const CommandArgs& args) {
                  static_cast<unsigned long long>(st.total.kernel_packets), source.c_str());
     if (plan->hardware_rx && st.total.hw_stamps_missing > 0) {
       std::fprintf(stderr,
-                   "%llu frames came without a hardware stamp although the NIC was set for them; "
-                   "they carry software stamps\n",
-                   static_cast<unsigned long long>(st.total.hw_stamps_missing));
+                   "hw_stamps_missing: %llu of %llu frames came without a hardware stamp although "
+                   "the NIC was set for them; they carry software stamps\n",
+                   static_cast<unsigned long long>(st.total.hw_stamps_missing),
+                   static_cast<unsigned long long>(st.total.frames));
     }
+
     if (!path.empty()) {
       std::fprintf(stderr, "%llu records written to %s%s\n",
                    static_cast<unsigned long long>(written), path.c_str(),

@@ -121,6 +121,9 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   if (!h.plan.phc_frozen) ro.engine.phc_offset = h.plan.phc_offset;
   ro.tx_stamps = true;
   ro.tx_hardware_stamps = h.plan.hardware_tx;
+  // A hardware TX stamp comes within microseconds or not at all (e1000e drops one
+  // while another is pending): report what came (the software stamp) after 10 ms.
+  ro.tx_stamp_timeout_ns = h.plan.hardware_tx ? 10'000'000 : 1'000'000'000;
   auto relay = PacketRelay::Create(ro);
   if (!relay.ok()) return relay.status();
   h.relay = std::move(*relay);
@@ -227,7 +230,7 @@ int RunClient(const CommandArgs& args) {
     so.timeout_ns = *timeout;
   }
   so.clocks_synchronised = absl::GetFlag(FLAGS_clocks_synchronised);
-  so.tx_stamp_wait_ns = 20'000'000;  // a reply waits this long for its probe's TX stamp
+  so.tx_stamp_wait_ns = 50'000'000;  // a reply waits this long for its probe's TX stamp
   const int tos = absl::GetFlag(FLAGS_tos);
   if (tos < 0 || tos > 255) return Fail(cmd, absl::InvalidArgumentError("--tos must be 0..255"));
   const double duration = absl::GetFlag(FLAGS_duration);
@@ -279,8 +282,8 @@ int RunClient(const CommandArgs& args) {
   if (!plot.empty()) {
     ProbePlotData data = MakeProbePlotData(
         results, summary, absl::StrCat("ringstamp probe → ", server_ip->ToString()),
-        absl::StrCat("interval ", absl::GetFlag(FLAGS_interval), ", ", ToAbsl(host->plan.rx_source_name()),
-                     " stamps"));
+        absl::StrCat("interval ", absl::GetFlag(FLAGS_interval), ", ",
+                     ToAbsl(host->plan.rx_source_name()), " stamps"));
     if (absl::Status s = WriteProbeSvg(plot, data); !s.ok()) return Fail(cmd, s);
     if (!json) std::printf("plot: %s\n", plot.c_str());
   }

@@ -88,4 +88,31 @@ absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, Tstam
   return plan;
 }
 
+std::string_view ObservedRxSource(const TimestampingPlan& plan, uint64_t frames,
+                                  uint64_t hw_missing) {
+  if (!plan.hardware_rx || frames == 0) return "software";
+  if (hw_missing == 0) return "hardware";
+  if (hw_missing >= frames) return "software";
+  return "mixed";
+}
+
+std::optional<std::string> AutoFallBackIfNoHardware(TimestampingPlan& plan, std::string_view ifname,
+                                                    uint64_t frames, uint64_t hw_missing,
+                                                    uint64_t min_frames) {
+  if (plan.mode != TstampMode::kAuto || !plan.hardware_rx || frames < min_frames ||
+      hw_missing < frames) {
+    return std::nullopt;
+  }
+  plan.hardware_rx = false;
+  plan.hardware_tx = false;
+  std::string note = absl::StrCat(
+      ToAbsl(ifname), ": auto: the NIC was set for hardware stamps but none of the first ", frames,
+      " frames carried one; using software stamps and restoring the NIC's previous config");
+  if (plan.negotiation.restorer) {
+    absl::Status s = plan.negotiation.restorer->Restore();
+    if (!s.ok()) absl::StrAppend(&note, " (restore failed: ", s.message(), ")");
+  }
+  return note;
+}
+
 }  // namespace ringstamp

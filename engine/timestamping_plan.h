@@ -55,4 +55,17 @@ struct TimestampingPlan {
 absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, TstampMode mode, bool rx,
                                                   bool tx);
 
+// What the frames of a run actually carried, given the plan and the counts:
+// "hardware" (every frame), "software" (none had a hardware stamp), "mixed".
+std::string_view ObservedRxSource(const TimestampingPlan& plan, uint64_t frames,
+                                  uint64_t hw_missing);
+
+// `auto` mode's check once enough frames arrived: when the NIC was set for
+// hardware stamps and none of `frames` (≥ min_frames) carried one, restores the
+// NIC's previous config, marks the plan software and returns a note saying so.
+// Returns nullopt when nothing changed (too few frames, stamps arriving, not auto).
+std::optional<std::string> AutoFallBackIfNoHardware(TimestampingPlan& plan, std::string_view ifname,
+                                                    uint64_t frames, uint64_t hw_missing,
+                                                    uint64_t min_frames = 32);
+
 }  // namespace ringstamp
