@@ -116,7 +116,8 @@ class ProbeReflector {
   ProbeReflector& operator=(ProbeReflector&&) noexcept;
   ~ProbeReflector();
 
-  // Writes the reply to `request` (a UDP payload) into `out`. `received_ttl`:
+  // Writes the reply to `request` (a UDP payload) into `out`, which must not
+  // overlap `request` (the reply is zeroed before the TLVs are read). `received_ttl`:
   // TTL / hop limit of the request's IP header; `peer_key`: the caller's
   // session digest of the sender's address and port.
   Reflection Reflect(std::span<const std::byte> request, const Timestamps& rx_stamps,
