@@ -16,6 +16,7 @@
 #include "apps/command.h"
 #include "apps/common_flags.h"
 #include "apps/run_engine.h"
+#include "apps/tap_setup.h"
 #include "common/clock.h"
 #include "engine/engine.h"
 #include "engine/timestamping_plan.h"
@@ -66,8 +67,9 @@ int RunCapture(const CommandArgs& args) {
     return Fail(absl::InvalidArgumentError("unexpected argument '" + args.positional[0] +
                                            "'; put the filter in --filter '...'"));
   }
-  const std::string ifname = absl::GetFlag(FLAGS_i);
-  if (ifname.empty()) return Fail(absl::InvalidArgumentError("-i IFACE is required"));
+  auto port = PortName();
+  if (!port.ok()) return Fail(port.status());
+  const std::string ifname = *port;
   const std::string path = absl::GetFlag(FLAGS_w);
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256)
@@ -101,7 +103,15 @@ int RunCapture(const CommandArgs& args) {
                            expr, {.snaplen = static_cast<uint32_t>(snaplen), .interface = ifname});
   if (!program.ok()) return Fail(program.status());
 
-  auto plan = PlanTimestamping(ifname, *mode, /*rx=*/true, /*tx=*/false);
+  auto tap = MaybeCreateTap(static_cast<uint32_t>(workers));
+  if (!tap.ok()) return Fail(tap.status());
+  if (*tap && !expr.empty()) {
+    return Fail(
+        absl::InvalidArgumentError("--filter applies to AF_PACKET interfaces; a --tap port hands "
+                                   "over every frame the host sends"));
+  }
+  auto plan =
+      PlanTimestamping(ifname, *tap ? TstampMode::kSoftware : *mode, /*rx=*/true, /*tx=*/false);
   if (!plan.ok()) return Fail(plan.status());
   InstallHwTimestampingRestoreHandlers();
   if (!json) std::fprintf(stderr, "%s\n", plan->note.c_str());
@@ -115,7 +125,8 @@ int RunCapture(const CommandArgs& args) {
   eo.rx_mode = absl::GetFlag(FLAGS_immediate) ? RxMode::kImmediate : RxMode::kBlock;
   eo.ring_budget_bytes = 64ull << 20;
   eo.block_timeout_ms = 10;
-  eo.bpf.assign(program->instructions().begin(), program->instructions().end());
+  if (!*tap) eo.bpf.assign(program->instructions().begin(), program->instructions().end());
+  eo.tap = tap->get();
   eo.hardware_stamps = plan->hardware_rx;
   eo.phc_offset = plan->phc_frozen ? std::nullopt : plan->phc_offset;
   if (eo.rx_mode == RxMode::kImmediate && snaplen + 100 > 2048) {
@@ -239,8 +250,8 @@ int RunCapture(const CommandArgs& args) {
 RINGSTAMP_COMMAND(capture, "capture",
                   "capture frames to pcap with nanosecond stamps (tcpdump/netsniff-ng)",
                   (std::vector<std::string>{"i", "w", "c", "duration", "workers", "filter",
-                                            "snaplen", "tstamp", "json", "immediate", "q",
-                                            "pcapng"}),
+                                            "snaplen", "tstamp", "json", "immediate", "q", "pcapng",
+                                            "tap", "tap_ip"}),
                   RunCapture);
 
 }  // namespace ringstamp::app

@@ -15,3 +15,6 @@ ABSL_FLAG(bool, immediate, false, "hand each frame over as it lands (TPACKET_V2 
 ABSL_FLAG(int32_t, size, 0,
           "gen: Ethernet frame bytes without FCS (default 60); probe client: UDP payload bytes "
           "(44 minimum; default 72, with stamp-source TLVs)");
+ABSL_FLAG(std::string, tap, "",
+          "create this TAP device and use it instead of -i: the far end is this host's own stack");
+ABSL_FLAG(std::string, tap_ip, "", "address (ADDR/LEN) the host's stack gets on the --tap device");

@@ -18,4 +18,8 @@ ABSL_DECLARE_FLAG(std::string, tstamp);  // auto|hardware|software
 ABSL_DECLARE_FLAG(std::string, vlan);    // "ID[,ID]" outer first
 ABSL_DECLARE_FLAG(bool, q);              // quiet
 ABSL_DECLARE_FLAG(bool, immediate);
-ABSL_DECLARE_FLAG(int32_t, size);        // gen: frame bytes; probe: UDP payload bytes; 0 = default      // TPACKET_V2 immediate RX
+ABSL_DECLARE_FLAG(int32_t, size);
+ABSL_DECLARE_FLAG(std::string, tap);  // TAP device to create instead of -i
+ABSL_DECLARE_FLAG(std::string,
+                  tap_ip);  // the host side's address on it, ADDR/LEN        // gen: frame bytes;
+                            // probe: UDP payload bytes; 0 = default      // TPACKET_V2 immediate RX

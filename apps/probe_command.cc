@@ -19,6 +19,7 @@
 #include "apps/common_flags.h"
 #include "apps/probe_output.h"
 #include "apps/svg_plot.h"
+#include "apps/tap_setup.h"
 #include "common/absl_compat.h"
 #include "common/clock.h"
 #include "engine/engine.h"
@@ -62,6 +63,7 @@ int Fail(std::string_view cmd, const absl::Status& s) {
 
 // Everything both sides set up: timestamping plan, relay, endpoint.
 struct ProbeHost {
+  std::unique_ptr<TapPort> tap;  // declared first: destroyed after the relay that uses it
   TimestampingPlan plan;
   std::unique_ptr<PacketRelay> relay;
   std::shared_ptr<EtherConn> conn;
@@ -69,8 +71,9 @@ struct ProbeHost {
 
 absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   ProbeHost h;
-  const std::string ifname = absl::GetFlag(FLAGS_i);
-  if (ifname.empty()) return absl::InvalidArgumentError("-i IFACE is required");
+  auto port = PortName();
+  if (!port.ok()) return port.status();
+  const std::string ifname = *port;
   const std::vector<std::string> ips = absl::GetFlag(FLAGS_ip);
   if (ips.empty()) {
     return absl::InvalidArgumentError(
@@ -85,7 +88,10 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
     if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--ip: ", p.status().message()));
     eo.addresses.push_back(a);
   }
-  if (absl::GetFlag(FLAGS_mac).empty()) {
+  if (absl::GetFlag(FLAGS_mac).empty() && !absl::GetFlag(FLAGS_tap).empty()) {
+    // Our endpoint is the far end of the TAP: it must not share the host side's MAC.
+    eo.mac = *MacAddress::Parse("02:72:73:00:fe:01");
+  } else if (absl::GetFlag(FLAGS_mac).empty()) {
     auto mac = InterfaceMac(ifname);
     if (!mac.ok()) return mac.status();
     eo.mac.bytes = *mac;
@@ -104,13 +110,18 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   }
   auto mode = ParseTstampMode(absl::GetFlag(FLAGS_tstamp));
   if (!mode.ok()) return mode.status();
-  auto plan = PlanTimestamping(ifname, *mode, /*rx=*/true, /*tx=*/true);
+  auto tap = MaybeCreateTap(1);
+  if (!tap.ok()) return tap.status();
+  h.tap = std::move(*tap);
+  auto plan =
+      PlanTimestamping(ifname, h.tap ? TstampMode::kSoftware : *mode, /*rx=*/true, /*tx=*/true);
   if (!plan.ok()) return plan.status();
   h.plan = std::move(*plan);
   if (!json) std::fprintf(stderr, "%s\n", h.plan.note.c_str());
 
   RelayOptions ro;
   ro.engine.ifname = ifname;
+  ro.engine.tap = h.tap.get();
   ro.engine.workers = 1;
   const int cpu = absl::GetFlag(FLAGS_cpu);
   if (cpu >= 0) ro.engine.cpus = {cpu};
@@ -295,14 +306,32 @@ int RunClient(const CommandArgs& args) {
 RINGSTAMP_COMMAND(probe_server, "probe server",
                   "answer STAMP probes (RFC 8762) with hardware/software stamps",
                   (std::vector<std::string>{"i", "ip", "mac", "vlan", "port", "duration", "tstamp",
-                                            "json", "gateway", "busy_poll", "cpu"}),
+                                            "json", "gateway", "busy_poll", "cpu", "tap",
+                                            "tap_ip"}),
                   RunServer);
 RINGSTAMP_COMMAND(probe_client, "probe client",
                   "probe a STAMP reflector: RTT, dwell, network RTT per probe",
-                  (std::vector<std::string>{"i", "ip", "mac", "vlan", "server", "port", "count",
-                                            "interval", "size", "tos", "json", "plot", "tstamp",
-                                            "gateway", "timeout", "duration", "clocks_synchronised",
-                                            "busy_poll", "cpu"}),
+                  (std::vector<std::string>{"i",
+                                            "ip",
+                                            "mac",
+                                            "vlan",
+                                            "server",
+                                            "port",
+                                            "count",
+                                            "interval",
+                                            "size",
+                                            "tos",
+                                            "json",
+                                            "plot",
+                                            "tstamp",
+                                            "gateway",
+                                            "timeout",
+                                            "duration",
+                                            "clocks_synchronised",
+                                            "busy_poll",
+                                            "cpu",
+                                            "tap",
+                                            "tap_ip"}),
                   RunClient);
 
 }  // namespace ringstamp::app

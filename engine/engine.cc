@@ -29,7 +29,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
   if (!options.rx && !options.tx) {
     return absl::InvalidArgumentError("engine: neither RX nor TX asked for");
   }
-  if (options.ifname.empty()) {
+  if (options.tap != nullptr) {
+    if (!options.bpf.empty()) {
+      return absl::InvalidArgumentError(
+          "engine: BPF filters apply to AF_PACKET ports, not to a TAP port");
+    }
+  } else if (options.ifname.empty()) {
     return absl::InvalidArgumentError(
         "engine: no interface given (-i IFACE); `ip link` lists them");
   }
@@ -57,7 +62,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
                                                make_handler(static_cast<int>(i))));
     e->workers_.push_back(std::move(w));
   }
-  if (options.rx && e->workers_.size() > 1) {
+  if (options.rx && options.tap == nullptr && e->workers_.size() > 1) {
     FanoutOptions f = options.fanout;
     for (auto& w : e->workers_) {
       RS_ASSIGN_OR_RETURN(uint16_t id, w->rx_socket()->JoinFanout(f));

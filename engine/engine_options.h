@@ -30,8 +30,15 @@ enum class WaitMode : uint8_t {
   kBusyPoll,  // spin on the next ring slot's status: no syscall while idle, a full core burned
 };
 
+class TapPort;
+
 struct EngineOptions {
   std::string ifname;
+  // Instead of AF_PACKET rings on `ifname`: a TAP port (ring/tap_port.h) made by
+  // the caller, which must outlive the engine. Worker i uses queue i, so the
+  // port needs at least as many queues as workers. No fanout, BPF or kernel ring
+  // counters apply; stamps are those the port gives (see tap_port.h).
+  TapPort* tap = nullptr;
   // CPUs to pin one worker each to; empty: `workers` workers on the first online CPUs.
   std::vector<int> cpus;
   int workers = 0;  // used when cpus is empty; 0 means one per online CPU

@@ -26,7 +26,7 @@ void RelayWorker::OnStart(Worker& worker) {
   worker_ = &worker;
   tls_current_worker = this;
   const RelayOptions& o = relay_->options();
-  if (o.tx_stamps && worker.tx() != nullptr) {
+  if (o.tx_stamps && worker.tx() != nullptr && worker.tx_fd() >= 0) {
     TsFlags flags = kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly;
     tx_wants_ = kWantSoftware;
     if (o.tx_hardware_stamps) {
@@ -177,7 +177,7 @@ void RelayWorker::OnErrorQueue(Worker&) {
 
 bool RelayWorker::SendInPlace(const std::function<size_t(std::span<std::byte>)>& build,
                               uint32_t conn_id, const TxOptions& tx) {
-  TxRing* ring = worker_ != nullptr ? worker_->tx() : nullptr;
+  TxPort* ring = worker_ != nullptr ? worker_->tx() : nullptr;
   if (ring == nullptr) return false;
   std::span<std::byte> slot = ring->Reserve();
   if (slot.empty()) {

@@ -90,7 +90,7 @@ PollResult TrafficGenerator::OnPoll(Worker& worker) {
     }
   }
   if (options_.count > 0) budget = std::min<uint64_t>(budget, options_.count - sent_);
-  TxRing& tx = *worker.tx();
+  TxPort& tx = *worker.tx();
   const int64_t user_ns = tracker_ ? RealtimeNs() : 0;
   uint64_t n = 0;
   for (; n < budget; ++n) {
@@ -133,7 +133,7 @@ void TrafficGenerator::DrainStamps(Worker& worker) {
 }
 
 void TrafficGenerator::OnStop(Worker& worker) {
-  TxRing* tx = worker.tx();
+  TxPort* tx = worker.tx();
   if (tx == nullptr) return;
   // Let the kernel send what was committed, so `sent` counts frames that left.
   const int64_t deadline = MonotonicNs() + 1'000'000'000;

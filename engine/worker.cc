@@ -79,6 +79,21 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(Engine* engine, int index
 absl::Status Worker::Open() {
   wake_fd_.Reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_fd_.valid()) return ErrnoStatus(errno, "eventfd");
+  if (options_.tap != nullptr) {
+    if (static_cast<uint32_t>(index_) >= options_.tap->queue_count()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "TAP %s has %d queue(s); worker %d has none (create the port with one queue per worker)",
+          options_.tap->name(), options_.tap->queue_count(), index_));
+    }
+    tap_queue_ = &options_.tap->queue(index_);
+    if (options_.tx) tx_port_.emplace(&tap_queue_->tx());
+    if (options_.wait_mode == WaitMode::kIoUring) {
+      RS_ASSIGN_OR_RETURN(
+          waiter_,
+          UringWaiter::Create(options_.rx ? tap_queue_->rx().wait_fd() : -1, -1, wake_fd_.get()));
+    }
+    return absl::OkStatus();
+  }
   const bool separate_tx = options_.tx && (!options_.rx || options_.rx_mode == RxMode::kImmediate);
   if (options_.rx) {
     RS_ASSIGN_OR_RETURN(
@@ -121,6 +136,8 @@ absl::Status Worker::Open() {
     warnings_ += tx_rings_.warnings;
     RS_RETURN_IF_ERROR(tx_sock_->Bind());
   }
+  if (rings_.tx) tx_port_.emplace(&*rings_.tx);
+  if (tx_rings_.tx) tx_port_.emplace(&*tx_rings_.tx);
   if (options_.wait_mode == WaitMode::kIoUring) {
     RS_ASSIGN_OR_RETURN(
         waiter_, UringWaiter::Create(rx_sock_ ? rx_sock_->fd() : -1, tx_sock_ ? tx_sock_->fd() : -1,
@@ -130,6 +147,7 @@ absl::Status Worker::Open() {
 }
 
 int Worker::tx_fd() const {
+  if (tap_queue_ != nullptr) return -1;  // TAP writes get no TX stamps
   if (tx_sock_) return tx_sock_->fd();
   if (options_.tx && rx_sock_) return rx_sock_->fd();
   return -1;
@@ -156,6 +174,19 @@ WorkerStats Worker::Stats() const {
   s.freezes = freezes_.Get();
   s.handler_drops = handler_drops_.Get();
   s.hw_stamps_missing = hw_missing_.Get();
+  if (tap_queue_ != nullptr) {
+    const TapRxCounters& r = tap_queue_->rx().counters();
+    s.frames = r.frames.Get();
+    s.bytes = r.bytes.Get();
+    s.truncated = r.truncated.Get();
+    const TapTxCounters& t = tap_queue_->tx().counters();
+    s.tx_sent = t.committed.Get();
+    s.tx_bytes = t.bytes.Get();
+    s.tx_kicks = t.kicks.Get();
+    s.tx_ring_full = t.ring_full.Get();
+    s.tx_wrong_format = t.write_errors.Get();
+    s.tx_rejected = t.rejected.Get();
+  }
   const TxRing* tx = rings_.tx ? &*rings_.tx : tx_rings_.tx ? &*tx_rings_.tx : nullptr;
   if (tx != nullptr) {
     s.tx_sent = tx->counters().committed.Get();
@@ -216,16 +247,18 @@ size_t Worker::PollRx() {
     };
     if (rings_.rx) return rings_.rx->Poll(on_frame, 16);
     if (rings_.rx_immediate) return rings_.rx_immediate->Poll(on_frame, 256);
+    if (tap_queue_ != nullptr && options_.rx) return tap_queue_->rx().Poll(on_frame, 256);
     return 0;
   }
   auto on_frame = [this](const Frame& f) { handler_->OnFrame(*this, f); };
   if (rings_.rx) return rings_.rx->Poll(on_frame, 16);
   if (rings_.rx_immediate) return rings_.rx_immediate->Poll(on_frame, 256);
+  if (tap_queue_ != nullptr && options_.rx) return tap_queue_->rx().Poll(on_frame, 256);
   return 0;
 }
 
 void Worker::FlushTx() {
-  TxRing* t = tx();
+  TxPort* t = tx();
   if (t != nullptr && t->pending() > 0) (void)t->Flush();
 }
 

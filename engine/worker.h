@@ -26,6 +26,7 @@
 #include "common/fd.h"
 #include "engine/engine_options.h"
 #include "engine/frame_handler.h"
+#include "engine/tx_port.h"
 #include "engine/uring_waiter.h"
 #include "engine/worker_stats.h"
 #include "ring/packet_socket.h"
@@ -46,12 +47,12 @@ class Worker {
 
   int index() const { return index_; }
   int cpu() const { return cpu_; }
-  const std::string& ifname() const { return rx_sock_ ? rx_sock_->ifname() : tx_sock_->ifname(); }
+  const std::string& ifname() const { return options_.ifname; }
   Engine& engine() { return *engine_; }
   FrameHandler& handler() { return *handler_; }
 
-  // The TX ring (nullptr when the engine has no TX). Worker thread only.
-  TxRing* tx() { return rings_.tx ? &*rings_.tx : (tx_rings_.tx ? &*tx_rings_.tx : nullptr); }
+  // The transmit side: a TX ring or a TAP queue (nullptr without TX). Worker thread only.
+  TxPort* tx() { return tx_port_ ? &*tx_port_ : nullptr; }
   // The socket TX stamps come back on (its error queue). -1 without TX.
   int tx_fd() const;
   // The RX socket (nullptr when the engine has no RX).
@@ -94,6 +95,8 @@ class Worker {
   std::optional<PacketSocket> tx_sock_;  // separate TX socket in immediate mode
   Rings rings_;
   Rings tx_rings_;
+  TapQueue* tap_queue_ = nullptr;  // TAP port kind: this worker's queue
+  std::optional<TxPort> tx_port_;
   UniqueFd wake_fd_;
   std::unique_ptr<UringWaiter> waiter_;
   std::thread thread_;

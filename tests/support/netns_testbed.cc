@@ -13,8 +13,6 @@
 #include "absl/strings/str_format.h"
 
 namespace ringstamp::testing {
-namespace {
-
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -27,8 +25,6 @@ std::string ShellQuote(const std::string& s) {
   out += "'";
   return out;
 }
-
-}  // namespace
 
 bool HaveNetnsPrivileges() { return geteuid() == 0; }
 

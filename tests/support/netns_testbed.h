@@ -87,6 +87,9 @@ class NetnsScope {
   bool ok_ = false;
 };
 
+// `s` quoted for sh: 'it'\''s' style.
+std::string ShellQuote(const std::string& s);
+
 // A per-process unique short suffix ("p1234r7") for names of namespaces and devices.
 std::string UniqueSuffix();
 
