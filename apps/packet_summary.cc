@@ -3,13 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/absl_compat.h"
-#include "engine/proto/arp.h"
-#include "engine/proto/ethernet.h"
-#include "engine/proto/icmp.h"
+#include "engine/proto/frame.h"
 #include "engine/proto/ip_proto.h"
-#include "engine/proto/ipv4.h"
-#include "engine/proto/ipv6.h"
-#include "engine/proto/udp.h"
 
 namespace ringstamp::app {
 namespace {
@@ -29,39 +24,19 @@ const char* SourceAbbrev(StampSource s) {
   return "?";
 }
 
-std::string Transport(uint8_t proto, std::span<const std::byte> payload, const IpAddress& src,
-                      const IpAddress& dst, bool fragment) {
-  const std::string s = src.ToString(), d = dst.ToString();
-  if (fragment) return absl::StrFormat("%s > %s: fragment, proto %d", s, d, proto);
-  if (proto == kIpProtoUdp) {
-    auto udp = ParseUdp(payload, src, dst, ChecksumCheck::kSkip);
-    if (!udp)
-      return absl::StrFormat("%s > %s: UDP [%s]", s, d, ToAbsl(ParseErrorName(udp.error())));
-    return absl::StrFormat("%s.%d > %s.%d: UDP, length %d", s, udp->src_port, d, udp->dst_port,
-                           udp->payload.size());
+std::string Icmp(const FrameSummary& p, const std::string& s, const std::string& d) {
+  const bool v6 = p.l4 == L4Kind::kIcmpv6;
+  const IcmpView& m = p.icmp;
+  const char* what = nullptr;
+  if ((!v6 && m.type == 8) || (v6 && m.type == 128)) what = "echo request";
+  if ((!v6 && m.type == 0) || (v6 && m.type == 129)) what = "echo reply";
+  if (what != nullptr) {
+    return absl::StrFormat("%s > %s: ICMP%s %s, id %d, seq %d, length %d", s, d, v6 ? "6" : "",
+                           what, m.echo_id(), m.echo_seq(), m.message.size());
   }
-  if (proto == kIpProtoIcmp || proto == kIpProtoIcmpv6) {
-    auto icmp = proto == kIpProtoIcmp ? ParseIcmpv4(payload, ChecksumCheck::kSkip)
-                                      : ParseIcmpv6(payload, src, dst, ChecksumCheck::kSkip);
-    if (!icmp)
-      return absl::StrFormat("%s > %s: ICMP [%s]", s, d, ToAbsl(ParseErrorName(icmp.error())));
-    const bool v6 = proto == kIpProtoIcmpv6;
-    const char* what = nullptr;
-    if ((!v6 && icmp->type == 8) || (v6 && icmp->type == 128)) what = "echo request";
-    if ((!v6 && icmp->type == 0) || (v6 && icmp->type == 129)) what = "echo reply";
-    if (v6 && icmp->type == 135)
-      return absl::StrFormat("%s > %s: ICMP6, neighbor solicitation", s, d);
-    if (v6 && icmp->type == 136)
-      return absl::StrFormat("%s > %s: ICMP6, neighbor advertisement", s, d);
-    if (what != nullptr) {
-      return absl::StrFormat("%s > %s: ICMP%s %s, id %d, seq %d, length %d", s, d, v6 ? "6" : "",
-                             what, icmp->echo_id(), icmp->echo_seq(), icmp->message.size());
-    }
-    return absl::StrFormat("%s > %s: ICMP%s type %d code %d", s, d, v6 ? "6" : "", icmp->type,
-                           icmp->code);
-  }
-  if (proto == kIpProtoTcp) return absl::StrFormat("%s > %s: TCP, length %d", s, d, payload.size());
-  return absl::StrFormat("%s > %s: proto %d, length %d", s, d, proto, payload.size());
+  if (v6 && m.type == 135) return absl::StrFormat("%s > %s: ICMP6, neighbor solicitation", s, d);
+  if (v6 && m.type == 136) return absl::StrFormat("%s > %s: ICMP6, neighbor advertisement", s, d);
+  return absl::StrFormat("%s > %s: ICMP%s type %d code %d", s, d, v6 ? "6" : "", m.type, m.code);
 }
 
 }  // namespace
@@ -73,54 +48,52 @@ std::string FormatPacketSummary(const Frame& f) {
   } else {
     absl::StrAppend(&out, "- ");
   }
-  auto eth = ParseEthernet(f.bytes());
-  if (!eth) {
-    absl::StrAppend(&out, "[", ToAbsl(ParseErrorName(eth.error())), "], length ", f.wire_len);
+  // The checksum is not judged here: capture shows frames, it does not drop them.
+  const FrameSummary p = ParseFrame(f.bytes(), {.l4_checksum = ChecksumCheck::kSkip});
+  if (p.eth.header_size == 0) {  // not even an Ethernet header
+    absl::StrAppend(&out, "[", ToAbsl(ParseErrorName(p.error)), "], frame ", f.wire_len);
     return out;
   }
-  absl::StrAppend(&out, eth->src.ToString(), " > ", eth->dst.ToString());
+  absl::StrAppend(&out, p.eth.src.ToString(), " > ", p.eth.dst.ToString());
   if (f.vlan_valid) absl::StrAppend(&out, ", vlan ", f.vlan_tci & 0x0fff);
-  for (const VlanTag& t : eth->vlans) absl::StrAppend(&out, ", vlan ", t.tci & 0x0fff);
+  for (const VlanTag& t : p.eth.vlans) absl::StrAppend(&out, ", vlan ", t.tci & 0x0fff);
   absl::StrAppend(&out, ", ");
-  switch (eth->ethertype) {
-    case kEtherTypeIpv4: {
-      auto ip = ParseIpv4(eth->payload);
-      if (!ip) {
-        absl::StrAppend(&out, "IPv4 [", ToAbsl(ParseErrorName(ip.error())), "]");
-        break;
-      }
-      absl::StrAppend(&out, "IPv4 ",
-                      Transport(ip->protocol, ip->payload, ip->src, ip->dst,
-                                ip->is_fragment() && ip->fragment_offset != 0));
-      break;
-    }
-    case kEtherTypeIpv6: {
-      auto ip = ParseIpv6(eth->payload);
-      if (!ip) {
-        absl::StrAppend(&out, "IPv6 [", ToAbsl(ParseErrorName(ip.error())), "]");
-        break;
-      }
-      absl::StrAppend(&out, "IPv6 ",
-                      Transport(ip->upper_protocol, ip->payload, ip->src, ip->dst,
-                                ip->is_fragment() && ip->fragment_offset != 0));
-      break;
-    }
-    case kEtherTypeArp: {
-      auto arp = ParseArp(eth->payload);
-      if (!arp) {
-        absl::StrAppend(&out, "ARP [", ToAbsl(ParseErrorName(arp.error())), "]");
-      } else if (arp->op == ArpOp::kRequest) {
-        absl::StrAppend(&out, "ARP, who-has ", arp->target_ip.ToString(), " tell ",
-                        arp->sender_ip.ToString());
+  switch (p.l3) {
+    case L3Kind::kArp:
+      if (p.arp.op == ArpOp::kRequest) {
+        absl::StrAppend(&out, "ARP, who-has ", p.arp.target_ip.ToString(), " tell ",
+                        p.arp.sender_ip.ToString());
       } else {
-        absl::StrAppend(&out, "ARP, ", arp->sender_ip.ToString(), " is-at ",
-                        arp->sender_mac.ToString());
+        absl::StrAppend(&out, "ARP, ", p.arp.sender_ip.ToString(), " is-at ",
+                        p.arp.sender_mac.ToString());
+      }
+      break;
+    case L3Kind::kIpv4:
+    case L3Kind::kIpv6: {
+      const std::string s = p.src_ip().ToString(), d = p.dst_ip().ToString();
+      absl::StrAppend(&out, p.l3 == L3Kind::kIpv4 ? "IPv4 " : "IPv6 ");
+      if (p.is_fragment()) {
+        absl::StrAppend(&out, s, " > ", d, ": fragment, proto ", p.ip_protocol());
+      } else if (p.l4 == L4Kind::kUdp) {
+        absl::StrAppend(&out, absl::StrFormat("%s.%d > %s.%d: UDP, length %d", s, p.udp.src_port, d,
+                                              p.udp.dst_port, p.udp.payload.size()));
+      } else if (p.l4 == L4Kind::kIcmpv4 || p.l4 == L4Kind::kIcmpv6) {
+        absl::StrAppend(&out, Icmp(p, s, d));
+      } else if (p.ip_protocol() == kIpProtoTcp) {
+        absl::StrAppend(&out, s, " > ", d, ": TCP");
+      } else {
+        absl::StrAppend(&out, s, " > ", d, ": proto ", p.ip_protocol());
       }
       break;
     }
     default:
-      absl::StrAppend(&out, absl::StrFormat("ethertype 0x%04x", eth->ethertype));
+      if (p.eth.ethertype == kEtherTypeIpv4 || p.eth.ethertype == kEtherTypeIpv6) {
+        absl::StrAppend(&out, p.eth.ethertype == kEtherTypeIpv4 ? "IPv4" : "IPv6");
+      } else {
+        absl::StrAppend(&out, absl::StrFormat("ethertype 0x%04x", p.eth.ethertype));
+      }
   }
+  if (!p.ok()) absl::StrAppend(&out, " [", ToAbsl(ParseErrorName(p.error)), "]");
   absl::StrAppend(&out, ", frame ", f.wire_len);
   return out;
 }
