@@ -100,6 +100,7 @@ void BM_KernelUdpEchoServer(benchmark::State& state) {
 }
 BENCHMARK(BM_KernelUdpEchoServer)->UseRealTime()->MinTime(2.0);
 
+// state.range(0): 0 = io_uring wait, 1 = busy poll (the worker spins on its ring).
 void BM_RudpConnEchoServer(benchmark::State& state) {
   if (!Bed()) {
     state.SkipWithError("needs root: cannot create the namespaces");
@@ -117,6 +118,7 @@ void BM_RudpConnEchoServer(benchmark::State& state) {
     // Like the kernel echo thread, the worker is left to the scheduler: a pinned worker
     // would share its CPU with the client thread of this process.
     ro.engine.pin = false;
+    ro.engine.wait_mode = state.range(0) == 1 ? WaitMode::kBusyPoll : WaitMode::kIoUring;
     auto r = PacketRelay::Create(ro);
     if (!r.ok()) {
       state.SkipWithError(std::string(r.status().message()).c_str());
@@ -132,7 +134,7 @@ void BM_RudpConnEchoServer(benchmark::State& state) {
   DriveEcho(state, ip);
   relay->Stop();
 }
-BENCHMARK(BM_RudpConnEchoServer)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_RudpConnEchoServer)->Arg(0)->Arg(1)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 

@@ -208,8 +208,7 @@ absl::StatusOr<IpAddress> EtherConn::NextHop(const IpAddress& dst) const {
 
 uint32_t EtherConn::SendToMac(
     const MacAddress& dst, size_t max_len,
-    const std::function<size_t(std::span<std::byte>, const MacAddress&)>& build,
-    const TxOptions& tx) {
+    absl::FunctionRef<size_t(std::span<std::byte>, const MacAddress&)> build, const TxOptions& tx) {
   (void)max_len;
   absl::Status s =
       relay_->Transmit([&](std::span<std::byte> out) { return build(out, dst); },
@@ -224,8 +223,7 @@ uint32_t EtherConn::SendToMac(
 
 absl::Status EtherConn::SendIp(
     const IpAddress& dst, size_t max_len,
-    const std::function<size_t(std::span<std::byte>, const MacAddress&)>& build,
-    const TxOptions& tx) {
+    absl::FunctionRef<size_t(std::span<std::byte>, const MacAddress&)> build, const TxOptions& tx) {
   if (closed_) return absl::FailedPreconditionError("endpoint is closed");
   // Multicast destinations map straight to their MAC.
   if (dst.is_v4() && (dst.bytes()[0] & 0xf0) == 0xe0) {

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/l2_view.h"
@@ -161,10 +162,10 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   // frame given the destination MAC. On a worker thread a missing neighbour parks
   // the frame and asks; elsewhere it blocks up to the resolution timeout.
   absl::Status SendIp(const IpAddress& dst, size_t max_len,
-                      const std::function<size_t(std::span<std::byte>, const MacAddress&)>& build,
+                      absl::FunctionRef<size_t(std::span<std::byte>, const MacAddress&)> build,
                       const TxOptions& tx);
   uint32_t SendToMac(const MacAddress& dst, size_t max_len,
-                     const std::function<size_t(std::span<std::byte>, const MacAddress&)>& build,
+                     absl::FunctionRef<size_t(std::span<std::byte>, const MacAddress&)> build,
                      const TxOptions& tx);
 
  private:

@@ -96,7 +96,7 @@ RelayWorker* PacketRelay::CurrentWorker() const {
   return (w != nullptr && &w->relay() == this) ? w : nullptr;
 }
 
-absl::Status PacketRelay::Transmit(const std::function<size_t(std::span<std::byte>)>& build,
+absl::Status PacketRelay::Transmit(absl::FunctionRef<size_t(std::span<std::byte>)> build,
                                    uint32_t conn_id, const TxOptions& tx, int hint) {
   if (RelayWorker* w = CurrentWorker()) {
     if (!w->SendInPlace(build, conn_id, tx)) {

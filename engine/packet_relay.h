@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/engine.h"
@@ -127,7 +128,7 @@ class PacketRelay {
   // Writes a frame built by `build` (which fills the span and returns the
   // length, 0 to abandon). On a worker thread: in place in its TX ring.
   // Elsewhere: built in a scratch buffer and queued for worker `hint`.
-  absl::Status Transmit(const std::function<size_t(std::span<std::byte>)>& build, uint32_t conn_id,
+  absl::Status Transmit(absl::FunctionRef<size_t(std::span<std::byte>)> build, uint32_t conn_id,
                         const TxOptions& tx, int hint = 0);
   // Like Transmit, but never blocks and never allocates on a worker thread.
   // Returns false when the frame was dropped (ring or queue full, build failed).

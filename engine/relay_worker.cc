@@ -175,7 +175,7 @@ void RelayWorker::OnErrorQueue(Worker&) {
   if (tracker_) DrainStamps();
 }
 
-bool RelayWorker::SendInPlace(const std::function<size_t(std::span<std::byte>)>& build,
+bool RelayWorker::SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> build,
                               uint32_t conn_id, const TxOptions& tx) {
   TxPort* ring = worker_ != nullptr ? worker_->tx() : nullptr;
   if (ring == nullptr) return false;

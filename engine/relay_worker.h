@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "engine/frame_handler.h"
 #include "engine/l2_view.h"
 #include "engine/packet_relay.h"
@@ -87,7 +88,7 @@ class RelayWorker : public FrameHandler {
   Worker* worker() { return worker_; }
 
   // Worker thread: build a frame in place in the TX ring. False when dropped.
-  bool SendInPlace(const std::function<size_t(std::span<std::byte>)>& build, uint32_t conn_id,
+  bool SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> build, uint32_t conn_id,
                    const TxOptions& tx);
   bool SendCopy(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
 
