@@ -106,10 +106,10 @@ cleanup() {
   trap - EXIT INT TERM HUP PIPE
   bg_kill_all
   if [ "$TESTBED_UP" = 1 ]; then "$ROOT/scripts/netns.sh" down "$SUFFIX" >/dev/null 2>&1; fi
-  # The namespaces relay_bench makes for itself (tests/support Testbed: "rsa"/"rsb" + the
-  # pid in hex + "0"), should it have been killed before its destructor ran.
+  # The namespaces a benchmark binary makes for itself (tests/support Testbed: "rsa"/"rsb" +
+  # its pid in hex + "0"), should it have been killed before its destructor ran.
   local p hex
-  for p in ${RELAY_BENCH_PIDS:-}; do
+  for p in ${BENCH_PIDS:-}; do
     hex=$(printf '%x' $((p & 0xfffff)))
     ip netns del "rsa${hex}0" 2>/dev/null
     ip netns del "rsb${hex}0" 2>/dev/null
@@ -137,7 +137,9 @@ section() {
 section "build ($BUILD)"
 BENCH_TARGETS=()
 for f in "$ROOT"/bench/*_bench.cc; do BENCH_TARGETS+=("$(basename "$f" .cc)"); done
+BUILD_STATUS=skipped
 if [ "$DO_BUILD" = 1 ]; then
+  BUILD_STATUS=ok
   if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1 ||
       { echo "bench.sh: cmake configure failed:"; tail -20 "$WORK/cmake.log"; exit 1; }
@@ -147,8 +149,9 @@ if [ "$DO_BUILD" = 1 ]; then
   if ! cmake --build "$BUILD" -j"$(nproc)" --target ringstamp "${BENCH_TARGETS[@]}" \
     >"$WORK/build.log" 2>&1; then
     # One target failing (a file someone is editing) must not stop the others.
+    BUILD_STATUS="failed: some targets measured from an earlier build"
     echo "   build failed for some target (last lines below); using what is built"
-    grep -E 'error' "$WORK/build.log" | head -5 | sed 's/^/   /'
+    grep -E 'error|undefined reference' "$WORK/build.log" | head -5 | sed 's/^/   /'
     for t in ringstamp "${BENCH_TARGETS[@]}"; do
       cmake --build "$BUILD" -j"$(nproc)" --target "$t" >>"$WORK/build.log" 2>&1 ||
         echo "   target $t does not build"
@@ -189,7 +192,8 @@ rec meta date="$META_START" host="$(hostname)" kernel="$(uname -r)" \
   load_start="$LOAD_START" quick="$QUICK" sections="$ONLY" \
   commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   tx_dur="$TX_DUR" tx_reps="$TX_REPS" rx_dur="$RX_DUR" rx_reps="$RX_REPS" full_dur="$FULL_DUR" \
-  lat_dur="$LAT_DUR" micro_min_time="$MICRO_MIN" rx_rate="$RX_RATE" \
+  lat_dur="$LAT_DUR" micro_min_time="$MICRO_MIN" rx_rate="$RX_RATE" build="$BUILD_STATUS" \
+  ringstamp_built="$(date -u -r "$RS" +%Y-%m-%dT%H:%M:%SZ)" \
   trafgen="$(trafgen -v 2>/dev/null | head -n1)" tcpdump="$(tcpdump --version 2>&1 | head -n1)" \
   sockperf="$(sockperf --version 2>&1 | head -n1)"
 
@@ -487,7 +491,7 @@ if want latency; then
 fi
 
 # ---------------------------------------------------------------------------------------
-RELAY_BENCH_PIDS=
+BENCH_PIDS=
 if want micro; then
   section "microbenchmarks ($BUILD/bin/*_bench, --benchmark_min_time=$MICRO_MIN)"
   mkdir -p "$WORK/micro"
@@ -499,7 +503,7 @@ if want micro; then
       >"$WORK/micro/$n.txt" 2>&1 &
     bpid=$!
     BG_PIDS+=("$bpid")
-    [ "$n" = relay_bench ] && RELAY_BENCH_PIDS="$RELAY_BENCH_PIDS $(bg_child "$bpid")"
+    BENCH_PIDS="$BENCH_PIDS $(bg_child "$bpid")"
     bg_wait "$bpid"
     rc=$?
     if [ "$rc" = 0 ]; then

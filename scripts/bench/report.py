@@ -462,7 +462,7 @@ def micro_lines(micro):
 
 
 def micro_comparisons(micro):
-    """Ours-vs-peer pairs inside the microbenchmarks (per item, same run)."""
+    """Ours-vs-peer pairs inside the microbenchmarks (time per item, same run; < 1 is faster)."""
     idx = micro_index(micro)
     pairs = (
         ("pcap: PcapWriter vs pcap_dump, /dev/null, 60 B", "BM_OursDevNull/60", "BM_LibpcapDevNull/60"),
@@ -473,11 +473,24 @@ def micro_comparisons(micro):
         ("tap RX drain: packet ring vs read()", "BM_TapRxDrain/2", "BM_TapRxDrain/0"),
         ("tap RX end to end: port vs read()", "BM_TapRxEndToEnd/1", "BM_TapRxEndToEnd/0"),
         ("tap RX end to end: packet ring vs read()", "BM_TapRxEndToEnd/2", "BM_TapRxEndToEnd/0"),
+        ("UDP echo: RUDPConn vs kernel socket", "BM_RudpConnEchoServer/0", "BM_KernelUdpEchoServer"),
+        ("UDP echo: RUDPConn busy poll vs kernel socket", "BM_RudpConnEchoServer/1",
+         "BM_KernelUdpEchoServer"),
     )
+
+    def find(name):
+        # Exact name, else the first whose name starts with it ("…/min_time:2.000/real_time").
+        if name in idx:
+            return idx[name]
+        for k in sorted(idx):
+            if k.startswith(name + "/"):
+                return idx[k]
+        return None
+
     out = []
     rows = []
     for label, ours, peer in pairs:
-        a, b = per_item_ns(idx.get(ours)), per_item_ns(idx.get(peer))
+        a, b = per_item_ns(find(ours)), per_item_ns(find(peer))
         if a is None or b is None:
             continue
         out.append(f"   {label:<44} {fmt_ns(a):>10} vs {fmt_ns(b):>10}  = {a / b:.2f}× the time")
@@ -495,6 +508,9 @@ def table(args):
     print(f"ringstamp benchmarks — {meta.get('date', '?')} on {meta.get('host', '?')} "
           f"({meta.get('cpu', '?')}, {meta.get('cpus', '?')} CPUs, kernel {meta.get('kernel', '?')}), "
           f"commit {meta.get('commit', '?')}, {'quick' if meta.get('quick') == 1 else 'full'} run")
+    if str(meta.get("build", "ok")).startswith("failed"):
+        print(f"BUILD FAILED for some targets: ringstamp measured as built at "
+              f"{meta.get('ringstamp_built', '?')} (see the build lines above)")
     print(f"load average at start {meta.get('load_start', '?')}, at end "
           f"{meta_end.get('load_end', '?')}: figures swing ±20% on shared machines; compare "
           f"ratios within this run only")
@@ -511,7 +527,7 @@ def table(args):
         print(rd)
     comp_text, comp_rows = micro_comparisons(micro)
     if comp_text:
-        print("\nmicrobenchmark pairs (CPU per item, same run):")
+        print("\nmicrobenchmark pairs (time per item, same run; below 1× ours is faster):")
         print(comp_text)
     ml = micro_lines(micro)
     if ml:
