@@ -9,21 +9,6 @@
 namespace ringstamp::app {
 namespace {
 
-const char* SourceAbbrev(StampSource s) {
-  switch (s) {
-    case StampSource::kHardwareRaw:
-    case StampSource::kHardwareSys:
-      return "hw";
-    case StampSource::kSoftware:
-      return "sw";
-    case StampSource::kUserspace:
-      return "user";
-    case StampSource::kEstimate:
-      return "est";
-  }
-  return "?";
-}
-
 std::string Icmp(const FrameSummary& p, const std::string& s, const std::string& d) {
   const bool v6 = p.l4 == L4Kind::kIcmpv6;
   const IcmpView& m = p.icmp;
@@ -44,7 +29,8 @@ std::string Icmp(const FrameSummary& p, const std::string& s, const std::string&
 std::string FormatPacketSummary(const Frame& f) {
   std::string out;
   if (auto best = f.stamps.BestSystem()) {
-    absl::StrAppend(&out, FormatStampNs(best->ns), " ", SourceAbbrev(best->source), " ");
+    absl::StrAppend(&out, FormatStampNs(best->ns), " ", ToAbsl(StampSourceAbbrev(best->source)),
+                    " ");
   } else {
     absl::StrAppend(&out, "- ");
   }

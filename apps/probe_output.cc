@@ -91,20 +91,7 @@ std::string TableRow(std::string_view label, const LatencySummary& s) {
 
 }  // namespace
 
-std::string_view ProbeSourceAbbrev(StampSource source) {
-  switch (source) {
-    case StampSource::kHardwareRaw:
-    case StampSource::kHardwareSys:
-      return "hw";
-    case StampSource::kSoftware:
-      return "sw";
-    case StampSource::kUserspace:
-      return "user";
-    case StampSource::kEstimate:
-      return "est";
-  }
-  return "?";
-}
+std::string_view ProbeSourceAbbrev(StampSource source) { return StampSourceAbbrev(source); }
 
 std::string FormatDurationUs(int64_t ns) {
   const bool neg = ns < 0;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "common/absl_compat.h"
 #include "common/clock.h"
+#include "common/deadline_wait.h"
 #include "common/status_macros.h"
 #include "engine/proto/arp.h"
 #include "engine/proto/ethernet.h"
@@ -786,12 +787,9 @@ absl::StatusOr<L2ReadResult> EtherConn::ReadFrom(std::span<std::byte> buf, int64
       return r;
     }
     if (closed_) return absl::CancelledError("endpoint closed");
-    const int64_t now = MonotonicNs();
-    if (deadline_ns >= 0 && now >= deadline_ns)
+    if (!WaitTowardDeadline(q_cv_, l, deadline_ns)) {
       return absl::DeadlineExceededError("read deadline passed");
-    const int64_t wait =
-        deadline_ns < 0 ? 100'000'000 : std::min<int64_t>(deadline_ns - now, 100'000'000);
-    q_cv_.wait_for(l, std::chrono::nanoseconds(wait));
+    }
   }
 }
 

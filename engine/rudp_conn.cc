@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
+#include "common/deadline_wait.h"
 #include "engine/udp_frame.h"
 
 namespace ringstamp {
@@ -224,12 +225,9 @@ absl::StatusOr<size_t> RUDPConn::ReadBatch(std::span<UdpReadMsg> msgs, int64_t d
       return n;
     }
     if (closed_) return absl::CancelledError("RUDPConn closed");
-    const int64_t now = MonotonicNs();
-    if (deadline_ns >= 0 && now >= deadline_ns)
+    if (!WaitTowardDeadline(q_cv_, l, deadline_ns)) {
       return absl::DeadlineExceededError("read deadline passed");
-    const int64_t wait =
-        deadline_ns < 0 ? 100'000'000 : std::min<int64_t>(deadline_ns - now, 100'000'000);
-    q_cv_.wait_for(l, std::chrono::nanoseconds(wait));
+    }
   }
 }
 

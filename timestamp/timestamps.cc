@@ -21,6 +21,21 @@ std::string_view StampSourceName(StampSource source) {
   return "unknown";
 }
 
+std::string_view StampSourceAbbrev(StampSource source) {
+  switch (source) {
+    case StampSource::kHardwareRaw:
+    case StampSource::kHardwareSys:
+      return "hw";
+    case StampSource::kSoftware:
+      return "sw";
+    case StampSource::kUserspace:
+      return "user";
+    case StampSource::kEstimate:
+      return "est";
+  }
+  return "?";
+}
+
 std::optional<Stamp> Timestamps::BestSystem() const {
   if (hardware_system_ns) return Stamp{*hardware_system_ns, hardware_source};
   if (hardware_ns && hardware_source == StampSource::kHardwareSys) {

@@ -34,6 +34,9 @@ enum class StampSource : uint8_t {
 // "hardware", "hardware-sys", "software", "userspace", "estimate".
 std::string_view StampSourceName(StampSource source);
 
+// "hw", "sw", "user", "est": the short form for per-packet lines (both hardware kinds "hw").
+std::string_view StampSourceAbbrev(StampSource source);
+
 // True for kHardwareRaw and kHardwareSys.
 constexpr bool IsHardware(StampSource source) {
   return source == StampSource::kHardwareRaw || source == StampSource::kHardwareSys;
