@@ -285,10 +285,16 @@ int RunClient(const CommandArgs& args) {
   if (json) {
     nlohmann::json j = ProbeSummaryToJson(summary);
     j["type"] = "summary";
+    j["rx_overhead_ns"] = LatencyToJson((*client)->RxOverhead());
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s\n",
                 FormatProbeSummary(summary, absl::StrCat("probe ", server_ip->ToString())).c_str());
+    const LatencySummary o = (*client)->RxOverhead();
+    if (o.count > 0) {
+      std::printf("probe's own RX overhead (userspace - kernel software stamp): p50 %s, p99 %s\n",
+                  FormatDurationUs(o.p50).c_str(), FormatDurationUs(o.p99).c_str());
+    }
   }
   if (!plot.empty()) {
     ProbePlotData data = MakeProbePlotData(

@@ -93,6 +93,9 @@ absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(
   });
   client->udp_->SetHandler([self](const Datagram& d, RUDPConn&) {
     std::lock_guard<std::mutex> l(self->mu_);
+    if (d.meta.stamps.software_ns && d.meta.stamps.userspace_ns) {
+      self->rx_overhead_.Add(*d.meta.stamps.userspace_ns - *d.meta.stamps.software_ns);
+    }
     self->sender_.OnReply(d.payload, d.meta.stamps, d.meta.ttl, MonotonicNs(),
                           [self](const ProbeResult& res) { self->Emit(res); });
     self->cv_.notify_one();
@@ -163,6 +166,11 @@ absl::Status ProbeClient::Run(const std::function<void(const ProbeResult&)>& on_
     }
   }
   return absl::OkStatus();
+}
+
+LatencySummary ProbeClient::RxOverhead() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return rx_overhead_.Summarize();
 }
 
 ProbeSummary ProbeClient::Summary() const {

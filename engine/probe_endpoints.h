@@ -87,6 +87,9 @@ class ProbeClient {
   absl::Status Run(const std::function<void(const ProbeResult&)>& on_result,
                    const std::atomic<bool>* stop = nullptr, int64_t deadline_mono_ns = 0);
   ProbeSummary Summary() const;
+  // The probe's own receive overhead: userspace − kernel software stamp of each
+  // reply (how long a reply waited between the kernel and this program).
+  LatencySummary RxOverhead() const;
   uint64_t send_failures() const { return send_failures_; }
 
  private:
@@ -100,6 +103,7 @@ class ProbeClient {
   ProbeClientOptions options_;
   std::shared_ptr<RUDPConn> udp_;
   std::vector<ProbeResult> pending_;  // results waiting for the calling thread (under mu_)
+  LatencyStats rx_overhead_;          // under mu_
   uint64_t send_failures_ = 0;
 };
 
