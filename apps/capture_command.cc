@@ -153,12 +153,12 @@ int RunCapture(const CommandArgs& args) {
   signal(SIGPIPE, SIG_IGN);
   InstallStopSignals(engine->get());
   InstallHwTimestampingRestoreHandlers();
-  if (!json) {
-    std::fprintf(stderr, "capturing on %s with %d worker%s%s%s\n", ifname.c_str(), workers,
-                 workers == 1 ? "" : "s", expr.empty() ? "" : ", filter: ", expr.c_str());
-  }
+  // On stderr also with --json (the JSON is on stdout): scripts wait for this line.
+  std::fprintf(stderr, "capturing on %s with %d worker%s%s%s\n", ifname.c_str(), workers,
+               workers == 1 ? "" : "s", expr.empty() ? "" : ", filter: ", expr.c_str());
   const int64_t t0 = MonotonicNs();
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
+  std::fflush(stderr);
   bool auto_checked = false;
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
                            .live = StderrIsTerminal() && !json && (!path.empty() || quiet),

@@ -57,6 +57,17 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
+// Waits (bounded) until `path` holds `needle`, or is larger than `min_size` when needle is empty.
+bool WaitForFile(const std::string& path, const std::string& needle, size_t min_size,
+                 int timeout_s) {
+  for (int i = 0; i < timeout_s * 20; ++i) {
+    const std::string s = ReadFile(path);
+    if (needle.empty() ? s.size() > min_size : s.find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 int CountLines(const std::string& s) {
   int n = 0;
   for (char c : s) n += c == '\n';
@@ -82,7 +93,7 @@ TEST_CASE(
                    absl::StrCat("-w ", pcap, " --workers 2 --json --filter 'vlan 100 and udp' -c ",
                                 kFrames, " --duration 30"),
                    json);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(WaitForFile(json + ".err", "capturing on", 0, 20));
   auto gen =
       tb.Run(tb.ns_a(),
              GenCmd(tb, absl::StrCat("--count ", kFrames,
@@ -142,8 +153,8 @@ TEST_CASE(
   REQUIRE(tb_or.ok());
   Testbed& tb = **tb_or;
   const std::string json = absl::StrCat("/tmp/rs-filter-", tb.suffix(), ".json");
-  pid_t cap = StartCapture(tb, "-q --json --filter 'udp dst port 5555' --duration 4", json);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  pid_t cap = StartCapture(tb, "-q --json --filter 'udp dst port 5555' --duration 8", json);
+  CHECK(WaitForFile(json + ".err", "capturing on", 0, 20));
   auto g1 = tb.Run(tb.ns_a(), GenCmd(tb, "--count 300 --dst-port 5555 --rate 10000"));
   auto g2 = tb.Run(tb.ns_a(), GenCmd(tb, "--count 700 --dst-port 6666 --rate 10000"));
   REQUIRE(g1.exit_code == 0);
@@ -169,10 +180,11 @@ TEST_CASE("capture/gen: SIGINT during capture leaves a valid file with every cou
   const std::string pcap = absl::StrCat("/tmp/rs-sigint-", tb.suffix(), ".pcap");
   const std::string json = pcap + ".json";
   pid_t cap = StartCapture(tb, absl::StrCat("-w ", pcap, " --json --filter udp"), json);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  std::thread gen([&] { tb.Run(tb.ns_a(), GenCmd(tb, "--duration 3 --rate 50000"), 30); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  kill(cap, SIGINT);  // mid-stream
+  CHECK(WaitForFile(json + ".err", "capturing on", 0, 20));
+  std::thread gen([&] { tb.Run(tb.ns_a(), GenCmd(tb, "--duration 6 --rate 50000"), 60); });
+  // Mid-stream: once frames have reached the file (the writer flushes each MiB).
+  CHECK(WaitForFile(pcap, "", 24, 20));
+  kill(cap, SIGINT);
   const int rc = WaitPid(cap, 20);
   gen.join();
   CHECK(rc == 0);
