@@ -460,8 +460,8 @@ measure_probe() {  # KEY SERVER_CPU CLIENT_CPU [EXTRA FLAGS...]
   # fields: net_p50 net_p99 rtt_p50 rtt_p99 sent received lost overhead_p50 overhead_key
   local net50 net99 rtt50 rtt99 sent received lost ovh ovh_key
   read -r net50 net99 rtt50 rtt99 sent received lost ovh ovh_key <<<"$fields"
-  printf '   probe %-31s network RTT p50 %s ns p99 %s ns; RTT p50 %s ns; %s/%s answered\n' \
-    "$key (srv $scpu, cli $ccpu)" "$net50" "$net99" "$rtt50" "$received" "$sent"
+  printf '   probe %-31s network RTT p50 %s ns p99 %s ns; RTT p50 %s ns; %s/%s answered; %s p50 %s ns\n' \
+    "$key (srv $scpu, cli $ccpu)" "$net50" "$net99" "$rtt50" "$received" "$sent" "$ovh_key" "$ovh"
   rec "lat.probe_$key" status=ok net_rtt_p50_ns="$net50" net_rtt_p99_ns="$net99" rtt_p50_ns="$rtt50" \
     rtt_p99_ns="$rtt99" sent="$sent" received="$received" lost="$lost" overhead_p50_ns="$ovh" \
     overhead_field="$ovh_key" server_cpu="$scpu" client_cpu="$ccpu" flags="$*"
