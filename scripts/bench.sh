@@ -4,7 +4,7 @@
 # both sides of every comparison (sender on CPU 0, receiver on CPU 1 unless said otherwise).
 #
 #   sudo scripts/bench.sh                    # full run, about 10 minutes
-#   sudo scripts/bench.sh --quick            # about 2–3 minutes, short durations
+#   sudo scripts/bench.sh --quick            # about 2 minutes, short durations
 #   sudo scripts/bench.sh --json out.json    # the same table as JSON as well
 #   sudo scripts/bench.sh --only tx,rx --logs /tmp/bench-logs
 #
@@ -15,7 +15,7 @@
 #            (/proc, setup excluded) and kernel drops for tcpdump, netsniff-ng and ringstamp
 #            capture; then drops at trafgen's full rate
 #   latency  sockperf UDP ping-pong against ringstamp probe (network RTT), one CPU and split
-#   micro    every build/bin/*_bench (Google Benchmark) with a short min time, relay_bench
+#   micro    every <build dir>/bin/*_bench (Google Benchmark), short min time, relay_bench
 #            included (PacketRelay dispatch at 1 / 1,000 / 100,000 endpoints)
 # Ratios are ringstamp / peer measured minutes apart in this run; targets from
 # /work/shared/TARGETS.md. Benchmarks never fail the run: a MISS is a finding, a missing
@@ -32,7 +32,7 @@ usage() {
   sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
   cat <<USAGE
 flags:
-  --quick            short durations, one pass (about 2–3 minutes)
+  --quick            short durations, one pass (about 2 minutes)
   --json FILE        also write the table (and the raw measurements) as JSON to FILE
   --build-dir DIR    build tree to use/build (default: $ROOT/build-bench, RelWithDebInfo)
   --no-build         use the binaries already in the build tree
@@ -184,6 +184,25 @@ have trafgen netsniff-ng && HAVE_TRAFGEN=1
 have tcpdump && HAVE_TCPDUMP=1
 have netsniff-ng && HAVE_NETSNIFF=1
 have sockperf && HAVE_SOCKPERF=1
+# Rows whose tool is missing say so instead of "not measured".
+skip_rx() {  # NOTE KEY...
+  local note=$1 k r
+  shift
+  for k in "$@"; do for r in "$RX_RATE" full; do rec "rx.$k" rate="$r" status=skipped note="$note"; done; done
+}
+if [ "$HAVE_TRAFGEN" = 0 ]; then
+  rec tx.trafgen_p1 status=skipped note="missing: install netsniff-ng (trafgen)"
+  rec tx.trafgen_p2 status=skipped note="missing: install netsniff-ng (trafgen)"
+  skip_rx "missing: install netsniff-ng (trafgen sends the RX traffic)" tcpdump_null tcpdump_file \
+    netsniff rs_count rs_null rs_file
+fi
+[ "$HAVE_TCPDUMP" = 0 ] && skip_rx "missing: install tcpdump" tcpdump_null tcpdump_file
+[ "$HAVE_NETSNIFF" = 0 ] && skip_rx "missing: install netsniff-ng" netsniff
+if [ "$HAVE_SOCKPERF" = 0 ]; then
+  for k in one_cpu split one_cpu_paced split_paced; do
+    rec "lat.sockperf_$k" status=skipped note="missing: install sockperf"
+  done
+fi
 
 META_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -420,7 +439,6 @@ measure_sockperf() {
     rtt_p99_ns="$rtt99" server_cpu="$scpu" client_cpu="$ccpu" mps="$mps"
 }
 
-PROBE_OK=0
 PROBE_CPU_FLAG=0
 PROBE_BUSY_FLAG=
 probe_detect() {
@@ -428,7 +446,6 @@ probe_detect() {
   help=$("$RS" probe client --help 2>&1) || return 1
   echo "$help" | grep -q -- '--server' || return 1
   "$RS" probe server --help >/dev/null 2>&1 || return 1
-  PROBE_OK=1
   echo "$help" | grep -q -- '--cpu' && PROBE_CPU_FLAG=1
   if echo "$help" | grep -q -- '--busy-poll'; then PROBE_BUSY_FLAG=--busy-poll
   elif echo "$help" | grep -q -- '--busy_poll'; then PROBE_BUSY_FLAG=--busy_poll; fi

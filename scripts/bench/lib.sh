@@ -27,8 +27,8 @@ bg_start() {
 # bg_child TIMEOUT_PID — the pid of the command timeout(1) runs (ip netns exec and taskset
 # exec in place, so this is the tool itself). Empty if it did not start within 2 s.
 bg_child() {
-  local i c
-  for i in $(seq 1 40); do
+  local c
+  for _ in $(seq 1 40); do
     c=$(pgrep -P "$1" 2>/dev/null | head -n1)
     if [ -n "$c" ]; then
       echo "$c"
@@ -46,10 +46,10 @@ bg_alive() { kill -0 "$1" 2>/dev/null; }
 # bg_stop TIMEOUT_PID [WAIT_S] — SIGINT to the command (timeout forwards it), up to WAIT_S
 # (default 10) for it to print its summary and exit, then SIGKILL. Returns its exit code.
 bg_stop() {
-  local pid=$1 wait_s=${2:-10} i rc
+  local pid=$1 wait_s=${2:-10} rc
   if kill -0 "$pid" 2>/dev/null; then
     kill -INT "$pid" 2>/dev/null
-    for i in $(seq 1 $((wait_s * 10))); do
+    for _ in $(seq 1 $((wait_s * 10))); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
