@@ -23,7 +23,7 @@ RelayWorker* CurrentRelayWorker() { return tls_current_worker; }
 RelayWorker::RelayWorker(PacketRelay* relay, int index) : relay_(relay), index_(index) {}
 
 void RelayWorker::OnStart(Worker& worker) {
-  worker_ = &worker;
+  worker_.store(&worker, std::memory_order_release);
   tls_current_worker = this;
   const RelayOptions& o = relay_->options();
   if (o.tx_stamps && worker.tx() != nullptr && worker.tx_fd() >= 0) {
@@ -72,7 +72,7 @@ void RelayWorker::Post(std::function<void(RelayWorker&)> fn) {
     fn(*this);  // not running: nobody else touches the tables
     return;
   }
-  if (worker_ != nullptr) worker_->Wake();
+  if (worker_ != nullptr) worker()->Wake();
 }
 
 bool RelayWorker::WaitApplied() {
@@ -177,7 +177,7 @@ void RelayWorker::OnErrorQueue(Worker&) {
 
 bool RelayWorker::SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> build,
                               uint32_t conn_id, const TxOptions& tx) {
-  TxPort* ring = worker_ != nullptr ? worker_->tx() : nullptr;
+  TxPort* ring = worker_ != nullptr ? worker()->tx() : nullptr;
   if (ring == nullptr) return false;
   std::span<std::byte> slot = ring->Reserve();
   if (slot.empty()) {
@@ -235,7 +235,7 @@ bool RelayWorker::Enqueue(std::span<const std::byte> frame, uint32_t conn_id, co
     txq_nonempty_.store(true, std::memory_order_release);
   }
   if (worker_ != nullptr && relay_->options().engine.wait_mode == WaitMode::kIoUring)
-    worker_->Wake();
+    worker()->Wake();
   return true;
 }
 
@@ -246,9 +246,9 @@ void RelayWorker::DrainTxQueue() {
     std::span<const std::byte> frame(txq_data_.data() + static_cast<size_t>(txq_head_) * kSlotBytes,
                                      q.len);
     if (!SendCopy(frame, q.conn_id, q.tx)) {
-      if (worker_ == nullptr || worker_->tx() == nullptr) break;
+      if (worker_ == nullptr || worker()->tx() == nullptr) break;
       // Ring full: keep the rest for the next poll.
-      if (worker_->tx()->Reserve().empty()) break;
+      if (worker()->tx()->Reserve().empty()) break;
     }
     txq_head_ = (txq_head_ + 1) % txq_capacity_;
     --txq_count_;
@@ -271,7 +271,8 @@ void RelayWorker::DrainStamps() {
     if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted) report(done);
   });
   tracker_->Expire(MonotonicNs(), report);
-  if (worker_ != nullptr) worker_->SetTxStampCounts(tracker_->pending(), tracker_->stats().expired);
+  if (worker_ != nullptr)
+    worker()->SetTxStampCounts(tracker_->pending(), tracker_->stats().expired);
 }
 
 }  // namespace ringstamp

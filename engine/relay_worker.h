@@ -85,7 +85,7 @@ class RelayWorker : public FrameHandler {
   int index() const { return index_; }
   RelayTables& tables() { return tables_; }
   PacketRelay& relay() { return *relay_; }
-  Worker* worker() { return worker_; }
+  Worker* worker() { return worker_.load(std::memory_order_acquire); }
 
   // Worker thread: build a frame in place in the TX ring. False when dropped.
   bool SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> build, uint32_t conn_id,
@@ -118,7 +118,7 @@ class RelayWorker : public FrameHandler {
 
   PacketRelay* relay_;
   int index_;
-  Worker* worker_ = nullptr;
+  std::atomic<Worker*> worker_{nullptr};  // set in OnStart; read by Post/Enqueue callers
   RelayTables tables_;
   std::atomic<bool> running_{false};
 
