@@ -17,9 +17,10 @@
 // to the handler (worker thread, zero-copy view) or, with no handler, to a
 // bounded queue that ReadFrom copies from (overflow counted; drop-newest or
 // drop-oldest as chosen).
-// Threads: Write/ReadFrom/Resolve/JoinGroup/Close from any thread (ReadFrom
-// and Resolve block, never on a worker thread); the handler runs on worker
-// threads (several at once when the relay has several workers).
+// Threads: Write/ReadFrom/Resolve from any thread (ReadFrom and Resolve block:
+// never on a worker thread); JoinGroup/LeaveGroup/Close from one controlling
+// thread at a time; the handler runs on worker threads (several at once when
+// the relay has several workers).
 // Memory: ~1 KiB fixed, plus the read queue (allocated on first ReadFrom).
 #pragma once
 
