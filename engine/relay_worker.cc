@@ -168,6 +168,17 @@ PollResult RelayWorker::OnPoll(Worker&) {
     }
   }
   r.wake_at_ns = next_expire_ns_;
+  if (tracker_) {
+    // A TX stamp that will not come (a NIC that drops hardware stamps) is reported,
+    // with what did come, when its own timeout passes, not at the next tick.
+    if (auto due = tracker_->NextDeadline()) {
+      if (now >= *due) {
+        DrainStamps();
+        due = tracker_->NextDeadline();
+      }
+      if (due && *due < r.wake_at_ns) r.wake_at_ns = *due;
+    }
+  }
   return r;
 }
 
