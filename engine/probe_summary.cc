@@ -3,18 +3,8 @@
 namespace ringstamp {
 
 std::string_view ProbeSourceName(StampSource source) {
-  switch (source) {
-    case StampSource::kHardwareRaw:
-    case StampSource::kHardwareSys:
-      return "hardware";
-    case StampSource::kSoftware:
-      return "software";
-    case StampSource::kUserspace:
-      return "userspace";
-    case StampSource::kEstimate:
-      return "estimate";
-  }
-  return "unknown";
+  // The probe's JSON names both hardware kinds "hardware"; the rest as timestamps.h does.
+  return IsHardware(source) ? "hardware" : StampSourceName(source);
 }
 
 std::string_view ProbeStatusName(ProbeStatus status) {

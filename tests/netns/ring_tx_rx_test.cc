@@ -14,6 +14,7 @@
 #include "ring/packet_socket.h"
 #include "ring/ring_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/test_frames.h"
 #include "tests/support/v3_block_builder.h"
 
 using namespace ringstamp;
@@ -34,12 +35,6 @@ std::vector<std::byte> TestFrame(uint32_t seq, uint32_t len, const uint8_t dst[6
   return f;
 }
 
-void ParseMac(const std::string& s, uint8_t out[6]) {
-  unsigned v[6];
-  std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
-  for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(v[i]);
-}
-
 uint32_t SizeFor(uint32_t seq) {
   static constexpr uint32_t kSizes[] = {60, 64, 128, 200, 512, 999, 1024, 1400, 1514};
   return kSizes[seq % (sizeof(kSizes) / sizeof(kSizes[0]))];
@@ -56,8 +51,8 @@ TEST_CASE("ring: 10,000 frames of mixed sizes cross the veth pair intact, stampe
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
   uint8_t mac_a[6], mac_b[6];
-  ParseMac(tb.mac_a(), mac_a);
-  ParseMac(tb.mac_b(), mac_b);
+  ParseMacInto(tb.mac_a(), mac_a);
+  ParseMacInto(tb.mac_b(), mac_b);
   constexpr uint32_t kFrames = 10000;
 
   // Receiver in ns_b: V3 ring, kernel software stamps on the ring socket itself.
@@ -186,8 +181,8 @@ TEST_CASE("ring: RX and TX rings sharing one socket and one mapping both work") 
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
   uint8_t mac_a[6], mac_b[6];
-  ParseMac(tb.mac_a(), mac_a);
-  ParseMac(tb.mac_b(), mac_b);
+  ParseMacInto(tb.mac_a(), mac_a);
+  ParseMacInto(tb.mac_b(), mac_b);
   auto open_shared = [&](const std::string& ns, const std::string& ifn) {
     NetnsScope in(ns);
     auto s = PacketSocket::Open(ifn, {.protocol = kTestEtherType, .ignore_outgoing = true});
