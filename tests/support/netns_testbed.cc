@@ -96,6 +96,21 @@ absl::StatusOr<std::unique_ptr<Testbed>> Testbed::Create(TestbedOptions options)
     }
     absl::StrAppend(&script, ex, "ip link set ", ifn, " up\n");
   }
+  // Ready means: both links operationally up (the veth carrier is delivered through linkwatch,
+  // up to a second late, and until then the device drops what it is given) and no IPv6 address
+  // tentative. Bounded: 50 polls of 0.1 s, then setup fails with what was seen.
+  absl::StrAppend(&script, "for i in $(seq 50); do ready=1\n");
+  for (int side = 0; side < 2; ++side) {
+    const std::string& ns = side == 0 ? tb->ns_a_ : tb->ns_b_;
+    const std::string& ifn = side == 0 ? tb->if_a_ : tb->if_b_;
+    std::string ex = absl::StrCat("ip netns exec ", ns, " ");
+    absl::StrAppend(&script, "  [ \"$(", ex, "cat /sys/class/net/", ifn,
+                    "/operstate)\" = up ] || ready=0\n", "  [ -z \"$(", ex, "ip -6 addr show dev ",
+                    ifn, " tentative)\" ] || ready=0\n");
+  }
+  absl::StrAppend(&script, "  [ $ready = 1 ] && break; sleep 0.1\ndone\n",
+                  "[ $ready = 1 ] || { echo 'links not up after 5 s:'; ip netns exec ", tb->ns_a_,
+                  " ip addr; ip netns exec ", tb->ns_b_, " ip addr; exit 1; }\n");
   RunResult r = RunHost(script, 30);
   if (r.exit_code != 0) {
     // The destructor removes whatever part was made.
