@@ -37,8 +37,15 @@ int Fail(const absl::Status& s) {
 
 class CaptureHandler : public FrameHandler {
  public:
-  CaptureHandler(CaptureSinkOptions sink, uint64_t count, std::atomic<uint64_t>* taken)
-      : sink_(std::move(sink)), count_(count), taken_(taken) {}
+  // `tap_socket`: the TAP queue's ring socket (--tap), whose PACKET_STATISTICS
+  // the worker does not read; nullptr on an AF_PACKET interface.
+  CaptureHandler(CaptureSinkOptions sink, uint64_t count, std::atomic<uint64_t>* taken,
+                 bool filtered, PacketSocket* tap_socket)
+      : sink_(std::move(sink)),
+        count_(count),
+        taken_(taken),
+        filtered_(filtered),
+        tap_socket_(tap_socket) {}
 
   absl::Status Open() { return sink_.Open(); }
 
@@ -50,7 +57,23 @@ class CaptureHandler : public FrameHandler {
     }
     sink_.Write(f);
   }
-  void OnStop(Worker&) override { close_status_ = sink_.Close(); }
+  // After the worker's last poll and its last PACKET_STATISTICS read: the
+  // counts are final. SIGINT, -c and --duration all end here.
+  void OnStop(Worker& w) override {
+    const WorkerStats s = w.Stats();
+    CaptureCounts counts{.delivered = s.frames, .filtered = filtered_};
+    if (tap_socket_ != nullptr) {
+      // Nobody else reads this socket's counters: its totals are the capture's.
+      if (auto st = tap_socket_->ReadStats(); st.ok()) {
+        counts.received = st->total.packets;
+        counts.dropped = st->total.drops;
+      }
+    } else if (w.rx_socket() != nullptr) {
+      counts.received = s.kernel_packets;
+      counts.dropped = s.kernel_drops;
+    }
+    close_status_ = sink_.Close(counts);
+  }
 
   const CaptureSink& sink() const { return sink_; }
   const absl::Status& close_status() const { return close_status_; }
@@ -59,6 +82,8 @@ class CaptureHandler : public FrameHandler {
   CaptureSink sink_;
   uint64_t count_;
   std::atomic<uint64_t>* taken_;
+  bool filtered_;
+  PacketSocket* tap_socket_;
   absl::Status close_status_;
 };
 
@@ -142,7 +167,10 @@ int RunCapture(const CommandArgs& args) {
                           .snaplen = static_cast<uint32_t>(snaplen),
                           .summary_lines = path.empty() && !quiet && !json,
                           .ifname = ifname};
-    auto h = std::make_unique<CaptureHandler>(so, static_cast<uint64_t>(count), &taken);
+    PacketSocket* tap_socket =
+        *tap ? (*tap)->queue(static_cast<uint32_t>(i)).rx().packet_socket() : nullptr;
+    auto h = std::make_unique<CaptureHandler>(so, static_cast<uint64_t>(count), &taken,
+                                              !expr.empty(), tap_socket);
     if (absl::Status s = h->Open(); !s.ok() && open_status.ok()) open_status = s;
     handlers[i] = h.get();
     return h;
@@ -188,7 +216,8 @@ int RunCapture(const CommandArgs& args) {
                           {"kernel_drops", st.workers[i].kernel_drops},
                           {"freezes", st.workers[i].freezes},
                           {"file", WorkerCapturePath(path, i, workers)},
-                          {"records_written", handlers[i]->sink().records_written()}});
+                          {"records_written", handlers[i]->sink().records_written()},
+                          {"statistics_blocks", handlers[i]->sink().statistics_blocks()}});
     written += handlers[i]->sink().records_written();
     (void)kept;
     if (write_status.ok() && !handlers[i]->close_status().ok())

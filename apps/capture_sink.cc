@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "apps/packet_summary.h"
+#include "common/clock.h"
 
 namespace ringstamp::app {
 namespace {
@@ -24,6 +25,7 @@ std::string WorkerCapturePath(const std::string& path, int worker, int workers) 
 }
 
 absl::Status CaptureSink::Open() {
+  start_ns_ = RealtimeNs();
   if (options_.path.empty()) return absl::OkStatus();
   if (options_.pcapng) {
     PcapngWriterOptions o{.snaplen = options_.snaplen, .interface_name = options_.ifname};
@@ -73,10 +75,31 @@ void CaptureSink::Write(const Frame& f) {
   }
 }
 
-absl::Status CaptureSink::Close() {
+absl::Status CaptureSink::Close(const CaptureCounts& counts) {
   if (pcap_) closed_status_ = pcap_->Close();
-  if (pcapng_) closed_status_ = pcapng_->Close();
+  if (pcapng_) {
+    // Flush first: the writer's own drops are final only then.
+    (void)pcapng_->Flush();
+    InterfaceStatistics isb{
+        .start_ns = start_ns_,
+        .end_ns = RealtimeNs(),
+        .if_recv = counts.received,
+        .if_drop = counts.dropped,
+        .filter_accept = counts.filtered ? counts.received : std::nullopt,
+        .os_drop = pcapng_->stats().records_dropped,
+        .user_delivered = counts.delivered,
+        .comment =
+            "ringstamp: ifrecv/ifdrop = PACKET_STATISTICS of the capture socket; "
+            "osdrop = frames the file could not take"};
+    // Its error, if any, is the writer's status when it is the first one.
+    (void)pcapng_->WriteStatistics(isb);
+    closed_status_ = pcapng_->Close();
+  }
   return closed_status_;
+}
+
+uint64_t CaptureSink::statistics_blocks() const {
+  return pcapng_ ? pcapng_->stats().trailer_blocks : 0;
 }
 
 uint64_t CaptureSink::records_written() const {

@@ -108,6 +108,7 @@ std::vector<std::byte> PcapFileHeader(uint32_t snaplen) {
 constexpr uint32_t kShbType = 0x0A0D0D0A;
 constexpr uint32_t kIdbType = 0x00000001;
 constexpr uint32_t kEpbType = 0x00000006;
+constexpr uint32_t kIsbType = 0x00000005;
 constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
 constexpr uint16_t kOptEnd = 0;
 constexpr uint16_t kOptComment = 1;
@@ -115,6 +116,13 @@ constexpr uint16_t kOptShbUserAppl = 4;
 constexpr uint16_t kOptIfName = 2;
 constexpr uint16_t kOptIfTsresol = 9;
 constexpr uint16_t kOptEpbFlags = 2;
+constexpr uint16_t kOptIsbStartTime = 2;
+constexpr uint16_t kOptIsbEndTime = 3;
+constexpr uint16_t kOptIsbIfRecv = 4;
+constexpr uint16_t kOptIsbIfDrop = 5;
+constexpr uint16_t kOptIsbFilterAccept = 6;
+constexpr uint16_t kOptIsbOsDrop = 7;
+constexpr uint16_t kOptIsbUsrDeliv = 8;
 constexpr size_t kEpbFixed = 28;  // type, length, interface, ts high/low, caplen, origlen
 constexpr std::string_view kCommentPrefix = "ts=";
 constexpr size_t kMaxCommentOption = 4 + Pad4(kCommentPrefix.size() + 16);
@@ -135,6 +143,19 @@ void AppendOption(std::vector<std::byte>& out, uint16_t code, std::string_view v
   const size_t at = out.size();
   out.resize(at + Pad4(value.size()), std::byte{0});
   std::memcpy(out.data() + at, value.data(), value.size());
+}
+
+// A 64-bit option: the value as two 32-bit halves, high first (pcapng's
+// timestamp layout), or as one 64-bit integer (the counters).
+void AppendU64Option(std::vector<std::byte>& out, uint16_t code, uint64_t value, bool split) {
+  Append<uint16_t>(out, code);
+  Append<uint16_t>(out, 8);
+  if (split) {
+    Append<uint32_t>(out, static_cast<uint32_t>(value >> 32));
+    Append<uint32_t>(out, static_cast<uint32_t>(value));
+  } else {
+    Append<uint64_t>(out, value);
+  }
 }
 
 void FinishBlock(std::vector<std::byte>& out, size_t block_start) {
@@ -168,6 +189,8 @@ std::vector<std::byte> PcapngFileHeader(uint32_t snaplen, std::string_view inter
   FinishBlock(h, idb);
   return h;
 }
+
+uint64_t StampTicks(int64_t ns) { return ns > 0 ? static_cast<uint64_t>(ns) : 0; }
 
 absl::Status CheckBuffer(std::string_view name, size_t buffer_bytes, size_t max_record_bytes) {
   if (buffer_bytes < std::max(kMinBuffer, max_record_bytes)) {
@@ -411,6 +434,46 @@ absl::Status RecordSink::Close() {
   return status_;
 }
 
+absl::Status RecordSink::WriteTrailer(std::span<const std::byte> block) {
+  if (closed_ || fd_ < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(name_, ": trailer after Close()"));
+  }
+  FlushBuffer();
+  if (failed() && !regular_file_) return status_;  // a pipe cannot take back what it sent
+  if (regular_file_ && lseek(fd_, static_cast<off_t>(file_offset_), SEEK_SET) < 0) {
+    // After a failed flush the fd's position is past the cut-off tail.
+    absl::Status s = ErrnoStatus(errno, absl::StrCat(name_, ": lseek before the trailer block"));
+    Fail(s);
+    return s;
+  }
+  size_t done = 0;
+  const int err = WriteAll(block.data(), block.size(), &done);
+  if (err == 0) {
+    file_offset_ += block.size();
+    ++stats_.trailer_blocks;
+    stats_.trailer_bytes += block.size();
+    return absl::OkStatus();
+  }
+  std::string hint = err == ENOSPC ? "the disk is full" : "";
+  auto add = [&hint](std::string_view part) {
+    absl::StrAppend(&hint, hint.empty() ? "" : "; ", ToAbsl(part));
+  };
+  if (done > 0) {
+    if (!regular_file_) {
+      add("part of the block was sent (not a regular file: it cannot be taken back)");
+    } else if (ftruncate(fd_, static_cast<off_t>(file_offset_)) != 0) {
+      add(absl::StrCat("ftruncate back failed (", std::strerror(errno),
+                       "): the file ends in a partial block"));
+    } else {
+      add("the partial block was cut off, the file ends with the last record");
+    }
+  }
+  absl::Status s = ErrnoStatus(
+      err, absl::StrFormat("%s: writing a %u-byte trailer block", name_, block.size()), hint);
+  Fail(s);
+  return s;
+}
+
 // ---- PcapWriter --------------------------------------------------------
 
 absl::StatusOr<PcapWriter> PcapWriter::Open(std::string_view path,
@@ -549,6 +612,39 @@ bool PcapngWriter::AppendGather(int64_t stamp_ns, StampSource source,
   Put<uint32_t>(q, static_cast<uint32_t>(block_len));
   sink_.Commit(block_len);
   return true;
+}
+
+std::vector<std::byte> BuildInterfaceStatisticsBlock(const InterfaceStatistics& st) {
+  std::vector<std::byte> b;
+  const uint64_t ts = StampTicks(st.end_ns);
+  Append<uint32_t>(b, kIsbType);
+  Append<uint32_t>(b, 0);  // total length, set by FinishBlock
+  Append<uint32_t>(b, 0);  // interface 0: the one IDB
+  Append<uint32_t>(b, static_cast<uint32_t>(ts >> 32));
+  Append<uint32_t>(b, static_cast<uint32_t>(ts));
+  const size_t options_at = b.size();
+  if (!st.comment.empty()) {
+    AppendOption(b, kOptComment, std::string_view(st.comment).substr(0, UINT16_MAX & ~3u));
+  }
+  if (st.start_ns > 0) AppendU64Option(b, kOptIsbStartTime, StampTicks(st.start_ns), true);
+  if (st.end_ns > 0) AppendU64Option(b, kOptIsbEndTime, ts, true);
+  const std::pair<uint16_t, const std::optional<uint64_t>*> counters[] = {
+      {kOptIsbIfRecv, &st.if_recv},
+      {kOptIsbIfDrop, &st.if_drop},
+      {kOptIsbFilterAccept, &st.filter_accept},
+      {kOptIsbOsDrop, &st.os_drop},
+      {kOptIsbUsrDeliv, &st.user_delivered}};
+  for (const auto& [code, value] : counters) {
+    if (value->has_value()) AppendU64Option(b, code, **value, false);
+  }
+  if (b.size() > options_at) AppendOption(b, kOptEnd, "");
+  FinishBlock(b, 0);
+  return b;
+}
+
+absl::Status PcapngWriter::WriteStatistics(const InterfaceStatistics& stats) {
+  const std::vector<std::byte> block = BuildInterfaceStatisticsBlock(stats);
+  return sink_.WriteTrailer(block);
 }
 
 }  // namespace ringstamp::app

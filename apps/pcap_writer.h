@@ -12,7 +12,9 @@
 // Interface Description Block (LINKTYPE_ETHERNET, if_tsresol=9, if_name), then
 // one Enhanced Packet Block per frame whose opt_comment says where the stamp
 // came from ("ts=software", tshark's frame.comment), plus epb_flags with the
-// direction when it is known. Frames are written as given: a caller that
+// direction when it is known. At the end of a capture WriteStatistics adds one
+// Interface Statistics Block (start and end time in the IDB's nanoseconds, the
+// kernel's counters; see InterfaceStatistics). Frames are written as given: a caller that
 // wants VLAN tags the kernel stripped re-inserts them (AppendGather lets it
 // do so without a copy: MACs, tag, rest).
 //
@@ -37,9 +39,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -59,6 +63,8 @@ struct WriterStats {
   uint64_t stamps_clamped = 0;    // stamps outside the format's range, written clamped
   uint64_t write_calls = 0;       // write(2) calls, retries included
   uint64_t header_bytes = 0;      // file header (pcap global header, or SHB + IDB)
+  uint64_t trailer_blocks = 0;    // blocks written after the records (pcapng ISB), not records
+  uint64_t trailer_bytes = 0;     // their bytes: a file is header + written + trailer bytes long
 };
 
 // The buffered, record-preserving file sink both writers use. It knows
@@ -95,6 +101,14 @@ class RecordSink {
   absl::Status Flush();
   // Flush, then close (owned fds only). Idempotent: returns the first error.
   absl::Status Close();
+  // Flushes, then writes `block` at once as the file's last block (a trailer,
+  // not a record: counted in trailer_blocks/bytes). On a regular file this is
+  // tried even after a write error stopped the records — so a disk-full
+  // capture can still say what it lost — and a block that does not fit whole
+  // is cut off again (the file ends with a whole block either way). Not on a
+  // pipe that failed already. OK when the whole block reached the file; an
+  // error otherwise (also kept as status() when it is the first one).
+  absl::Status WriteTrailer(std::span<const std::byte> block);
 
   const absl::Status& status() const { return status_; }
   bool failed() const { return !status_.ok(); }
@@ -169,6 +183,27 @@ class PcapWriter {
 // Direction of a frame, for pcapng's epb_flags (PACKET_OUTGOING → kOutbound).
 enum class PacketDirection : uint8_t { kUnknown, kInbound, kOutbound };
 
+// Counters of one pcapng Interface Statistics Block (block type 5) for the
+// writer's one interface (id 0). Times are Unix ns, written in the IDB's
+// resolution (if_tsresol 9: ns). A counter that is nullopt is left out, as is
+// a time ≤ 0 and an empty comment; the pcapng names and option codes follow.
+struct InterfaceStatistics {
+  int64_t start_ns = 0;                    // isb_starttime (2): when the capture started
+  int64_t end_ns = 0;                      // isb_endtime (3), also the block's timestamp
+  std::optional<uint64_t> if_recv;         // isb_ifrecv (4)
+  std::optional<uint64_t> if_drop;         // isb_ifdrop (5)
+  std::optional<uint64_t> filter_accept;   // isb_filteraccept (6)
+  std::optional<uint64_t> os_drop;         // isb_osdrop (7)
+  std::optional<uint64_t> user_delivered;  // isb_usrdeliv (8)
+  std::string comment;                     // opt_comment (1), UTF-8, < 65536 bytes
+};
+
+// The whole block in host byte order (the order the writer's SHB declares):
+// type, total length, interface id 0, timestamp high/low, the options in code
+// order (comment first) each padded to 4 bytes with zeros, opt_endofopt, and
+// the total length again. Allocates: not for the per-frame path.
+std::vector<std::byte> BuildInterfaceStatisticsBlock(const InterfaceStatistics& stats);
+
 struct PcapngWriterOptions {
   uint32_t snaplen = 262144;
   size_t buffer_bytes = 1u << 20;
@@ -189,6 +224,12 @@ class PcapngWriter {
   bool AppendGather(int64_t stamp_ns, StampSource source,
                     std::span<const std::span<const std::byte>> parts, uint32_t wire_len = 0,
                     PacketDirection direction = PacketDirection::kUnknown);
+
+  // Flushes the records, then writes one Interface Statistics Block at once
+  // (RecordSink::WriteTrailer: tried after a disk-full error too, never left
+  // torn). Call it last, before Close; records appended after it would follow
+  // the statistics (readers accept that, but the counters would be stale).
+  absl::Status WriteStatistics(const InterfaceStatistics& stats);
 
   absl::Status Flush() { return sink_.Flush(); }
   absl::Status Close() { return sink_.Close(); }
