@@ -30,23 +30,19 @@ std::optional<Stamp> ReflectorStamp(uint64_t raw, bool ptp_format, StampSource s
   return Stamp{StampTimestampToUnixNs(raw, ptp_format), source};
 }
 
+size_t ReserveFor(uint64_t count) {
+  return count == 0 ? kMaxReserve : static_cast<size_t>(std::min<uint64_t>(count, kMaxReserve));
+}
+
 }  // namespace
 
-absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
-  ProbeSenderOptions o = in;
+// ---------------------------------------------------------------- tracker
+
+absl::StatusOr<ProbeTracker> ProbeTracker::Create(const ProbeTrackerOptions& in) {
+  ProbeTrackerOptions o = in;
   if (o.interval_ns <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "probe interval must be positive, got ", o.interval_ns, " ns; give --interval, e.g. 10ms"));
-  }
-  if (o.packet_size < kStampPacketSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "probe size ", o.packet_size, " bytes is below the STAMP minimum of ", kStampPacketSize,
-        " bytes (RFC 8762 §4.2.1); use --size ", kStampPacketSize, " or more"));
-  }
-  if (o.packet_size > kMaxProbePacketSize) {
-    return absl::InvalidArgumentError(absl::StrCat("probe size ", o.packet_size,
-                                                   " bytes exceeds the largest UDP payload (",
-                                                   kMaxProbePacketSize, "); use a smaller --size"));
   }
   if (o.timeout_ns < 0) {
     return absl::InvalidArgumentError(
@@ -61,14 +57,6 @@ absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
                               ? std::numeric_limits<int64_t>::max()
                               : 3 * o.interval_ns;
     o.timeout_ns = std::max(kMinTimeoutNs, three);
-  }
-  bool with_tlvs = o.request_reflector_info && o.packet_size >= kProbeTlvPacketSize;
-  if (with_tlvs && !ProbeTlvsFit(o.packet_size)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "probe size ", o.packet_size, " bytes cannot hold the RFC 8972 TLVs (", kProbeTlvPacketSize,
-        " bytes) plus an Extra Padding TLV (at least ", kStampTlvHeaderSize, " bytes); use --size ",
-        kProbeTlvPacketSize, " or ", kProbeTlvPacketSize + 4,
-        " and more, or 44..71 without the reflector's stamp sources"));
   }
   // Probes in flight at most: one per interval within a timeout, plus the one being sent.
   const uint64_t needed = static_cast<uint64_t>(o.timeout_ns / o.interval_ns) + 2;
@@ -86,15 +74,13 @@ absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
         " probes in flight within one timeout; raise the window (or leave it 0 for automatic)"));
   }
   o.window = static_cast<uint32_t>(window);
-  return ProbeSender(o, with_tlvs);
+  return ProbeTracker(o);
 }
 
-ProbeSender::ProbeSender(const ProbeSenderOptions& options, bool with_tlvs)
+ProbeTracker::ProbeTracker(const ProbeTrackerOptions& options)
     : options_(options),
-      with_tlvs_(with_tlvs),
       slots_(new Slot[options.window]),
       slot_mask_(options.window - 1),
-      memos_(kReplyMemos),
       next_seq_(options.first_seq),
       cursor_(options.first_seq),
       rtt_(options.max_exact_samples),
@@ -102,15 +88,15 @@ ProbeSender::ProbeSender(const ProbeSenderOptions& options, bool with_tlvs)
       dwell_(options.max_exact_samples),
       forward_(options.max_exact_samples),
       reverse_(options.max_exact_samples),
-      offset_(options.max_exact_samples),
-      t3_error_(options.max_exact_samples) {
+      offset_(options.max_exact_samples) {
   if (options.tx_stamp_wait_ns > 0) {
     held_.resize(std::bit_ceil(std::min<size_t>(options.window, kMaxHeld)));
   }
-  const size_t reserve = options.count == 0
-                             ? kMaxReserve
-                             : static_cast<size_t>(std::min<uint64_t>(options.count, kMaxReserve));
-  for (LatencyStats* s : {&rtt_, &network_rtt_, &dwell_}) s->Reserve(reserve);
+  const size_t reserve = ReserveFor(options.count);
+  rtt_.Reserve(reserve);
+  network_rtt_.Reserve(reserve);
+  if (options.mode == ProbeMode::kIcmpEcho) return;  // no reflector stamps: no further figures
+  dwell_.Reserve(reserve);
   if (options.clocks_synchronised) {
     forward_.Reserve(reserve);
     reverse_.Reserve(reserve);
@@ -119,40 +105,36 @@ ProbeSender::ProbeSender(const ProbeSenderOptions& options, bool with_tlvs)
   }
 }
 
-ProbeSender::ProbeSender(ProbeSender&&) noexcept = default;
-ProbeSender& ProbeSender::operator=(ProbeSender&&) noexcept = default;
-ProbeSender::~ProbeSender() = default;
+ProbeTracker::ProbeTracker(ProbeTracker&&) noexcept = default;
+ProbeTracker& ProbeTracker::operator=(ProbeTracker&&) noexcept = default;
+ProbeTracker::~ProbeTracker() = default;
 
-std::optional<int64_t> ProbeSender::NextSendAt() const {
-  if (options_.count != 0 && counters_.sent >= options_.count) return std::nullopt;
+bool ProbeTracker::AllSent() const {
+  return options_.count != 0 && counters_.sent >= options_.count;
+}
+
+std::optional<int64_t> ProbeTracker::NextSendAt() const {
+  if (AllSent()) return std::nullopt;
   return next_due_ns_;
 }
 
-BuiltProbe ProbeSender::BuildProbe(std::span<std::byte> out, int64_t now_mono_ns,
-                                   int64_t t1_estimate_unix_ns) {
-  if (options_.count != 0 && counters_.sent >= options_.count) return {};
-  if (out.size() < options_.packet_size) return {};
-  Slot& slot = SlotFor(next_seq_);
+std::optional<uint32_t> ProbeTracker::ReserveNext() {
+  if (AllSent()) return std::nullopt;
+  const Slot& slot = SlotFor(next_seq_);
   if (slot.state == SlotState::kInFlight || slot.state == SlotState::kHeld) {
     ++counters_.window_full;
-    return {};
+    return std::nullopt;
   }
-  const uint32_t seq = next_seq_;
-  const bool ptp = options_.error_estimate.ptp_format;
-  const StampSenderPacket packet{.seq = seq,
-                                 .timestamp = UnixNsToStampTimestamp(t1_estimate_unix_ns, ptp),
-                                 .error_estimate = options_.error_estimate,
-                                 .ssid = options_.ssid};
-  const size_t size = BuildStampSender(out, packet, options_.packet_size);
-  if (size == 0) return {};
-  if (with_tlvs_) WriteProbeRequestTlvs(out.first(size));
+  return next_seq_;
+}
 
-  slot = Slot{.seq = seq,
-              .state = SlotState::kInFlight,
-              .t1_raw = packet.timestamp,
-              .t1_estimate_ns = t1_estimate_unix_ns,
-              .send_mono_ns = now_mono_ns,
-              .deadline_ns = now_mono_ns + options_.timeout_ns};
+void ProbeTracker::RecordSent(int64_t now_mono_ns, int64_t t1_estimate_unix_ns, uint64_t echo) {
+  SlotFor(next_seq_) = Slot{.seq = next_seq_,
+                            .state = SlotState::kInFlight,
+                            .echo = echo,
+                            .t1_estimate_ns = t1_estimate_unix_ns,
+                            .send_mono_ns = now_mono_ns,
+                            .deadline_ns = now_mono_ns + options_.timeout_ns};
   // Schedule: one interval after the due time, unless more than one interval behind.
   int64_t base = counters_.sent == 0 ? now_mono_ns : next_due_ns_;
   if (now_mono_ns - base > options_.interval_ns) {
@@ -163,24 +145,27 @@ BuiltProbe ProbeSender::BuildProbe(std::span<std::byte> out, int64_t now_mono_ns
   ++next_seq_;
   ++counters_.sent;
   ++counters_.in_flight;
-  return {size, seq};
 }
 
-Stamp ProbeSender::BestT1(const Slot& slot) const {
+Stamp ProbeTracker::BestT1(const Slot& slot) const {
   return slot.has_tx ? slot.tx : Stamp{slot.t1_estimate_ns, StampSource::kUserspace};
 }
 
-void ProbeSender::Finish(ProbeResult& r, const Slot& slot) {
+void ProbeTracker::Finish(ProbeResult& r, const Slot& slot) {
   r.t1 = BestT1(slot);
   if (r.t4) r.rtt_ns = r.t4->ns - r.t1->ns;
-  if (r.t2 && r.t3) r.dwell_ns = r.t3->ns - r.t2->ns;
-  if (r.rtt_ns && r.dwell_ns) r.network_rtt_ns = *r.rtt_ns - *r.dwell_ns;
-  if (options_.clocks_synchronised) {
-    if (r.t2) r.forward_ns = r.t2->ns - r.t1->ns;
-    if (r.t3 && r.t4) r.reverse_ns = r.t4->ns - r.t3->ns;
-  } else if (r.t2 && r.t3 && r.t4) {
-    const __int128 sum = static_cast<__int128>(r.t2->ns - r.t1->ns) + (r.t3->ns - r.t4->ns);
-    r.offset_ns = static_cast<int64_t>(sum / 2);
+  if (options_.mode == ProbeMode::kIcmpEcho) {
+    r.network_rtt_ns = r.rtt_ns;  // no reflector dwell to take out
+  } else {
+    if (r.t2 && r.t3) r.dwell_ns = r.t3->ns - r.t2->ns;
+    if (r.rtt_ns && r.dwell_ns) r.network_rtt_ns = *r.rtt_ns - *r.dwell_ns;
+    if (options_.clocks_synchronised) {
+      if (r.t2) r.forward_ns = r.t2->ns - r.t1->ns;
+      if (r.t3 && r.t4) r.reverse_ns = r.t4->ns - r.t3->ns;
+    } else if (r.t2 && r.t3 && r.t4) {
+      const __int128 sum = static_cast<__int128>(r.t2->ns - r.t1->ns) + (r.t3->ns - r.t4->ns);
+      r.offset_ns = static_cast<int64_t>(sum / 2);
+    }
   }
   if (r.status != ProbeStatus::kOk && r.status != ProbeStatus::kLate) return;
   if (r.rtt_ns) rtt_.Add(*r.rtt_ns);
@@ -196,7 +181,7 @@ void ProbeSender::Finish(ProbeResult& r, const Slot& slot) {
   if (r.reflector_sources_reported) ++reflector_sources_reported_;
 }
 
-void ProbeSender::OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
+void ProbeTracker::OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
   Slot& slot = SlotFor(seq);
   if (slot.seq != seq || slot.state == SlotState::kFree) {
     ++counters_.tx_stamps_unknown;
@@ -227,7 +212,7 @@ void ProbeSender::OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultF
   }
 }
 
-void ProbeSender::AdvanceCursor() {
+void ProbeTracker::AdvanceCursor() {
   while (cursor_ != next_seq_) {
     const Slot& s = SlotFor(cursor_);
     if (s.seq == cursor_ && s.state == SlotState::kInFlight) return;
@@ -235,40 +220,33 @@ void ProbeSender::AdvanceCursor() {
   }
 }
 
-ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timestamps& rx_stamps,
-                                uint8_t reply_ttl, int64_t now_mono_ns, ProbeResultFn emit) {
-  const ParseResult<StampReflectorPacket> parsed = ParseStampReflector(payload);
-  if (!parsed) {
-    ++counters_.malformed;
-    return ReplyMatch::kMalformed;
-  }
-  const StampReflectorPacket& p = *parsed;
-  const uint32_t seq = p.sender_seq;
-  Slot& slot = SlotFor(seq);
-  if ((p.ssid != options_.ssid && p.ssid != 0) || slot.seq != seq ||
-      slot.state == SlotState::kFree || slot.t1_raw != p.sender_timestamp) {
-    ++counters_.unmatched;
-    return ReplyMatch::kUnmatched;
-  }
+ReplyMatch ProbeTracker::CountUnmatched() {
+  ++counters_.unmatched;
+  return ReplyMatch::kUnmatched;
+}
 
-  ProbeResult r;
+ReplyMatch ProbeTracker::CountMalformed() {
+  ++counters_.malformed;
+  return ReplyMatch::kMalformed;
+}
+
+ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult& reply,
+                                 int64_t now_mono_ns, ProbeResultFn emit) {
+  return OnReply(seq, echo, reply, now_mono_ns, emit, [](ProbeResult&) {});
+}
+
+ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult& reply,
+                                 int64_t now_mono_ns, ProbeResultFn emit,
+                                 absl::FunctionRef<void(ProbeResult&)> on_first) {
+  Slot& slot = SlotFor(seq);
+  if (slot.seq != seq || slot.state == SlotState::kFree || slot.echo != echo) {
+    return CountUnmatched();
+  }
+  ProbeResult r = reply;
   r.seq = seq;
+  r.mode = options_.mode;
+  r.reordered = false;
   r.send_mono_ns = slot.send_mono_ns;
-  r.forward_ttl = p.sender_ttl;
-  r.reply_ttl = reply_ttl;
-  r.reflector_seq = p.seq;
-  r.reflector_synchronized = p.error_estimate.synchronized;
-  r.reflector_error_ns = p.error_estimate.ToNs();
-  const ReflectorTlvs tlvs = with_tlvs_ ? ParseReflectorTlvs(payload) : ReflectorTlvs{};
-  r.reflector_sources_reported = tlvs.info.has_value();
-  const bool ptp = p.error_estimate.ptp_format;
-  r.t2 = ReflectorStamp(
-      p.receive_timestamp, ptp,
-      tlvs.info ? ReceiveSourceForMethod(tlvs.info->method_in) : StampSource::kUserspace);
-  r.t3 = ReflectorStamp(
-      p.timestamp, ptp,
-      tlvs.info ? TransmitSourceForMethod(tlvs.info->method_out) : StampSource::kEstimate);
-  r.t4 = rx_stamps.BestSystem();
 
   if (slot.state == SlotState::kHeld || slot.state == SlotState::kAnswered) {
     ++counters_.duplicated;
@@ -293,25 +271,7 @@ ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timest
     have_highest_ = true;
     highest_replied_ = seq;
   }
-
-  if (tlvs.follow_up && tlvs.follow_up->timestamp != 0) {
-    const StampFollowUp& fu = *tlvs.follow_up;
-    ProbeFollowUp f;
-    f.reflector_seq = fu.seq;
-    f.t3_actual =
-        Stamp{StampTimestampToUnixNs(fu.timestamp, ptp), ReceiveSourceForMethod(fu.method)};
-    ReplyMemo& m = memos_[fu.seq & (memos_.size() - 1)];
-    if (m.valid && m.reflector_seq == fu.seq) {
-      f.seq = m.seq;
-      f.t3_error_ns = f.t3_actual.ns - m.t3_ns;
-      if (!m.followed) {
-        m.followed = true;
-        t3_error_.Add(*f.t3_error_ns);
-      }
-    }
-    r.follow_up = f;
-  }
-  if (r.t3) memos_[p.seq & (memos_.size() - 1)] = {p.seq, seq, r.t3->ns, true, false};
+  on_first(r);
 
   const bool hold = !held_.empty() && !slot.has_tx;
   if (hold && held_tail_ - held_head_ < held_.size()) {
@@ -330,7 +290,7 @@ ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timest
   return late ? ReplyMatch::kLate : ReplyMatch::kMatched;
 }
 
-size_t ProbeSender::Expire(int64_t now_mono_ns, ProbeResultFn emit) {
+size_t ProbeTracker::Expire(int64_t now_mono_ns, ProbeResultFn emit) {
   while (held_head_ != held_tail_) {
     Held& h = held_[held_head_ & (held_.size() - 1)];
     if (h.open) {
@@ -355,6 +315,7 @@ size_t ProbeSender::Expire(int64_t now_mono_ns, ProbeResultFn emit) {
       ++lost;
       ProbeResult r;
       r.seq = s.seq;
+      r.mode = options_.mode;
       r.status = ProbeStatus::kLost;
       r.send_mono_ns = s.send_mono_ns;
       r.t1 = BestT1(s);
@@ -365,7 +326,7 @@ size_t ProbeSender::Expire(int64_t now_mono_ns, ProbeResultFn emit) {
   return lost;
 }
 
-std::optional<int64_t> ProbeSender::NextDeadline() const {
+std::optional<int64_t> ProbeTracker::NextDeadline() const {
   std::optional<int64_t> next;
   for (uint64_t pos = held_head_; pos != held_tail_; ++pos) {
     const Held& h = held_[pos & (held_.size() - 1)];
@@ -383,13 +344,13 @@ std::optional<int64_t> ProbeSender::NextDeadline() const {
   return next;
 }
 
-bool ProbeSender::Done() const {
-  return options_.count != 0 && counters_.sent >= options_.count && counters_.in_flight == 0 &&
-         held_head_ == held_tail_;
+bool ProbeTracker::Done() const {
+  return AllSent() && counters_.in_flight == 0 && held_head_ == held_tail_;
 }
 
-ProbeSummary ProbeSender::Summary() const {
+ProbeSummary ProbeTracker::Summary() const {
   ProbeSummary s;
+  s.mode = options_.mode;
   s.counters = counters_;
   s.clocks_synchronised = options_.clocks_synchronised;
   s.rtt = rtt_.Summarize();
@@ -398,9 +359,128 @@ ProbeSummary ProbeSender::Summary() const {
   s.forward = forward_.Summarize();
   s.reverse = reverse_.Summarize();
   s.offset = offset_.Summarize();
-  s.t3_error = t3_error_.Summarize();
   s.sources = sources_;
   s.reflector_sources_reported = reflector_sources_reported_;
+  return s;
+}
+
+// ---------------------------------------------------------------- STAMP sender
+
+absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
+  ProbeSenderOptions o = in;
+  if (o.packet_size < kStampPacketSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "probe size ", o.packet_size, " bytes is below the STAMP minimum of ", kStampPacketSize,
+        " bytes (RFC 8762 §4.2.1); use --size ", kStampPacketSize, " or more"));
+  }
+  if (o.packet_size > kMaxProbePacketSize) {
+    return absl::InvalidArgumentError(absl::StrCat("probe size ", o.packet_size,
+                                                   " bytes exceeds the largest UDP payload (",
+                                                   kMaxProbePacketSize, "); use a smaller --size"));
+  }
+  auto tracker = ProbeTracker::Create({.mode = ProbeMode::kStamp,
+                                       .count = o.count,
+                                       .interval_ns = o.interval_ns,
+                                       .timeout_ns = o.timeout_ns,
+                                       .clocks_synchronised = o.clocks_synchronised,
+                                       .first_seq = o.first_seq,
+                                       .tx_stamp_wait_ns = o.tx_stamp_wait_ns,
+                                       .window = o.window,
+                                       .max_exact_samples = o.max_exact_samples});
+  if (!tracker.ok()) return tracker.status();
+  const bool with_tlvs = o.request_reflector_info && o.packet_size >= kProbeTlvPacketSize;
+  if (with_tlvs && !ProbeTlvsFit(o.packet_size)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "probe size ", o.packet_size, " bytes cannot hold the RFC 8972 TLVs (", kProbeTlvPacketSize,
+        " bytes) plus an Extra Padding TLV (at least ", kStampTlvHeaderSize, " bytes); use --size ",
+        kProbeTlvPacketSize, " or ", kProbeTlvPacketSize + 4,
+        " and more, or 44..71 without the reflector's stamp sources"));
+  }
+  o.timeout_ns = tracker->options().timeout_ns;
+  o.window = tracker->options().window;
+  return ProbeSender(o, with_tlvs, std::move(*tracker));
+}
+
+ProbeSender::ProbeSender(const ProbeSenderOptions& options, bool with_tlvs, ProbeTracker tracker)
+    : options_(options),
+      with_tlvs_(with_tlvs),
+      tracker_(std::move(tracker)),
+      memos_(kReplyMemos),
+      t3_error_(options.max_exact_samples) {}
+
+ProbeSender::ProbeSender(ProbeSender&&) noexcept = default;
+ProbeSender& ProbeSender::operator=(ProbeSender&&) noexcept = default;
+ProbeSender::~ProbeSender() = default;
+
+BuiltProbe ProbeSender::BuildProbe(std::span<std::byte> out, int64_t now_mono_ns,
+                                   int64_t t1_estimate_unix_ns) {
+  if (tracker_.AllSent() || out.size() < options_.packet_size) return {};
+  const std::optional<uint32_t> seq = tracker_.ReserveNext();
+  if (!seq) return {};
+  const bool ptp = options_.error_estimate.ptp_format;
+  const StampSenderPacket packet{.seq = *seq,
+                                 .timestamp = UnixNsToStampTimestamp(t1_estimate_unix_ns, ptp),
+                                 .error_estimate = options_.error_estimate,
+                                 .ssid = options_.ssid};
+  const size_t size = BuildStampSender(out, packet, options_.packet_size);
+  if (size == 0) return {};
+  if (with_tlvs_) WriteProbeRequestTlvs(out.first(size));
+  tracker_.RecordSent(now_mono_ns, t1_estimate_unix_ns, packet.timestamp);
+  return {size, *seq};
+}
+
+ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timestamps& rx_stamps,
+                                uint8_t reply_ttl, int64_t now_mono_ns, ProbeResultFn emit) {
+  const ParseResult<StampReflectorPacket> parsed = ParseStampReflector(payload);
+  if (!parsed) return tracker_.CountMalformed();
+  const StampReflectorPacket& p = *parsed;
+  if (p.ssid != options_.ssid && p.ssid != 0) return tracker_.CountUnmatched();
+
+  ProbeResult r;
+  r.forward_ttl = p.sender_ttl;
+  r.reply_ttl = reply_ttl;
+  r.reflector_seq = p.seq;
+  r.reflector_synchronized = p.error_estimate.synchronized;
+  r.reflector_error_ns = p.error_estimate.ToNs();
+  const ReflectorTlvs tlvs = with_tlvs_ ? ParseReflectorTlvs(payload) : ReflectorTlvs{};
+  r.reflector_sources_reported = tlvs.info.has_value();
+  const bool ptp = p.error_estimate.ptp_format;
+  r.t2 = ReflectorStamp(
+      p.receive_timestamp, ptp,
+      tlvs.info ? ReceiveSourceForMethod(tlvs.info->method_in) : StampSource::kUserspace);
+  r.t3 = ReflectorStamp(
+      p.timestamp, ptp,
+      tlvs.info ? TransmitSourceForMethod(tlvs.info->method_out) : StampSource::kEstimate);
+  r.t4 = rx_stamps.BestSystem();
+
+  // A first reply's Follow-Up TLV: the real TX time of the reflector's previous reply.
+  auto follow_up = [&](ProbeResult& first) {
+    if (tlvs.follow_up && tlvs.follow_up->timestamp != 0) {
+      const StampFollowUp& fu = *tlvs.follow_up;
+      ProbeFollowUp f;
+      f.reflector_seq = fu.seq;
+      f.t3_actual =
+          Stamp{StampTimestampToUnixNs(fu.timestamp, ptp), ReceiveSourceForMethod(fu.method)};
+      ReplyMemo& m = memos_[fu.seq & (memos_.size() - 1)];
+      if (m.valid && m.reflector_seq == fu.seq) {
+        f.seq = m.seq;
+        f.t3_error_ns = f.t3_actual.ns - m.t3_ns;
+        if (!m.followed) {
+          m.followed = true;
+          t3_error_.Add(*f.t3_error_ns);
+        }
+      }
+      first.follow_up = f;
+    }
+    if (first.t3)
+      memos_[p.seq & (memos_.size() - 1)] = {p.seq, first.seq, first.t3->ns, true, false};
+  };
+  return tracker_.OnReply(p.sender_seq, p.sender_timestamp, r, now_mono_ns, emit, follow_up);
+}
+
+ProbeSummary ProbeSender::Summary() const {
+  ProbeSummary s = tracker_.Summary();
+  s.t3_error = t3_error_.Summarize();
   return s;
 }
 

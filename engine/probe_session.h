@@ -1,4 +1,5 @@
-// probe_session.h — ProbeSender: the STAMP session-sender of `ringstamp probe`, without I/O.
+// probe_session.h — ProbeSender: the STAMP session-sender of `ringstamp probe`, without I/O; and
+// ProbeTracker, the part every probe format shares (schedule, matching, loss, statistics).
 //
 //   auto sender = ProbeSender::Create({.count = 1000, .interval_ns = 1'000'000});
 //   auto print = [&](const ProbeResult& r) { Print(r); };
@@ -40,6 +41,12 @@
 // wait passes (Expire then reports it with the userspace t1). OnSent with no
 // hardware or software stamp (the stamp never came) releases it at once.
 //
+// Everything in the last three paragraphs (slots, schedule, matching by
+// sequence number and echoed value, TX stamps, loss / late / duplicate /
+// reordered, figures and statistics) is ProbeTracker's, which knows no packet
+// format: ProbeSender adds the STAMP packets, IcmpEchoSender (probe_icmp_session.h)
+// the ICMP echo data.
+//
 // Ownership: owns its slot ring and statistics (allocated in Create).
 // Thread-safety: none; one thread drives a sender. Cost: BuildProbe,
 // OnSent, OnReply O(1) without allocation (statistics are reserved for `count`
@@ -48,6 +55,7 @@
 // answered probe and figure.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -87,6 +95,20 @@ struct ProbeSenderOptions {
   size_t max_exact_samples = LatencyStats::kDefaultMaxExactSamples;  // per statistic
 };
 
+// The format-independent options: the same fields as ProbeSenderOptions, plus the mode
+// every result and the summary are marked with.
+struct ProbeTrackerOptions {
+  ProbeMode mode = ProbeMode::kStamp;  // kIcmpEcho: network_rtt = rtt (no reflector dwell)
+  uint64_t count = 0;
+  int64_t interval_ns = 1'000'000'000;
+  int64_t timeout_ns = 0;
+  bool clocks_synchronised = false;
+  uint32_t first_seq = 0;
+  int64_t tx_stamp_wait_ns = 0;
+  uint32_t window = 0;
+  size_t max_exact_samples = LatencyStats::kDefaultMaxExactSamples;
+};
+
 struct BuiltProbe {
   size_t size = 0;  // bytes written; 0: nothing built (all sent, buffer too small, window full)
   uint32_t seq = 0;
@@ -97,10 +119,119 @@ enum class ReplyMatch : uint8_t {
   kLate,       // first reply after the timeout
   kDuplicate,  // a further reply
   kUnmatched,  // no probe of this session (counted, not reported)
-  kMalformed,  // shorter than a STAMP packet
+  kMalformed,  // not a reply of this format (too short, bad contents)
 };
 
 using ProbeResultFn = absl::FunctionRef<void(const ProbeResult&)>;
+
+// Schedule, slots, matching, TX stamps, loss and statistics of one probe
+// session, for a format that writes and parses its own packets:
+//
+//   auto seq = tracker.ReserveNext();                    // when NextSendAt() is due
+//   if (seq) { Write(packet with *seq and t1); tracker.RecordSent(now, t1, echo = t1); }
+//   ...
+//   ProbeResult reply;  reply.t4 = rx.BestSystem();  reply.reply_ttl = ttl;
+//   tracker.OnReply(seq_in_reply, echo_in_reply, reply, MonotonicNs(), emit);
+//
+// Contract and cost as the file banner says for ProbeSender.
+class ProbeTracker {
+ public:
+  // Checks interval, timeout, TX stamp wait and window; resolves timeout_ns and window.
+  static absl::StatusOr<ProbeTracker> Create(const ProbeTrackerOptions& options);
+
+  ProbeTracker(ProbeTracker&&) noexcept;
+  ProbeTracker& operator=(ProbeTracker&&) noexcept;
+  ~ProbeTracker();
+
+  const ProbeTrackerOptions& options() const { return options_; }
+
+  // Monotonic ns at which the next probe is due (≤ now before the first one);
+  // nullopt once `count` probes were sent.
+  std::optional<int64_t> NextSendAt() const;
+  bool AllSent() const;
+
+  // The sequence number the next probe carries, or nullopt when all `count`
+  // were sent or its slot still holds an open probe (counted window_full; call
+  // Expire, then retry). Changes nothing else: RecordSent makes it sent.
+  std::optional<uint32_t> ReserveNext();
+  // Records the probe ReserveNext() named as sent at `now_mono_ns` with the
+  // userspace TX estimate `t1_estimate_unix_ns`; a reply must carry back
+  // `echo` (what the probe holds of t1) to match. Advances the schedule one
+  // interval from when the probe was due, or from now when more than one
+  // interval behind (a slip; no catch-up bursts).
+  void RecordSent(int64_t now_mono_ns, int64_t t1_estimate_unix_ns, uint64_t echo);
+
+  // As ProbeSender::OnSent.
+  void OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit);
+
+  // A reply naming probe `seq` and echoing `echo`. `reply` holds what the reply
+  // itself says (t2, t3, t4, TTLs, reflector fields); the tracker fills in seq,
+  // mode, status, reordered, send time, t1 and the figures. `on_first` runs for
+  // a first reply (on time or late) before its result is reported or held.
+  ReplyMatch OnReply(uint32_t seq, uint64_t echo, const ProbeResult& reply, int64_t now_mono_ns,
+                     ProbeResultFn emit, absl::FunctionRef<void(ProbeResult&)> on_first);
+  ReplyMatch OnReply(uint32_t seq, uint64_t echo, const ProbeResult& reply, int64_t now_mono_ns,
+                     ProbeResultFn emit);
+  // Replies the format rejected before matching.
+  ReplyMatch CountUnmatched();
+  ReplyMatch CountMalformed();
+
+  size_t Expire(int64_t now_mono_ns, ProbeResultFn emit);
+  std::optional<int64_t> NextDeadline() const;
+  bool Done() const;
+
+  const ProbeCounters& counters() const { return counters_; }
+  ProbeSummary Summary() const;
+
+  const LatencyStats& rtt_stats() const { return rtt_; }
+  const LatencyStats& network_rtt_stats() const { return network_rtt_; }
+  const LatencyStats& dwell_stats() const { return dwell_; }
+
+ private:
+  enum class SlotState : uint8_t { kFree, kInFlight, kHeld, kAnswered, kLost };
+  struct Slot {
+    uint32_t seq = 0;
+    SlotState state = SlotState::kFree;
+    bool has_tx = false;
+    uint64_t echo = 0;  // what a reply must carry back (t1 as written into the probe)
+    int64_t t1_estimate_ns = 0;
+    int64_t send_mono_ns = 0;
+    int64_t deadline_ns = 0;
+    Stamp tx;               // valid when has_tx
+    uint64_t held_pos = 0;  // position in held_ while kHeld
+  };
+  struct Held {
+    uint32_t seq = 0;
+    bool open = false;
+    int64_t deadline_ns = 0;
+    ProbeResult result;
+  };
+
+  explicit ProbeTracker(const ProbeTrackerOptions& options);
+
+  Slot& SlotFor(uint32_t seq) { return slots_[seq & slot_mask_]; }
+  Stamp BestT1(const Slot& slot) const;
+  void Finish(ProbeResult& r, const Slot& slot);  // t1, figures, statistics
+  void AdvanceCursor();
+
+  ProbeTrackerOptions options_;
+  std::unique_ptr<Slot[]> slots_;
+  uint32_t slot_mask_ = 0;
+  std::vector<Held> held_;  // ring; empty when tx_stamp_wait_ns is 0
+  uint64_t held_head_ = 0;  // oldest position
+  uint64_t held_tail_ = 0;  // next free position
+
+  uint32_t next_seq_ = 0;
+  uint32_t cursor_ = 0;  // oldest seq that may still be in flight
+  int64_t next_due_ns_ = 0;
+  bool have_highest_ = false;
+  uint32_t highest_replied_ = 0;
+
+  ProbeCounters counters_;
+  LatencyStats rtt_, network_rtt_, dwell_, forward_, reverse_, offset_;
+  std::array<std::array<uint64_t, kStampSourceCount>, 4> sources_{};
+  uint64_t reflector_sources_reported_ = 0;
+};
 
 class ProbeSender {
  public:
@@ -118,7 +249,7 @@ class ProbeSender {
 
   // Monotonic ns at which the next probe is due (≤ now before the first one);
   // nullopt once `count` probes were sent.
-  std::optional<int64_t> NextSendAt() const;
+  std::optional<int64_t> NextSendAt() const { return tracker_.NextSendAt(); }
 
   // Writes the next probe (options.packet_size bytes) at the start of `out`
   // and records it as sent at `now_mono_ns` with the userspace TX estimate
@@ -132,7 +263,9 @@ class ProbeSender {
   // The TX stamps of probe `seq`, whenever they come. The best system-clock
   // hardware or software stamp becomes t1; without either (the stamp never
   // came) the userspace estimate stays. May report a held result via `emit`.
-  void OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit);
+  void OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
+    tracker_.OnSent(seq, tx_stamps, emit);
+  }
 
   // A reflector packet (UDP payload) that arrived with `rx_stamps` and
   // TTL / hop limit `reply_ttl`, at `now_mono_ns`. Reports the probe's result
@@ -143,40 +276,24 @@ class ProbeSender {
   // Reports probes whose deadline is ≤ now_mono_ns as lost, and held results
   // whose TX-stamp wait has passed. Returns the number of probes newly lost.
   // Expire(INT64_MAX, ...) ends a run: nothing stays in flight.
-  size_t Expire(int64_t now_mono_ns, ProbeResultFn emit);
+  size_t Expire(int64_t now_mono_ns, ProbeResultFn emit) {
+    return tracker_.Expire(now_mono_ns, emit);
+  }
 
   // The earliest moment Expire has something to do; nullopt when nothing is open.
-  std::optional<int64_t> NextDeadline() const;
+  std::optional<int64_t> NextDeadline() const { return tracker_.NextDeadline(); }
 
   // All `count` probes sent and none in flight or held (never true for count 0).
-  bool Done() const;
+  bool Done() const { return tracker_.Done(); }
 
-  const ProbeCounters& counters() const { return counters_; }
+  const ProbeCounters& counters() const { return tracker_.counters(); }
   ProbeSummary Summary() const;  // O(answered probes): percentiles are computed here
 
-  const LatencyStats& rtt_stats() const { return rtt_; }
-  const LatencyStats& network_rtt_stats() const { return network_rtt_; }
-  const LatencyStats& dwell_stats() const { return dwell_; }
+  const LatencyStats& rtt_stats() const { return tracker_.rtt_stats(); }
+  const LatencyStats& network_rtt_stats() const { return tracker_.network_rtt_stats(); }
+  const LatencyStats& dwell_stats() const { return tracker_.dwell_stats(); }
 
  private:
-  enum class SlotState : uint8_t { kFree, kInFlight, kHeld, kAnswered, kLost };
-  struct Slot {
-    uint32_t seq = 0;
-    SlotState state = SlotState::kFree;
-    bool has_tx = false;
-    uint64_t t1_raw = 0;  // the timestamp field as written into the probe
-    int64_t t1_estimate_ns = 0;
-    int64_t send_mono_ns = 0;
-    int64_t deadline_ns = 0;
-    Stamp tx;               // valid when has_tx
-    uint64_t held_pos = 0;  // position in held_ while kHeld
-  };
-  struct Held {
-    uint32_t seq = 0;
-    bool open = false;
-    int64_t deadline_ns = 0;
-    ProbeResult result;
-  };
   struct ReplyMemo {  // reflector seq -> our probe and the t3 its reply carried
     uint32_t reflector_seq = 0;
     uint32_t seq = 0;
@@ -185,32 +302,13 @@ class ProbeSender {
     bool followed = false;  // its Follow-Up error is already in t3_error_
   };
 
-  explicit ProbeSender(const ProbeSenderOptions& options, bool with_tlvs);
-
-  Slot& SlotFor(uint32_t seq) { return slots_[seq & slot_mask_]; }
-  Stamp BestT1(const Slot& slot) const;
-  void Finish(ProbeResult& r, const Slot& slot);  // t1, figures, statistics
-  void AdvanceCursor();
+  ProbeSender(const ProbeSenderOptions& options, bool with_tlvs, ProbeTracker tracker);
 
   ProbeSenderOptions options_;
   bool with_tlvs_ = false;
-  std::unique_ptr<Slot[]> slots_;
-  uint32_t slot_mask_ = 0;
-  std::vector<Held> held_;  // ring; empty when tx_stamp_wait_ns is 0
-  uint64_t held_head_ = 0;  // oldest position
-  uint64_t held_tail_ = 0;  // next free position
+  ProbeTracker tracker_;
   std::vector<ReplyMemo> memos_;
-
-  uint32_t next_seq_ = 0;
-  uint32_t cursor_ = 0;  // oldest seq that may still be in flight
-  int64_t next_due_ns_ = 0;
-  bool have_highest_ = false;
-  uint32_t highest_replied_ = 0;
-
-  ProbeCounters counters_;
-  LatencyStats rtt_, network_rtt_, dwell_, forward_, reverse_, offset_, t3_error_;
-  std::array<std::array<uint64_t, kStampSourceCount>, 4> sources_{};
-  uint64_t reflector_sources_reported_ = 0;
+  LatencyStats t3_error_;
 };
 
 }  // namespace ringstamp

@@ -7,6 +7,10 @@ std::string_view ProbeSourceName(StampSource source) {
   return IsHardware(source) ? "hardware" : StampSourceName(source);
 }
 
+std::string_view ProbeModeName(ProbeMode mode) {
+  return mode == ProbeMode::kIcmpEcho ? "icmp" : "stamp";
+}
+
 std::string_view ProbeStatusName(ProbeStatus status) {
   switch (status) {
     case ProbeStatus::kOk:

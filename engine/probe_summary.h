@@ -13,6 +13,9 @@
 //   clocks synchronised: forward = t2 − t1 (to the reflector), reverse = t4 − t3 (back);
 //   otherwise offset = ((t2 − t1) + (t3 − t4)) / 2 (reflector clock minus ours,
 //   truncated toward zero), and no one-way delays.
+// ICMP echo mode (ProbeMode::kIcmpEcho) has no reflector stamps: t2, t3, dwell,
+// one-way delays and offset stay absent, and network_rtt = rtt (the peer's own
+// stack time cannot be taken out).
 // Plain values: copy freely, any thread.
 #pragma once
 
@@ -32,6 +35,15 @@ inline constexpr size_t kStampSourceCount = 5;  // entries of StampSource
 // The probe's names for stamp sources (the JSON "source" values): "hardware"
 // (raw PHC mapped to system time, or driver-converted), "software", "userspace", "estimate".
 std::string_view ProbeSourceName(StampSource source);
+
+// What produced a result: a STAMP exchange (t1..t4) or an ICMP echo (t1 and t4 only).
+enum class ProbeMode : uint8_t {
+  kStamp,     // UDP STAMP (RFC 8762) to a reflector
+  kIcmpEcho,  // ICMP / ICMPv6 echo, answered by any host's stack
+};
+
+// "stamp", "icmp" (the --mode values and the JSON "mode" key).
+std::string_view ProbeModeName(ProbeMode mode);
 
 enum class ProbeStatus : uint8_t {
   kOk,         // first reply, within the timeout
@@ -58,6 +70,7 @@ struct ProbeFollowUp {
 struct ProbeResult {
   uint32_t seq = 0;
   ProbeStatus status = ProbeStatus::kOk;
+  ProbeMode mode = ProbeMode::kStamp;
   bool reordered = false;  // arrived after a reply to a later probe
   int64_t send_mono_ns = 0;
 
@@ -89,7 +102,7 @@ struct ProbeCounters {
   uint64_t reordered = 0;          // first replies that came after a reply to a later probe
   uint64_t in_flight = 0;          // sent, neither answered nor timed out
   uint64_t unmatched = 0;          // replies to no probe of ours (other session, too old, bad echo)
-  uint64_t malformed = 0;          // replies shorter than a STAMP packet
+  uint64_t malformed = 0;          // replies that are not a probe reply (too short, bad contents)
   uint64_t tx_stamps = 0;          // OnSent calls matched to a probe
   uint64_t tx_stamps_unknown = 0;  // OnSent for a seq not (or no longer) in the window
   uint64_t tx_stamps_after_result = 0;  // came after the probe's result was reported
@@ -99,6 +112,7 @@ struct ProbeCounters {
 };
 
 struct ProbeSummary {
+  ProbeMode mode = ProbeMode::kStamp;
   ProbeCounters counters;
   bool clocks_synchronised = false;
   LatencySummary rtt;
