@@ -108,6 +108,7 @@ EtherConn::EtherConn(PacketRelay* relay, uint32_t id, EtherConnOptions options,
       neighbors_(options_.neighbors) {
   handlers_.resize(relay_->worker_count());
   stamp_handlers_.resize(relay_->worker_count());
+  echo_routes_.resize(relay_->worker_count());
   for (const IpSubnet& p : addresses_) {
     if (!p.address.is_v6()) continue;
     if (auto m = MulticastMac(SolicitedNodeAddress(p.address))) groups_.push_back(*m);
@@ -156,6 +157,8 @@ void EtherConn::Unregister(RelayWorker& w) {
   }
   t.ethers.erase(id_);
   t.stamp_receivers.erase(id_);
+  for (EchoClient* c : echo_routes_[w.index()]) t.stamp_receivers.erase(c->receiver_id);
+  echo_routes_[w.index()].clear();
   if (t.default_conn == this) t.default_conn = nullptr;
 }
 
@@ -508,14 +511,20 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
                 udp->payload);
     return;
   }
-  if (ip->protocol == kIpProtoIcmp && mine && options_.answer_ping) {
+  if (ip->protocol == kIpProtoIcmp && mine &&
+      (options_.answer_ping || !echo_routes_[w.index()].empty())) {
     auto icmp = ParseIcmpv4(
         ip->payload, frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
     if (!icmp) {
       counters_.malformed.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (icmp->type == kIcmpv4EchoRequest) {
+    if (icmp->type == kIcmpv4EchoReply &&
+        DeliverEchoReply(w, frame, ip->src, ip->dst, ip->ttl, icmp->echo_id(), icmp->echo_seq(),
+                         icmp->body)) {
+      return;
+    }
+    if (icmp->type == kIcmpv4EchoRequest && options_.answer_ping) {
       const size_t l2h = L2HeaderSize(options_.vlans);
       const size_t data = icmp->body.size();
       w.SendInPlace(
@@ -622,6 +631,11 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
     FlushParked(na->target, na->target_mac ? *na->target_mac : l2.src, now);
     return;
   }
+  if (icmp->type == kIcmpv6EchoReply && mine &&
+      DeliverEchoReply(w, frame, ip->src, ip->dst, ip->hop_limit, icmp->echo_id(), icmp->echo_seq(),
+                       icmp->body)) {
+    return;
+  }
   if (icmp->type == kIcmpv6EchoRequest && mine && options_.answer_ping) {
     const size_t data = icmp->body.size();
     w.SendInPlace(
@@ -677,6 +691,25 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
   it->second->Deliver(w, d);
 }
 
+bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,
+                                 const IpAddress& dst, uint8_t ttl, uint16_t id, uint16_t seq,
+                                 std::span<const std::byte> data) {
+  for (EchoClient* c : echo_routes_[w.index()]) {
+    if (c->id != id) continue;
+    counters_.echo_replies.fetch_add(1, std::memory_order_relaxed);
+    c->handlers.on_reply(EchoReply{.src = src,
+                                   .dst = dst,
+                                   .id = id,
+                                   .seq = seq,
+                                   .ttl = ttl,
+                                   .data = data,
+                                   .stamps = frame.stamps,
+                                   .worker = w.index()});
+    return true;
+  }
+  return false;
+}
+
 void EtherConn::ToUser(RelayWorker& w, const L2View& l2, const Frame& frame) {
   if (const auto& handler = handlers_[w.index()]) {
     counters_.to_handler.fetch_add(1, std::memory_order_relaxed);
@@ -707,6 +740,111 @@ void EtherConn::SetHandler(std::function<void(const L2Packet&)> handler) {
 
 void EtherConn::SetTxStampHandler(std::function<void(const TxStampReport&)> handler) {
   relay_->ApplyToWorkers([this, handler](RelayWorker& w) { stamp_handlers_[w.index()] = handler; });
+}
+
+absl::Status EtherConn::RegisterEchoClient(uint16_t id, EchoClientHandlers handlers) {
+  if (closed_) return absl::FailedPreconditionError("endpoint is closed");
+  if (!handlers.on_reply) {
+    return absl::InvalidArgumentError("an echo client needs a reply handler (on_reply)");
+  }
+  EchoClient* raw = nullptr;
+  {
+    std::lock_guard<std::mutex> l(echo_mu_);
+    for (const auto& c : echo_clients_) {
+      if (c->id == id) {
+        return absl::AlreadyExistsError(
+            absl::StrFormat("echo identifier %d is already taken on endpoint %s; pick another", id,
+                            options_.mac.ToString()));
+      }
+    }
+    echo_clients_.push_back(
+        std::make_unique<EchoClient>(id, relay_->NextConnId(), std::move(handlers)));
+    raw = echo_clients_.back().get();
+  }
+  relay_->ApplyToWorkers([this, raw](RelayWorker& w) {
+    echo_routes_[w.index()].push_back(raw);
+    w.tables().stamp_receivers[raw->receiver_id] = raw;
+  });
+  return absl::OkStatus();
+}
+
+void EtherConn::UnregisterEchoClient(uint16_t id) {
+  EchoClient* raw = nullptr;
+  {
+    std::lock_guard<std::mutex> l(echo_mu_);
+    for (const auto& c : echo_clients_) {
+      if (c->id == id) raw = c.get();
+    }
+  }
+  if (raw == nullptr) return;
+  if (!closed_) {  // Close already took every route away
+    relay_->ApplyToWorkers([this, raw](RelayWorker& w) {
+      auto& routes = echo_routes_[w.index()];
+      routes.erase(std::remove(routes.begin(), routes.end(), raw), routes.end());
+      w.tables().stamp_receivers.erase(raw->receiver_id);
+    });
+  }
+  std::lock_guard<std::mutex> l(echo_mu_);
+  echo_clients_.erase(std::remove_if(echo_clients_.begin(), echo_clients_.end(),
+                                     [raw](const auto& c) { return c.get() == raw; }),
+                      echo_clients_.end());
+}
+
+absl::Status EtherConn::SendEchoRequest(const EchoRequest& req, std::span<const std::byte> data,
+                                        const TxOptions& tx_in) {
+  if (closed_) return absl::FailedPreconditionError("endpoint is closed");
+  if (!req.dst.is_valid()) {
+    return absl::InvalidArgumentError("an echo request needs a destination address");
+  }
+  const IpAddress src = req.src.is_valid() ? req.src : AddressOf(req.dst.family());
+  if (!src.is_valid() || src.family() != req.dst.family() || !HasAddress(src)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("endpoint %s has no %s address %s to ping %s from; give it one",
+                        options_.mac.ToString(), req.dst.is_v4() ? "IPv4" : "IPv6",
+                        req.src.is_valid() ? req.src.ToString() : "", req.dst.ToString()));
+  }
+  const bool v4 = req.dst.is_v4();
+  const size_t l2h = L2HeaderSize(options_.vlans);
+  const size_t iph = v4 ? kIpv4MinHeaderSize : kIpv6HeaderSize;
+  const size_t need = l2h + iph + kIcmpHeaderSize + data.size();
+  if (need > kMaxFrame) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("echo data of %d bytes does not fit a frame", data.size()));
+  }
+  TxOptions tx = tx_in;
+  if (tx.want_stamp && tx.receiver == 0) {
+    std::lock_guard<std::mutex> l(echo_mu_);
+    for (const auto& c : echo_clients_) {
+      if (c->id == req.id && c->handlers.on_tx_stamp) tx.receiver = c->receiver_id;
+    }
+  }
+  const size_t len = std::max<size_t>(need, 60);  // pad to the Ethernet minimum
+  auto build = [&](std::span<std::byte> out, const MacAddress& mac) -> size_t {
+    if (out.size() < len) return 0;
+    std::byte* icmp = out.data() + l2h + iph;
+    if (!data.empty()) std::memcpy(icmp + kIcmpHeaderSize, data.data(), data.size());
+    std::memset(out.data() + need, 0, len - need);
+    const IcmpEcho echo{.reply = false, .id = req.id, .seq = req.seq};
+    if (v4) {
+      if (BuildIcmpv4Echo(out.subspan(l2h + iph), echo, data.size()) == 0) return 0;
+      BuildIpv4(
+          out.subspan(l2h),
+          {.tos = req.tos, .ttl = req.ttl, .protocol = kIpProtoIcmp, .src = src, .dst = req.dst},
+          kIcmpHeaderSize + data.size());
+    } else {
+      if (BuildIcmpv6Echo(out.subspan(l2h + iph), echo, data.size(), src, req.dst) == 0) return 0;
+      BuildIpv6(out.subspan(l2h),
+                {.traffic_class = req.tos,
+                 .next_header = kIpProtoIcmpv6,
+                 .hop_limit = req.ttl,
+                 .src = src,
+                 .dst = req.dst},
+                kIcmpHeaderSize + data.size());
+    }
+    BuildEthernet(out, mac, options_.mac, options_.vlans, v4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
+    return len;
+  };
+  return SendIp(req.dst, len, build, tx);
 }
 
 void EtherConn::OnTxStamp(const TxStampReport& report) {
@@ -801,6 +939,7 @@ EtherConnStats EtherConn::Stats() const {
   s.arp_answered = counters_.arp_answered.load();
   s.ndp_answered = counters_.ndp_answered.load();
   s.echo_answered = counters_.echo_answered.load();
+  s.echo_replies = counters_.echo_replies.load();
   s.udp_no_port = counters_.udp_no_port.load();
   s.malformed = counters_.malformed.load();
   s.not_ours = counters_.not_ours.load();

@@ -13,14 +13,17 @@
 // It answers ARP requests and IPv6 neighbour solicitations for its addresses,
 // ICMP/ICMPv6 echo requests (so `ping` works), resolves next hops itself
 // (NeighborCache: retries, timeouts, static entries; off-subnet through the
-// gateway) and hands UDP to its RUDPConns. Other frames of its EtherTypes go
-// to the handler (worker thread, zero-copy view) or, with no handler, to a
-// bounded queue that ReadFrom copies from (overflow counted; drop-newest or
-// drop-oldest as chosen).
+// gateway) and hands UDP to its RUDPConns. It can ping too: SendEchoRequest
+// writes an echo request (TX stamp on request), and the echo replies whose
+// identifier an echo client registered go to that client (RegisterEchoClient).
+// Other frames of its EtherTypes go to the handler (worker thread, zero-copy
+// view) or, with no handler, to a bounded queue that ReadFrom copies from
+// (overflow counted; drop-newest or drop-oldest as chosen).
 // Threads: Write/ReadFrom/Resolve from any thread (ReadFrom and Resolve block:
 // never on a worker thread); JoinGroup/LeaveGroup/Close from one controlling
-// thread at a time; the handler runs on worker threads (several at once when
-// the relay has several workers).
+// thread at a time, and so do RegisterEchoClient/UnregisterEchoClient; the
+// handlers run on worker threads (several at once when the relay has several
+// workers).
 // Memory: ~1 KiB fixed, plus the read queue (allocated on first ReadFrom).
 #pragma once
 
@@ -88,6 +91,35 @@ struct L2ReadResult {
   Timestamps stamps;
 };
 
+// An ICMP / ICMPv6 echo reply addressed to one of this endpoint's addresses,
+// handed to the echo client that registered its identifier.
+struct EchoReply {
+  IpAddress src;  // who answered
+  IpAddress dst;  // our address it came to
+  uint16_t id = 0;
+  uint16_t seq = 0;
+  uint8_t ttl = 0;                  // TTL / hop limit as received
+  std::span<const std::byte> data;  // after the 8-byte ICMP header; valid during the call
+  Timestamps stamps;                // RX stamps of the frame
+  int worker = -1;
+};
+
+// An echo request for SendEchoRequest.
+struct EchoRequest {
+  IpAddress dst;
+  IpAddress src;  // none: the endpoint's first address of dst's family
+  uint16_t id = 0;
+  uint16_t seq = 0;
+  uint8_t ttl = 64;  // TTL / hop limit
+  uint8_t tos = 0;   // TOS / traffic class
+};
+
+struct EchoClientHandlers {
+  std::function<void(const EchoReply&)> on_reply;  // required
+  // TX stamps of this client's SendEchoRequest calls with want_stamp (worker thread); may be empty.
+  std::function<void(const TxStampReport&)> on_tx_stamp;
+};
+
 struct IpSubnet {
   IpAddress address;
   int prefix = 0;
@@ -102,9 +134,10 @@ struct EtherConnStats {
   uint64_t arp_answered = 0;
   uint64_t ndp_answered = 0;
   uint64_t echo_answered = 0;
-  uint64_t udp_no_port = 0;  // UDP for our address with no RUDPConn bound
-  uint64_t malformed = 0;    // IP/ARP/ICMP/UDP headers that did not parse
-  uint64_t not_ours = 0;     // IP packets for addresses we do not own
+  uint64_t echo_replies = 0;  // echo replies handed to an echo client
+  uint64_t udp_no_port = 0;   // UDP for our address with no RUDPConn bound
+  uint64_t malformed = 0;     // IP/ARP/ICMP/UDP headers that did not parse
+  uint64_t not_ours = 0;      // IP packets for addresses we do not own
   uint64_t sent = 0;
   uint64_t send_failed = 0;
   NeighborCounters neighbors;
@@ -135,6 +168,23 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   absl::StatusOr<L2ReadResult> ReadFrom(std::span<std::byte> buf, int64_t deadline_ns = -1);
   // TX stamps of frames written with TxOptions::want_stamp (worker thread).
   void SetTxStampHandler(std::function<void(const TxStampReport&)> handler);
+
+  // Echo client: ICMP / ICMPv6 echo replies with identifier `id` addressed to
+  // one of this endpoint's addresses go to handlers.on_reply (worker thread,
+  // zero-copy view; no allocation on that path) instead of the handler or read
+  // queue; TX stamps of SendEchoRequest calls with that id and want_stamp go to
+  // handlers.on_tx_stamp. One client per identifier (AlreadyExists when taken).
+  // Blocks until every worker applied it.
+  absl::Status RegisterEchoClient(uint16_t id, EchoClientHandlers handlers);
+  // After it returns no worker calls the client's handlers. An unknown id is ignored.
+  void UnregisterEchoClient(uint16_t id);
+  // Sends an ICMP (IPv4) or ICMPv6 echo request carrying `data` to req.dst,
+  // through its next hop (resolved as for UDP: blocks up to the resolution
+  // timeout the first time, not on a worker thread). With tx.want_stamp its TX
+  // stamp (tx.tag) goes to the echo client of req.id, or, with none, to
+  // SetTxStampHandler's handler. Any thread.
+  absl::Status SendEchoRequest(const EchoRequest& req, std::span<const std::byte> data,
+                               const TxOptions& tx = {});
 
   // Neighbours.
   void AddStaticNeighbor(const IpAddress& ip, const MacAddress& mac);
@@ -179,6 +229,10 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   void HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame);
   void HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame);
   void ToUser(RelayWorker& w, const L2View& l2, const Frame& frame);
+  // True when an echo client took the reply.
+  bool DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,
+                        const IpAddress& dst, uint8_t ttl, uint16_t id, uint16_t seq,
+                        std::span<const std::byte> data);
   void DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, const IpAddress& src,
                    const IpAddress& dst, uint16_t sport, uint16_t dport, uint8_t ttl, uint8_t tos,
                    std::span<const std::byte> payload);
@@ -201,6 +255,24 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   std::vector<std::function<void(const L2Packet&)>> handlers_;
   std::vector<std::function<void(const TxStampReport&)>> stamp_handlers_;
 
+  // Echo clients, owned here; echo_mu_ guards the list for senders on other
+  // threads. Each worker routes through its own copy of the pointers
+  // (echo_routes_[worker], written only on that worker), registered in its
+  // stamp_receivers under the client's own receiver id.
+  struct EchoClient final : TxStampReceiver {
+    EchoClient(uint16_t id, uint32_t receiver_id, EchoClientHandlers handlers)
+        : id(id), receiver_id(receiver_id), handlers(std::move(handlers)) {}
+    void OnTxStamp(const TxStampReport& report) override {
+      if (handlers.on_tx_stamp) handlers.on_tx_stamp(report);
+    }
+    const uint16_t id;
+    const uint32_t receiver_id;
+    const EchoClientHandlers handlers;
+  };
+  mutable std::mutex echo_mu_;
+  std::vector<std::unique_ptr<EchoClient>> echo_clients_;
+  std::vector<std::vector<EchoClient*>> echo_routes_;
+
   // Read queue, allocated on first ReadFrom.
   mutable std::mutex q_mu_;
   std::condition_variable q_cv_;
@@ -215,8 +287,8 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   // Several workers may deliver to one conn at once: shared counters.
   struct Counters {
     std::atomic<uint64_t> received{0}, to_handler{0}, arp_answered{0}, ndp_answered{0},
-        echo_answered{0}, udp_no_port{0}, malformed{0}, not_ours{0}, queue_dropped{0}, sent{0},
-        send_failed{0};
+        echo_answered{0}, echo_replies{0}, udp_no_port{0}, malformed{0}, not_ours{0},
+        queue_dropped{0}, sent{0}, send_failed{0};
   } counters_;
 };
 
