@@ -99,7 +99,15 @@ std::string FormatDurationUs(int64_t ns) {
   return absl::StrFormat("%s%d.%03dµs", neg ? "-" : "", mag / 1000, mag % 1000);
 }
 
-std::string FormatProbeLegend(bool clocks_synchronised) {
+std::string FormatProbeLegend(bool clocks_synchronised, ProbeMode mode) {
+  if (mode == ProbeMode::kIcmpEcho) {
+    return "# ICMP echo: the target's own stack answers. t1 our TX of the request, t4 our RX of "
+           "the reply: Unix seconds, source in parentheses (hw hardware, sw kernel software, user "
+           "userspace); \"-\" = absent\n"
+           "# rtt = t4 - t1 = network RTT, the peer's stack time included: no reflector stamps "
+           "(t2, t3), so no dwell, no one-way delays, no clock offset; ttl = TTL / hop limit of "
+           "the reply here";
+  }
   std::string out =
       "# t1 our TX, t2 reflector RX, t3 reflector TX, t4 our RX: Unix seconds, source in "
       "parentheses (hw hardware, sw kernel software, user userspace, est written by the "
@@ -119,7 +127,59 @@ std::string FormatProbeLegend(bool clocks_synchronised) {
   return out;
 }
 
+namespace {
+
+// seq=12 icmp_seq=12 t1=...(sw) t4=...(sw) rtt=41.234µs ttl=64 [late] [duplicate] [reordered]
+std::string FormatIcmpProbeLine(const ProbeResult& r) {
+  std::string line = absl::StrCat("seq=", r.seq, " icmp_seq=", static_cast<uint16_t>(r.seq),
+                                  " t1=", StampText(r.t1));
+  if (r.status == ProbeStatus::kLost) {
+    absl::StrAppend(&line, " lost (no reply within the timeout)");
+    return line;
+  }
+  absl::StrAppend(&line, " t4=", StampText(r.t4), " rtt=", FigureText(r.rtt_ns),
+                  " ttl=", r.reply_ttl ? absl::StrCat(*r.reply_ttl) : "-");
+  if (r.status == ProbeStatus::kLate) absl::StrAppend(&line, " late");
+  if (r.status == ProbeStatus::kDuplicate) absl::StrAppend(&line, " duplicate");
+  if (r.reordered) absl::StrAppend(&line, " reordered");
+  return line;
+}
+
+std::string FormatIcmpProbeSummary(const ProbeSummary& s, std::string_view title) {
+  const ProbeCounters& c = s.counters;
+  std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
+  absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
+                  c.late, ", duplicated ", c.duplicated, ", reordered ", c.reordered, "\n");
+  if (c.in_flight || c.unmatched || c.malformed) {
+    absl::StrAppend(&out, "in flight ", c.in_flight, ", unmatched replies ", c.unmatched,
+                    ", malformed replies ", c.malformed, "\n");
+  }
+  absl::StrAppend(&out, TableHeader(), "\n");
+  absl::StrAppend(&out, TableRow("RTT = network RTT (t4 - t1)", s.rtt), "\n");
+  absl::StrAppend(
+      &out,
+      "ICMP echo: no reflector stamps, so no dwell (the peer's stack time is inside the "
+      "RTT), no one-way delays, no clock offset\n");
+  absl::StrAppend(&out, "sources: t1 ", SourcesText(s.sources[0]), "; t4 ",
+                  SourcesText(s.sources[3]));
+  if (c.tx_stamp_wait_expired || c.schedule_slips || c.window_full) {
+    absl::StrAppend(&out, "\nresults without waiting longer for a TX stamp ",
+                    c.tx_stamp_wait_expired, ", schedule slips ", c.schedule_slips,
+                    ", window full ", c.window_full);
+  }
+  return out;
+}
+
+nlohmann::json CountersJson(const ProbeCounters& c) {
+  return {{"sent", c.sent},           {"received", c.received},     {"lost", c.lost},
+          {"late", c.late},           {"duplicated", c.duplicated}, {"reordered", c.reordered},
+          {"in_flight", c.in_flight}, {"unmatched", c.unmatched},   {"malformed", c.malformed}};
+}
+
+}  // namespace
+
 std::string FormatProbeLine(const ProbeResult& r) {
+  if (r.mode == ProbeMode::kIcmpEcho) return FormatIcmpProbeLine(r);
   std::string line = absl::StrCat("seq=", r.seq);
   const std::optional<Stamp>* stamps[4] = {&r.t1, &r.t2, &r.t3, &r.t4};
   for (size_t i = 0; i < 4; ++i) {
@@ -149,6 +209,7 @@ std::string FormatProbeLine(const ProbeResult& r) {
 }
 
 std::string FormatProbeSummary(const ProbeSummary& s, std::string_view title) {
+  if (s.mode == ProbeMode::kIcmpEcho) return FormatIcmpProbeSummary(s, title);
   const ProbeCounters& c = s.counters;
   std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
   absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
@@ -205,6 +266,20 @@ nlohmann::json LatencyToJson(const LatencySummary& s) {
 }
 
 nlohmann::json ProbeResultToJson(const ProbeResult& r, bool clocks_synchronised) {
+  if (r.mode == ProbeMode::kIcmpEcho) {
+    // No reflector: no t2, t3, dwell, one-way delays, offset or forward TTL keys at all.
+    return {{"type", "probe"},
+            {"mode", std::string(ProbeModeName(r.mode))},
+            {"seq", r.seq},
+            {"icmp_seq", static_cast<uint16_t>(r.seq)},
+            {"status", std::string(ProbeStatusName(r.status))},
+            {"t1", StampJson(r.t1)},
+            {"t4", StampJson(r.t4)},
+            {"rtt_ns", OptJson(r.rtt_ns)},
+            {"network_rtt_ns", OptJson(r.network_rtt_ns)},
+            {"reordered", r.reordered},
+            {"reply_ttl", r.reply_ttl ? nlohmann::json(*r.reply_ttl) : nlohmann::json(nullptr)}};
+  }
   nlohmann::json j = {{"type", "probe"},
                       {"seq", r.seq},
                       {"status", std::string(ProbeStatusName(r.status))},
@@ -239,21 +314,20 @@ nlohmann::json ProbeResultToJson(const ProbeResult& r, bool clocks_synchronised)
 }
 
 nlohmann::json ProbeSummaryToJson(const ProbeSummary& s) {
-  const ProbeCounters& c = s.counters;
+  if (s.mode == ProbeMode::kIcmpEcho) {
+    nlohmann::json j = {{"type", "summary"}, {"mode", std::string(ProbeModeName(s.mode))}};
+    j.update(CountersJson(s.counters));
+    j["rtt_ns"] = LatencyToJson(s.rtt);
+    j["network_rtt_ns"] = LatencyToJson(s.network_rtt);
+    j["sources"] = {{"t1", SourcesJson(s.sources[0])}, {"t4", SourcesJson(s.sources[3])}};
+    return j;
+  }
   nlohmann::json j = {{"type", "summary"},
-                      {"sent", c.sent},
-                      {"received", c.received},
-                      {"lost", c.lost},
-                      {"late", c.late},
-                      {"duplicated", c.duplicated},
-                      {"reordered", c.reordered},
-                      {"in_flight", c.in_flight},
-                      {"unmatched", c.unmatched},
-                      {"malformed", c.malformed},
                       {"clocks_synchronised", s.clocks_synchronised},
                       {"rtt_ns", LatencyToJson(s.rtt)},
                       {"network_rtt_ns", LatencyToJson(s.network_rtt)},
                       {"dwell_ns", LatencyToJson(s.dwell)}};
+  j.update(CountersJson(s.counters));
   if (s.clocks_synchronised) {
     j["forward_ns"] = LatencyToJson(s.forward);
     j["reverse_ns"] = LatencyToJson(s.reverse);
@@ -319,7 +393,20 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
   ProbePlotData d;
   d.title = std::move(title);
   d.subtitle = std::move(subtitle);
-  if (d.subtitle.empty()) {
+  const bool icmp = summary.mode == ProbeMode::kIcmpEcho;
+  if (d.subtitle.empty() && icmp) {
+    // "ICMP echo (RTT includes the peer's stack), stamps: t1 software, t4 software".
+    d.subtitle = "ICMP echo (RTT includes the peer's stack), stamps:";
+    for (size_t i : {size_t{0}, size_t{3}}) {
+      std::string names;
+      for (StampSource src : kJsonSources) {
+        if (SourceCount(summary.sources[i], src) == 0) continue;
+        absl::StrAppend(&names, names.empty() ? "" : "+", ToAbsl(ProbeSourceName(src)));
+      }
+      absl::StrAppend(&d.subtitle, i ? ", " : " ", kStampNames[i], " ",
+                      names.empty() ? "none" : names);
+    }
+  } else if (d.subtitle.empty()) {
     // "stamps: t1 software, t2 software, t3 estimate, t4 software" (mixed: "software+userspace").
     d.subtitle = "stamps:";
     for (size_t i = 0; i < 4; ++i) {
@@ -333,7 +420,8 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
     }
   }
   d.rtt = summary.rtt;
-  d.network_rtt = summary.network_rtt;
+  // ICMP echo: network RTT is RTT itself; one curve, not two on top of each other.
+  if (!icmp) d.network_rtt = summary.network_rtt;
   // A probe reported lost and answered late later is a point, not a cross.
   std::set<std::pair<uint32_t, int64_t>> late;
   for (const ProbeResult& r : results) {
@@ -347,7 +435,7 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
         if (!r.rtt_ns) break;
         d.points.push_back({.time_ns = r.send_mono_ns,
                             .rtt_ns = *r.rtt_ns,
-                            .network_rtt_ns = r.network_rtt_ns,
+                            .network_rtt_ns = icmp ? std::nullopt : r.network_rtt_ns,
                             .lost = false});
         break;
       case ProbeStatus::kLost:

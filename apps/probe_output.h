@@ -16,6 +16,12 @@
 // all nine digits of the ns count kept (three decimals). The legend states
 // every figure's formula and sign.
 //
+// ICMP echo mode (ProbeResult::mode / ProbeSummary::mode kIcmpEcho) has no
+// reflector stamps, and says so instead of printing absent figures:
+//   seq=12 icmp_seq=12 t1=1700000000.000041000(sw) t4=...(sw) rtt=41.234µs ttl=64 [late] ...
+// the legend and the summary state that RTT = network RTT with the peer's stack
+// time inside, and that dwell, one-way delays and offset are not measured.
+//
 // JSON lines (keys stable; documented for the README):
 //   per probe: {"type":"probe","seq","status":"ok"|"late"|"lost"|"duplicate",
 //     "t1".."t4": {"ns": <Unix ns>, "source": "hardware"|"software"|"userspace"|"estimate"} or
@@ -30,6 +36,10 @@
 //     "t3_error_ns": each {"count","min","p50","p90","p99","p999","max","mean","stddev"}
 //     (values null when count is 0), "sources": {"t1": {"hardware": n, "software": n,
 //     "userspace": n, "estimate": n}, "t2", "t3", "t4"}, "reflector_sources_reported"}
+//   ICMP echo per probe: {"type":"probe","mode":"icmp","seq","icmp_seq","status","t1","t4",
+//     "rtt_ns","network_rtt_ns" (= rtt_ns),"reordered","reply_ttl"}: no t2, t3, dwell,
+//     one-way, offset or forward TTL keys at all; summary: {"type":"summary","mode":"icmp",
+//     the counters, "rtt_ns","network_rtt_ns" (the same distribution),"sources":{"t1","t4"}}
 //   server: {"type":"server_summary","reflected","dropped":{reason: n},...,"t3_error_ns":{...}}
 //
 // Pure functions: any thread; they allocate the strings and JSON they return.
@@ -55,7 +65,7 @@ std::string_view ProbeSourceAbbrev(StampSource source);
 std::string FormatDurationUs(int64_t ns);
 
 // The legend printed above the per-probe lines (several lines, no trailing newline).
-std::string FormatProbeLegend(bool clocks_synchronised);
+std::string FormatProbeLegend(bool clocks_synchronised, ProbeMode mode = ProbeMode::kStamp);
 
 std::string FormatProbeLine(const ProbeResult& result);
 
@@ -76,6 +86,7 @@ nlohmann::json ReflectorSummaryToJson(const ReflectorSummary& summary);
 // probes as points (on-time and late), lost ones as crosses (unless a late
 // reply came later), duplicates left out; time is the send time. An empty
 // subtitle becomes the stamp sources used: "stamps: t1 software, t2 software, ...".
+// ICMP echo runs plot RTT alone (network RTT is the same curve).
 ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const ProbeSummary& summary,
                                 std::string title, std::string subtitle = {});
 
