@@ -1,4 +1,5 @@
-// ringstamp probe server / probe client: the two-host STAMP latency probe over a PacketRelay.
+// ringstamp probe server / probe client: the two-host STAMP latency probe over a PacketRelay, and
+// the client's ICMP echo mode (--mode icmp) against any host's stack.
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "engine/ether_conn.h"
 #include "engine/packet_relay.h"
 #include "engine/probe_endpoints.h"
+#include "engine/probe_icmp.h"
 #include "engine/timestamping_plan.h"
 #include "ring/packet_socket.h"
 
@@ -48,6 +50,10 @@ ABSL_FLAG(
 ABSL_FLAG(bool, busy_poll, false,
           "workers spin instead of sleeping (lowest latency, a full core each)");
 ABSL_FLAG(int32_t, cpu, -1, "pin the worker to this CPU (default: the first allowed)");
+ABSL_FLAG(std::string, mode, "stamp",
+          "probe client: stamp (UDP STAMP to a reflector: t1..t4, dwell, network RTT) or icmp "
+          "(ICMP / ICMPv6 echo to any host's own stack: t1 and t4, RTT only; --size is then the "
+          "echo data, 16 bytes minimum, default 56)");
 
 namespace ringstamp::app {
 namespace {
@@ -212,23 +218,74 @@ int RunServer(const CommandArgs& args) {
   return kExitOk;
 }
 
+// What a run of either client hands back to the printing code.
+struct ClientRun {
+  absl::Status status;
+  ProbeSummary summary;
+  LatencySummary rx_overhead;
+};
+
+template <typename Client>
+ClientRun RunToEnd(Client& client, PacketRelay& relay,
+                   const std::function<void(const ProbeResult&)>& on_result, int64_t deadline) {
+  ClientRun out;
+  out.status = client.Run(on_result, &g_stop, deadline);
+  out.summary = client.Summary();
+  out.rx_overhead = client.RxOverhead();
+  relay.Stop();
+  return out;
+}
+
+absl::StatusOr<ProbeMode> ParseModeFlag(std::string_view text) {
+  if (text == "stamp") return ProbeMode::kStamp;
+  if (text == "icmp") return ProbeMode::kIcmpEcho;
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "--mode must be stamp (UDP STAMP to a reflector) or icmp (ICMP echo to any host), got '%s'",
+      ToAbsl(text)));
+}
+
 int RunClient(const CommandArgs& args) {
   const std::string cmd = "probe client";
   if (!args.positional.empty())
     return Fail(cmd, absl::InvalidArgumentError("unexpected argument " + args.positional[0]));
   const bool json = absl::GetFlag(FLAGS_json);
+  auto mode = ParseModeFlag(absl::GetFlag(FLAGS_mode));
+  if (!mode.ok()) return Fail(cmd, mode.status());
+  const bool icmp = *mode == ProbeMode::kIcmpEcho;
   auto server_ip = ParseIpFlag("--server", absl::GetFlag(FLAGS_server));
   if (!server_ip.ok()) return Fail(cmd, server_ip.status());
   const int port = absl::GetFlag(FLAGS_port);
   if (port < 1 || port > 65535)
     return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));
+  if (icmp && port != static_cast<int>(kStampPort)) {
+    return Fail(cmd, absl::InvalidArgumentError(
+                         "--port does not apply to --mode icmp: ICMP echo has no port"));
+  }
+  if (icmp && absl::GetFlag(FLAGS_clocks_synchronised)) {
+    return Fail(cmd, absl::InvalidArgumentError(
+                         "--clocks-synchronised does not apply to --mode icmp: without reflector "
+                         "stamps there are no one-way delays to report"));
+  }
   auto interval = ParseDurationNs("--interval", absl::GetFlag(FLAGS_interval));
   if (!interval.ok()) return Fail(cmd, interval.status());
   if (*interval <= 0) return Fail(cmd, absl::InvalidArgumentError("--interval must be > 0"));
   ProbeSenderOptions so;
   so.count = static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_count)));
   so.interval_ns = *interval;
-  if (const int size = absl::GetFlag(FLAGS_size); size != 0) {
+  IcmpEchoSenderOptions io;
+  const int size = absl::GetFlag(FLAGS_size);
+  if (icmp && size != 0) {
+    // Echo data after the ICMP header in one 1500-byte packet: 1500 - 20 - 8 or 1500 - 40 - 8.
+    const int max = server_ip->is_v4() ? 1472 : 1452;
+    if (size < static_cast<int>(kIcmpProbeHeaderSize) || size > max) {
+      return Fail(cmd, absl::InvalidArgumentError(absl::StrFormat(
+                           "--size with --mode icmp is the echo data: %d..%d bytes over %s (the "
+                           "first %d carry the sequence number and t1)",
+                           kIcmpProbeHeaderSize, max, server_ip->is_v4() ? "IPv4" : "IPv6",
+                           kIcmpProbeHeaderSize)));
+    }
+    io.data_size = static_cast<size_t>(size);
+  } else if (size != 0) {
     if (size < 44 || size > 1472) {
       return Fail(
           cmd, absl::InvalidArgumentError("--size must be 44..1472 (a STAMP packet is 44 bytes)"));
@@ -242,6 +299,10 @@ int RunClient(const CommandArgs& args) {
   }
   so.clocks_synchronised = absl::GetFlag(FLAGS_clocks_synchronised);
   so.tx_stamp_wait_ns = 50'000'000;  // a reply waits this long for its probe's TX stamp
+  io.count = so.count;
+  io.interval_ns = so.interval_ns;
+  io.timeout_ns = so.timeout_ns;
+  io.tx_stamp_wait_ns = so.tx_stamp_wait_ns;
   const int tos = absl::GetFlag(FLAGS_tos);
   if (tos < 0 || tos > 255) return Fail(cmd, absl::InvalidArgumentError("--tos must be 0..255"));
   const double duration = absl::GetFlag(FLAGS_duration);
@@ -250,47 +311,65 @@ int RunClient(const CommandArgs& args) {
   }
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
-  auto client =
-      ProbeClient::Create(host->conn, {.server = {*server_ip, static_cast<uint16_t>(port)},
-                                       .tos = static_cast<uint8_t>(tos),
-                                       .sender = so,
-                                       .phc_offset = UsablePhc(host->plan)});
-  if (!client.ok()) return Fail(cmd, client.status());
+  std::unique_ptr<ProbeClient> stamp_client;
+  std::unique_ptr<IcmpProbeClient> icmp_client;
+  if (icmp) {
+    auto c = IcmpProbeClient::Create(host->conn, {.target = *server_ip,
+                                                  .tos = static_cast<uint8_t>(tos),
+                                                  .sender = io,
+                                                  .phc_offset = UsablePhc(host->plan)});
+    if (!c.ok()) return Fail(cmd, c.status());
+    icmp_client = std::move(*c);
+  } else {
+    auto c = ProbeClient::Create(host->conn, {.server = {*server_ip, static_cast<uint16_t>(port)},
+                                              .tos = static_cast<uint8_t>(tos),
+                                              .sender = so,
+                                              .phc_offset = UsablePhc(host->plan)});
+    if (!c.ok()) return Fail(cmd, c.status());
+    stamp_client = std::move(*c);
+  }
   InstallSignals(*host->relay);
   if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
-  if (!json) {
+  const std::string from = host->conn->AddressOf(server_ip->family()).ToString();
+  if (!json && icmp) {
     std::printf(
-        "probing %s port %d from %s every %s (%s stamps asked)\n", server_ip->ToString().c_str(),
-        port, host->conn->AddressOf(server_ip->family()).ToString().c_str(),
-        absl::GetFlag(FLAGS_interval).c_str(), std::string(host->plan.rx_source_name()).c_str());
-    std::printf("%s\n", FormatProbeLegend(so.clocks_synchronised).c_str());
+        "pinging %s from %s every %s (ICMP echo, identifier %d, %d data bytes; %s stamps "
+        "asked)\n",
+        server_ip->ToString().c_str(), from.c_str(), absl::GetFlag(FLAGS_interval).c_str(),
+        icmp_client->identifier(), static_cast<int>(io.data_size),
+        std::string(host->plan.rx_source_name()).c_str());
+  } else if (!json) {
+    std::printf("probing %s port %d from %s every %s (%s stamps asked)\n",
+                server_ip->ToString().c_str(), port, from.c_str(),
+                absl::GetFlag(FLAGS_interval).c_str(),
+                std::string(host->plan.rx_source_name()).c_str());
   }
+  if (!json) std::printf("%s\n", FormatProbeLegend(so.clocks_synchronised, *mode).c_str());
   std::vector<ProbeResult> results;
   const std::string plot = absl::GetFlag(FLAGS_plot);
   const int64_t deadline = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
-  absl::Status run = (*client)->Run(
-      [&](const ProbeResult& r) {
-        if (json) {
-          std::printf("%s\n", ProbeResultToJson(r, so.clocks_synchronised).dump().c_str());
-        } else {
-          std::printf("%s\n", FormatProbeLine(r).c_str());
-        }
-        std::fflush(stdout);
-        if (!plot.empty()) results.push_back(r);
-      },
-      &g_stop, deadline);
-  ProbeSummary summary = (*client)->Summary();
-  host->relay->Stop();
-  if (!run.ok()) return Fail(cmd, run);
+  auto on_result = [&](const ProbeResult& r) {
+    if (json) {
+      std::printf("%s\n", ProbeResultToJson(r, so.clocks_synchronised).dump().c_str());
+    } else {
+      std::printf("%s\n", FormatProbeLine(r).c_str());
+    }
+    std::fflush(stdout);
+    if (!plot.empty()) results.push_back(r);
+  };
+  const ClientRun run = icmp ? RunToEnd(*icmp_client, *host->relay, on_result, deadline)
+                             : RunToEnd(*stamp_client, *host->relay, on_result, deadline);
+  if (!run.status.ok()) return Fail(cmd, run.status);
+  const std::string title = absl::StrCat("probe ", icmp ? "icmp " : "", server_ip->ToString());
   if (json) {
-    nlohmann::json j = ProbeSummaryToJson(summary);
+    nlohmann::json j = ProbeSummaryToJson(run.summary);
     j["type"] = "summary";
-    j["rx_overhead_ns"] = LatencyToJson((*client)->RxOverhead());
+    j["rx_overhead_ns"] = LatencyToJson(run.rx_overhead);
+    if (icmp) j["identifier"] = icmp_client->identifier();
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("%s\n",
-                FormatProbeSummary(summary, absl::StrCat("probe ", server_ip->ToString())).c_str());
-    const LatencySummary o = (*client)->RxOverhead();
+    std::printf("%s\n", FormatProbeSummary(run.summary, title).c_str());
+    const LatencySummary& o = run.rx_overhead;
     if (o.count > 0) {
       std::printf("probe's own RX overhead (userspace - kernel software stamp): p50 %s, p99 %s\n",
                   FormatDurationUs(o.p50).c_str(), FormatDurationUs(o.p99).c_str());
@@ -298,9 +377,11 @@ int RunClient(const CommandArgs& args) {
   }
   if (!plot.empty()) {
     ProbePlotData data = MakeProbePlotData(
-        results, summary, absl::StrCat("ringstamp probe → ", server_ip->ToString()),
-        absl::StrCat("interval ", absl::GetFlag(FLAGS_interval), ", ",
-                     ToAbsl(host->plan.rx_source_name()), " stamps"));
+        results, run.summary,
+        absl::StrCat("ringstamp probe ", icmp ? "icmp " : "", "→ ", server_ip->ToString()),
+        absl::StrCat(icmp ? "ICMP echo (RTT includes the peer's stack), " : "", "interval ",
+                     absl::GetFlag(FLAGS_interval), ", ", ToAbsl(host->plan.rx_source_name()),
+                     " stamps"));
     if (absl::Status s = WriteProbeSvg(plot, data); !s.ok()) return Fail(cmd, s);
     if (!json) std::printf("plot: %s\n", plot.c_str());
   }
@@ -316,7 +397,8 @@ RINGSTAMP_COMMAND(probe_server, "probe server",
                                             "tap_ip"}),
                   RunServer);
 RINGSTAMP_COMMAND(probe_client, "probe client",
-                  "probe a STAMP reflector: RTT, dwell, network RTT per probe",
+                  "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
+                  "icmp, any host with ICMP echo (RTT)",
                   (std::vector<std::string>{"i",
                                             "ip",
                                             "mac",
@@ -337,7 +419,8 @@ RINGSTAMP_COMMAND(probe_client, "probe client",
                                             "busy_poll",
                                             "cpu",
                                             "tap",
-                                            "tap_ip"}),
+                                            "tap_ip",
+                                            "mode"}),
                   RunClient);
 
 }  // namespace ringstamp::app
