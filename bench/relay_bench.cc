@@ -8,9 +8,12 @@
 //                                          that does not depend on the endpoint count
 //   BM_RelayLookup/<conns>/<pattern>       ParseL2 + the unicast table probe: what OnFrame does
 //                                          before it hands the frame over (the dispatch proper)
-//   BM_RelayDispatchL2/<conns>/<pattern>   RelayWorker::OnFrame → EtherConn::OnFrame → the conn's
-//                                          L2 handler (EtherType 0x88b5, a no-op counter)
-//   BM_RelayDispatchUdp/<conns>/<pattern>  RelayWorker::OnFrame → EtherConn IPv4 + UDP parse →
+//   BM_RelayDispatchL2/<conns>/<pattern>   RelayWorker::OnFrames (batches of kFrameBatch, as the
+//                                          worker hands them over) → EtherConn::OnFrame → the
+//                                          conn's L2 handler (EtherType 0x88b5, a no-op counter)
+//   BM_RelayDispatchL2PerFrame/...         the same through OnFrame one frame at a time (no
+//                                          prefetch across frames)
+//   BM_RelayDispatchUdp/<conns>/<pattern>  RelayWorker::OnFrames → EtherConn IPv4 + UDP parse →
 //                                          RUDPConn handler (60-byte UDP frames to port 9)
 // <pattern>: 0 = every frame to an endpoint drawn uniformly from all of them (the worst case:
 // at 100,000 the tables outgrow the caches, so most probes miss); 1 = a hot set: frames drawn
@@ -214,7 +217,7 @@ bool CheckCounts(benchmark::State& state, const FramePool& pool, std::vector<uin
 
 void BM_RelayParseL2(benchmark::State& state) {
   const FramePool pool = MakePool(1000, 0, /*udp=*/false);
-  const absl::Hash<L2Key> hasher;
+  const L2KeyHash hasher;
   for (auto _ : state) {
     for (const Frame& frame : pool.frames) {
       L2View l2;
@@ -253,7 +256,7 @@ void BM_RelayLookup(benchmark::State& state, uint32_t n, int pattern) {
   SetFrameCounters(state, n, pattern);
 }
 
-void BM_RelayDispatch(benchmark::State& state, uint32_t n, int pattern, bool udp) {
+void BM_RelayDispatch(benchmark::State& state, uint32_t n, int pattern, bool udp, bool batched) {
   std::string error;
   RelayFixture* f = RelayFixture::Get(n, &error);
   if (f == nullptr) {
@@ -266,8 +269,15 @@ void BM_RelayDispatch(benchmark::State& state, uint32_t n, int pattern, bool udp
   std::vector<uint64_t>& counts = udp ? f->udp_count() : f->l2_count();
   std::fill(counts.begin(), counts.end(), 0);
   const uint64_t no_owner_before = rw.counters().no_owner.Get();
+  const std::span<const Frame> all(pool.frames);
   for (auto _ : state) {
-    for (const Frame& frame : pool.frames) rw.OnFrame(w, frame);
+    if (batched) {
+      for (size_t at = 0; at < all.size(); at += kFrameBatch) {
+        rw.OnFrames(w, all.subspan(at, std::min(kFrameBatch, all.size() - at)));
+      }
+    } else {
+      for (const Frame& frame : pool.frames) rw.OnFrame(w, frame);
+    }
   }
   if (rw.counters().no_owner.Get() != no_owner_before) {
     state.SkipWithError("frames without an owner: the relay did not find an endpoint");
@@ -290,9 +300,11 @@ int main(int argc, char** argv) {
       const std::string suffix = absl::StrFormat("/%u/%d", n, pattern);
       benchmark::RegisterBenchmark(("BM_RelayLookup" + suffix).c_str(), BM_RelayLookup, n, pattern);
       benchmark::RegisterBenchmark(("BM_RelayDispatchL2" + suffix).c_str(), BM_RelayDispatch, n,
-                                   pattern, false);
+                                   pattern, false, true);
+      benchmark::RegisterBenchmark(("BM_RelayDispatchL2PerFrame" + suffix).c_str(),
+                                   BM_RelayDispatch, n, pattern, false, false);
       benchmark::RegisterBenchmark(("BM_RelayDispatchUdp" + suffix).c_str(), BM_RelayDispatch, n,
-                                   pattern, true);
+                                   pattern, true, true);
     }
   }
   benchmark::RunSpecifiedBenchmarks();

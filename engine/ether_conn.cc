@@ -82,6 +82,14 @@ absl::StatusOr<std::shared_ptr<EtherConn>> PacketRelay::NewEtherConn(
   if (options.ethertypes.empty()) {
     return absl::InvalidArgumentError("endpoint needs at least one EtherType");
   }
+  for (const VlanTag& tag : options.vlans) {
+    if (!IsVlanTpid(tag.tpid)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "endpoint VLAN tag with TPID 0x%04x: frames carry tags only with TPID 0x8100 (802.1Q), "
+          "0x88a8 (802.1ad) or 0x9100; use one of those",
+          tag.tpid));
+    }
+  }
   std::vector<IpSubnet> addresses;
   for (const std::string& a : options.addresses) {
     RS_ASSIGN_OR_RETURN(IpSubnet p, ParseIpSubnet(a));

@@ -206,6 +206,11 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
 
   // --- relay-internal ---
   void OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame);
+  // Starts fetching what OnFrame reads first; the relay calls it a few frames ahead.
+  void PrefetchForDelivery(int /*worker*/) const {
+    __builtin_prefetch(this);
+    __builtin_prefetch(&counters_);
+  }
   void OnTxStamp(const TxStampReport& report) override;
   // Housekeeping on worker 0: neighbour retries.
   void Tick(RelayWorker& w, int64_t now_ns);

@@ -8,10 +8,12 @@
 //
 // One handler object per worker, called only on that worker's thread: it needs
 // no locks for its own state. OnFrame's Frame is valid until OnFrame returns.
-// Cost: one virtual call per frame.
+// Cost: one virtual call per batch of frames (plus one per frame for handlers
+// that keep the default OnFrames).
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "ring/frame.h"
 
@@ -31,6 +33,13 @@ class FrameHandler {
   virtual void OnStart(Worker& /*worker*/) {}
   // Every received frame.
   virtual void OnFrame(Worker& worker, const Frame& frame) = 0;
+  // Received frames in batches of up to kFrameBatch (ring RX paths hand them
+  // over this way), all valid until it returns. The default hands each to
+  // OnFrame; a handler that gains from seeing several at once (prefetching
+  // the table entries they need) overrides it.
+  virtual void OnFrames(Worker& worker, std::span<const Frame> frames) {
+    for (const Frame& f : frames) OnFrame(worker, f);
+  }
   // After each batch of frames and at every wake-up: generate, retry, expire.
   // TX written here is flushed by the worker right after (one kick per burst).
   virtual PollResult OnPoll(Worker& /*worker*/) { return {}; }

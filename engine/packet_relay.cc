@@ -55,7 +55,8 @@ absl::Status PacketRelay::Claim(const std::vector<L2Key>& keys) {
       return absl::AlreadyExistsError(absl::StrFormat(
           "an endpoint with MAC %s, this VLAN stack and EtherType 0x%04x already exists on the "
           "relay; use another MAC or VLAN stack",
-          MacAddress::FromU64(k.mac).ToString(), k.ethertype));
+          MacAddress::FromU64(k.mac_type >> 16).ToString(),
+          static_cast<unsigned>(k.mac_type & 0xffff)));
     }
   }
   for (const L2Key& k : keys) taken_.insert(k);

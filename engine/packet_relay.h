@@ -151,7 +151,7 @@ class PacketRelay {
   mutable std::mutex apply_mu_;
   // Unicast keys in use and live endpoints (for duplicate checks and stats).
   mutable std::mutex reg_mu_;
-  absl::flat_hash_set<L2Key> taken_;
+  absl::flat_hash_set<L2Key, L2KeyHash> taken_;
   uint64_t endpoints_ = 0;
   std::shared_ptr<EtherConn> default_conn_;
 

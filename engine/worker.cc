@@ -232,28 +232,30 @@ void Worker::Join() {
 bool Worker::StopRequested() const { return engine_->stop_requested(); }
 
 size_t Worker::PollRx() {
-  if (options_.hardware_stamps) {
-    // Hardware asked: count frames that came without it, and put the ones that
-    // have it on the system clock through the PHC offset.
-    auto on_frame = [this](const Frame& f) {
-      if (!f.stamps.hardware_ns) {
-        hw_missing_.Add();
-        handler_->OnFrame(*this, f);
-        return;
+  auto on_batch = [this](std::span<Frame> frames) {
+    if (options_.hardware_stamps) {
+      // Hardware asked: count frames that came without it, and put the ones
+      // that have it on the system clock through the PHC offset.
+      for (Frame& f : frames) {
+        if (!f.stamps.hardware_ns) {
+          hw_missing_.Add();
+        } else if (options_.phc_offset) {
+          MapHardwareToSystem(f.stamps, *options_.phc_offset);
+        }
       }
-      Frame mapped = f;
-      if (options_.phc_offset) MapHardwareToSystem(mapped.stamps, *options_.phc_offset);
-      handler_->OnFrame(*this, mapped);
-    };
-    if (rings_.rx) return rings_.rx->Poll(on_frame, 16);
-    if (rings_.rx_immediate) return rings_.rx_immediate->Poll(on_frame, 256);
-    if (tap_queue_ != nullptr && options_.rx) return tap_queue_->rx().Poll(on_frame, 256);
-    return 0;
+    }
+    handler_->OnFrames(*this, frames);
+  };
+  if (rings_.rx) return rings_.rx->PollBatches(on_batch, 16);
+  if (rings_.rx_immediate) return rings_.rx_immediate->PollBatches(on_batch, 256);
+  if (tap_queue_ != nullptr && options_.rx) {
+    return tap_queue_->rx().Poll(
+        [&](const Frame& f) {
+          Frame copy = f;
+          on_batch(std::span<Frame>(&copy, 1));
+        },
+        256);
   }
-  auto on_frame = [this](const Frame& f) { handler_->OnFrame(*this, f); };
-  if (rings_.rx) return rings_.rx->Poll(on_frame, 16);
-  if (rings_.rx_immediate) return rings_.rx_immediate->Poll(on_frame, 256);
-  if (tap_queue_ != nullptr && options_.rx) return tap_queue_->rx().Poll(on_frame, 256);
   return 0;
 }
 

@@ -46,6 +46,9 @@ struct Frame {
   bool losing() const { return (status & TP_STATUS_LOSING) != 0; }
 };
 
+// Frames a ring hands to a handler at once (PollBatches).
+inline constexpr size_t kFrameBatch = 16;
+
 // The kernel's stamp for a ring frame, labelled by TP_STATUS_TS_*. A frame
 // without a TS bit gets no kernel stamp (the kernel then wrote a clock read
 // taken at copy time that is not a real receive stamp). A hardware-flagged

@@ -16,6 +16,8 @@
 
 #include <linux/if_packet.h>
 
+#include <span>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -61,6 +63,48 @@ class ImmediateRxRing {
         counters_.malformed_blocks.Add();
       }
       std::atomic_ref<uint32_t>(h->tp_status).store(TP_STATUS_KERNEL, std::memory_order_release);
+    }
+    if (n) {
+      counters_.frames.Add(n);
+      counters_.blocks.Add();
+    }
+    return n;
+  }
+
+  // Like Poll, but hands the frames ready now over in batches of up to
+  // kFrameBatch as fn(std::span<Frame>); a batch's slots go back to the kernel
+  // after fn returns. Never waits for a batch to fill.
+  template <class F>
+  size_t PollBatches(F&& fn, uint32_t max_frames = UINT32_MAX) {
+    size_t n = 0;
+    int64_t user_ns = 0;
+    Frame batch[kFrameBatch];
+    tpacket2_hdr* slots[kFrameBatch];
+    while (n < max_frames) {
+      size_t in_batch = 0, taken = 0;
+      while (taken < kFrameBatch && n + in_batch < max_frames) {
+        tpacket2_hdr* h = SlotAt(next_);
+        const uint32_t status = LoadStatus(h);
+        if ((status & TP_STATUS_USER) == 0) break;
+        if (user_ns == 0) user_ns = RealtimeNs();
+        next_ = next_ + 1 == frame_count_ ? 0 : next_ + 1;
+        slots[taken++] = h;
+        if (Fill(h, status, user_ns, &batch[in_batch])) {
+          counters_.bytes.Add(batch[in_batch].wire_len);
+          if (batch[in_batch].truncated()) counters_.truncated.Add();
+          ++in_batch;
+        } else {
+          counters_.malformed_blocks.Add();
+        }
+      }
+      if (taken == 0) break;
+      if (in_batch > 0) fn(std::span<Frame>(batch, in_batch));
+      for (size_t i = 0; i < taken; ++i) {
+        std::atomic_ref<uint32_t>(slots[i]->tp_status)
+            .store(TP_STATUS_KERNEL, std::memory_order_release);
+      }
+      n += in_batch;
+      if (taken < kFrameBatch) break;  // the ring had no more
     }
     if (n) {
       counters_.frames.Add(n);

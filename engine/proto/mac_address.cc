@@ -32,14 +32,6 @@ std::optional<MacAddress> MacAddress::Parse(std::string_view text) {
   return mac;
 }
 
-MacAddress MacAddress::Load(const std::byte* p) {
-  MacAddress mac;
-  std::memcpy(mac.bytes.data(), p, kSize);
-  return mac;
-}
-
-void MacAddress::StoreTo(std::byte* p) const { std::memcpy(p, bytes.data(), kSize); }
-
 size_t MacAddress::Format(std::span<char, kFormatBufferSize> out) const {
   static constexpr char kHex[] = "0123456789abcdef";
   size_t n = 0;

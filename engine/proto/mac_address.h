@@ -13,6 +13,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,8 +36,12 @@ struct MacAddress {
   static std::optional<MacAddress> Parse(std::string_view text);
 
   // Reads/writes 6 bytes in wire order at `p`; the caller checks bounds.
-  static MacAddress Load(const std::byte* p);
-  void StoreTo(std::byte* p) const;
+  static MacAddress Load(const std::byte* p) {
+    MacAddress mac;
+    std::memcpy(mac.bytes.data(), p, kSize);
+    return mac;
+  }
+  void StoreTo(std::byte* p) const { std::memcpy(p, bytes.data(), kSize); }
 
   // The low 48 bits hold the address, first octet most significant.
   constexpr uint64_t ToU64() const {

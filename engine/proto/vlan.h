@@ -76,10 +76,8 @@ class VlanStack {
     ++size_;
     return true;
   }
-  constexpr void Clear() {
-    tags_ = {};
-    size_ = 0;
-  }
+  // Tags past size() are never read (==, Hash, iteration stop at size()).
+  constexpr void Clear() { size_ = 0; }
 
   // The same stack with PCP and DEI cleared: the identity a relay keys on
   // (frames of one VLAN arrive with any priority).
