@@ -1,0 +1,297 @@
+// Integration: ICMP echo probes — `ringstamp probe client --mode icmp` against the peer
+// namespace's kernel over the veth pair (IPv4 and IPv6), losses when the peer ignores echo
+// requests, through --tap against the host's own stack; and the EtherConn echo-client API.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/clock.h"
+#include "engine/ether_conn.h"
+#include "engine/packet_relay.h"
+#include "tests/support/netns_testbed.h"
+
+using namespace ringstamp;
+using namespace ringstamp::testing;
+
+namespace {
+
+const std::string kBin = RINGSTAMP_BIN;
+
+struct JsonRun {
+  std::vector<nlohmann::json> probes;
+  nlohmann::json summary;
+  int unparsed = 0;
+};
+
+// The JSON lines of a `probe client --json` run: per-probe objects and the summary.
+JsonRun ParseJsonLines(const std::string& output) {
+  JsonRun run;
+  const std::vector<std::string> lines = absl::StrSplit(output, '\n', absl::SkipEmpty());
+  for (const std::string& line : lines) {
+    if (line[0] != '{') continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      ++run.unparsed;
+    } else if (j["type"] == "summary") {
+      run.summary = j;
+    } else {
+      run.probes.push_back(j);
+    }
+  }
+  return run;
+}
+
+std::string IcmpClient(const Testbed& tb, const std::string& my_ip, const std::string& target,
+                       const std::string& extra) {
+  return absl::StrCat(kBin, " probe client --mode icmp -i ", tb.if_a(), " --ip ", my_ip,
+                      " --server ", target, " ", extra);
+}
+
+// A namespace of our own whose stack is the far end of a TAP.
+struct TapNs {
+  std::string ns = "rsicmp" + UniqueSuffix();
+  TapNs() {
+    REQUIRE(RunHost("ip netns add " + ns + " && ip -n " + ns + " link set lo up").exit_code == 0);
+  }
+  ~TapNs() { RunHost("ip netns del " + ns + " 2>/dev/null"); }
+  Testbed::RunResult Run(const std::string& cmd, int timeout_s = 30) const {
+    return RunHost(absl::StrCat("ip netns exec ", ns, " sh -c ", ShellQuote(cmd)), timeout_s);
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "probe icmp: probe client --mode icmp against the peer kernel, IPv4 and IPv6: all answered, "
+    "stamps named, no reflector figures") {
+  if (!HaveNetnsPrivileges()) return;
+  auto tb_or = Testbed::Create();
+  REQUIRE(tb_or.ok());
+  Testbed& tb = **tb_or;
+  constexpr int kCount = 50;
+  struct Family {
+    std::string mine, target;
+  };
+  for (const Family& f :
+       {Family{tb.ip4_extra(20), tb.ip4_b()}, Family{tb.ip6_extra(20) + "/64", tb.ip6_b()}}) {
+    CAPTURE(f.target);
+    auto r = tb.Run(tb.ns_a(),
+                    IcmpClient(tb, f.mine, f.target,
+                               absl::StrCat("--count ", kCount, " --interval 5ms --json")),
+                    60);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    JsonRun run = ParseJsonLines(r.output);
+    CHECK(run.unparsed == 0);
+    CHECK(run.probes.size() == static_cast<size_t>(kCount));
+    int bad = 0;
+    for (const nlohmann::json& j : run.probes) {
+      const bool good = j["mode"] == "icmp" && j["status"] == "ok" &&
+                        j["t1"]["source"] == "software" && j["t4"]["source"] == "software" &&
+                        j["rtt_ns"].is_number_integer() && j["rtt_ns"].get<int64_t>() > 0 &&
+                        j["network_rtt_ns"] == j["rtt_ns"] && !j.contains("dwell_ns") &&
+                        !j.contains("t2") && !j.contains("t3") && !j.contains("offset_ns");
+      if (!good) {
+        ++bad;
+        MESSAGE(j.dump());
+      }
+    }
+    CHECK(bad == 0);
+    REQUIRE(run.summary.is_object());
+    CHECK(run.summary["mode"] == "icmp");
+    CHECK(run.summary["sent"] == kCount);
+    CHECK(run.summary["received"] == kCount);
+    CHECK(run.summary["lost"] == 0);
+    CHECK(run.summary["duplicated"] == 0);
+    CHECK(run.summary["rtt_ns"]["count"] == kCount);
+    CHECK(run.summary["sources"]["t1"]["software"] == kCount);
+    CHECK_FALSE(run.summary.contains("dwell_ns"));
+    CHECK_FALSE(run.summary.contains("offset_ns"));
+  }
+  // Text: RTT lines with their sources, and the summary saying what is not measured.
+  auto r = tb.Run(tb.ns_a(),
+                  IcmpClient(tb, tb.ip4_extra(21), tb.ip4_b(), "--count 5 --interval 10ms"), 30);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  int rtt_lines = 0;
+  const std::vector<std::string> lines = absl::StrSplit(r.output, '\n');
+  for (const std::string& line : lines) {
+    if (line.rfind("seq=", 0) == 0 && line.find(" rtt=") != std::string::npos &&
+        line.find("t1=") != std::string::npos && line.find("(sw)") != std::string::npos &&
+        line.find("dwell") == std::string::npos) {
+      ++rtt_lines;
+    }
+  }
+  CHECK_MESSAGE(rtt_lines == 5, r.output);
+  CHECK(r.output.find("sent 5, received 5, lost 0") != std::string::npos);
+  CHECK(r.output.find("no reflector stamps") != std::string::npos);
+}
+
+TEST_CASE(
+    "probe icmp: a peer that ignores echo requests gives every probe counted lost, exit status 0 "
+    "as the STAMP client") {
+  if (!HaveNetnsPrivileges()) return;
+  auto tb_or = Testbed::Create();
+  REQUIRE(tb_or.ok());
+  Testbed& tb = **tb_or;
+  const std::string opts = "--count 10 --interval 10ms --timeout 200ms --json";
+  struct Family {
+    std::string mine, target, sysctl;
+  };
+  for (const Family& f :
+       {Family{tb.ip4_extra(22), tb.ip4_b(), "net.ipv4.icmp_echo_ignore_all"},
+        Family{tb.ip6_extra(22) + "/64", tb.ip6_b(), "net.ipv6.icmp.echo_ignore_all"}}) {
+    CAPTURE(f.target);
+    // Answered while the peer answers...
+    auto r = tb.Run(tb.ns_a(), IcmpClient(tb, f.mine, f.target, opts), 30);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    JsonRun run = ParseJsonLines(r.output);
+    REQUIRE(run.summary.is_object());
+    CHECK(run.summary["received"] == 10);
+    // ...and all lost once its kernel drops echo requests.
+    REQUIRE(tb.Run(tb.ns_b(), "sysctl -qw " + f.sysctl + "=1").exit_code == 0);
+    r = tb.Run(tb.ns_a(), IcmpClient(tb, f.mine, f.target, opts), 30);
+    tb.Run(tb.ns_b(), "sysctl -qw " + f.sysctl + "=0");
+    CHECK_MESSAGE(r.exit_code == 0, r.output);
+    run = ParseJsonLines(r.output);
+    REQUIRE_MESSAGE(run.summary.is_object(), r.output);
+    CHECK(run.summary["sent"] == 10);
+    CHECK(run.summary["received"] == 0);
+    CHECK(run.summary["late"] == 0);
+    CHECK(run.summary["lost"] == 10);
+    CHECK(run.summary["rtt_ns"]["count"] == 0);
+    CHECK(run.probes.size() == 10);
+    for (const nlohmann::json& j : run.probes) {
+      CHECK(j["status"] == "lost");
+      CHECK(j["rtt_ns"].is_null());
+    }
+  }
+}
+
+TEST_CASE("probe icmp: probe client --tap --mode icmp pings the host's own stack through the TAP") {
+  if (!HaveNetnsPrivileges()) return;
+  TapNs ns;
+  auto r = ns.Run(absl::StrCat(kBin,
+                               " probe client --tap rsitap0 --tap-ip 192.168.81.100/24 --ip "
+                               "192.168.81.254 --server 192.168.81.100 --mode icmp --count 20 "
+                               "--interval 10ms --json"),
+                  60);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  JsonRun run = ParseJsonLines(r.output);
+  REQUIRE_MESSAGE(run.summary.is_object(), r.output);
+  CHECK(run.summary["mode"] == "icmp");
+  CHECK(run.summary["received"] == 20);
+  CHECK(run.summary["lost"] == 0);
+  CHECK(run.probes.size() == 20);
+  for (const nlohmann::json& j : run.probes) {
+    CHECK(j["rtt_ns"].is_number_integer());
+    CHECK(j["t4"]["source"].is_string());
+  }
+  CHECK(ns.Run("ip link show rsitap0").exit_code != 0);  // removed on exit
+}
+
+TEST_CASE(
+    "probe icmp: EtherConn echo client gets its replies with RX stamps and its TX stamps; one "
+    "client per identifier; unregistered replies go to the read queue") {
+  if (!HaveNetnsPrivileges()) return;
+  auto tb_or = Testbed::Create();
+  REQUIRE(tb_or.ok());
+  Testbed& tb = **tb_or;
+  NetnsScope in(tb.ns_b());
+  REQUIRE(in.ok());
+  RelayOptions ro;
+  ro.engine.ifname = tb.if_b();
+  ro.engine.workers = 1;
+  ro.engine.ring_budget_bytes = 8 << 20;
+  ro.engine.rx_mode = RxMode::kImmediate;
+  ro.tx_stamps = true;
+  auto relay = PacketRelay::Create(ro);
+  REQUIRE_MESSAGE(relay.ok(), relay.status().ToString());
+  auto conn =
+      (*relay)->NewEtherConn({.mac = *MacAddress::Parse("02:52:53:00:00:31"),
+                              .addresses = {tb.ip4_extra(31) + "/24", tb.ip6_extra(31) + "/64"}});
+  REQUIRE_MESSAGE(conn.ok(), conn.status().ToString());
+  constexpr uint16_t kId = 0x4321;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<EchoReply> replies;  // data span cleared: only valid during the call
+  std::vector<std::vector<std::byte>> reply_data;
+  std::vector<TxStampReport> stamps;
+  auto wait_for = [&](size_t n_replies, size_t n_stamps) {
+    std::unique_lock<std::mutex> l(mu);
+    return cv.wait_for(l, std::chrono::seconds(3),
+                       [&] { return replies.size() >= n_replies && stamps.size() >= n_stamps; });
+  };
+  REQUIRE((*conn)
+              ->RegisterEchoClient(kId, {.on_reply =
+                                             [&](const EchoReply& e) {
+                                               std::lock_guard<std::mutex> l(mu);
+                                               replies.push_back(e);
+                                               replies.back().data = {};
+                                               reply_data.emplace_back(e.data.begin(),
+                                                                       e.data.end());
+                                               cv.notify_all();
+                                             },
+                                         .on_tx_stamp =
+                                             [&](const TxStampReport& r) {
+                                               std::lock_guard<std::mutex> l(mu);
+                                               stamps.push_back(r);
+                                               cv.notify_all();
+                                             }})
+              .ok());
+  auto again = (*conn)->RegisterEchoClient(kId, {.on_reply = [](const EchoReply&) {}});
+  CHECK(again.code() == absl::StatusCode::kAlreadyExists);
+  CHECK((*conn)->RegisterEchoClient(kId + 1, {}).code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE((*relay)->Start().ok());
+
+  const std::string payload = "ringstamp echo client";
+  const auto data = std::as_bytes(std::span(payload.data(), payload.size()));
+  const IpAddress peers[] = {*IpAddress::Parse(tb.ip4_a()), *IpAddress::Parse(tb.ip6_a())};
+  for (size_t i = 0; i < 2; ++i) {
+    CAPTURE(peers[i].ToString());
+    auto s = (*conn)->SendEchoRequest(
+        {.dst = peers[i], .id = kId, .seq = static_cast<uint16_t>(100 + i)}, data,
+        {.want_stamp = true, .tag = 7 + i});
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    REQUIRE(wait_for(i + 1, i + 1));
+    std::lock_guard<std::mutex> l(mu);
+    const EchoReply& e = replies[i];
+    CHECK(e.src == peers[i]);
+    CHECK(e.dst == (*conn)->AddressOf(peers[i].family()));
+    CHECK(e.id == kId);
+    CHECK(e.seq == 100 + i);
+    CHECK(e.ttl == 64);
+    CHECK(e.stamps.software_ns.has_value());
+    CHECK(reply_data[i] == std::vector<std::byte>(data.begin(), data.end()));
+    CHECK(stamps[i].tag == 7 + i);
+    CHECK(stamps[i].stamps.software_ns.has_value());
+  }
+  CHECK((*conn)->Stats().echo_replies == 2);
+
+  // Unregistered: the next reply with that identifier is an ordinary frame for the read queue.
+  (*conn)->UnregisterEchoClient(kId);
+  std::array<std::byte, 2048> buf;
+  (void)(*conn)->ReadFrom(buf, 0);  // allocates the read queue
+  REQUIRE((*conn)->SendEchoRequest({.dst = peers[0], .id = kId, .seq = 200}, data).ok());
+  bool queued = false;
+  const int64_t end = MonotonicNs() + 3'000'000'000;
+  while (!queued && MonotonicNs() < end) {
+    auto got = (*conn)->ReadFrom(buf, MonotonicNs() + 500'000'000);
+    queued = got.ok() && got->ethertype == 0x0800;
+  }
+  CHECK(queued);
+  CHECK((*conn)->Stats().echo_replies == 2);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    CHECK(replies.size() == 2);
+  }
+  (*relay)->Stop();
+}
