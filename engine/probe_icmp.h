@@ -1,8 +1,9 @@
 // probe_icmp.h — IcmpProbeClient: `ringstamp probe client --mode icmp`, ICMP / ICMPv6 echo probes
 // from an EtherConn to any host, with TX and RX stamps.
 //
-//   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({.mac = mac, .addresses =
-//   {"10.0.0.10/24"}})); RS_ASSIGN_OR_RETURN(auto client, IcmpProbeClient::Create(conn, {
+//   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({.mac = mac,
+//                                                       .addresses = {"10.0.0.10/24"}}));
+//   RS_ASSIGN_OR_RETURN(auto client, IcmpProbeClient::Create(conn, {
 //       .target = IpAddress::Parse("10.0.0.2").value(), .sender = {.count = 100}}));
 //   RS_RETURN_IF_ERROR(relay->Start());
 //   client->Run([](const ProbeResult& r) { Print(r); }, &stop_flag);

@@ -2,10 +2,12 @@
 //
 //   auto sender = IcmpEchoSender::Create({.count = 100, .interval_ns = 10'000'000,
 //                                         .identifier = 0x5253});
-//   BuiltEcho e = sender->BuildProbe(data, MonotonicNs(), RealtimeNs());   // when NextSendAt() is
-//   due Send(echo request id 0x5253, seq e.icmp_seq, data.first(e.size));      // TX stamp keyed by
-//   e.seq sender->OnSent(e.seq, tx_stamps, print); sender->OnReply(reply.id, reply.seq, reply.data,
-//   rx_stamps, ttl, MonotonicNs(), print); sender->Expire(MonotonicNs(), print);
+//   // when NextSendAt() is due:
+//   BuiltEcho e = sender->BuildProbe(data, MonotonicNs(), RealtimeNs());
+//   Send(echo request id 0x5253, seq e.icmp_seq, data.first(e.size));  // TX stamp tag e.seq
+//   sender->OnSent(e.seq, tx_stamps, print);
+//   sender->OnReply(reply.id, reply.seq, reply.data, rx_stamps, ttl, MonotonicNs(), print);
+//   sender->Expire(MonotonicNs(), print);
 //
 // Any host's stack answers an echo request, so this measures the peer's own
 // stack: there is no reflector, hence no t2/t3. Each result carries t1 (best
