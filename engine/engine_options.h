@@ -16,6 +16,7 @@
 
 #include "ring/packet_socket.h"
 #include "timestamp/phc.h"
+#include "timestamp/tx_stamp_source.h"
 
 namespace ringstamp {
 
@@ -72,6 +73,10 @@ struct EngineOptions {
   // (Timestamps::hardware_system_ns). Unset: hardware stamps stay unmapped.
   std::optional<PhcOffset> phc_offset;
   int stats_interval_ms = 1000;  // kernel counters read this often by each worker
+  // How TX stamps come back to handlers that open them (Worker::OpenTxStamps):
+  // kAuto takes io_uring completions where the kernel has them (≥ 6.15), else
+  // the socket's error queue.
+  TxTransport tx_stamp_transport = TxTransport::kAuto;
 };
 
 }  // namespace ringstamp

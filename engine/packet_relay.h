@@ -22,7 +22,8 @@
 // ring; from any other thread it is copied into a bounded queue that one worker
 // drains (overflow counted and reported to the caller).
 // TX stamps (RelayOptions::tx_stamps): every frame sent gets a software (and
-// hardware, where the NIC does it) TX stamp through the error queue, matched
+// hardware, where the NIC does it) TX stamp through io_uring completions where
+// the kernel has them (else the error queue; EngineOptions::tx_stamp_transport), matched
 // by OPT_ID and handed to the endpoint that sent it.
 // Cost: dispatch is one parse of the Ethernet header and one hash probe.
 #pragma once

@@ -33,8 +33,8 @@ void RelayWorker::OnStart(Worker& worker) {
       flags |= kTsTxHardware | kTsRawHardware | kTsOptTxSwhw;
       tx_wants_ |= kWantHardware;
     }
-    if (EnableSocketTimestamping(worker.tx_fd(), flags, worker.ifname()).ok()) {
-      stamp_reader_.emplace(worker.tx_fd());
+    if (EnableSocketTimestamping(worker.tx_fd(), flags, worker.ifname()).ok() &&
+        worker.OpenTxStamps().ok()) {
       tracker_.emplace(
           TxStampTracker::Options{.capacity = 1u << 16, .timeout_ns = o.tx_stamp_timeout_ns});
       stamp_meta_.resize(tracker_->capacity());
@@ -323,7 +323,7 @@ void RelayWorker::DrainStamps() {
     it->second->OnTxStamp(TxStampReport{m.tag, c.stamps, c.timed_out()});
   };
   TxCompletion done;
-  stamp_reader_->Drain([&](const TxStampEvent& ev) {
+  worker()->tx_stamps()->Drain([&](const TxStampEvent& ev) {
     if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted) report(done);
   });
   tracker_->Expire(MonotonicNs(), report);

@@ -24,7 +24,6 @@
 #include "engine/packet_relay.h"
 #include "engine/proto/ip_address.h"
 #include "ring/ring_counters.h"
-#include "timestamp/error_queue_reader.h"
 #include "timestamp/tx_stamp_tracker.h"
 
 namespace ringstamp {
@@ -150,7 +149,6 @@ class RelayWorker : public FrameHandler {
   std::atomic<bool> txq_nonempty_{false};
 
   // TX stamps.
-  std::optional<ErrorQueueReader> stamp_reader_;
   std::optional<TxStampTracker> tracker_;
   struct StampMeta {
     uint32_t conn_id = 0;

@@ -13,6 +13,8 @@ namespace {
 constexpr uint64_t kTagRx = 1;
 constexpr uint64_t kTagErr = 2;
 constexpr uint64_t kTagWake = 3;
+constexpr uint64_t kTagStamp = 4;
+constexpr uint64_t kTagIgnore = 5;  // completions of our own cancellations
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<UringWaiter>> UringWaiter::Create(int rx_fd, int err_fd,
@@ -40,6 +42,22 @@ UringWaiter::~UringWaiter() {
   if (initialised_) io_uring_queue_exit(&ring_);
 }
 
+void UringWaiter::WatchStampFd(int fd, uint32_t mask) {
+  stamp_fd_ = fd;
+  stamp_mask_ = mask;
+  Arm(fd, mask, kTagStamp);
+  if (err_fd_ >= 0) {
+    // The stamps no longer wait in the error queue: stop waking for it.
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe != nullptr) {
+      io_uring_prep_poll_remove(sqe, kTagErr);
+      io_uring_sqe_set_data64(sqe, kTagIgnore);
+      err_fd_ = -1;
+    }
+  }
+  io_uring_submit(&ring_);
+}
+
 void UringWaiter::Arm(int fd, uint32_t mask, uint64_t tag) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
@@ -64,7 +82,7 @@ uint32_t UringWaiter::Wait(int64_t timeout_ns) {
   if (rc == -ETIME || rc == -EAGAIN || rc == -EINTR) events |= kTimeout;
   unsigned head;
   unsigned seen = 0;
-  bool rearm_rx = false, rearm_err = false, rearm_wake = false;
+  bool rearm_rx = false, rearm_err = false, rearm_wake = false, rearm_stamp = false;
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++seen;
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
@@ -77,6 +95,9 @@ uint32_t UringWaiter::Wait(int64_t timeout_ns) {
     } else if (tag == kTagErr) {
       if (res > 0) events |= kErrQueue;
       if (!more) rearm_err = true;
+    } else if (tag == kTagStamp) {
+      if (res > 0) events |= kErrQueue;
+      if (!more) rearm_stamp = true;
     } else if (tag == kTagWake) {
       events |= kWake;
       uint64_t v;
@@ -88,6 +109,7 @@ uint32_t UringWaiter::Wait(int64_t timeout_ns) {
   if (rearm_rx && rx_fd_ >= 0) Arm(rx_fd_, POLLIN, kTagRx);
   if (rearm_err && err_fd_ >= 0) Arm(err_fd_, POLLERR, kTagErr);
   if (rearm_wake) Arm(wake_fd_, POLLIN, kTagWake);
+  if (rearm_stamp && stamp_fd_ >= 0) Arm(stamp_fd_, stamp_mask_, kTagStamp);
   return events;
 }
 

@@ -8,7 +8,9 @@
 // Multishot POLL_ADD on the packet socket (POLLIN: a block or frame retired to
 // userspace), POLLERR on the TX socket (TX stamps on the error queue), and on
 // an eventfd (stop / wake from other threads); the timeout is the wait's own.
-// Re-arms a multishot poll when the kernel ends it. One waiter per worker
+// Re-arms a multishot poll when the kernel ends it. With TX stamps coming as
+// io_uring completions (timestamp/uring_tx_stamps.h), the stamp ring's fd is
+// watched instead of the socket's POLLERR (WatchStampFd). One waiter per worker
 // thread; not thread-safe. Cost: one io_uring_enter per sleep, none while busy.
 #pragma once
 
@@ -38,6 +40,10 @@ class UringWaiter {
   // Returns the events seen (bit set).
   uint32_t Wait(int64_t timeout_ns);
 
+  // Also wakes for `fd` becoming ready for `mask` (reported as kErrQueue):
+  // the completion ring of an io_uring TX-stamp source. One such fd.
+  void WatchStampFd(int fd, uint32_t mask);
+
   io_uring* ring() { return &ring_; }
 
  private:
@@ -45,7 +51,8 @@ class UringWaiter {
   void Arm(int fd, uint32_t mask, uint64_t tag);
   io_uring ring_{};
   bool initialised_ = false;
-  int rx_fd_ = -1, err_fd_ = -1, wake_fd_ = -1;
+  int rx_fd_ = -1, err_fd_ = -1, wake_fd_ = -1, stamp_fd_ = -1;
+  uint32_t stamp_mask_ = 0;
 };
 
 }  // namespace ringstamp

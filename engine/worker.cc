@@ -153,6 +153,21 @@ int Worker::tx_fd() const {
   return -1;
 }
 
+absl::StatusOr<TxStampSource*> Worker::OpenTxStamps() {
+  if (tx_stamps_) return tx_stamps_.get();
+  const int fd = tx_fd();
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        "TX stamps need a packet socket that transmits (this worker has no TX ring, or it "
+        "writes to a TAP)");
+  }
+  RS_ASSIGN_OR_RETURN(tx_stamps_, OpenTxStampSource(fd, options_.tx_stamp_transport));
+  if (waiter_ && tx_stamps_->transport() == TxTransport::kIoUring) {
+    waiter_->WatchStampFd(tx_stamps_->wait_fd(), static_cast<uint32_t>(tx_stamps_->wait_events()));
+  }
+  return tx_stamps_.get();
+}
+
 void Worker::SetTxStampCounts(uint64_t pending, uint64_t missed_total) {
   tx_stamps_pending_.store(pending, std::memory_order_relaxed);
   tx_stamps_missed_.store(missed_total, std::memory_order_relaxed);
@@ -296,8 +311,14 @@ void Worker::Run() {
     int64_t wake = next_stats_ns_;
     if (pr.wake_at_ns > 0 && pr.wake_at_ns < wake) wake = pr.wake_at_ns;
     if (options_.wait_mode == WaitMode::kBusyPoll) {
-      // The error queue has no ring to spin on: look at it now and then.
-      if (err_fd >= 0 && (++idle_spins & 1023) == 0) {
+      if (tx_stamps_ && tx_stamps_->transport() == TxTransport::kIoUring) {
+        // Stamps arrive in a completion ring: spin on it like on the RX ring.
+        // Now and then regardless, so that an ended command is re-armed.
+        if (tx_stamps_->MayHaveStamps() || (++idle_spins & 1023) == 0) {
+          handler_->OnErrorQueue(*this);
+        }
+      } else if (err_fd >= 0 && (++idle_spins & 1023) == 0) {
+        // The error queue has no ring to spin on: look at it now and then.
         pollfd p{err_fd, 0, 0};
         if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR)) handler_->OnErrorQueue(*this);
       }

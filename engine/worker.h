@@ -32,6 +32,7 @@
 #include "ring/packet_socket.h"
 #include "ring/ring_counters.h"
 #include "ring/ring_setup.h"
+#include "timestamp/tx_stamp_source.h"
 
 namespace ringstamp {
 
@@ -55,6 +56,14 @@ class Worker {
   TxPort* tx() { return tx_port_ ? &*tx_port_ : nullptr; }
   // The socket TX stamps come back on (its error queue). -1 without TX.
   int tx_fd() const;
+  // Worker thread, from the handler's OnStart, once SO_TIMESTAMPING with TX
+  // generation flags, OPT_ID and OPT_TSONLY is on tx_fd(): opens the way TX
+  // stamps come back (EngineOptions::tx_stamp_transport) and makes the worker
+  // wake for them. OnErrorQueue then means "stamps may be ready: drain
+  // tx_stamps()". Idempotent.
+  absl::StatusOr<TxStampSource*> OpenTxStamps();
+  // nullptr until OpenTxStamps succeeded.
+  TxStampSource* tx_stamps() { return tx_stamps_.get(); }
   // The RX socket (nullptr when the engine has no RX).
   PacketSocket* rx_socket() { return rx_sock_ ? &*rx_sock_ : nullptr; }
   PacketSocket* tx_socket() { return tx_sock_ ? &*tx_sock_ : rx_socket(); }
@@ -99,6 +108,7 @@ class Worker {
   std::optional<TxPort> tx_port_;
   UniqueFd wake_fd_;
   std::unique_ptr<UringWaiter> waiter_;
+  std::unique_ptr<TxStampSource> tx_stamps_;
   std::thread thread_;
   std::string warnings_;
 

@@ -61,6 +61,10 @@ class TxStampSource {
   // What to poll() for: stamps are ready when `wait_fd` reports `wait_events`.
   virtual int wait_fd() const = 0;
   virtual short wait_events() const = 0;
+  // Without a syscall: false when Drain would certainly find nothing. The
+  // io_uring transport reads its completion queue's shared memory; the error
+  // queue cannot be looked at without one, so it always says true.
+  virtual bool MayHaveStamps() const { return true; }
   virtual const TxSourceStats& stats() const = 0;
 };
 

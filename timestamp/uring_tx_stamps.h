@@ -68,6 +68,9 @@ class UringTxStampSource final : public TxStampSource {
   TxTransport transport() const override { return TxTransport::kIoUring; }
   int wait_fd() const override { return ring_.ring_fd; }
   short wait_events() const override { return POLLIN; }
+  bool MayHaveStamps() const override {
+    return io_uring_cq_ready(const_cast<io_uring*>(&ring_)) > 0;
+  }
   const TxSourceStats& stats() const override { return stats_; }
 
   uint64_t rearms() const { return rearms_; }
