@@ -55,6 +55,7 @@ RingConfig RingConfig::ForTx(uint64_t total_bytes, uint32_t frame_size) {
   uint64_t blocks = total_bytes / cfg.block_size;
   cfg.block_count = static_cast<uint32_t>(blocks < 2 ? 2 : blocks);
   cfg.block_timeout_ms = 0;
+  cfg.tx_linear_bytes = kDefaultTxLinearBytes;
   return cfg;
 }
 

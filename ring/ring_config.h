@@ -17,6 +17,9 @@
 
 namespace ringstamp {
 
+// ForTx's tx_linear_bytes: every frame up to a standard Ethernet frame goes fully copied.
+inline constexpr uint32_t kDefaultTxLinearBytes = 2048;
+
 enum class RingKind {
   kRxV3,  // TPACKET_V3 RX: variable frames packed in blocks, retired by fill or timeout
   kRxV2,  // TPACKET_V2 RX: fixed frames handed over one by one (immediate mode)
@@ -28,6 +31,17 @@ struct RingConfig {
   uint32_t block_count = 64;       // blocks in the ring
   uint32_t frame_size = 1u << 11;  // V3 RX: slot unit for tp_frame_nr; V2/TX: fixed frame size
   uint32_t block_timeout_ms = 1;   // V3 RX: retire a partly filled block after this long
+  // TX only: the kernel copies up to this many bytes of each frame into the packet
+  // buffer it builds (the rest is referenced from the ring page, as without it).
+  // A fully copied frame skips the page reference the kernel otherwise takes, and
+  // the page allocation + copy that veth and the local stack make to undo that
+  // zero-copy reference (skb_copy_ubufs): on veth a 60-byte frame took 15% less
+  // CPU (913 → 774 ns, sender and peer kernel together; docs/benchmarks.md).
+  // Applied through PACKET_VNET_HDR (a 10-byte virtio_net_hdr before each frame,
+  // written by TxRing), so only on a socket that receives nothing (protocol 0, no
+  // RX ring; see ring_setup.h); elsewhere, and at 0, only the Ethernet header is
+  // copied.
+  uint32_t tx_linear_bytes = 0;
 
   // Total bytes mapped for this ring.
   uint64_t bytes() const { return static_cast<uint64_t>(block_size) * block_count; }
@@ -35,7 +49,8 @@ struct RingConfig {
   uint32_t frame_count() const { return frames_per_block() * block_count; }
 
   // A ring of about `total_bytes` (rounded to whole blocks, at least 2 blocks)
-  // with 4 MiB blocks for RX capture, or smaller blocks for TX.
+  // with 4 MiB blocks for RX capture, or 64 KiB blocks for TX (which copies up to
+  // kDefaultTxLinearBytes of each frame into the kernel's buffer).
   static RingConfig ForRx(uint64_t total_bytes);
   static RingConfig ForTx(uint64_t total_bytes, uint32_t frame_size = 2048);
 

@@ -80,6 +80,25 @@ absl::Status SetRing(PacketSocket& sock, int opt, RingKind kind, bool shrink, Ri
   return absl::OkStatus();
 }
 
+// PACKET_VNET_HDR on a TX-only socket, so the kernel copies tx_linear_bytes of
+// each frame (tx_ring.h). Not where the socket receives: a vnet header would
+// then precede every received frame too. Must come before PACKET_TX_RING. A
+// refusal only costs speed: the ring then works without it (tx_linear_bytes 0).
+bool EnableTxVnetHdr(PacketSocket& sock, bool has_rx_ring, RingConfig* tx_cfg) {
+  if (tx_cfg->tx_linear_bytes == 0) return false;
+  if (has_rx_ring || sock.protocol() != 0 ||
+      tx_cfg->frame_size < MinFrameSize(RingKind::kTxV3) + TxRing::kVnetHdrLen) {
+    tx_cfg->tx_linear_bytes = 0;
+    return false;
+  }
+  int on = 1;
+  if (setsockopt(sock.fd(), SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) != 0) {
+    tx_cfg->tx_linear_bytes = 0;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<uint64_t> AvailableMemoryBytes() {
@@ -133,6 +152,7 @@ absl::StatusOr<Rings> SetupRings(PacketSocket& sock, const RingSetupOptions& opt
   const bool v2 = options.rx && options.rx_kind == RingKind::kRxV2;
   RS_RETURN_IF_ERROR(sock.SetVersion(v2 ? TPACKET_V2 : TPACKET_V3));
   if (options.tx) RS_RETURN_IF_ERROR(sock.SetLoss(true));
+  const bool vnet_hdr = options.tx && EnableTxVnetHdr(sock, options.rx.has_value(), &tx_cfg);
 
   Rings rings;
   if (options.rx) {
@@ -173,7 +193,9 @@ absl::StatusOr<Rings> SetupRings(PacketSocket& sock, const RingSetupOptions& opt
       rings.rx.emplace(mapping, base, rx_cfg);
     }
   }
-  if (options.tx) rings.tx.emplace(mapping, base + rx_bytes, tx_cfg, sock.fd(), sock.mtu());
+  if (options.tx) {
+    rings.tx.emplace(mapping, base + rx_bytes, tx_cfg, sock.fd(), sock.mtu(), vnet_hdr);
+  }
   return rings;
 }
 

@@ -6,10 +6,12 @@
 //   RS_RETURN_IF_ERROR(sock.Bind());
 //
 // The steps, in the kernel's order: validate → PACKET_VERSION → PACKET_LOSS (TX)
-// → PACKET_RX_RING → PACKET_TX_RING → one mmap (RX first, then TX). On ENOMEM a
-// ring is halved and retried (down to 2 blocks) when shrink_on_enomem is set;
-// the geometry in use is in the returned rings' config(). A ring larger than the
-// memory available is refused before the kernel is asked.
+// → PACKET_VNET_HDR (TX-only socket of protocol 0 whose config asks for
+// tx_linear_bytes; see ring_config.h) → PACKET_RX_RING → PACKET_TX_RING → one
+// mmap (RX first, then TX). On ENOMEM a ring is halved and retried (down to 2
+// blocks) when shrink_on_enomem is set; the geometry in use is in the returned
+// rings' config() (tx_linear_bytes 0 there when PACKET_VNET_HDR was not used).
+// A ring larger than the memory available is refused before the kernel is asked.
 // A socket has one TPACKET version: an immediate (V2) RX ring cannot share a
 // socket with a V3 TX ring; open a second socket for TX.
 // Threads: setup from one thread, before Bind(). Cost: syscalls and page allocation.

@@ -29,13 +29,17 @@ const char* TxResultName(TxResult r) {
 }
 
 TxRing::TxRing(std::shared_ptr<RingMapping> mapping, std::byte* base, const RingConfig& cfg, int fd,
-               uint32_t mtu)
+               uint32_t mtu, bool vnet_hdr)
     : mapping_(std::move(mapping)),
       base_(base),
       cfg_(cfg),
       fd_(fd),
       mtu_(mtu),
-      capacity_(std::min(cfg.frame_size - kDataOffset, mtu + 18)),
+      vnet_hdr_(vnet_hdr),
+      // hdr_len is 16 bits; at least the Ethernet header, as without the vnet header.
+      linear_bytes_(std::clamp<uint32_t>(cfg.tx_linear_bytes, 14, 65535)),
+      frame_offset_(kDataOffset + (vnet_hdr ? kVnetHdrLen : 0)),
+      capacity_(std::min(cfg.frame_size - frame_offset_, mtu + 18)),
       frames_per_block_(cfg.frames_per_block()),
       frame_count_(cfg.frame_count()) {}
 
@@ -97,7 +101,7 @@ absl::Status TxRing::Describe(TxResult result, uint32_t len) const {
           "frame of %u bytes is longer than the interface allows (MTU %u + 14-byte Ethernet "
           "header, "
           "+4 for a VLAN-tagged frame; TX slot holds %u); shorten it or raise the MTU",
-          len, mtu_, cfg_.frame_size - kDataOffset));
+          len, mtu_, cfg_.frame_size - frame_offset_));
     case TxResult::kTooShort:
       return absl::InvalidArgumentError(
           absl::StrFormat("frame of %u bytes is shorter than an Ethernet header (14 bytes)", len));

@@ -14,15 +14,22 @@
 // the kernel allows), at most the slot. The socket is set up with PACKET_LOSS so a
 // frame the kernel still rejects is skipped instead of stopping the ring; a slot
 // found in TP_STATUS_WRONG_FORMAT is counted and reclaimed.
+// On a socket set up with PACKET_VNET_HDR (ring_setup.h does it for TX-only
+// sockets, RingConfig::tx_linear_bytes) each slot's frame sits after a 10-byte
+// virtio_net_hdr that Commit fills in: it tells the kernel to copy the frame's
+// first linear_bytes() into its packet buffer instead of referencing the ring page.
+// Reserve hands out the frame area only; callers never see the header.
 // Threads: one producer thread per TxRing; counters() from any thread.
-// Cost: Reserve is one acquire load; Commit two stores and a release store;
+// Cost: Reserve is one acquire load; Commit a few stores and a release store;
 // Flush one syscall (the kick), shown separately in the benchmark.
 #pragma once
 
 #include <linux/if_packet.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -53,13 +60,21 @@ struct TxRingCounters {
   RelaxedCounter kick_errors;   // sendto() failures other than EAGAIN/ENOBUFS
 };
 
+static_assert(sizeof(tpacket3_hdr) == 48, "tpacket3_hdr layout changed");
+
 class TxRing {
  public:
-  // Data starts this far into a slot (TPACKET_ALIGN(sizeof(tpacket3_hdr))).
+  // The kernel reads a slot's data this far in (TPACKET_ALIGN(sizeof(tpacket3_hdr))).
   static constexpr uint32_t kDataOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+  // With PACKET_VNET_HDR, the frame follows a struct virtio_net_hdr of this size
+  // (<linux/virtio_net.h> is not C++-clean: flags u8, gso_type u8, hdr_len,
+  // gso_size, csum_start, csum_offset u16).
+  static constexpr uint32_t kVnetHdrLen = 10;
 
+  // `vnet_hdr`: the socket has PACKET_VNET_HDR; frames then carry a virtio_net_hdr
+  // whose hdr_len asks the kernel to copy min(len, cfg.tx_linear_bytes) bytes.
   TxRing(std::shared_ptr<RingMapping> mapping, std::byte* base, const RingConfig& cfg, int fd,
-         uint32_t mtu);
+         uint32_t mtu, bool vnet_hdr = false);
   TxRing(TxRing&&) = default;
   TxRing& operator=(TxRing&&) = default;
 
@@ -78,20 +93,25 @@ class TxRing {
       return {};
     }
     reserved_ = true;
-    return {reinterpret_cast<std::byte*>(h) + kDataOffset, capacity_};
+    return {reinterpret_cast<std::byte*>(h) + frame_offset_, capacity_};
   }
 
   // Hands the reserved slot's first `len` bytes to the kernel (sent at the next Flush).
   TxResult Commit(uint32_t len) {
     if (!reserved_) return TxResult::kNotReserved;
     tpacket3_hdr* h = SlotAt(next_);
-    const std::byte* data = reinterpret_cast<const std::byte*>(h) + kDataOffset;
+    std::byte* data = reinterpret_cast<std::byte*>(h) + frame_offset_;
     if (TxResult r = Check(data, len); r != TxResult::kOk) {
       counters_.rejected.Add();
       return r;
     }
-    h->tp_len = len;
-    h->tp_snaplen = len;
+    uint32_t tp_len = len;
+    if (vnet_hdr_) {
+      WriteVnetHdr(data - kVnetHdrLen, std::min(len, linear_bytes_));
+      tp_len += kVnetHdrLen;
+    }
+    h->tp_len = tp_len;
+    h->tp_snaplen = tp_len;
     h->tp_next_offset = 0;
     std::atomic_ref<uint32_t>(h->tp_status)
         .store(TP_STATUS_SEND_REQUEST, std::memory_order_release);
@@ -116,10 +136,21 @@ class TxRing {
 
   // Frames committed and not yet flushed.
   uint32_t pending() const { return pending_; }
+  // Slots in the ring, and the index (0 .. frame_count()-1) of the slot the next
+  // Reserve returns: a producer that keeps what it wrote per slot (a frame
+  // template) may skip rewriting bytes the slot already holds; the kernel never
+  // writes a TX slot's frame area.
+  uint32_t frame_count() const { return frame_count_; }
+  uint32_t next_slot() const { return next_; }
   // Slots the kernel still owns (committed, not yet sent). O(frame count).
   uint32_t InFlight() const;
-  // Largest frame Commit accepts: min(slot data area, MTU + 14 + 4).
+  // Largest frame Commit accepts: min(slot frame area, MTU + 14 + 4).
   uint32_t capacity() const { return capacity_; }
+  // Bytes of each frame the kernel copies into its own packet buffer; the rest is
+  // referenced from the ring page. 14 (the Ethernet header) without PACKET_VNET_HDR.
+  uint32_t linear_bytes() const { return vnet_hdr_ ? linear_bytes_ : 14; }
+  // Where in a slot the frame starts (kDataOffset, + kVnetHdrLen with PACKET_VNET_HDR).
+  uint32_t frame_offset() const { return frame_offset_; }
   uint32_t mtu() const { return mtu_; }
   int fd() const { return fd_; }
   const TxRingCounters& counters() const { return counters_; }
@@ -138,6 +169,16 @@ class TxRing {
     return reinterpret_cast<tpacket3_hdr*>(base_ + static_cast<size_t>(block) * cfg_.block_size +
                                            static_cast<size_t>(in_block) * cfg_.frame_size);
   }
+  // virtio_net_hdr with no offloads: only hdr_len says how much to copy. Native byte
+  // order: AF_PACKET reads it as legacy virtio (vio_le(): little-endian only on
+  // little-endian hosts).
+  static void WriteVnetHdr(std::byte* at, uint32_t hdr_len) {
+    // flags 0 (no checksum offload), gso_type 0 (VIRTIO_NET_HDR_GSO_NONE), the rest 0.
+    uint8_t v[kVnetHdrLen] = {};
+    const uint16_t n = static_cast<uint16_t>(hdr_len);
+    std::memcpy(v + 2, &n, sizeof(n));
+    std::memcpy(at, v, sizeof(v));
+  }
   TxResult Check(const std::byte* data, uint32_t len) const {
     if (len < 14) return TxResult::kTooShort;
     if (len > capacity_) return TxResult::kTooLong;
@@ -155,6 +196,9 @@ class TxRing {
   RingConfig cfg_;
   int fd_;
   uint32_t mtu_;
+  bool vnet_hdr_;
+  uint32_t linear_bytes_;
+  uint32_t frame_offset_;
   uint32_t capacity_;
   uint32_t frames_per_block_;
   uint32_t frame_count_;
