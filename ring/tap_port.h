@@ -76,11 +76,17 @@
 // (rx_depth + tx_depth) × frame_size per queue (kPacketRing: the ring instead
 // of the RX buffers). Per frame: kTapRead ≈ one TAP read inside a batched
 // io_uring_enter; kPacketRing ≈ a ring slot walk; TX ≈ one TAP write inside a
-// batched io_uring_enter. bench/tap_bench.cc measures both against read()/write():
-// on the project's VM kind the batching gains ~1.1× on RX and nothing on TX,
-// because the driver's own per-frame work (skb allocation, copy, host stack
-// entry: ~250 ns) dominates, syscalls are cheap there (no KPTI), and each
-// io_uring request costs about what the syscall it replaces did.
+// batched io_uring_enter. bench/tap_bench.cc measures both against read()/write()
+// on the same fd: on the project's VM kind (6.18) the batching gains ~1.15× on
+// RX drain, ~1.04× RX end to end and nothing on TX, because the driver's own
+// per-frame work (skb build and socket accounting, copy, host stack entry:
+// ~190 ns of a 278 ns write) dominates and each io_uring request costs what
+// the syscall it replaces did (~75–90 ns). The TAP has no batched input from
+// userspace (its TUN_MSG_PTR batch path is vhost-net's only), IFF_NAPI makes
+// each write dearer (0.6×), and multishot reads move the read into whichever
+// thread runs io_uring's task work (the host sender, with COOP_TASKRUN) while
+// costing more in total: docs/benchmarks.md lists what was measured. The
+// packet-ring source is the cheap RX for the worker (~30× less per frame).
 #pragma once
 
 #include <linux/if_packet.h>
