@@ -1,5 +1,7 @@
 #include "engine/traffic_generator.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -11,6 +13,33 @@
 #include "timestamp/so_timestamping.h"
 
 namespace ringstamp {
+
+namespace {
+
+// DrainStamps: at most this many 256-message reads per call (one 8192-slot ring lap).
+constexpr uint32_t kMaxDrainRounds = 32;
+
+// Error-queue bytes budgeted per TX stamp: its skb's truesize (~830 bytes here) twice over.
+constexpr uint64_t kStampQueueBytes = 2048;
+
+// Raises the socket's receive buffer (its error queue's limit) to at least `bytes`:
+// SO_RCVBUFFORCE when privileged, else SO_RCVBUF up to net.core.rmem_max. A refusal
+// leaves the default; stamps that do not fit are then counted as missed.
+void EnsureReceiveBuffer(int fd, uint64_t bytes) {
+  int current = 0;
+  socklen_t len = sizeof(current);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &current, &len) == 0 &&
+      static_cast<uint64_t>(current) >= bytes) {
+    return;
+  }
+  // The kernel doubles the value asked for (bookkeeping overhead); ask for half.
+  const int want = static_cast<int>(std::min<uint64_t>(bytes / 2, INT32_MAX));
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+  }
+}
+
+}  // namespace
 
 TrafficGenOptions TrafficGenOptions::ShareFor(int worker, int workers) const {
   TrafficGenOptions o = *this;
@@ -55,6 +84,7 @@ void TrafficGenerator::OnStart(Worker& worker) {
     Finish();
     return;
   }
+  if (TxRing* ring = worker.tx()->ring()) slot_flow_.assign(ring->frame_count(), kNoFlow);
   if (options_.tx_stamps) {
     absl::Status s = EnableSocketTimestamping(
         worker.tx_fd(), kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly, worker.ifname());
@@ -63,6 +93,13 @@ void TrafficGenerator::OnStart(Worker& worker) {
       Finish();
       return;
     }
+    // One stamp per frame waits on the error queue until the next poll drains it, and
+    // the queue holds only SO_RCVBUF bytes of them (~255 stamps by default): a
+    // 256-frame kick lost one stamp. Room for several kicks' worth.
+    const uint64_t kick = options_.burst > 0    ? options_.burst
+                          : worker.tx()->ring() ? worker.tx()->ring()->frame_count()
+                                                : 256;
+    EnsureReceiveBuffer(worker.tx_fd(), std::min<uint64_t>(64ull << 20, kick * kStampQueueBytes));
     reader_.emplace(worker.tx_fd());
     // Enough slots for the frames in flight within one timeout at full speed.
     tracker_.emplace(TxStampTracker::Options{.capacity = 1u << 20, .timeout_ns = 500'000'000});
@@ -76,7 +113,10 @@ PollResult TrafficGenerator::OnPoll(Worker& worker) {
     Finish();
     return {};
   }
-  uint64_t budget = options_.burst;
+  TxPort& tx = *worker.tx();
+  uint64_t budget = options_.burst > 0 ? options_.burst
+                    : tx.ring()        ? tx.ring()->frame_count()
+                                       : 256;
   PollResult result;
   if (options_.rate_pps > 0) {
     const double due = options_.rate_pps * static_cast<double>(now - start_ns_) / 1e9;
@@ -90,18 +130,9 @@ PollResult TrafficGenerator::OnPoll(Worker& worker) {
     }
   }
   if (options_.count > 0) budget = std::min<uint64_t>(budget, options_.count - sent_);
-  TxPort& tx = *worker.tx();
   const int64_t user_ns = tracker_ ? RealtimeNs() : 0;
-  uint64_t n = 0;
-  for (; n < budget; ++n) {
-    std::span<std::byte> slot = tx.Reserve();
-    if (slot.empty()) break;
-    const std::vector<std::byte>& t = templates_[next_flow_];
-    std::memcpy(slot.data(), t.data(), t.size());
-    if (tx.Commit(static_cast<uint32_t>(t.size())) != TxResult::kOk) break;
-    if (++next_flow_ == templates_.size()) next_flow_ = 0;
-    if (tracker_) tracker_->OnSend(kWantSoftware, user_ns, now);
-  }
+  const uint64_t n =
+      tx.ring() ? FillRing(*tx.ring(), budget, user_ns, now) : FillPort(tx, budget, user_ns, now);
   sent_ += n;
   if (options_.count > 0 && sent_ >= options_.count) Finish();
   if (tracker_) DrainStamps(worker);
@@ -113,13 +144,45 @@ PollResult TrafficGenerator::OnPoll(Worker& worker) {
   return result;
 }
 
+uint64_t TrafficGenerator::FillRing(TxRing& ring, uint64_t budget, int64_t user_ns, int64_t now) {
+  uint64_t n = 0;
+  for (; n < budget; ++n) {
+    const uint32_t index = ring.next_slot();
+    std::span<std::byte> slot = ring.Reserve();
+    if (slot.empty()) break;
+    const std::vector<std::byte>& t = templates_[next_flow_];
+    if (slot_flow_[index] != next_flow_) {
+      std::memcpy(slot.data(), t.data(), t.size());
+      slot_flow_[index] = next_flow_;
+    }
+    if (ring.Commit(static_cast<uint32_t>(t.size())) != TxResult::kOk) break;
+    NextFlow();
+    if (tracker_) tracker_->OnSend(kWantSoftware, user_ns, now);
+  }
+  return n;
+}
+
+uint64_t TrafficGenerator::FillPort(TxPort& tx, uint64_t budget, int64_t user_ns, int64_t now) {
+  uint64_t n = 0;
+  for (; n < budget; ++n) {
+    std::span<std::byte> slot = tx.Reserve();
+    if (slot.empty()) break;
+    const std::vector<std::byte>& t = templates_[next_flow_];
+    std::memcpy(slot.data(), t.data(), t.size());
+    if (tx.Commit(static_cast<uint32_t>(t.size())) != TxResult::kOk) break;
+    NextFlow();
+    if (tracker_) tracker_->OnSend(kWantSoftware, user_ns, now);
+  }
+  return n;
+}
+
 void TrafficGenerator::OnErrorQueue(Worker& worker) {
   if (tracker_) DrainStamps(worker);
 }
 
 void TrafficGenerator::DrainStamps(Worker& worker) {
   TxCompletion done;
-  reader_->Drain([&](const TxStampEvent& ev) {
+  auto on_stamp = [&](const TxStampEvent& ev) {
     if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted && done.stamps.software_ns) {
       ++result_.stamps;
       if (last_stamp_ns_ && result_.spacing_ns.size() < (1u << 24)) {
@@ -127,7 +190,11 @@ void TrafficGenerator::DrainStamps(Worker& worker) {
       }
       last_stamp_ns_ = done.stamps.software_ns;
     }
-  });
+  };
+  // Drain reads 256 messages a call: go on while it says more wait, up to one ring
+  // lap's worth, so a big kick's stamps leave the queue before the next kick adds more.
+  for (uint32_t rounds = 0; reader_->Drain(on_stamp).more && rounds < kMaxDrainRounds; ++rounds) {
+  }
   tracker_->Expire(MonotonicNs(), [&](const TxCompletion&) { ++result_.stamps_missed; });
   worker.SetTxStampCounts(tracker_->pending(), result_.stamps_missed);
 }

@@ -7,10 +7,15 @@
 //       [&](int i) { return std::make_unique<TrafficGenerator>(g.ShareFor(i, 2)); });
 //
 // Frames are built once per flow (source port spec.src_port + flow) with correct
-// checksums and copied into TX ring slots: per frame one memcpy and a commit,
-// one kick per burst. Unlimited rate fills the ring as fast as the kernel
-// drains it; --rate is a token bucket checked per burst (no syscall per frame),
-// sleeping in the worker's wait until the next frame is due.
+// checksums. On a TX ring a slot keeps the frame it was last given (the kernel
+// never writes a slot's frame area), so a slot is rewritten only when it is to
+// carry another flow's frame: with flows dividing the ring size, after the first
+// lap a frame costs the commit stores alone. One kick per burst; burst 0 fills
+// every free slot (at most one lap) before the kick, which on veth took ~10%
+// less CPU per frame than 256-frame kicks (docs/benchmarks.md).
+// Unlimited rate fills the ring as fast as the kernel drains it; --rate is a
+// token bucket checked per burst (no syscall per frame), sleeping in the
+// worker's wait until the next frame is due.
 // With tx_stamps, the worker's TX socket gets SO_TIMESTAMPING (software, OPT_ID)
 // and every frame's TX stamp is matched to it; the spacing of consecutive
 // stamps is kept as a distribution.
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "engine/frame_handler.h"
+#include "engine/tx_port.h"
 #include "engine/udp_frame.h"
 #include "timestamp/error_queue_reader.h"
 #include "timestamp/tx_stamp_tracker.h"
@@ -37,7 +43,7 @@ struct TrafficGenOptions {
   uint32_t flows = 1;           // source ports spec.src_port .. + flows - 1
   uint64_t count = 0;           // frames to send; 0: until stopped
   double rate_pps = 0;          // 0: as fast as the ring drains
-  uint32_t burst = 256;         // frames per kick
+  uint32_t burst = 256;         // frames per kick; 0: every free slot (≤ one ring lap)
   int64_t stop_at_mono_ns = 0;  // 0: no deadline
   bool tx_stamps = false;
 
@@ -70,11 +76,19 @@ class TrafficGenerator : public FrameHandler {
   const std::string& error() const { return error_; }
 
  private:
+  // Commits up to `budget` frames; returns how many.
+  uint64_t FillRing(TxRing& ring, uint64_t budget, int64_t user_ns, int64_t now);
+  uint64_t FillPort(TxPort& tx, uint64_t budget, int64_t user_ns, int64_t now);
+  void NextFlow() {
+    if (++next_flow_ == templates_.size()) next_flow_ = 0;
+  }
   void DrainStamps(Worker& worker);
   void Finish() { done_.store(true, std::memory_order_release); }
 
   TrafficGenOptions options_;
+  static constexpr uint32_t kNoFlow = UINT32_MAX;
   std::vector<std::vector<std::byte>> templates_;
+  std::vector<uint32_t> slot_flow_;  // TX ring: the flow whose frame each slot holds
   uint32_t next_flow_ = 0;
   uint64_t sent_ = 0;
   int64_t start_ns_ = 0;
