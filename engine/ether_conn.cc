@@ -114,6 +114,8 @@ EtherConn::EtherConn(PacketRelay* relay, uint32_t id, EtherConnOptions options,
       options_(std::move(options)),
       addresses_(std::move(addresses)),
       neighbors_(options_.neighbors) {
+  rx_counter_count_ = static_cast<size_t>(relay_->worker_count());
+  rx_counters_ = std::make_unique<RxCounters[]>(rx_counter_count_);
   handlers_.resize(relay_->worker_count());
   stamp_handlers_.resize(relay_->worker_count());
   echo_routes_.resize(relay_->worker_count());
@@ -439,7 +441,7 @@ absl::Status EtherConn::LeaveGroup(const IpAddress& group, bool report) {
 // ---------------------------------------------------------------- RX
 
 void EtherConn::OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame) {
-  counters_.received.fetch_add(1, std::memory_order_relaxed);
+  Rx(w).received.Add();
   switch (l2.ethertype) {
     case kEtherTypeArp:
       HandleArp(w, l2);
@@ -465,7 +467,7 @@ void EtherConn::OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame) {
 void EtherConn::HandleArp(RelayWorker& w, const L2View& l2) {
   auto arp = ParseArp(l2.payload);
   if (!arp) {
-    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).malformed.Add();
     return;
   }
   const int64_t now = MonotonicNs();
@@ -488,31 +490,31 @@ void EtherConn::HandleArp(RelayWorker& w, const L2View& l2) {
         return std::max<size_t>(hdr + kArpPacketSize, 60);  // pad to the Ethernet minimum
       },
       id_, {});
-  counters_.arp_answered.fetch_add(1, std::memory_order_relaxed);
+  Rx(w).arp_answered.Add();
 }
 
 void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame) {
   auto ip = ParseIpv4(l2.payload);
   if (!ip) {
-    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).malformed.Add();
     return;
   }
   const bool mine = HasAddress(ip->dst);
   const bool group = (ip->dst.bytes()[0] & 0xf0) == 0xe0 || ip->dst == IpAddress::V4(0xffffffffu);
   if (!mine && !group) {
-    counters_.not_ours.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).not_ours.Add();
     ToUser(w, l2, frame);
     return;
   }
   if (ip->is_fragment()) {
-    counters_.malformed.fetch_add(1, std::memory_order_relaxed);  // not reassembled
+    Rx(w).malformed.Add();  // not reassembled
     return;
   }
   if (ip->protocol == kIpProtoUdp) {
     auto udp = ParseUdp(ip->payload, ip->src, ip->dst,
                         frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
     if (!udp) {
-      counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+      Rx(w).malformed.Add();
       return;
     }
     DispatchUdp(w, l2, frame, ip->src, ip->dst, udp->src_port, udp->dst_port, ip->ttl, ip->tos,
@@ -524,7 +526,7 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
     auto icmp = ParseIcmpv4(
         ip->payload, frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
     if (!icmp) {
-      counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+      Rx(w).malformed.Add();
       return;
     }
     if (icmp->type == kIcmpv4EchoReply &&
@@ -550,7 +552,7 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
             return std::max<size_t>(need, 60);
           },
           id_, {});
-      counters_.echo_answered.fetch_add(1, std::memory_order_relaxed);
+      Rx(w).echo_answered.Add();
       return;
     }
   }
@@ -560,25 +562,25 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
 void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame) {
   auto ip = ParseIpv6(l2.payload);
   if (!ip) {
-    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).malformed.Add();
     return;
   }
   const bool mine = HasAddress(ip->dst);
   const bool group = ip->dst.bytes()[0] == 0xff;
   if (!mine && !group) {
-    counters_.not_ours.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).not_ours.Add();
     ToUser(w, l2, frame);
     return;
   }
   if (ip->is_fragment()) {
-    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).malformed.Add();
     return;
   }
   if (ip->upper_protocol == kIpProtoUdp) {
     auto udp = ParseUdp(ip->payload, ip->src, ip->dst,
                         frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
     if (!udp) {
-      counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+      Rx(w).malformed.Add();
       return;
     }
     DispatchUdp(w, l2, frame, ip->src, ip->dst, udp->src_port, udp->dst_port, ip->hop_limit,
@@ -592,7 +594,7 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
   auto icmp = ParseIcmpv6(ip->payload, ip->src, ip->dst,
                           frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
   if (!icmp) {
-    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).malformed.Add();
     return;
   }
   const int64_t now = MonotonicNs();
@@ -600,7 +602,7 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
   if (icmp->type == kIcmpv6NeighborSolicitation) {
     auto ns = ParseNeighborSolicitation(*ip, *icmp);
     if (!ns) {
-      counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+      Rx(w).malformed.Add();
       return;
     }
     if (!HasAddress(ns->target) || !options_.answer_arp) return;
@@ -627,13 +629,13 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
           return l2h + kIpv6HeaderSize + icmp_len;
         },
         id_, {});
-    counters_.ndp_answered.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).ndp_answered.Add();
     return;
   }
   if (icmp->type == kIcmpv6NeighborAdvertisement) {
     auto na = ParseNeighborAdvertisement(*ip, *icmp);
     if (!na) {
-      counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+      Rx(w).malformed.Add();
       return;
     }
     FlushParked(na->target, na->target_mac ? *na->target_mac : l2.src, now);
@@ -663,7 +665,7 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
           return need;
         },
         id_, {});
-    counters_.echo_answered.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).echo_answered.Add();
     return;
   }
   ToUser(w, l2, frame);
@@ -678,7 +680,7 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
   if (it == udp.end()) it = udp.find(UdpKey{id_, IpAddress(), dport});
   if (it == udp.end()) it = udp.find(UdpKey{id_, IpAddress(), 0});
   if (it == udp.end()) {
-    counters_.udp_no_port.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).udp_no_port.Add();
     ToUser(w, l2, frame);
     return;
   }
@@ -704,7 +706,7 @@ bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAdd
                                  std::span<const std::byte> data) {
   for (EchoClient* c : echo_routes_[w.index()]) {
     if (c->id != id) continue;
-    counters_.echo_replies.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).echo_replies.Add();
     c->handlers.on_reply(EchoReply{.src = src,
                                    .dst = dst,
                                    .id = id,
@@ -720,15 +722,15 @@ bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAdd
 
 void EtherConn::ToUser(RelayWorker& w, const L2View& l2, const Frame& frame) {
   if (const auto& handler = handlers_[w.index()]) {
-    counters_.to_handler.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).to_handler.Add();
     handler(L2Packet{l2.src, l2.dst, l2.vlans, l2.ethertype, l2.payload, frame.stamps, w.index()});
     return;
   }
   std::lock_guard<std::mutex> l(q_mu_);
   if (!queue_ready_) return;  // nobody reads: not queued
-  counters_.to_handler.fetch_add(1, std::memory_order_relaxed);
+  Rx(w).to_handler.Add();
   if (q_count_ == queue_.size()) {
-    counters_.queue_dropped.fetch_add(1, std::memory_order_relaxed);
+    Rx(w).queue_dropped.Add();
     if (options_.policy == QueuePolicy::kDropNewest) return;
     q_head_ = (q_head_ + 1) % queue_.size();
     --q_count_;
@@ -939,18 +941,23 @@ absl::StatusOr<L2ReadResult> EtherConn::ReadFrom(std::span<std::byte> buf, int64
   }
 }
 
+EtherConn::RxCounters& EtherConn::Rx(const RelayWorker& w) { return rx_counters_[w.index()]; }
+
 EtherConnStats EtherConn::Stats() const {
   EtherConnStats s;
-  s.received = counters_.received.load();
-  s.to_handler = counters_.to_handler.load();
-  s.queue_dropped = counters_.queue_dropped.load();
-  s.arp_answered = counters_.arp_answered.load();
-  s.ndp_answered = counters_.ndp_answered.load();
-  s.echo_answered = counters_.echo_answered.load();
-  s.echo_replies = counters_.echo_replies.load();
-  s.udp_no_port = counters_.udp_no_port.load();
-  s.malformed = counters_.malformed.load();
-  s.not_ours = counters_.not_ours.load();
+  for (size_t i = 0; i < rx_counter_count_; ++i) {
+    const RxCounters& c = rx_counters_[i];
+    s.received += c.received.Get();
+    s.to_handler += c.to_handler.Get();
+    s.queue_dropped += c.queue_dropped.Get();
+    s.arp_answered += c.arp_answered.Get();
+    s.ndp_answered += c.ndp_answered.Get();
+    s.echo_answered += c.echo_answered.Get();
+    s.echo_replies += c.echo_replies.Get();
+    s.udp_no_port += c.udp_no_port.Get();
+    s.malformed += c.malformed.Get();
+    s.not_ours += c.not_ours.Get();
+  }
   s.sent = counters_.sent.load();
   s.send_failed = counters_.send_failed.load();
   s.neighbors = neighbors_.counters();

@@ -207,9 +207,12 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   // --- relay-internal ---
   void OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame);
   // Starts fetching what OnFrame reads first; the relay calls it a few frames ahead.
-  void PrefetchForDelivery(int /*worker*/) const {
-    __builtin_prefetch(this);
-    __builtin_prefetch(&counters_);
+  void PrefetchForDelivery(int /*worker*/) const { __builtin_prefetch(this); }
+  // The second step, once the object itself is in cache: this worker's
+  // counters and handler.
+  void PrefetchWorkerState(int worker) const {
+    __builtin_prefetch(&rx_counters_[worker]);
+    __builtin_prefetch(&handlers_[worker]);
   }
   void OnTxStamp(const TxStampReport& report) override;
   // Housekeeping on worker 0: neighbour retries.
@@ -289,11 +292,18 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   size_t q_head_ = 0, q_count_ = 0;
   bool queue_ready_ = false;
 
-  // Several workers may deliver to one conn at once: shared counters.
+  // Receive-path counters, one block per worker, each written only on its
+  // worker's thread (no locked read-modify-write on the frame path); Stats()
+  // sums them. Sends come from any thread: those counters are shared atomics.
+  struct alignas(64) RxCounters {
+    RelaxedCounter received, to_handler, arp_answered, ndp_answered, echo_answered, echo_replies,
+        udp_no_port, malformed, not_ours, queue_dropped;
+  };
+  RxCounters& Rx(const RelayWorker& w);
+  std::unique_ptr<RxCounters[]> rx_counters_;
+  size_t rx_counter_count_ = 0;
   struct Counters {
-    std::atomic<uint64_t> received{0}, to_handler{0}, arp_answered{0}, ndp_answered{0},
-        echo_answered{0}, echo_replies{0}, udp_no_port{0}, malformed{0}, not_ours{0},
-        queue_dropped{0}, sent{0}, send_failed{0};
+    std::atomic<uint64_t> sent{0}, send_failed{0};
   } counters_;
 };
 

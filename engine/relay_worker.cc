@@ -115,9 +115,10 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
   Dispatch(l2, frame, it != tables_.unicast.end() ? it->second : nullptr);
 }
 
-// Three passes over the batch so that the memory of one frame's lookup is
-// fetched while the others are worked on: parse every header and prefetch its
-// table group; probe the table and prefetch the owner; deliver. At 100,000
+// Passes over the batch so that the memory of one frame's lookup is fetched
+// while the others are worked on: parse every header and prefetch its table
+// group; probe the table and prefetch the owner; prefetch the owner's state
+// for this worker; deliver. At 100,000
 // endpoints the table and the endpoints are out of cache, and one frame at a
 // time would wait for each miss in turn.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
@@ -141,6 +142,9 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     if (it == tables_.unicast.end()) continue;
     owner[i] = it->second;
     owner[i]->PrefetchForDelivery(index_);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (owner[i] != nullptr) owner[i]->PrefetchWorkerState(index_);
   }
   uint64_t malformed = 0;
   for (size_t i = 0; i < n; ++i) {

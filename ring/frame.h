@@ -47,7 +47,7 @@ struct Frame {
 };
 
 // Frames a ring hands to a handler at once (PollBatches).
-inline constexpr size_t kFrameBatch = 16;
+inline constexpr size_t kFrameBatch = 32;
 
 // The kernel's stamp for a ring frame, labelled by TP_STATUS_TS_*. A frame
 // without a TS bit gets no kernel stamp (the kernel then wrote a clock read
