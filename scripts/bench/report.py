@@ -386,8 +386,9 @@ def build_table(fig, micro):
     # --- relay dispatch (relay_bench)
     idx = micro_index(micro)
     for name, label, limit in (
-        ("BM_RelayDispatchL2/1/0", "relay OnFrame → handler, 1 endpoint", 10),
-        ("BM_RelayDispatchL2/100000/0", "relay OnFrame → handler, 100k (uniform)", 20),
+        ("BM_RelayDispatchL2/1/0", "relay OnFrames → handler, 1 endpoint", 10),
+        ("BM_RelayDispatchL2/100000/1", "relay OnFrames → handler, 100k (hot 64)", 20),
+        ("BM_RelayDispatchL2/100000/0", "relay OnFrames → handler, 100k (uniform)", 20),
         ("BM_RelayLookup/1/0", "relay lookup only, 1 endpoint", 10),
         ("BM_RelayLookup/100000/0", "relay lookup only, 100k (uniform)", 20),
     ):
@@ -401,10 +402,11 @@ def build_table(fig, micro):
         ("BM_RelayParseL2", "(info) ParseL2 + key hash, no table"),
         ("BM_RelayLookup/1000/0", "(info) lookup only, 1,000 (uniform)"),
         ("BM_RelayLookup/100000/1", "(info) lookup only, 100k (hot 64)"),
-        ("BM_RelayDispatchL2/1000/0", "(info) OnFrame → handler, 1,000 (uniform)"),
-        ("BM_RelayDispatchL2/100000/1", "(info) OnFrame → handler, 100k (hot 64)"),
-        ("BM_RelayDispatchUdp/1/0", "(info) OnFrame → UDP handler, 1 endpoint"),
-        ("BM_RelayDispatchUdp/100000/0", "(info) OnFrame → UDP handler, 100k (uniform)"),
+        ("BM_RelayDispatchL2/1000/0", "(info) OnFrames → handler, 1,000 (uniform)"),
+        ("BM_RelayDispatchL2PerFrame/1/0", "(info) OnFrame one at a time, 1 endpoint"),
+        ("BM_RelayDispatchL2PerFrame/100000/0", "(info) OnFrame one at a time, 100k (uniform)"),
+        ("BM_RelayDispatchUdp/1/0", "(info) OnFrames → UDP handler, 1 endpoint"),
+        ("BM_RelayDispatchUdp/100000/0", "(info) OnFrames → UDP handler, 100k (uniform)"),
     ):
         v = per_item_ns(idx.get(name))
         if v is not None:
