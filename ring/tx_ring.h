@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -172,12 +173,17 @@ class TxRing {
   // virtio_net_hdr with no offloads: only hdr_len says how much to copy. Native byte
   // order: AF_PACKET reads it as legacy virtio (vio_le(): little-endian only on
   // little-endian hosts).
+  // flags 0 (no checksum offload), gso_type 0 (VIRTIO_NET_HDR_GSO_NONE), the rest 0:
+  // two stores, the first holding flags, gso_type, hdr_len, gso_size.
   static void WriteVnetHdr(std::byte* at, uint32_t hdr_len) {
-    // flags 0 (no checksum offload), gso_type 0 (VIRTIO_NET_HDR_GSO_NONE), the rest 0.
-    uint8_t v[kVnetHdrLen] = {};
-    const uint16_t n = static_cast<uint16_t>(hdr_len);
-    std::memcpy(v + 2, &n, sizeof(n));
-    std::memcpy(at, v, sizeof(v));
+    static_assert(std::endian::native == std::endian::little ||
+                  std::endian::native == std::endian::big);
+    const uint64_t head = std::endian::native == std::endian::little
+                              ? static_cast<uint64_t>(hdr_len & 0xffff) << 16
+                              : static_cast<uint64_t>(hdr_len & 0xffff) << 32;
+    const uint16_t tail = 0;  // csum_offset
+    std::memcpy(at, &head, sizeof(head));
+    std::memcpy(at + sizeof(head), &tail, sizeof(tail));
   }
   TxResult Check(const std::byte* data, uint32_t len) const {
     if (len < 14) return TxResult::kTooShort;
