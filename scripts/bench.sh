@@ -10,7 +10,8 @@
 #
 # Sections (docs/benchmarks.md explains each figure and how to read it):
 #   tx       frames/s reaching the peer (its veth rx_packets): ringstamp gen (1 worker, CPU 0;
-#            2 workers, CPUs 0-1) against trafgen -P 1 (qdisc bypass, same 60-byte UDP frame)
+#            2 workers, CPUs 0-1) against trafgen -P 1 (qdisc bypass, same 60-byte UDP frame);
+#            each pass also prints the sender's CPU ns per frame (peer's receive path included)
 #   rx       receivers on CPU 1 while trafgen sends 200k frames/s from CPU 0: CPU ns per frame
 #            (/proc, setup excluded) and kernel drops for tcpdump, netsniff-ng and ringstamp
 #            capture; then drops at trafgen's full rate
@@ -217,8 +218,24 @@ rec meta date="$META_START" host="$(hostname)" kernel="$(uname -r)" \
   sockperf="$(sockperf --version 2>&1 | head -n1)"
 
 # ---------------------------------------------------------------------------------------
+# group_cpu_ns PGID — on-CPU ns of every thread of every process in the process group
+# (timeout(1) makes one for the command it runs, so a sender's forked workers count too).
+group_cpu_ns() {
+  local p f total=0 run rest
+  for p in $(pgrep -g "$1" 2>/dev/null); do
+    for f in /proc/"$p"/task/*/schedstat; do
+      read -r run rest <"$f" 2>/dev/null || continue
+      total=$((total + run))
+    done
+  done
+  echo "$total"
+}
+
 # measure_sender KEY REP CPUS CMD... — CMD sends from ns_a pinned to CPUS; the window
-# (after WARM s) counts the frames that reach the peer veth. Records tx.KEY.
+# (after WARM s) counts the frames that reach the peer veth, and the sender's CPU time
+# (its threads and forked processes; on veth the peer's receive path runs on the
+# sender's CPU and is counted in it): frames/s depends on how much CPU the shared
+# machine leaves the sender, CPU per frame much less. Records tx.KEY.
 measure_sender() {
   local key=$1 rep=$2 cpus=$3
   shift 3
@@ -232,23 +249,27 @@ measure_sender() {
     rec "tx.$key" rep="$rep" status=failed note="$(tail -n2 "$WORK/$name.err")"
     return
   fi
-  local k0 t0 k1 t1
-  k0=$(rx_packets "$ANCHOR" "$IF_B"); t0=$(now_ns)
+  local k0 t0 k1 t1 c0 c1
+  c0=$(group_cpu_ns "$tpid"); k0=$(rx_packets "$ANCHOR" "$IF_B"); t0=$(now_ns)
   sleep "$TX_DUR"
-  k1=$(rx_packets "$ANCHOR" "$IF_B"); t1=$(now_ns)
+  c1=$(group_cpu_ns "$tpid"); k1=$(rx_packets "$ANCHOR" "$IF_B"); t1=$(now_ns)
   local died=0
   bg_alive "$tpid" || died=1
   bg_stop "$tpid" 10
-  local frames=$((k1 - k0))
-  local fps
+  local frames=$((k1 - k0)) cpu=$((c1 - c0))
+  local fps nspf cpus_used
   fps=$(div "$((frames * 1000000000))" "$((t1 - t0))" 0)
+  nspf=$(div "$cpu" "$frames" 1)
+  cpus_used=$(div "$cpu" "$((t1 - t0))" 2)
   if [ "$died" = 1 ]; then
     echo "   $key: stopped during the window: $(tail -n2 "$WORK/$name.err" | tr '\n' ' ')"
     rec "tx.$key" rep="$rep" status=failed fps="$fps" note="$(tail -n2 "$WORK/$name.err")"
     return
   fi
-  printf '   %-28s pass %d: %10s frames/s reaching the peer\n' "$key" "$rep" "$fps"
-  rec "tx.$key" rep="$rep" status=ok fps="$fps" frames="$frames" window_ns=$((t1 - t0)) cpus="$cpus"
+  printf '   %-28s pass %d: %10s frames/s reaching the peer; sender %6s ns CPU/frame on %s CPUs\n' \
+    "$key" "$rep" "$fps" "$nspf" "$cpus_used"
+  rec "tx.$key" rep="$rep" status=ok fps="$fps" frames="$frames" window_ns=$((t1 - t0)) cpus="$cpus" \
+    cpu_ns="$cpu" ns_per_frame="$nspf" cpus_used="$cpus_used"
 }
 
 if want tx; then
