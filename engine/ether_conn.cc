@@ -272,7 +272,7 @@ absl::Status EtherConn::SendIp(
     const size_t len = build(frame, MacAddress{});
     if (len == 0) return absl::InvalidArgumentError("datagram does not fit a frame");
     frame.resize(len);
-    RS_ASSIGN_OR_RETURN(bool ask, neighbors_.Park(hop, std::move(frame), now));
+    RS_ASSIGN_OR_RETURN(bool ask, neighbors_.Park(hop, {std::move(frame), tx}, now));
     if (ask) hop.is_v4() ? SendArpRequest(hop) : SendNeighborSolicitation(hop);
     return absl::OkStatus();
   }
@@ -371,9 +371,9 @@ void EtherConn::Announce() {
 }
 
 void EtherConn::FlushParked(const IpAddress& ip, const MacAddress& mac, int64_t now) {
-  for (std::vector<std::byte>& f : neighbors_.Learn(ip, mac, now)) {
-    mac.StoreTo(f.data());  // parked frames were built with a zero destination MAC
-    if (relay_->TransmitFrame(f, id_, {}, static_cast<int>(id_))) {
+  for (ParkedFrame& f : neighbors_.Learn(ip, mac, now)) {
+    mac.StoreTo(f.bytes.data());  // parked frames were built with a zero destination MAC
+    if (relay_->TransmitFrame(f.bytes, id_, f.tx, static_cast<int>(id_))) {
       counters_.sent.fetch_add(1, std::memory_order_relaxed);
     } else {
       counters_.send_failed.fetch_add(1, std::memory_order_relaxed);

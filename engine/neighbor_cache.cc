@@ -30,9 +30,9 @@ void NeighborCache::Remove(const IpAddress& ip) {
   table_.erase(ip);
 }
 
-std::vector<std::vector<std::byte>> NeighborCache::Learn(const IpAddress& ip, const MacAddress& mac,
-                                                         int64_t now_ns) {
-  std::vector<std::vector<std::byte>> out;
+std::vector<ParkedFrame> NeighborCache::Learn(const IpAddress& ip, const MacAddress& mac,
+                                              int64_t now_ns) {
+  std::vector<ParkedFrame> out;
   std::lock_guard<std::mutex> l(mu_);
   Entry& e = table_[ip];
   if (e.state == State::kStatic) return out;
@@ -77,8 +77,7 @@ absl::StatusOr<bool> NeighborCache::StartLocked(Entry& e, const IpAddress& ip, i
   return false;
 }
 
-absl::StatusOr<bool> NeighborCache::Park(const IpAddress& ip, std::vector<std::byte> frame,
-                                         int64_t now_ns) {
+absl::StatusOr<bool> NeighborCache::Park(const IpAddress& ip, ParkedFrame frame, int64_t now_ns) {
   std::lock_guard<std::mutex> l(mu_);
   Entry& e = table_[ip];
   auto ask = StartLocked(e, ip, now_ns);

@@ -25,8 +25,16 @@
 #include "absl/status/statusor.h"
 #include "engine/proto/ip_address.h"
 #include "engine/proto/mac_address.h"
+#include "engine/tx_options.h"
 
 namespace ringstamp {
+
+// A frame waiting for its neighbour (built with a zero destination MAC), with
+// what its sender asked of the send (a TX stamp) for when it goes out.
+struct ParkedFrame {
+  std::vector<std::byte> bytes;
+  TxOptions tx;
+};
 
 struct NeighborCacheOptions {
   int64_t reachable_ns = 60'000'000'000;   // a learnt entry is trusted this long
@@ -53,13 +61,12 @@ class NeighborCache {
 
   // Records `mac` for `ip` (from a reply, or from a request's sender); returns
   // the frames parked for it, to be sent now.
-  std::vector<std::vector<std::byte>> Learn(const IpAddress& ip, const MacAddress& mac,
-                                            int64_t now_ns);
+  std::vector<ParkedFrame> Learn(const IpAddress& ip, const MacAddress& mac, int64_t now_ns);
 
   // Parks a frame for an unresolved neighbour. Returns true when a request
   // should be sent now (first miss, or the retry interval passed).
   // Returns an error when the neighbour recently failed to answer.
-  absl::StatusOr<bool> Park(const IpAddress& ip, std::vector<std::byte> frame, int64_t now_ns);
+  absl::StatusOr<bool> Park(const IpAddress& ip, ParkedFrame frame, int64_t now_ns);
   // As Park without a frame: starts resolution (for a blocking waiter).
   absl::StatusOr<bool> Start(const IpAddress& ip, int64_t now_ns);
 
@@ -81,7 +88,7 @@ class NeighborCache {
     int64_t updated_ns = 0;
     int64_t next_try_ns = 0;
     int tries = 0;
-    std::vector<std::vector<std::byte>> parked;
+    std::vector<ParkedFrame> parked;
   };
   absl::StatusOr<bool> StartLocked(Entry& e, const IpAddress& ip, int64_t now_ns);
   absl::Status FailedError(const IpAddress& ip) const;

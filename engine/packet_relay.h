@@ -47,6 +47,7 @@
 #include "engine/proto/ip_address.h"
 #include "engine/proto/mac_address.h"
 #include "engine/proto/vlan.h"
+#include "engine/tx_options.h"
 
 namespace ringstamp {
 
@@ -90,14 +91,7 @@ struct TxStampReport {
   bool timed_out = false;
 };
 
-// Per-frame options for a write.
-struct TxOptions {
-  bool want_stamp = false;  // report the TX stamp of this frame to the endpoint
-  uint64_t tag = 0;         // handed back in TxStampReport
-  // Who gets the stamp: a RUDPConn's id when it sends through its EtherConn;
-  // 0: the endpoint that writes the frame.
-  uint32_t receiver = 0;
-};
+// Per-frame options for a write: TxOptions (engine/tx_options.h).
 
 class PacketRelay {
  public:

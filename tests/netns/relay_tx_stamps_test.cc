@@ -12,6 +12,7 @@
 #include "engine/ether_conn.h"
 #include "engine/packet_relay.h"
 #include "engine/relay_worker.h"
+#include "engine/rudp_conn.h"
 #include "engine/worker.h"
 #include "tests/support/netns_testbed.h"
 #include "timestamp/uring_tx_stamps.h"
@@ -111,4 +112,58 @@ TEST_CASE("relay tx stamps: through io_uring completions where the kernel has th
   }
   SUBCASE("io_uring, io_uring wait") { RunCase({TxTransport::kIoUring, WaitMode::kIoUring}); }
   SUBCASE("io_uring, busy poll") { RunCase({TxTransport::kIoUring, WaitMode::kBusyPoll}); }
+}
+
+TEST_CASE("relay tx stamps: a datagram parked while its neighbour resolves keeps its request") {
+  if (!HaveNetnsPrivileges()) {
+    MESSAGE("skipped: needs root");
+    return;
+  }
+  auto tb = Testbed::Create();
+  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
+  NetnsScope in((*tb)->ns_b());
+  REQUIRE(in.ok());
+  RelayOptions ro;
+  ro.engine.ifname = (*tb)->if_b();
+  ro.engine.workers = 1;
+  ro.engine.ring_budget_bytes = 4 << 20;
+  ro.engine.rx_mode = RxMode::kImmediate;
+  ro.tx_stamps = true;
+  auto relay = PacketRelay::Create(ro);
+  REQUIRE_MESSAGE(relay.ok(), relay.status().ToString());
+  const std::string local = (*tb)->ip4_extra(5);
+  auto conn = (*relay)->NewEtherConn(
+      {.mac = *MacAddress::Parse("02:52:53:00:00:31"), .addresses = {local + "/24"}});
+  REQUIRE_MESSAGE(conn.ok(), conn.status().ToString());
+  auto udp = RUDPConn::Create(*conn, {.local_ip = *IpAddress::Parse(local), .local_port = 7001});
+  REQUIRE_MESSAGE(udp.ok(), udp.status().ToString());
+  std::atomic<int> reports{0}, with_software{0};
+  std::atomic<uint64_t> tag{0};
+  (*udp)->SetTxStampHandler([&](const TxStampReport& r) {
+    tag = r.tag;
+    if (r.stamps.software_ns) with_software.fetch_add(1);
+    reports.fetch_add(1);
+  });
+  REQUIRE((*relay)->Start().ok());
+  // On the worker thread the peer's MAC is unknown: the datagram is parked, ARP asked.
+  absl::Status sent = absl::UnknownError("not run");
+  const UdpEndpoint peer{*IpAddress::Parse((*tb)->ip4_a()), 9};
+  std::byte payload[8] = {};
+  (*relay)->relay_worker(0).Post([&](RelayWorker&) {
+    sent = (*udp)->WriteTo(payload, peer, {.want_stamp = true, .tag = 77});
+  });
+  (*relay)->relay_worker(0).WaitApplied();
+  const int64_t deadline = MonotonicNs() + 5'000'000'000;
+  while (reports.load() < 1 && MonotonicNs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const EtherConnStats stats = (*conn)->Stats();
+  (*udp)->Close();
+  (*conn)->Close();
+  (*relay)->Stop();
+  CHECK_MESSAGE(sent.ok(), sent.ToString());
+  CHECK(stats.neighbors.learnt >= 1);  // the ARP reply came and the frame was flushed
+  CHECK(reports.load() == 1);
+  CHECK(with_software.load() == 1);
+  CHECK(tag.load() == 77);
 }
