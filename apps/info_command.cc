@@ -6,6 +6,8 @@
 // config (SIOCGHWTSTAMP), the PHC and its offset to CLOCK_REALTIME. It never
 // changes the NIC's config. Exit 0 on success, 1 when the interface cannot be
 // read (wrong name, ...), 2 on bad usage.
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -19,9 +21,11 @@
 #include "absl/strings/str_join.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "common/fd.h"
 #include "timestamp/hw_timestamping.h"
 #include "timestamp/phc.h"
 #include "timestamp/so_timestamping.h"
+#include "timestamp/uring_tx_stamps.h"
 
 namespace ringstamp::app {
 namespace {
@@ -48,7 +52,35 @@ struct InfoReport {
   std::string config_error;
   std::optional<PhcReport> phc;
   Deliver hw_rx, hw_tx, sw_rx, sw_tx;
+  // How TX stamps come back to this program on this kernel.
+  TxTransport tx_transport = TxTransport::kErrorQueue;
+  std::string tx_transport_why;
 };
+
+// Opens an io_uring TX-stamp source on a scratch UDP socket: the kernel either
+// has SOCKET_URING_OP_TX_TIMESTAMP (Linux >= 6.15) or says why not.
+void ProbeTxTransport(InfoReport& r) {
+  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) {
+    r.tx_transport_why = "the socket error queue (no UDP socket to probe io_uring with)";
+    return;
+  }
+  absl::Status st =
+      EnableSocketTimestamping(s.get(), kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly);
+  if (!st.ok()) {
+    r.tx_transport_why = "the socket error queue (" + std::string(st.message()) + ")";
+    return;
+  }
+  auto src = UringTxStampSource::Create(s.get());
+  if (src.ok()) {
+    r.tx_transport = TxTransport::kIoUring;
+    r.tx_transport_why =
+        "io_uring completions (SOCKET_URING_OP_TX_TIMESTAMP), no syscall per stamp";
+  } else {
+    r.tx_transport_why =
+        "the socket error queue (io_uring: " + std::string(src.status().message()) + ")";
+  }
+}
 
 std::string DriverName(const InfoReport& r) {
   return r.driver.driver.empty() ? std::string("its driver") : "driver " + r.driver.driver;
@@ -119,6 +151,7 @@ absl::StatusOr<InfoReport> Gather(const std::string& ifname) {
     r.phc = p;
   }
   DecideDelivery(r);
+  ProbeTxTransport(r);
   return r;
 }
 
@@ -169,6 +202,7 @@ void PrintText(const InfoReport& r) {
   line("software RX", r.sw_rx);
   line("software TX", r.sw_tx);
   std::printf("\t%-12s yes: this program's clock, every frame\n", "userspace");
+  std::printf("TX stamps come back through %s\n", r.tx_transport_why.c_str());
 }
 
 nlohmann::ordered_json ToJson(const InfoReport& r) {
@@ -216,6 +250,8 @@ nlohmann::ordered_json ToJson(const InfoReport& r) {
                    {"software_rx", d(r.sw_rx)},
                    {"software_tx", d(r.sw_tx)},
                    {"userspace", {{"available", true}, {"why", "this program's clock"}}}};
+  j["tx_stamp_transport"] = {{"name", std::string(TxTransportName(r.tx_transport))},
+                             {"why", r.tx_transport_why}};
   return j;
 }
 

@@ -73,6 +73,12 @@ TEST_CASE("ts netns: ringstamp info on veth (JSON)") {
   CHECK(j["delivers"]["software_rx"]["available"] == true);
   CHECK(j["delivers"]["software_tx"]["available"] == true);
   CHECK(j["delivers"]["userspace"]["available"] == true);
+  // The transport this kernel gives: io_uring where the probe found the command, else the
+  // error queue with the reason.
+  const std::string transport = j["tx_stamp_transport"]["name"].get<std::string>();
+  CHECK((transport == "io_uring" || transport == "errqueue"));
+  CHECK(Has(j["tx_stamp_transport"]["why"].get<std::string>(),
+            transport == "io_uring" ? "SOCKET_URING_OP_TX_TIMESTAMP" : "error queue"));
 }
 
 TEST_CASE("ts netns: ringstamp info with a wrong interface name fails clearly with exit 1") {
