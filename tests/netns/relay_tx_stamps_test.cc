@@ -27,20 +27,25 @@ struct Case {
   WaitMode wait;
 };
 
-void RunCase(const Case& c) {
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  NetnsScope in((*tb)->ns_b());
-  REQUIRE(in.ok());
+// A one-worker relay with TX stamps on the testbed's B side (the caller is in ns B).
+absl::StatusOr<std::unique_ptr<PacketRelay>> StampingRelay(const Testbed& tb, const Case& c) {
   RelayOptions ro;
-  ro.engine.ifname = (*tb)->if_b();
+  ro.engine.ifname = tb.if_b();
   ro.engine.workers = 1;
   ro.engine.ring_budget_bytes = 4 << 20;
   ro.engine.rx_mode = RxMode::kImmediate;
   ro.engine.wait_mode = c.wait;
   ro.engine.tx_stamp_transport = c.transport;
   ro.tx_stamps = true;
-  auto relay = PacketRelay::Create(ro);
+  return PacketRelay::Create(ro);
+}
+
+void RunCase(const Case& c) {
+  auto tb = Testbed::Create();
+  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
+  NetnsScope in((*tb)->ns_b());
+  REQUIRE(in.ok());
+  auto relay = StampingRelay(**tb, c);
   REQUIRE_MESSAGE(relay.ok(), relay.status().ToString());
   auto conn = (*relay)->NewEtherConn(
       {.mac = *MacAddress::Parse("02:52:53:00:00:30"), .ethertypes = {0x88b5}});
@@ -92,19 +97,13 @@ void RunCase(const Case& c) {
 }  // namespace
 
 TEST_CASE("relay tx stamps: every frame's software stamp comes back through the error queue") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  if (!HaveNetnsPrivileges()) return;  // integration tests need root (see netns_testbed.h)
   SUBCASE("io_uring wait") { RunCase({TxTransport::kErrorQueue, WaitMode::kIoUring}); }
   SUBCASE("busy poll") { RunCase({TxTransport::kErrorQueue, WaitMode::kBusyPoll}); }
 }
 
 TEST_CASE("relay tx stamps: through io_uring completions where the kernel has them (>= 6.15)") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  if (!HaveNetnsPrivileges()) return;
   SUBCASE("auto, io_uring wait") { RunCase({TxTransport::kAuto, WaitMode::kIoUring}); }
   if (!UringTxStampSource::KernelSupport().value_or(false)) {
     MESSAGE("kernel lacks SOCKET_URING_OP_TX_TIMESTAMP: auto fell back to the error queue");
@@ -123,13 +122,7 @@ TEST_CASE("relay tx stamps: a datagram parked while its neighbour resolves keeps
   REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
   NetnsScope in((*tb)->ns_b());
   REQUIRE(in.ok());
-  RelayOptions ro;
-  ro.engine.ifname = (*tb)->if_b();
-  ro.engine.workers = 1;
-  ro.engine.ring_budget_bytes = 4 << 20;
-  ro.engine.rx_mode = RxMode::kImmediate;
-  ro.tx_stamps = true;
-  auto relay = PacketRelay::Create(ro);
+  auto relay = StampingRelay(**tb, {TxTransport::kAuto, WaitMode::kIoUring});
   REQUIRE_MESSAGE(relay.ok(), relay.status().ToString());
   const std::string local = (*tb)->ip4_extra(5);
   auto conn = (*relay)->NewEtherConn(
