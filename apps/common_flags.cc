@@ -14,7 +14,8 @@ ABSL_FLAG(bool, q, false, "quiet: no per-packet lines");
 ABSL_FLAG(bool, immediate, false, "hand each frame over as it lands (TPACKET_V2 ring)");
 ABSL_FLAG(int32_t, size, 0,
           "gen: Ethernet frame bytes without FCS (default 60); probe client: UDP payload bytes "
-          "(44 minimum; default 72, with stamp-source TLVs)");
+          "(44 minimum; default 72, with stamp-source TLVs), with --mode icmp echo data bytes "
+          "(16 to 1472 over IPv4, 1452 over IPv6; default 56)");
 ABSL_FLAG(std::string, tap, "",
           "create this TAP device and use it instead of -i: the far end is this host's own stack");
 ABSL_FLAG(std::string, tap_ip, "", "address (ADDR/LEN) the host's stack gets on the --tap device");

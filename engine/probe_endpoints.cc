@@ -1,4 +1,5 @@
 #include "engine/probe_endpoints.h"
+#include "engine/probe_run_loop.h"
 
 #include <chrono>
 
@@ -118,54 +119,13 @@ absl::Status ProbeClient::Run(const std::function<void(const ProbeResult&)>& on_
     auto mac = udp_->ether().Resolve(*hop);
     if (!mac.ok()) return mac.status();
   }
-  std::vector<ProbeResult> ready;
-  bool first = true;
-  for (;;) {
-    const bool stopping = (stop != nullptr && stop->load()) ||
-                          (deadline_mono_ns > 0 && MonotonicNs() >= deadline_mono_ns);
-    BuiltProbe probe;
-    int64_t wake;
-    bool done;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      const int64_t now = MonotonicNs();
-      auto due = sender_.NextSendAt();
-      if (!stopping && due && *due <= now) probe = sender_.BuildProbe(buf, now, RealtimeNs());
-      sender_.Expire(stopping ? INT64_MAX : now, [this](const ProbeResult& r) { Emit(r); });
-      ready.swap(pending_);
-      due = sender_.NextSendAt();
-      auto deadline = sender_.NextDeadline();
-      wake = now + 50'000'000;
-      if (due) wake = std::min(wake, *due);
-      if (deadline) wake = std::min(wake, *deadline);
-      done = stopping || sender_.Done();
-    }
-    if (probe.size > 0) {
-      absl::Status s =
-          udp_->Write(std::span(buf.data(), probe.size), {.want_stamp = true, .tag = probe.seq});
-      if (!s.ok()) {
-        ++send_failures_;
-        // The first probe resolves the server: when that fails nothing will work.
-        if (first) return s;
-      }
-      first = false;
-    }
-    for (const ProbeResult& r : ready) on_result(r);
-    ready.clear();
-    if (done) {
-      std::lock_guard<std::mutex> l(mu_);
-      ready.swap(pending_);
-      if (ready.empty()) break;
-      continue;
-    }
-    if (probe.size > 0) continue;  // maybe the next one is due already
-    std::unique_lock<std::mutex> l(mu_);
-    const int64_t now = MonotonicNs();
-    if (wake > now && pending_.empty()) {
-      cv_.wait_for(l, std::chrono::nanoseconds(wake - now));
-    }
-  }
-  return absl::OkStatus();
+  return RunProbeLoop(
+      mu_, cv_, pending_, sender_, std::span(buf),
+      [&](const BuiltProbe& probe) {
+        return udp_->Write(std::span(buf.data(), probe.size),
+                           {.want_stamp = true, .tag = probe.seq});
+      },
+      on_result, stop, deadline_mono_ns, &send_failures_);
 }
 
 LatencySummary ProbeClient::RxOverhead() const {
