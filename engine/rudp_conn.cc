@@ -55,6 +55,8 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
 
 RUDPConn::RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uint32_t id)
     : conn_(std::move(conn)), options_(options), id_(id) {
+  rx_count_ = static_cast<size_t>(conn_->relay().worker_count());
+  rx_ = std::make_unique<RxCounters[]>(rx_count_);
   handlers_.resize(conn_->relay().worker_count());
   stamp_handlers_.resize(conn_->relay().worker_count());
 }
@@ -158,21 +160,21 @@ absl::StatusOr<size_t> RUDPConn::WriteBatch(std::span<const UdpWriteMsg> msgs) {
 void RUDPConn::Deliver(RelayWorker& w, const Datagram& d) {
   if (options_.connected &&
       !(options_.connected->ip == d.meta.src && options_.connected->port == d.meta.src_port)) {
-    filtered_.fetch_add(1, std::memory_order_relaxed);
+    rx_[w.index()].filtered.Add();
     return;
   }
-  received_.fetch_add(1, std::memory_order_relaxed);
+  rx_[w.index()].received.Add();
   if (const auto& h = handlers_[w.index()]) {
     h(d, *this);
     return;
   }
   std::lock_guard<std::mutex> l(q_mu_);
   if (slots_.empty()) {
-    queue_dropped_.fetch_add(1, std::memory_order_relaxed);  // nobody has read yet: no queue
+    rx_[w.index()].queue_dropped.Add();  // nobody has read yet: no queue
     return;
   }
   if (q_count_ == slots_.size()) {
-    queue_dropped_.fetch_add(1, std::memory_order_relaxed);
+    rx_[w.index()].queue_dropped.Add();
     if (options_.policy == QueuePolicy::kDropNewest) return;
     q_head_ = (q_head_ + 1) % slots_.size();
     --q_count_;
@@ -248,15 +250,20 @@ void RUDPConn::OnTxStamp(const TxStampReport& report) {
 }
 
 RUDPConnStats RUDPConn::Stats() const {
-  return {received_.load(), queue_dropped_.load(), filtered_.load(), sent_.load(),
-          send_failed_.load()};
+  RUDPConnStats s{0, 0, 0, sent_.load(), send_failed_.load()};
+  for (size_t i = 0; i < rx_count_; ++i) {
+    s.received += rx_[i].received.Get();
+    s.queue_dropped += rx_[i].queue_dropped.Get();
+    s.filtered += rx_[i].filtered.Get();
+  }
+  return s;
 }
 
 size_t RUDPConn::MemoryBytes() const {
   std::lock_guard<std::mutex> l(q_mu_);
   return sizeof(*this) + handlers_.capacity() * sizeof(handlers_[0]) +
          stamp_handlers_.capacity() * sizeof(stamp_handlers_[0]) +
-         slots_.capacity() * sizeof(Slot) + data_.capacity();
+         slots_.capacity() * sizeof(Slot) + data_.capacity() + rx_count_ * sizeof(RxCounters);
 }
 
 }  // namespace ringstamp

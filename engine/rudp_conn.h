@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "engine/ether_conn.h"
 #include "engine/proto/ip_address.h"
+#include "ring/ring_counters.h"
 
 namespace ringstamp {
 
@@ -163,7 +164,15 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   std::vector<std::byte> data_;
   size_t q_head_ = 0, q_count_ = 0;
 
-  std::atomic<uint64_t> received_{0}, queue_dropped_{0}, filtered_{0}, sent_{0}, send_failed_{0};
+  // Receive-path counters, one set per worker, each written only on its worker's
+  // thread (no locked add per datagram); Stats() sums them. Sends come from any
+  // thread: shared atomics.
+  struct RxCounters {
+    RelaxedCounter received, queue_dropped, filtered;
+  };
+  std::unique_ptr<RxCounters[]> rx_;
+  size_t rx_count_ = 0;
+  std::atomic<uint64_t> sent_{0}, send_failed_{0};
 };
 
 }  // namespace ringstamp

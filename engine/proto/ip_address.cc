@@ -106,14 +106,6 @@ std::string IpAddress::ToString() const {
   return std::string(buf, n);
 }
 
-uint64_t IpAddress::Hash() const {
-  uint64_t hi;
-  uint64_t lo;
-  std::memcpy(&hi, bytes_.data(), 8);
-  std::memcpy(&lo, bytes_.data() + 8, 8);
-  return HashCombine(HashMix(hi ^ static_cast<uint64_t>(family_)), lo);
-}
-
 static_assert(INET6_ADDRSTRLEN == IpAddress::kFormatBufferSize);
 
 }  // namespace ringstamp

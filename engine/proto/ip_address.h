@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "engine/proto/hash_mix.h"
 
 namespace ringstamp {
 
@@ -91,9 +94,18 @@ class IpAddress {
   size_t Format(std::span<char, kFormatBufferSize> out) const;
   std::string ToString() const;
 
-  uint64_t Hash() const;
+  // Inline: the relay hashes and compares addresses per datagram.
+  constexpr uint64_t Hash() const {
+    const auto w = std::bit_cast<std::array<uint64_t, 2>>(bytes_);
+    return HashCombine(HashMix(w[0] ^ static_cast<uint64_t>(family_)), w[1]);
+  }
 
-  friend constexpr bool operator==(const IpAddress&, const IpAddress&) = default;
+  // Two word compares, not a memcmp call.
+  friend constexpr bool operator==(const IpAddress& a, const IpAddress& b) {
+    const auto x = std::bit_cast<std::array<uint64_t, 2>>(a.bytes_);
+    const auto y = std::bit_cast<std::array<uint64_t, 2>>(b.bytes_);
+    return a.family_ == b.family_ && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
   friend constexpr auto operator<=>(const IpAddress&, const IpAddress&) = default;
 
  private:
