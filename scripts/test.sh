@@ -15,6 +15,8 @@ fi
 
 scripts/bootstrap.sh
 jobs=$(nproc)
+# Namespaces that exist before the tests (someone else's) are not the tests' leftovers.
+ns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
 
 run_config() {
   local dir=$1; shift
@@ -33,7 +35,8 @@ if [ "${RINGSTAMP_SKIP_SANITIZE:-0}" != 1 ]; then
     run_config build-sanitize -DRINGSTAMP_SANITIZE=ON -DRINGSTAMP_BENCH=OFF
 fi
 
-left=$(ip netns list 2>/dev/null | grep -E '^(rs[ab]|rs-)' || true)
+left=$(comm -13 <(echo "$ns_before") <(ip netns list 2>/dev/null | awk '{print $1}' | sort) |
+  grep -E '^(rs[ab]|rs-)' || true)
 if [ -n "$left" ]; then
   echo "test.sh: namespaces left behind by a test: $left" >&2
   exit 1
