@@ -43,7 +43,8 @@ class FrameHandler {
   // After each batch of frames and at every wake-up: generate, retry, expire.
   // TX written here is flushed by the worker right after (one kick per burst).
   virtual PollResult OnPoll(Worker& /*worker*/) { return {}; }
-  // The TX socket's error queue has messages (TX stamps): drain them here.
+  // TX stamps may be ready: drain Worker::tx_stamps() (or, for a handler that
+  // reads the TX socket's error queue itself, that queue has messages).
   virtual void OnErrorQueue(Worker& /*worker*/) {}
   // On the worker's thread after its last poll (before rings are unmapped).
   virtual void OnStop(Worker& /*worker*/) {}

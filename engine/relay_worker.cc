@@ -117,10 +117,9 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 
 // Passes over the batch so that the memory of one frame's lookup is fetched
 // while the others are worked on: parse every header and prefetch its table
-// group; probe the table and prefetch the owner; prefetch the owner's state
-// for this worker; deliver. At 100,000
-// endpoints the table and the endpoints are out of cache, and one frame at a
-// time would wait for each miss in turn.
+// group; probe the table and prefetch the owner; prefetch the owner's state for
+// this worker; deliver. At 100,000 endpoints the table and the endpoints are
+// out of cache, and one frame at a time would wait for each miss in turn.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
   L2View l2[kFrameBatch];
