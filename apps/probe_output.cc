@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <set>
+#include <span>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -58,6 +59,16 @@ std::string SourcesText(const std::array<uint64_t, kStampSourceCount>& counts) {
     absl::StrAppend(&out, out.empty() ? "" : ", ", ToAbsl(ProbeSourceName(s)), " ", n);
   }
   return out.empty() ? "none" : out;
+}
+
+// "software+userspace" (the sources seen, in output order; "none" when there were none).
+std::string SourceNamesText(const std::array<uint64_t, kStampSourceCount>& counts) {
+  std::string names;
+  for (StampSource s : kJsonSources) {
+    if (SourceCount(counts, s) == 0) continue;
+    absl::StrAppend(&names, names.empty() ? "" : "+", ToAbsl(ProbeSourceName(s)));
+  }
+  return names.empty() ? "none" : names;
 }
 
 std::string MeanText(double ns) { return absl::StrFormat("%.3fµs", ns / 1000.0); }
@@ -129,6 +140,35 @@ std::string FormatProbeLegend(bool clocks_synchronised, ProbeMode mode) {
 
 namespace {
 
+// " late", " duplicate", " reordered": the flags that end a probe line.
+void AppendStatusFlags(std::string* line, const ProbeResult& r) {
+  if (r.status == ProbeStatus::kLate) absl::StrAppend(line, " late");
+  if (r.status == ProbeStatus::kDuplicate) absl::StrAppend(line, " duplicate");
+  if (r.reordered) absl::StrAppend(line, " reordered");
+}
+
+// The summary's title, counter lines and latency table header, both modes alike.
+std::string SummaryHead(const ProbeCounters& c, std::string_view title) {
+  std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
+  absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
+                  c.late, ", duplicated ", c.duplicated, ", reordered ", c.reordered, "\n");
+  if (c.in_flight || c.unmatched || c.malformed) {
+    absl::StrAppend(&out, "in flight ", c.in_flight, ", unmatched replies ", c.unmatched,
+                    ", malformed replies ", c.malformed, "\n");
+  }
+  absl::StrAppend(&out, TableHeader(), "\n");
+  return out;
+}
+
+// The summary's last line, present only when the sender had to cut a corner.
+void AppendSenderNotes(std::string* out, const ProbeCounters& c) {
+  if (c.tx_stamp_wait_expired || c.schedule_slips || c.window_full) {
+    absl::StrAppend(out, "\nresults without waiting longer for a TX stamp ",
+                    c.tx_stamp_wait_expired, ", schedule slips ", c.schedule_slips,
+                    ", window full ", c.window_full);
+  }
+}
+
 // seq=12 icmp_seq=12 t1=...(sw) t4=...(sw) rtt=41.234µs ttl=64 [late] [duplicate] [reordered]
 std::string FormatIcmpProbeLine(const ProbeResult& r) {
   std::string line = absl::StrCat("seq=", r.seq, " icmp_seq=", static_cast<uint16_t>(r.seq),
@@ -139,22 +179,13 @@ std::string FormatIcmpProbeLine(const ProbeResult& r) {
   }
   absl::StrAppend(&line, " t4=", StampText(r.t4), " rtt=", FigureText(r.rtt_ns),
                   " ttl=", r.reply_ttl ? absl::StrCat(*r.reply_ttl) : "-");
-  if (r.status == ProbeStatus::kLate) absl::StrAppend(&line, " late");
-  if (r.status == ProbeStatus::kDuplicate) absl::StrAppend(&line, " duplicate");
-  if (r.reordered) absl::StrAppend(&line, " reordered");
+  AppendStatusFlags(&line, r);
   return line;
 }
 
 std::string FormatIcmpProbeSummary(const ProbeSummary& s, std::string_view title) {
   const ProbeCounters& c = s.counters;
-  std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
-  absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
-                  c.late, ", duplicated ", c.duplicated, ", reordered ", c.reordered, "\n");
-  if (c.in_flight || c.unmatched || c.malformed) {
-    absl::StrAppend(&out, "in flight ", c.in_flight, ", unmatched replies ", c.unmatched,
-                    ", malformed replies ", c.malformed, "\n");
-  }
-  absl::StrAppend(&out, TableHeader(), "\n");
+  std::string out = SummaryHead(c, title);
   absl::StrAppend(&out, TableRow("RTT = network RTT (t4 - t1)", s.rtt), "\n");
   absl::StrAppend(
       &out,
@@ -162,11 +193,7 @@ std::string FormatIcmpProbeSummary(const ProbeSummary& s, std::string_view title
       "RTT), no one-way delays, no clock offset\n");
   absl::StrAppend(&out, "sources: t1 ", SourcesText(s.sources[0]), "; t4 ",
                   SourcesText(s.sources[3]));
-  if (c.tx_stamp_wait_expired || c.schedule_slips || c.window_full) {
-    absl::StrAppend(&out, "\nresults without waiting longer for a TX stamp ",
-                    c.tx_stamp_wait_expired, ", schedule slips ", c.schedule_slips,
-                    ", window full ", c.window_full);
-  }
+  AppendSenderNotes(&out, c);
   return out;
 }
 
@@ -202,23 +229,14 @@ std::string FormatProbeLine(const ProbeResult& r) {
     absl::StrAppend(&line, " prev_t3_error=", FormatDurationUs(*r.follow_up->t3_error_ns));
     if (r.follow_up->seq) absl::StrAppend(&line, "(seq=", *r.follow_up->seq, ")");
   }
-  if (r.status == ProbeStatus::kLate) absl::StrAppend(&line, " late");
-  if (r.status == ProbeStatus::kDuplicate) absl::StrAppend(&line, " duplicate");
-  if (r.reordered) absl::StrAppend(&line, " reordered");
+  AppendStatusFlags(&line, r);
   return line;
 }
 
 std::string FormatProbeSummary(const ProbeSummary& s, std::string_view title) {
   if (s.mode == ProbeMode::kIcmpEcho) return FormatIcmpProbeSummary(s, title);
   const ProbeCounters& c = s.counters;
-  std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
-  absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
-                  c.late, ", duplicated ", c.duplicated, ", reordered ", c.reordered, "\n");
-  if (c.in_flight || c.unmatched || c.malformed) {
-    absl::StrAppend(&out, "in flight ", c.in_flight, ", unmatched replies ", c.unmatched,
-                    ", malformed replies ", c.malformed, "\n");
-  }
-  absl::StrAppend(&out, TableHeader(), "\n");
+  std::string out = SummaryHead(c, title);
   absl::StrAppend(&out, TableRow("network RTT (rtt - dwell)", s.network_rtt), "\n");
   absl::StrAppend(&out, TableRow("RTT (t4 - t1)", s.rtt), "\n");
   absl::StrAppend(&out, TableRow("dwell (t3 - t2)", s.dwell), "\n");
@@ -241,11 +259,7 @@ std::string FormatProbeSummary(const ProbeSummary& s, std::string_view title) {
   if (s.reflector_sources_reported < answered) {
     absl::StrAppend(&out, "; the others' t2 is labelled userspace and t3 estimate");
   }
-  if (c.tx_stamp_wait_expired || c.schedule_slips || c.window_full) {
-    absl::StrAppend(&out, "\nresults without waiting longer for a TX stamp ",
-                    c.tx_stamp_wait_expired, ", schedule slips ", c.schedule_slips,
-                    ", window full ", c.window_full);
-  }
+  AppendSenderNotes(&out, c);
   return out;
 }
 
@@ -394,29 +408,16 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
   d.title = std::move(title);
   d.subtitle = std::move(subtitle);
   const bool icmp = summary.mode == ProbeMode::kIcmpEcho;
-  if (d.subtitle.empty() && icmp) {
-    // "ICMP echo (RTT includes the peer's stack), stamps: t1 software, t4 software".
-    d.subtitle = "ICMP echo (RTT includes the peer's stack), stamps:";
-    for (size_t i : {size_t{0}, size_t{3}}) {
-      std::string names;
-      for (StampSource src : kJsonSources) {
-        if (SourceCount(summary.sources[i], src) == 0) continue;
-        absl::StrAppend(&names, names.empty() ? "" : "+", ToAbsl(ProbeSourceName(src)));
-      }
+  if (d.subtitle.empty()) {
+    // ICMP echo: "ICMP echo (RTT includes the peer's stack), stamps: t1 software, t4 software";
+    // STAMP: "stamps: t1 software, t2 software, t3 estimate, t4 software" (mixed:
+    // "software+userspace").
+    static constexpr size_t kIcmpStamps[] = {0, 3};
+    static constexpr size_t kAllStamps[] = {0, 1, 2, 3};
+    d.subtitle = icmp ? "ICMP echo (RTT includes the peer's stack), stamps:" : "stamps:";
+    for (size_t i : icmp ? std::span<const size_t>(kIcmpStamps) : kAllStamps) {
       absl::StrAppend(&d.subtitle, i ? ", " : " ", kStampNames[i], " ",
-                      names.empty() ? "none" : names);
-    }
-  } else if (d.subtitle.empty()) {
-    // "stamps: t1 software, t2 software, t3 estimate, t4 software" (mixed: "software+userspace").
-    d.subtitle = "stamps:";
-    for (size_t i = 0; i < 4; ++i) {
-      std::string names;
-      for (StampSource src : kJsonSources) {
-        if (SourceCount(summary.sources[i], src) == 0) continue;
-        absl::StrAppend(&names, names.empty() ? "" : "+", ToAbsl(ProbeSourceName(src)));
-      }
-      absl::StrAppend(&d.subtitle, i ? ", " : " ", kStampNames[i], " ",
-                      names.empty() ? "none" : names);
+                      SourceNamesText(summary.sources[i]));
     }
   }
   d.rtt = summary.rtt;
