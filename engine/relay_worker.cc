@@ -122,7 +122,7 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 // out of cache, and one frame at a time would wait for each miss in turn.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
-  L2View l2[kFrameBatch];
+  std::array<L2View, kFrameBatch>& l2 = batch_l2_;
   size_t hash[kFrameBatch];
   bool ok[kFrameBatch];
   EtherConn* owner[kFrameBatch];

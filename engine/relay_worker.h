@@ -7,6 +7,7 @@
 // frames handed over in batches (OnFrames) have their probes and endpoints prefetched.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -159,6 +160,9 @@ class RelayWorker : public FrameHandler {
   int64_t next_expire_ns_ = 0;
 
   Counters counters_;
+  // OnFrames' parsed headers: a member so that a batch does not construct (zero)
+  // 32 views; ParseL2 writes every field it is read for.
+  std::array<L2View, kFrameBatch> batch_l2_;
 };
 
 }  // namespace ringstamp
