@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp::testing;
@@ -72,13 +73,9 @@ nlohmann::json RunGen(const Testbed& tb, bool v6, const std::string& extra) {
 }  // namespace
 
 TEST_CASE("gen: unpaced --count sends every frame once, whole, with good checksums (IPv4, IPv6)") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   struct Case {
     bool v6;
     int workers;
@@ -109,13 +106,9 @@ TEST_CASE("gen: unpaced --count sends every frame once, whole, with good checksu
 }
 
 TEST_CASE("gen: unpaced VLAN frames and paced frames all leave; --tx-stamps matches every frame") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   {
     // Tagged frames stop at the peer's veth (no VLAN device there): count them there.
     const int64_t before = RxPackets(tb);

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "engine/ether_conn.h"
 #include "engine/packet_relay.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;
@@ -56,27 +57,14 @@ std::string IcmpClient(const Testbed& tb, const std::string& my_ip, const std::s
                       " --server ", target, " ", extra);
 }
 
-// A namespace of our own whose stack is the far end of a TAP.
-struct TapNs {
-  std::string ns = "rsicmp" + UniqueSuffix();
-  TapNs() {
-    REQUIRE(RunHost("ip netns add " + ns + " && ip -n " + ns + " link set lo up").exit_code == 0);
-  }
-  ~TapNs() { RunHost("ip netns del " + ns + " 2>/dev/null"); }
-  Testbed::RunResult Run(const std::string& cmd, int timeout_s = 30) const {
-    return RunHost(absl::StrCat("ip netns exec ", ns, " sh -c ", ShellQuote(cmd)), timeout_s);
-  }
-};
-
 }  // namespace
 
 TEST_CASE(
     "probe icmp: probe client --mode icmp against the peer kernel, IPv4 and IPv6: all answered, "
     "stamps named, no reflector figures") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   constexpr int kCount = 50;
   struct Family {
     std::string mine, target;
@@ -137,10 +125,9 @@ TEST_CASE(
 TEST_CASE(
     "probe icmp: a peer that ignores echo requests gives every probe counted lost, exit status 0 "
     "as the STAMP client") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string opts = "--count 10 --interval 10ms --timeout 200ms --json";
   struct Family {
     std::string mine, target, sysctl;
@@ -177,7 +164,7 @@ TEST_CASE(
 
 TEST_CASE("probe icmp: probe client --tap --mode icmp pings the host's own stack through the TAP") {
   if (!HaveNetnsPrivileges()) return;
-  TapNs ns;
+  BareNetns ns("rsicmp");
   auto r = ns.Run(absl::StrCat(kBin,
                                " probe client --tap rsitap0 --tap-ip 192.168.81.100/24 --ip "
                                "192.168.81.254 --server 192.168.81.100 --mode icmp --count 20 "
@@ -200,10 +187,9 @@ TEST_CASE("probe icmp: probe client --tap --mode icmp pings the host's own stack
 TEST_CASE(
     "probe icmp: EtherConn echo client gets its replies with RX stamps and its TX stamps; one "
     "client per identifier; unregistered replies go to the read queue") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   NetnsScope in(tb.ns_b());
   REQUIRE(in.ok());
   RelayOptions ro;

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "ring/packet_socket.h"
 #include "ring/ring_setup.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/test_frames.h"
 #include "tests/support/v3_block_builder.h"
@@ -43,13 +44,9 @@ uint32_t SizeFor(uint32_t seq) {
 }  // namespace
 
 TEST_CASE("ring: 10,000 frames of mixed sizes cross the veth pair intact, stamped, without drops") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   uint8_t mac_a[6], mac_b[6];
   ParseMacInto(tb.mac_a(), mac_a);
   ParseMacInto(tb.mac_b(), mac_b);
@@ -173,13 +170,9 @@ TEST_CASE("ring: 10,000 frames of mixed sizes cross the veth pair intact, stampe
 }
 
 TEST_CASE("ring: RX and TX rings sharing one socket and one mapping both work") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   uint8_t mac_a[6], mac_b[6];
   ParseMacInto(tb.mac_a(), mac_a);
   ParseMacInto(tb.mac_b(), mac_b);
@@ -216,13 +209,9 @@ TEST_CASE("ring: RX and TX rings sharing one socket and one mapping both work") 
 }
 
 TEST_CASE("ring: wrong interface, ring larger than memory, frame over the MTU give clear errors") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   NetnsScope in(tb.ns_a());
   REQUIRE(in.ok());
 

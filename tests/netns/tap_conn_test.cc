@@ -19,6 +19,7 @@
 #include "engine/packet_relay.h"
 #include "engine/rudp_conn.h"
 #include "ring/tap_port.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;
@@ -28,25 +29,13 @@ namespace {
 
 const std::string kBin = RINGSTAMP_BIN;
 
-// A namespace of our own (the TAP's far end is that namespace's stack).
-struct TapNs {
-  std::string ns = "rstap" + UniqueSuffix();
-  TapNs() {
-    REQUIRE(RunHost("ip netns add " + ns + " && ip -n " + ns + " link set lo up").exit_code == 0);
-  }
-  ~TapNs() { RunHost("ip netns del " + ns + " 2>/dev/null"); }
-  Testbed::RunResult Run(const std::string& cmd, int timeout_s = 30) const {
-    return RunHost(absl::StrCat("ip netns exec ", ns, " sh -c ", ShellQuote(cmd)), timeout_s);
-  }
-};
-
 }  // namespace
 
 TEST_CASE(
     "tap conn: an EtherConn over a TAP port talks to the host stack: ARP, ping, UDP both ways") {
   if (!HaveNetnsPrivileges()) return;
-  TapNs ns;
-  NetnsScope in(ns.ns);
+  BareNetns ns("rstap");
+  NetnsScope in(ns.name());
   REQUIRE(in.ok());
   auto tap = TapPort::Create({.name = "rstap0",
                               .addresses = {"192.168.77.100/24"},
@@ -126,7 +115,7 @@ TEST_CASE(
     "tap conn: probe client --tap measures the host's own UDP STAMP reflector; SIGINT removes the "
     "TAP") {
   if (!HaveNetnsPrivileges()) return;
-  TapNs ns;
+  BareNetns ns("rstap");
   // A minimal stateless STAMP reflector (RFC 8762 §4.3.1) on the host, bound before the TAP exists.
   const std::string reflector =
       "import socket,struct,time\n"
@@ -156,7 +145,7 @@ TEST_CASE(
   pid_t pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c",
-          absl::StrCat("exec ip netns exec ", ns.ns, " ", kBin,
+          absl::StrCat("exec ip netns exec ", ns.name(), " ", kBin,
                        " probe client --tap rstap2 --tap-ip 192.168.79.100/24 --ip 192.168.79.254 ",
                        "--server 192.168.79.100 --count 0 --interval 50ms >/dev/null 2>&1")
               .c_str(),

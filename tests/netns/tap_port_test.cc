@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "ring/tap_port.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/test_frames.h"
 
@@ -154,13 +155,9 @@ std::string TapName(const Testbed& tb, const char* tag) {
 }  // namespace
 
 TEST_CASE("tap: the host stack answers ARP, ICMP echo and UDP through the port") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
 
   TapRxSource source = TapRxSource::kTapRead;
   SUBCASE("tap-read") { source = TapRxSource::kTapRead; }
@@ -304,13 +301,9 @@ TEST_CASE("tap: the host stack answers ARP, ICMP echo and UDP through the port")
 TEST_CASE(
     "tap: TX refuses bad frames before the kernel, and a frame too long for the buffer is "
     "cut and counted") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   NetnsScope in(tb.ns_a());
   REQUIRE(in.ok());
   const std::string name = TapName(tb, "t");
@@ -363,13 +356,9 @@ TEST_CASE(
 }
 
 TEST_CASE("tap: two queues (IFF_MULTI_QUEUE) each carry traffic with the host") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   TapRxSource source = TapRxSource::kTapRead;
   SUBCASE("tap-read") { source = TapRxSource::kTapRead; }
   SUBCASE("packet-ring") { source = TapRxSource::kPacketRing; }
@@ -410,13 +399,9 @@ TEST_CASE("tap: two queues (IFF_MULTI_QUEUE) each carry traffic with the host") 
 }
 
 TEST_CASE("tap: SIGINT in a process holding the port removes the device from the signal handler") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string name = TapName(tb, "s");
   int to_parent[2];
   REQUIRE(pipe(to_parent) == 0);
@@ -468,13 +453,9 @@ TEST_CASE("tap: SIGINT in a process holding the port removes the device from the
 }
 
 TEST_CASE("tap: clear errors for a missing clone device, a taken name and no CAP_NET_ADMIN") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   NetnsScope in(tb.ns_a());
   REQUIRE(in.ok());
 
@@ -558,13 +539,9 @@ TEST_CASE("tap: clear errors for a missing clone device, a taken name and no CAP
 }
 
 TEST_CASE("tap: after the signal-path removal the port fails softly and still closes cleanly") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   NetnsScope in(tb.ns_a());
   REQUIRE(in.ok());
   const std::string name = TapName(tb, "r");

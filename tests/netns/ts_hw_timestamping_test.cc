@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "timestamp/hw_timestamping.h"
 #include "timestamp/phc.h"
@@ -15,15 +16,11 @@ using namespace ringstamp;
 using namespace ringstamp::testing;
 
 TEST_CASE("ts netns: veth capabilities: software only, no PHC") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  NetnsScope in((*tb)->ns_a());
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  NetnsScope in(tb->ns_a());
   REQUIRE(in.ok());
-  auto hw = HwTimestamping::Open((*tb)->if_a());
+  auto hw = HwTimestamping::Open(tb->if_a());
   REQUIRE_MESSAGE(hw.ok(), hw.status().ToString());
   CHECK(hw->driver() == "veth");
   CHECK(hw->ifindex() > 0);
@@ -43,15 +40,11 @@ TEST_CASE("ts netns: veth capabilities: software only, no PHC") {
 }
 
 TEST_CASE("ts netns: SIOCSHWTSTAMP on veth: not supported, software stamps used, nothing changed") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  NetnsScope in((*tb)->ns_a());
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  NetnsScope in(tb->ns_a());
   REQUIRE(in.ok());
-  auto hw = HwTimestamping::Open((*tb)->if_a());
+  auto hw = HwTimestamping::Open(tb->if_a());
   REQUIRE_MESSAGE(hw.ok(), hw.status().ToString());
 
   auto before = hw->GetConfig();
@@ -70,7 +63,7 @@ TEST_CASE("ts netns: SIOCSHWTSTAMP on veth: not supported, software stamps used,
     CHECK_FALSE(n->hardware_tx());
     CHECK_FALSE(n->changed);
     CHECK(n->restorer == nullptr);
-    CHECK(n->note == (*tb)->if_a() +
+    CHECK(n->note == tb->if_a() +
                          ": SIOCSHWTSTAMP: operation not supported by driver veth; software "
                          "timestamps will be used");
     REQUIRE(n->attempts.size() == 1u);  // the first refusal settles it
@@ -93,34 +86,26 @@ TEST_CASE("ts netns: SIOCSHWTSTAMP on veth: not supported, software stamps used,
 }
 
 TEST_CASE("ts netns: wrong interface names give clear errors") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  NetnsScope in((*tb)->ns_a());
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  NetnsScope in(tb->ns_a());
   REQUIRE(in.ok());
   auto hw = HwTimestamping::Open("nosuch0");
   CHECK(absl::IsNotFound(hw.status()));
   CHECK(hw.status().message() ==
         "no interface 'nosuch0' in this network namespace (`ip link` lists them)");
   // The peer's name is not visible from this namespace.
-  CHECK(absl::IsNotFound(HwTimestamping::Open((*tb)->if_b()).status()));
+  CHECK(absl::IsNotFound(HwTimestamping::Open(tb->if_b()).status()));
   CHECK(absl::IsInvalidArgument(HwTimestamping::Open("a-name-that-is-too-long").status()));
   CHECK(absl::IsInvalidArgument(HwTimestamping::Open("").status()));
 }
 
 TEST_CASE("ts netns: restore registry: restore once, by guard, RestoreAll or signal") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  NetnsScope in((*tb)->ns_a());
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  NetnsScope in(tb->ns_a());
   REQUIRE(in.ok());
-  auto hw = HwTimestamping::Open((*tb)->if_a());
+  auto hw = HwTimestamping::Open(tb->if_a());
   REQUIRE(hw.ok());
 
   SUBCASE("guard restores on Restore(), then never again") {

@@ -1,0 +1,30 @@
+#include "tests/support/netns_test_setup.h"
+
+#include <doctest/doctest.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringstamp::testing {
+
+std::unique_ptr<Testbed> TestbedOrSkip(TestbedOptions options) {
+  if (!HaveNetnsPrivileges()) {
+    MESSAGE("skipped: needs root");
+    return nullptr;
+  }
+  auto tb = Testbed::Create(options);
+  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
+  return std::move(*tb);
+}
+
+BareNetns::BareNetns(const std::string& prefix) : name_(prefix + UniqueSuffix()) {
+  REQUIRE(RunHost("ip netns add " + name_ + " && ip -n " + name_ + " link set lo up").exit_code ==
+          0);
+}
+
+BareNetns::~BareNetns() { RunHost("ip netns del " + name_ + " 2>/dev/null"); }
+
+Testbed::RunResult BareNetns::Run(const std::string& cmd, int timeout_s) const {
+  return RunHost(absl::StrCat("ip netns exec ", name_, " sh -c ", ShellQuote(cmd)), timeout_s);
+}
+
+}  // namespace ringstamp::testing
