@@ -6,67 +6,22 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/child_process.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/ringstamp_cli.h"
 
 using namespace ringstamp::testing;
 
 namespace {
 
 const std::string kBin = RINGSTAMP_BIN;
-
-std::string GenCmd(const Testbed& tb, const std::string& extra) {
-  return absl::StrCat(kBin, " gen -i ", tb.if_a(), " --dst-mac ", tb.mac_b(), " --src-ip ",
-                      tb.ip4_a(), " --dst-ip ", tb.ip4_b(), " ", extra);
-}
-
-// Runs a capture in ns_b in the background; returns its pid (the process is `sh -c`
-// exec'ing ringstamp, so the pid is ringstamp's).
-pid_t StartCapture(const Testbed& tb, const std::string& args, const std::string& out_json) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    const std::string cmd =
-        absl::StrCat("exec ip netns exec ", tb.ns_b(), " ", kBin, " capture -i ", tb.if_b(), " ",
-                     args, " > ", out_json, " 2>", out_json, ".err");
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitPid(pid_t pid, int timeout_s) {
-  for (int i = 0; i < timeout_s * 20; ++i) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-// Waits (bounded) until `path` holds `needle`, or is larger than `min_size` when needle is empty.
-bool WaitForFile(const std::string& path, const std::string& needle, size_t min_size,
-                 int timeout_s) {
-  for (int i = 0; i < timeout_s * 20; ++i) {
-    const std::string s = ReadFile(path);
-    if (needle.empty() ? s.size() > min_size : s.find(needle) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 int CountLines(const std::string& s) {
   int n = 0;
@@ -79,24 +34,24 @@ int CountLines(const std::string& s) {
 TEST_CASE(
     "capture/gen: gen → capture counts match; tcpdump and tshark read the pcap; checksums, VLAN, "
     "stamps") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string dir = absl::StrCat("/tmp/rs-capgen-", tb.suffix());
   RunHost("mkdir -p " + dir);
   const std::string pcap = dir + "/cap.pcap", json = dir + "/cap.json";
   constexpr int kFrames = 5000;
   // Two workers: one file per worker.
   pid_t cap =
-      StartCapture(tb,
+      StartCapture(kBin, tb,
                    absl::StrCat("-w ", pcap, " --workers 2 --json --filter 'vlan 100 and udp' -c ",
                                 kFrames, " --duration 30"),
                    json);
   CHECK(WaitForFile(json + ".err", "capturing on", 0, 20));
   auto gen =
       tb.Run(tb.ns_a(),
-             GenCmd(tb, absl::StrCat("--count ", kFrames,
+             GenCommand(kBin, tb,
+                        absl::StrCat("--count ", kFrames,
                                      " --rate 20000 --vlan 100 --flows 16 --size 100 --json")),
              60);
   REQUIRE_MESSAGE(gen.exit_code == 0, gen.output);
@@ -148,15 +103,14 @@ TEST_CASE(
 TEST_CASE(
     "capture/gen: a filter counts only matching packets; a bad expression is refused and starts "
     "nothing") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string json = absl::StrCat("/tmp/rs-filter-", tb.suffix(), ".json");
-  pid_t cap = StartCapture(tb, "-q --json --filter 'udp dst port 5555' --duration 8", json);
+  pid_t cap = StartCapture(kBin, tb, "-q --json --filter 'udp dst port 5555' --duration 8", json);
   CHECK(WaitForFile(json + ".err", "capturing on", 0, 20));
-  auto g1 = tb.Run(tb.ns_a(), GenCmd(tb, "--count 300 --dst-port 5555 --rate 10000"));
-  auto g2 = tb.Run(tb.ns_a(), GenCmd(tb, "--count 700 --dst-port 6666 --rate 10000"));
+  auto g1 = tb.Run(tb.ns_a(), GenCommand(kBin, tb, "--count 300 --dst-port 5555 --rate 10000"));
+  auto g2 = tb.Run(tb.ns_a(), GenCommand(kBin, tb, "--count 700 --dst-port 6666 --rate 10000"));
   REQUIRE(g1.exit_code == 0);
   REQUIRE(g2.exit_code == 0);
   CHECK(WaitPid(cap, 20) == 0);
@@ -173,15 +127,15 @@ TEST_CASE(
 }
 
 TEST_CASE("capture/gen: SIGINT during capture leaves a valid file with every counted packet") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string pcap = absl::StrCat("/tmp/rs-sigint-", tb.suffix(), ".pcap");
   const std::string json = pcap + ".json";
-  pid_t cap = StartCapture(tb, absl::StrCat("-w ", pcap, " --json --filter udp"), json);
+  pid_t cap = StartCapture(kBin, tb, absl::StrCat("-w ", pcap, " --json --filter udp"), json);
   CHECK(WaitForFile(json + ".err", "capturing on", 0, 20));
-  std::thread gen([&] { tb.Run(tb.ns_a(), GenCmd(tb, "--duration 6 --rate 50000"), 60); });
+  std::thread gen(
+      [&] { tb.Run(tb.ns_a(), GenCommand(kBin, tb, "--duration 6 --rate 50000"), 60); });
   // Mid-stream: once frames have reached the file (the writer flushes each MiB).
   CHECK(WaitForFile(pcap, "", 24, 20));
   kill(cap, SIGINT);

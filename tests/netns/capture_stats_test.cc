@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,7 +21,10 @@
 #include "absl/strings/str_cat.h"
 #include "apps/pcap_writer.h"
 #include "common/clock.h"
+#include "tests/support/child_process.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/ringstamp_cli.h"
 
 using namespace ringstamp;
 using namespace ringstamp::app;
@@ -32,55 +34,11 @@ namespace {
 
 const std::string kBin = RINGSTAMP_BIN;
 
-std::string GenCmd(const Testbed& tb, const std::string& extra) {
-  return absl::StrCat(kBin, " gen -i ", tb.if_a(), " --dst-mac ", tb.mac_b(), " --src-ip ",
-                      tb.ip4_a(), " --dst-ip ", tb.ip4_b(), " ", extra);
-}
-
-pid_t StartCapture(const Testbed& tb, const std::string& args, const std::string& out_json) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    const std::string cmd =
-        absl::StrCat("exec ip netns exec ", tb.ns_b(), " ", kBin, " capture -i ", tb.if_b(), " ",
-                     args, " > ", out_json, " 2>", out_json, ".err");
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitPid(pid_t pid, int timeout_s) {
-  for (int i = 0; i < timeout_s * 20; ++i) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 std::vector<std::byte> ReadBytes(const std::string& path) {
-  const std::string s = ReadText(path);
+  const std::string s = ReadFile(path);
   std::vector<std::byte> b(s.size());
   std::memcpy(b.data(), s.data(), s.size());
   return b;
-}
-
-bool WaitForFile(const std::string& path, const std::string& needle, size_t min_size,
-                 int timeout_s) {
-  for (int i = 0; i < timeout_s * 20; ++i) {
-    const std::string s = ReadText(path);
-    if (needle.empty() ? s.size() > min_size : s.find(needle) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
 }
 
 uint32_t U32(const std::vector<std::byte>& b, size_t at) {
@@ -154,27 +112,25 @@ uint64_t FileSize(const std::string& path) {
 }  // namespace
 
 TEST_CASE("capture stats: pcapng ends with an ISB holding the counters the capture printed") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string file = absl::StrCat("/tmp/rs-capstats-", tb.suffix(), ".pcapng");
   const std::string json = file + ".json";
   constexpr int kFrames = 2000;
   const int64_t before_ns = RealtimeNs();
   pid_t cap = StartCapture(
-      tb, absl::StrCat("-w ", file, " --pcapng --json --filter udp -c ", kFrames, " --duration 30"),
+      kBin, tb,
+      absl::StrCat("-w ", file, " --pcapng --json --filter udp -c ", kFrames, " --duration 30"),
       json);
   REQUIRE(WaitForFile(json + ".err", "capturing on", 0, 20));
-  auto gen = tb.Run(tb.ns_a(), GenCmd(tb, absl::StrCat("--count ", kFrames, " --rate 20000")), 60);
+  auto gen = tb.Run(tb.ns_a(),
+                    GenCommand(kBin, tb, absl::StrCat("--count ", kFrames, " --rate 20000")), 60);
   REQUIRE_MESSAGE(gen.exit_code == 0, gen.output);
   REQUIRE(WaitPid(cap, 30) == 0);
   const int64_t after_ns = RealtimeNs();
-  INFO(ReadText(json), ReadText(json + ".err"));
-  auto cj = nlohmann::json::parse(ReadText(json));
+  INFO(ReadFile(json), ReadFile(json + ".err"));
+  auto cj = nlohmann::json::parse(ReadFile(json));
   CHECK(cj["packets"] == kFrames);
   CHECK(cj["workers"][0]["statistics_blocks"] == 1);
 
@@ -204,25 +160,23 @@ TEST_CASE("capture stats: pcapng ends with an ISB holding the counters the captu
 }
 
 TEST_CASE("capture stats: SIGINT still ends the pcapng with the ISB") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string file = absl::StrCat("/tmp/rs-capstats-int-", tb.suffix(), ".pcapng");
   const std::string json = file + ".json";
-  pid_t cap = StartCapture(tb, absl::StrCat("-w ", file, " --pcapng --json --filter udp"), json);
+  pid_t cap =
+      StartCapture(kBin, tb, absl::StrCat("-w ", file, " --pcapng --json --filter udp"), json);
   REQUIRE(WaitForFile(json + ".err", "capturing on", 0, 20));
-  std::thread gen([&] { tb.Run(tb.ns_a(), GenCmd(tb, "--duration 5 --rate 50000"), 60); });
+  std::thread gen(
+      [&] { tb.Run(tb.ns_a(), GenCommand(kBin, tb, "--duration 5 --rate 50000"), 60); });
   CHECK(WaitForFile(file, "", 4096, 20));  // records reached the file (1 MiB flushes)
   kill(cap, SIGINT);
   const int rc = WaitPid(cap, 20);
   gen.join();
   CHECK(rc == 0);
-  INFO(ReadText(json), ReadText(json + ".err"));
-  auto cj = nlohmann::json::parse(ReadText(json));
+  INFO(ReadFile(json), ReadFile(json + ".err"));
+  auto cj = nlohmann::json::parse(ReadFile(json));
   const FileBlocks fb = Walk(ReadBytes(file));
   CHECK(fb.tiled);
   CHECK(fb.isbs == 1);

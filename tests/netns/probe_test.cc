@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/child_process.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp::testing;
@@ -42,11 +42,6 @@ int Reap(pid_t pid, int timeout_s) {
   kill(-pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   return -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 std::string ServerCmd(const Testbed& tb, const std::string& ip, const std::string& out,
