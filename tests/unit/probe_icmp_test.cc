@@ -16,24 +16,15 @@
 
 #include "apps/probe_output.h"
 #include "engine/proto/byte_order.h"
+#include "tests/support/probe_clock.h"
 
 using namespace ringstamp;
+using namespace ringstamp::testing;
 
 namespace {
 
-constexpr int64_t kBase = 1'700'000'000'000'000'000;  // client's Unix ns at the start
-constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kTxLag = 1'500;  // kernel TX stamp − userspace estimate
-constexpr int64_t kRtt = 23'000;   // request out, reply back, peer stack included
-constexpr int64_t kMonoBase = 5'000'000'000;
+constexpr int64_t kRtt = 23'000;  // request out, reply back, peer stack included
 constexpr uint16_t kId = 0x5253;
-
-Timestamps Sw(int64_t ns) {
-  Timestamps t;
-  t.software_ns = ns;
-  t.userspace_ns = ns + 3'000;
-  return t;
-}
 
 // A client and a perfect peer stack that echoes every request unchanged.
 struct World {

@@ -13,26 +13,17 @@
 #include "engine/probe_reflector.h"
 #include "engine/probe_tlv.h"
 #include "engine/proto/byte_order.h"
+#include "tests/support/probe_clock.h"
 
 using namespace ringstamp;
+using namespace ringstamp::testing;
 
 namespace {
 
-constexpr int64_t kBase = 1'700'000'000'000'000'000;  // client's Unix ns at the start
-constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kTxLag = 1'500;     // probe's kernel TX stamp − userspace estimate
 constexpr int64_t kForward = 10'000;  // one-way delay to the reflector
 constexpr int64_t kDwell = 4'000;     // reflector: t3 estimate − t2
 constexpr int64_t kT3Error = 700;     // reflector: real TX − t3 estimate
 constexpr int64_t kReverse = 12'000;  // one-way delay back
-constexpr int64_t kMonoBase = 5'000'000'000;
-
-Timestamps Sw(int64_t ns) {
-  Timestamps t;
-  t.software_ns = ns;
-  t.userspace_ns = ns + 3'000;
-  return t;
-}
 
 // A client and a reflector joined by a perfect wire; the reflector's clock is
 // `offset` ns ahead of the client's.
