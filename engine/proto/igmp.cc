@@ -67,35 +67,10 @@ size_t BuildIgmpv2(std::span<std::byte> out, uint8_t type, const IpAddress& grou
 }
 
 size_t BuildIgmpv3Report(std::span<std::byte> out, std::span<const MulticastGroupRecord> records) {
-  if (records.size() > 0xffff) return 0;
-  size_t size = 8;
-  for (const MulticastGroupRecord& r : records) {
-    if (!r.group.is_v4() || r.sources.size() > 0xffff) return 0;
-    for (const IpAddress& s : r.sources) {
-      if (!s.is_v4()) return 0;
-    }
-    size += 8 + 4 * r.sources.size();
-  }
-  if (out.size() < size) return 0;
-  std::byte* p = out.data();
-  Store8(p, kIgmpv3Report);
-  Store8(p + 1, 0);
-  StoreBe16(p + 2, 0);
-  StoreBe16(p + 4, 0);
-  StoreBe16(p + 6, static_cast<uint16_t>(records.size()));
-  size_t at = 8;
-  for (const MulticastGroupRecord& r : records) {
-    Store8(p + at, static_cast<uint8_t>(r.type));
-    Store8(p + at + 1, 0);  // aux data length
-    StoreBe16(p + at + 2, static_cast<uint16_t>(r.sources.size()));
-    r.group.StoreTo(p + at + 4);
-    at += 8;
-    for (const IpAddress& s : r.sources) {
-      s.StoreTo(p + at);
-      at += 4;
-    }
-  }
-  StoreBe16(p + 2, InternetChecksum(out.first(size)));
+  const size_t size = GroupRecordReportSize(records, IpFamily::kV4);
+  if (size == 0 || out.size() < size) return 0;
+  StoreGroupRecordReport(out.first(size), kIgmpv3Report, records);
+  StoreBe16(out.data() + 2, InternetChecksum(out.first(size)));
   return size;
 }
 

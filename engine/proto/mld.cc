@@ -32,35 +32,11 @@ ParseResult<MldQuery> ParseMldQuery(const IcmpView& icmp) {
 
 size_t BuildMldv2Report(std::span<std::byte> out, std::span<const MulticastGroupRecord> records,
                         const IpAddress& src, const IpAddress& dst) {
-  if (!src.is_v6() || !dst.is_v6() || records.size() > 0xffff) return 0;
-  size_t size = 8;
-  for (const MulticastGroupRecord& r : records) {
-    if (!r.group.is_v6() || r.sources.size() > 0xffff) return 0;
-    for (const IpAddress& s : r.sources) {
-      if (!s.is_v6()) return 0;
-    }
-    size += 20 + 16 * r.sources.size();
-  }
-  if (out.size() < size || size > 0xffff) return 0;
-  std::byte* p = out.data();
-  Store8(p, kIcmpv6Mldv2Report);
-  Store8(p + 1, 0);
-  StoreBe16(p + 2, 0);
-  StoreBe16(p + 4, 0);
-  StoreBe16(p + 6, static_cast<uint16_t>(records.size()));
-  size_t at = 8;
-  for (const MulticastGroupRecord& r : records) {
-    Store8(p + at, static_cast<uint8_t>(r.type));
-    Store8(p + at + 1, 0);  // aux data length
-    StoreBe16(p + at + 2, static_cast<uint16_t>(r.sources.size()));
-    r.group.StoreTo(p + at + 4);
-    at += 20;
-    for (const IpAddress& s : r.sources) {
-      s.StoreTo(p + at);
-      at += 16;
-    }
-  }
-  StoreBe16(p + 2, UpperLayerChecksum(src, dst, kIpProtoIcmpv6, out.first(size)));
+  if (!src.is_v6() || !dst.is_v6()) return 0;
+  const size_t size = GroupRecordReportSize(records, IpFamily::kV6);
+  if (size == 0 || out.size() < size || size > 0xffff) return 0;
+  StoreGroupRecordReport(out.first(size), kIcmpv6Mldv2Report, records);
+  StoreBe16(out.data() + 2, UpperLayerChecksum(src, dst, kIpProtoIcmpv6, out.first(size)));
   return size;
 }
 

@@ -9,6 +9,7 @@
 // thread, no allocation.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -52,5 +53,23 @@ struct MulticastGroupRecord {
   IpAddress group{};
   std::span<const IpAddress> sources{};
 };
+
+// IGMPv3 reports (RFC 3376 §4.2) and MLDv2 reports (RFC 3810 §5.2) share one layout,
+// differing in address size only: type, reserved, checksum, reserved (2 bytes), record
+// count, then per record its type, aux data length (0), source count, group and sources.
+// The protocol's Build function checks the family, sizes, writes, then sets its checksum:
+//
+//   const size_t size = GroupRecordReportSize(records, IpFamily::kV4);
+//   if (size == 0 || out.size() < size) return 0;
+//   StoreGroupRecordReport(out.first(size), kIgmpv3Report, records);
+
+// The report's size in bytes; 0 when a group or source is not of `family` or a count does
+// not fit its 16 bits.
+size_t GroupRecordReportSize(std::span<const MulticastGroupRecord> records, IpFamily family);
+
+// Writes the report of `records` (already sized by GroupRecordReportSize: `out` holds
+// exactly that many bytes), checksum 0.
+void StoreGroupRecordReport(std::span<std::byte> out, uint8_t type,
+                            std::span<const MulticastGroupRecord> records);
 
 }  // namespace ringstamp
