@@ -100,7 +100,15 @@ void TrafficGenerator::OnStart(Worker& worker) {
                           : worker.tx()->ring() ? worker.tx()->ring()->frame_count()
                                                 : 256;
     EnsureReceiveBuffer(worker.tx_fd(), std::min<uint64_t>(64ull << 20, kick * kStampQueueBytes));
-    reader_.emplace(worker.tx_fd());
+    // The error queue, not io_uring completions: a whole-ring kick posts thousands
+    // of stamps at once, more than a completion ring holds without overflowing.
+    auto source = worker.OpenTxStamps(TxTransport::kErrorQueue);
+    if (!source.ok()) {
+      error_ = std::string(source.status().message());
+      Finish();
+      return;
+    }
+    source_ = *source;
     // Enough slots for the frames in flight within one timeout at full speed.
     tracker_.emplace(TxStampTracker::Options{.capacity = 1u << 20, .timeout_ns = 500'000'000});
   }
@@ -193,7 +201,7 @@ void TrafficGenerator::DrainStamps(Worker& worker) {
   };
   // Drain reads 256 messages a call: go on while it says more wait, up to one ring
   // lap's worth, so a big kick's stamps leave the queue before the next kick adds more.
-  for (uint32_t rounds = 0; reader_->Drain(on_stamp).more && rounds < kMaxDrainRounds; ++rounds) {
+  for (uint32_t rounds = 0; source_->Drain(on_stamp).more && rounds < kMaxDrainRounds; ++rounds) {
   }
   tracker_->Expire(MonotonicNs(), [&](const TxCompletion&) { ++result_.stamps_missed; });
   worker.SetTxStampCounts(tracker_->pending(), result_.stamps_missed);

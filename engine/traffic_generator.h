@@ -32,7 +32,7 @@
 #include "engine/frame_handler.h"
 #include "engine/tx_port.h"
 #include "engine/udp_frame.h"
-#include "timestamp/error_queue_reader.h"
+#include "timestamp/tx_stamp_source.h"
 #include "timestamp/tx_stamp_tracker.h"
 
 namespace ringstamp {
@@ -93,7 +93,7 @@ class TrafficGenerator : public FrameHandler {
   uint64_t sent_ = 0;
   int64_t start_ns_ = 0;
   std::atomic<bool> done_{false};
-  std::optional<ErrorQueueReader> reader_;
+  TxStampSource* source_ = nullptr;  // the worker's, opened in OnStart with --tx-stamps
   std::optional<TxStampTracker> tracker_;
   std::optional<int64_t> last_stamp_ns_;
   TrafficGenResult result_;

@@ -40,8 +40,9 @@ class UringWaiter {
   // Returns the events seen (bit set).
   uint32_t Wait(int64_t timeout_ns);
 
-  // Also wakes for `fd` becoming ready for `mask` (reported as kErrQueue):
-  // the completion ring of an io_uring TX-stamp source. One such fd.
+  // Also wakes for `fd` becoming ready for `mask` (reported as kErrQueue): the
+  // completion ring of an io_uring TX-stamp source (POLLIN), or a TX socket's
+  // error queue (POLLERR). One such fd; replaces the err_fd given to Create.
   void WatchStampFd(int fd, uint32_t mask);
 
   io_uring* ring() { return &ring_; }

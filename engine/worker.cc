@@ -139,9 +139,8 @@ absl::Status Worker::Open() {
   if (rings_.tx) tx_port_.emplace(&*rings_.tx);
   if (tx_rings_.tx) tx_port_.emplace(&*tx_rings_.tx);
   if (options_.wait_mode == WaitMode::kIoUring) {
-    RS_ASSIGN_OR_RETURN(
-        waiter_, UringWaiter::Create(rx_sock_ ? rx_sock_->fd() : -1, tx_sock_ ? tx_sock_->fd() : -1,
-                                     wake_fd_.get()));
+    RS_ASSIGN_OR_RETURN(waiter_,
+                        UringWaiter::Create(rx_sock_ ? rx_sock_->fd() : -1, -1, wake_fd_.get()));
   }
   return absl::OkStatus();
 }
@@ -153,7 +152,7 @@ int Worker::tx_fd() const {
   return -1;
 }
 
-absl::StatusOr<TxStampSource*> Worker::OpenTxStamps() {
+absl::StatusOr<TxStampSource*> Worker::OpenTxStamps(std::optional<TxTransport> transport) {
   if (tx_stamps_) return tx_stamps_.get();
   const int fd = tx_fd();
   if (fd < 0) {
@@ -161,9 +160,17 @@ absl::StatusOr<TxStampSource*> Worker::OpenTxStamps() {
         "TX stamps need a packet socket that transmits (this worker has no TX ring, or it "
         "writes to a TAP)");
   }
-  RS_ASSIGN_OR_RETURN(tx_stamps_, OpenTxStampSource(fd, options_.tx_stamp_transport));
-  if (waiter_ && tx_stamps_->transport() == TxTransport::kIoUring) {
-    waiter_->WatchStampFd(tx_stamps_->wait_fd(), static_cast<uint32_t>(tx_stamps_->wait_events()));
+  RS_ASSIGN_OR_RETURN(tx_stamps_,
+                      OpenTxStampSource(fd, transport.value_or(options_.tx_stamp_transport)));
+  if (waiter_) {
+    // Wake for stamps only from now on: a TX socket polled for POLLERR when
+    // nobody wants stamps costs a wake-up per freed frame.
+    if (tx_stamps_->transport() == TxTransport::kIoUring) {
+      waiter_->WatchStampFd(tx_stamps_->wait_fd(),
+                            static_cast<uint32_t>(tx_stamps_->wait_events()));
+    } else if (tx_sock_) {
+      waiter_->WatchStampFd(tx_sock_->fd(), POLLERR);
+    }  // else the RX socket's poll reports POLLERR already
   }
   return tx_stamps_.get();
 }
@@ -293,7 +300,8 @@ void Worker::Run() {
   const int64_t stats_every =
       static_cast<int64_t>(std::max(options_.stats_interval_ms, 10)) * 1'000'000;
   next_stats_ns_ = MonotonicNs() + stats_every;
-  const int err_fd = tx_fd();
+  // The error queue is looked at only when the handler opened TX stamps (in OnStart).
+  const int err_fd = tx_stamps_ ? tx_fd() : -1;
   uint32_t idle_spins = 0;
   while (!StopRequested()) {
     size_t n = PollRx();

@@ -60,8 +60,9 @@ class Worker {
   // generation flags, OPT_ID and OPT_TSONLY is on tx_fd(): opens the way TX
   // stamps come back (EngineOptions::tx_stamp_transport) and makes the worker
   // wake for them. OnErrorQueue then means "stamps may be ready: drain
-  // tx_stamps()". Idempotent.
-  absl::StatusOr<TxStampSource*> OpenTxStamps();
+  // tx_stamps()". `transport` overrides EngineOptions::tx_stamp_transport.
+  // Until then the worker does not wake for the error queue at all. Idempotent.
+  absl::StatusOr<TxStampSource*> OpenTxStamps(std::optional<TxTransport> transport = {});
   // nullptr until OpenTxStamps succeeded.
   TxStampSource* tx_stamps() { return tx_stamps_.get(); }
   // The RX socket (nullptr when the engine has no RX).
