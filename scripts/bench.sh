@@ -210,7 +210,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 rec meta date="$META_START" host="$(hostname)" kernel="$(uname -r)" \
   cpu="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" cpus="$(nproc)" \
   load_start="$LOAD_START" quick="$QUICK" sections="$ONLY" \
-  commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  commit:="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   tx_dur="$TX_DUR" tx_reps="$TX_REPS" rx_dur="$RX_DUR" rx_reps="$RX_REPS" full_dur="$FULL_DUR" \
   lat_dur="$LAT_DUR" micro_min_time="$MICRO_MIN" rx_rate="$RX_RATE" build="$BUILD_STATUS" \
   ringstamp_built="$(date -u -r "$RS" +%Y-%m-%dT%H:%M:%SZ)" \

@@ -145,15 +145,23 @@ now_ns() {
 }
 
 # rec KEY NAME=VALUE... — one JSON object per line in $RESULTS. Numbers and null stay bare,
-# everything else becomes a JSON string.
+# everything else becomes a JSON string; NAME:=VALUE is always a string.
 rec() {
   local key=$1 kv k v out
   shift
   out="{\"key\":\"$key\""
   for kv in "$@"; do
-    k=${kv%%=*}
-    v=${kv#*=}
-    if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ || $v == null || $v == true || $v == false ]]; then
+    local text=0
+    if [[ $kv == *:=* && ${kv%%:=*} != *=* ]]; then
+      # k:=v is always a string (a commit hash such as 230e623 reads as a number).
+      k=${kv%%:=*}
+      v=${kv#*:=}
+      text=1
+    else
+      k=${kv%%=*}
+      v=${kv#*=}
+    fi
+    if [[ $text == 0 && ($v =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ || $v == null || $v == true || $v == false) ]]; then
       out+=",\"$k\":$v"
     else
       v=${v//\\/\\\\}
