@@ -43,6 +43,31 @@ void SplitNs(int64_t ns, int64_t& seconds, uint64_t& rem) {
   rem = static_cast<uint64_t>(r);
 }
 
+// Both packets begin with the same 16 bytes: seq, timestamp, error estimate, SSID.
+template <typename Packet>
+Packet LoadLeadingFields(const std::byte* p) {
+  Packet packet;
+  packet.seq = LoadBe32(p + kSeqAt);
+  packet.timestamp = LoadBe64(p + kTimestampAt);
+  packet.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + kErrorEstimateAt));
+  packet.ssid = LoadBe16(p + kSsidAt);
+  return packet;
+}
+
+// Zero-fills the first `packet_size` bytes of `out` and writes the leading fields; the
+// packet's start, or nullptr when packet_size is below 44 or does not fit in `out`.
+template <typename Packet>
+std::byte* StartPacket(std::span<std::byte> out, const Packet& packet, size_t packet_size) {
+  if (packet_size < kStampPacketSize || out.size() < packet_size) return nullptr;
+  std::byte* p = out.data();
+  std::memset(p, 0, packet_size);
+  StoreBe32(p + kSeqAt, packet.seq);
+  StoreBe64(p + kTimestampAt, packet.timestamp);
+  StoreBe16(p + kErrorEstimateAt, packet.error_estimate.Encode());
+  StoreBe16(p + kSsidAt, packet.ssid);
+  return p;
+}
+
 }  // namespace
 
 uint64_t UnixNsToNtp(int64_t unix_ns) {
@@ -111,23 +136,13 @@ uint64_t StampErrorEstimate::ToNs() const {
 
 ParseResult<StampSenderPacket> ParseStampSender(std::span<const std::byte> payload) {
   if (payload.size() < kStampPacketSize) return ParseError::kStampTruncated;
-  const std::byte* p = payload.data();
-  StampSenderPacket s;
-  s.seq = LoadBe32(p + kSeqAt);
-  s.timestamp = LoadBe64(p + kTimestampAt);
-  s.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + kErrorEstimateAt));
-  s.ssid = LoadBe16(p + kSsidAt);
-  return s;
+  return LoadLeadingFields<StampSenderPacket>(payload.data());
 }
 
 ParseResult<StampReflectorPacket> ParseStampReflector(std::span<const std::byte> payload) {
   if (payload.size() < kStampPacketSize) return ParseError::kStampTruncated;
   const std::byte* p = payload.data();
-  StampReflectorPacket r;
-  r.seq = LoadBe32(p + kSeqAt);
-  r.timestamp = LoadBe64(p + kTimestampAt);
-  r.error_estimate = StampErrorEstimate::Decode(LoadBe16(p + kErrorEstimateAt));
-  r.ssid = LoadBe16(p + kSsidAt);
+  StampReflectorPacket r = LoadLeadingFields<StampReflectorPacket>(p);
   r.receive_timestamp = LoadBe64(p + kReceiveTimestampAt);
   r.sender_seq = LoadBe32(p + kSenderSeqAt);
   r.sender_timestamp = LoadBe64(p + kSenderTimestampAt);
@@ -138,25 +153,13 @@ ParseResult<StampReflectorPacket> ParseStampReflector(std::span<const std::byte>
 
 size_t BuildStampSender(std::span<std::byte> out, const StampSenderPacket& packet,
                         size_t packet_size) {
-  if (packet_size < kStampPacketSize || out.size() < packet_size) return 0;
-  std::byte* p = out.data();
-  std::memset(p, 0, packet_size);
-  StoreBe32(p + kSeqAt, packet.seq);
-  StoreBe64(p + kTimestampAt, packet.timestamp);
-  StoreBe16(p + kErrorEstimateAt, packet.error_estimate.Encode());
-  StoreBe16(p + kSsidAt, packet.ssid);
-  return packet_size;
+  return StartPacket(out, packet, packet_size) != nullptr ? packet_size : 0;
 }
 
 size_t BuildStampReflector(std::span<std::byte> out, const StampReflectorPacket& packet,
                            size_t packet_size) {
-  if (packet_size < kStampPacketSize || out.size() < packet_size) return 0;
-  std::byte* p = out.data();
-  std::memset(p, 0, packet_size);
-  StoreBe32(p + kSeqAt, packet.seq);
-  StoreBe64(p + kTimestampAt, packet.timestamp);
-  StoreBe16(p + kErrorEstimateAt, packet.error_estimate.Encode());
-  StoreBe16(p + kSsidAt, packet.ssid);
+  std::byte* p = StartPacket(out, packet, packet_size);
+  if (p == nullptr) return 0;
   StoreBe64(p + kReceiveTimestampAt, packet.receive_timestamp);
   StoreBe32(p + kSenderSeqAt, packet.sender_seq);
   StoreBe64(p + kSenderTimestampAt, packet.sender_timestamp);
