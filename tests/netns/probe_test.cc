@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "tests/support/child_process.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp::testing;
@@ -20,29 +21,6 @@ using namespace ringstamp::testing;
 namespace {
 
 const std::string kBin = RINGSTAMP_BIN;
-
-// Runs `cmd` in the background (sh -c, exec'd so the pid is the command's).
-pid_t Spawn(const std::string& cmd) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
-int Reap(pid_t pid, int timeout_s) {
-  for (int i = 0; i < timeout_s * 20; ++i) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(-pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
 
 std::string ServerCmd(const Testbed& tb, const std::string& ip, const std::string& out,
                       int duration) {
@@ -54,20 +32,19 @@ std::string ServerCmd(const Testbed& tb, const std::string& ip, const std::strin
 
 TEST_CASE(
     "probe: 1,000 probes across the veth pair, all answered, software stamps, network RTT ≤ RTT") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string srv_ip = tb.ip4_extra(10), cli_ip = tb.ip4_extra(20);
   const std::string srv_log = absl::StrCat("/tmp/rs-probe-srv-", tb.suffix());
-  pid_t srv = Spawn(ServerCmd(tb, srv_ip, srv_log, 60));
+  pid_t srv = SpawnShell(ServerCmd(tb, srv_ip, srv_log, 60), /*own_process_group=*/true);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   auto r = tb.Run(tb.ns_a(),
                   absl::StrCat(kBin, " probe client -i ", tb.if_a(), " --ip ", cli_ip, " --server ",
                                srv_ip, " --count 1000 --interval 1ms --json --clocks-synchronised"),
                   120);
   kill(srv, SIGINT);
-  CHECK(Reap(srv, 20) == 0);
+  CHECK(WaitPid(srv, 20) == 0);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   std::vector<std::string> lines = absl::StrSplit(r.output, '\n', absl::SkipEmpty());
   int probes = 0, bad_rtt = 0, wrong_source = 0;
@@ -109,13 +86,12 @@ TEST_CASE(
 }
 
 TEST_CASE("probe: a reflector killed mid-run gives counted losses and a summary") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string srv_ip = tb.ip4_extra(10), cli_ip = tb.ip4_extra(20);
   const std::string srv_log = absl::StrCat("/tmp/rs-probe-kill-", tb.suffix());
-  pid_t srv = Spawn(ServerCmd(tb, srv_ip, srv_log, 60));
+  pid_t srv = SpawnShell(ServerCmd(tb, srv_ip, srv_log, 60), /*own_process_group=*/true);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   std::thread killer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -126,7 +102,7 @@ TEST_CASE("probe: a reflector killed mid-run gives counted losses and a summary"
                                srv_ip, " --count 300 --interval 10ms --timeout 200ms"),
                   60);
   killer.join();
-  Reap(srv, 5);
+  WaitPid(srv, 5);
   std::remove(srv_log.c_str());
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   CHECK(r.output.find("summary") != std::string::npos);
@@ -142,13 +118,12 @@ TEST_CASE("probe: a reflector killed mid-run gives counted losses and a summary"
 }
 
 TEST_CASE("probe: a plain kernel UDP socket as STAMP sender gets replies with the right fields") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string srv_ip = tb.ip4_extra(10);
   const std::string srv_log = absl::StrCat("/tmp/rs-probe-py-", tb.suffix());
-  pid_t srv = Spawn(ServerCmd(tb, srv_ip, srv_log, 60));
+  pid_t srv = SpawnShell(ServerCmd(tb, srv_ip, srv_log, 60), /*own_process_group=*/true);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   // RFC 8762 §4.2.1 sender packet: seq(4) ts(8) err(2) MBZ(30) = 44 bytes. The reply (§4.3.1):
   // seq(4) ts(8) err(2) mbz(2) rx_ts(8) sender_seq(4) sender_ts(8) sender_err(2) mbz(2) ttl(1)
@@ -173,7 +148,7 @@ TEST_CASE("probe: a plain kernel UDP socket as STAMP sender gets replies with th
       srv_ip);
   auto r = tb.Run(tb.ns_a(), "/usr/bin/python3 -c '" + code + "'", 30);
   kill(srv, SIGINT);
-  CHECK(Reap(srv, 20) == 0);
+  CHECK(WaitPid(srv, 20) == 0);
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   const std::string srv_out = ReadFile(srv_log);
   CHECK_MESSAGE(srv_out.find("reflected 5") != std::string::npos, srv_out);
@@ -181,10 +156,9 @@ TEST_CASE("probe: a plain kernel UDP socket as STAMP sender gets replies with th
 }
 
 TEST_CASE("probe: scripts/server-1.sh and server-2.sh run unchanged in the testbed") {
-  if (!HaveNetnsPrivileges()) return;
-  auto tb_or = Testbed::Create();
-  REQUIRE(tb_or.ok());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   const std::string src = RINGSTAMP_SOURCE_DIR;
   const std::string out1 = absl::StrCat("/tmp/rs-pair1-", tb.suffix()),
                     out2 = absl::StrCat("/tmp/rs-pair2-", tb.suffix());
@@ -196,9 +170,13 @@ TEST_CASE("probe: scripts/server-1.sh and server-2.sh run unchanged in the testb
         " CLIENT_IP=", tb.ip4_extra(a ? 31 : 32), " PEER_IP=", tb.ip4_extra(a ? 22 : 21),
         " COUNT=50 INTERVAL=10ms DURATION=6 START_DELAY=1.5", " OUT=", a ? out1 : out2);
   };
-  pid_t s1 = Spawn(absl::StrCat(env(1), " ", src, "/scripts/server-1.sh > ", out1, ".log 2>&1"));
-  pid_t s2 = Spawn(absl::StrCat(env(2), " ", src, "/scripts/server-2.sh > ", out2, ".log 2>&1"));
-  const int rc1 = Reap(s1, 60), rc2 = Reap(s2, 60);
+  pid_t s1 =
+      SpawnShell(absl::StrCat(env(1), " ", src, "/scripts/server-1.sh > ", out1, ".log 2>&1"),
+                 /*own_process_group=*/true);
+  pid_t s2 =
+      SpawnShell(absl::StrCat(env(2), " ", src, "/scripts/server-2.sh > ", out2, ".log 2>&1"),
+                 /*own_process_group=*/true);
+  const int rc1 = WaitPid(s1, 60), rc2 = WaitPid(s2, 60);
   const std::string l1 = ReadFile(out1 + ".log"), l2 = ReadFile(out2 + ".log");
   CHECK_MESSAGE(rc1 == 0, l1);
   CHECK_MESSAGE(rc2 == 0, l2);

@@ -11,9 +11,10 @@
 
 namespace ringstamp::testing {
 
-pid_t SpawnShell(const std::string& command) {
+pid_t SpawnShell(const std::string& command, bool own_process_group) {
   pid_t pid = fork();
   if (pid == 0) {
+    if (own_process_group) setpgid(0, 0);
     const std::string cmd = "exec " + command;
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);
@@ -28,7 +29,7 @@ int WaitPid(pid_t pid, int timeout_s) {
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  kill(pid, SIGKILL);
+  kill(getpgid(pid) == pid ? -pid : pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   return -1;
 }

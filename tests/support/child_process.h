@@ -17,11 +17,13 @@
 namespace ringstamp::testing {
 
 // Runs `sh -c "exec <command>"` in the background: the pid is the command's own, so a
-// signal sent to it reaches the command, not a shell.
-pid_t SpawnShell(const std::string& command);
+// signal sent to it reaches the command, not a shell. With own_process_group the command
+// leads a process group of its own (for scripts that start children of their own).
+pid_t SpawnShell(const std::string& command, bool own_process_group = false);
 
 // Waits for `pid` up to timeout_s: its exit code, 128 + the signal that ended it, or -1
-// after killing it (SIGKILL) when the time ran out.
+// after killing it (SIGKILL; its whole process group when it leads one) when the time
+// ran out.
 int WaitPid(pid_t pid, int timeout_s);
 
 // The whole file ("" when it cannot be read).
