@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/fd.h"
 #include "ring/bpf_filter.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;
@@ -115,13 +116,9 @@ void SendTaggedUdp(const Testbed& tb, int vlan_id, int port, int count) {
 }  // namespace
 
 TEST_CASE("bpf netns: only frames matching the filter reach the socket") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  Testbed& t = **tb;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& t = *testbed;
   auto prog = BpfProgram::Compile("udp dst port 5555");
   REQUIRE_MESSAGE(prog.ok(), prog.status().ToString());
   UniqueFd fd;
@@ -140,13 +137,9 @@ TEST_CASE("bpf netns: only frames matching the filter reach the socket") {
 }
 
 TEST_CASE("bpf netns: DropAll holds everything back until the real filter replaces it") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  Testbed& t = **tb;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& t = *testbed;
   auto prog = BpfProgram::Compile("udp dst port 5555");
   REQUIRE(prog.ok());
   UniqueFd fd;
@@ -165,13 +158,9 @@ TEST_CASE("bpf netns: DropAll holds everything back until the real filter replac
 }
 
 TEST_CASE("bpf netns: 'vlan' matches on a live socket only in its socket-target form") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  Testbed& t = **tb;
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& t = *testbed;
   const std::string expr = "vlan 100 and udp dst port 5555";
   UniqueFd live_fd, offline_fd, plain_fd;
   {

@@ -7,6 +7,7 @@
 
 #include "ring/netlink_link.h"
 #include "ring/tap_port.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;
@@ -21,13 +22,9 @@ std::string Show(const Testbed& tb, const std::string& what) {
 }  // namespace
 
 TEST_CASE("tap: NetlinkLink configures a link and reports refusals clearly") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb_or = Testbed::Create({.assign_addresses = false});
-  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
-  Testbed& tb = **tb_or;
+  auto testbed = TestbedOrSkip({.assign_addresses = false});
+  if (!testbed) return;
+  Testbed& tb = *testbed;
   NetnsScope in(tb.ns_a());
   REQUIRE(in.ok());
   auto nl_or = NetlinkLink::Open();

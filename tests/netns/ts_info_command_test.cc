@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp::testing;
@@ -17,14 +18,10 @@ bool Has(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("ts netns: ringstamp info on veth (text): software stamps, no PHC, no hw config") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  const std::string ifname = (*tb)->if_a();
-  auto r = (*tb)->Run((*tb)->ns_a(), std::string(RINGSTAMP_BIN) + " info -i " + ifname);
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  const std::string ifname = tb->if_a();
+  auto r = tb->Run(tb->ns_a(), std::string(RINGSTAMP_BIN) + " info -i " + ifname);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(Has(r.output, "Interface " + ifname + " (index "));
@@ -45,14 +42,10 @@ TEST_CASE("ts netns: ringstamp info on veth (text): software stamps, no PHC, no 
 }
 
 TEST_CASE("ts netns: ringstamp info on veth (JSON)") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  const std::string ifname = (*tb)->if_b();
-  auto r = (*tb)->Run((*tb)->ns_b(), std::string(RINGSTAMP_BIN) + " info --json -i " + ifname);
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  const std::string ifname = tb->if_b();
+  auto r = tb->Run(tb->ns_b(), std::string(RINGSTAMP_BIN) + " info --json -i " + ifname);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   nlohmann::json j = nlohmann::json::parse(r.output, nullptr, /*allow_exceptions=*/false);
@@ -82,20 +75,16 @@ TEST_CASE("ts netns: ringstamp info on veth (JSON)") {
 }
 
 TEST_CASE("ts netns: ringstamp info with a wrong interface name fails clearly with exit 1") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
   // The peer's interface exists, but not in this namespace.
-  auto r = (*tb)->Run((*tb)->ns_a(), std::string(RINGSTAMP_BIN) + " info -i " + (*tb)->if_b());
+  auto r = tb->Run(tb->ns_a(), std::string(RINGSTAMP_BIN) + " info -i " + tb->if_b());
   CHECK(r.exit_code == 1);
-  CHECK(r.output == "ringstamp info: no interface '" + (*tb)->if_b() +
+  CHECK(r.output == "ringstamp info: no interface '" + tb->if_b() +
                         "' in this network namespace (`ip link` lists them)\n");
-  r = (*tb)->Run((*tb)->ns_a(), std::string(RINGSTAMP_BIN) + " info");
+  r = tb->Run(tb->ns_a(), std::string(RINGSTAMP_BIN) + " info");
   CHECK(r.exit_code == 2);
   CHECK(Has(r.output, "-i IFACE is required"));
-  r = (*tb)->Run((*tb)->ns_a(), std::string(RINGSTAMP_BIN) + " info -i lo --rate 5");
+  r = tb->Run(tb->ns_a(), std::string(RINGSTAMP_BIN) + " info -i lo --rate 5");
   CHECK(r.exit_code == 2);  // a flag info does not take
 }

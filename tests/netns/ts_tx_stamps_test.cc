@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/fd.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "timestamp/error_queue_reader.h"
 #include "timestamp/so_timestamping.h"
@@ -178,13 +179,9 @@ bool UringAvailable(int fd) {
 }  // namespace
 
 TEST_CASE("ts netns: UDP sendmsg TX software stamps via the error queue, consecutive keys") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  UdpPair u = MakeUdp(**tb);
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  UdpPair u = MakeUdp(*tb);
   REQUIRE(EnableSocketTimestamping(
               u.tx.get(), kTsTxSoftware | kTsTxSched | kTsSoftware | kTsOptId | kTsOptTsonly, "udp")
               .ok());
@@ -197,13 +194,9 @@ TEST_CASE("ts netns: UDP sendmsg TX software stamps via the error queue, consecu
 }
 
 TEST_CASE("ts netns: UDP per-send SO_TIMESTAMPING cmsg stamps only the sends that ask") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  UdpPair u = MakeUdp(**tb);
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  UdpPair u = MakeUdp(*tb);
   // Reporting and OPT_ID on the socket; generation only through the cmsg.
   REQUIRE(EnableSocketTimestamping(u.tx.get(), kTsSoftware | kTsOptId | kTsOptTsonly, "udp").ok());
   ErrorQueueReader reader(u.tx.get());
@@ -250,13 +243,9 @@ TEST_CASE("ts netns: UDP per-send SO_TIMESTAMPING cmsg stamps only the sends tha
 }
 
 TEST_CASE("ts netns: AF_PACKET sendto TX software stamps via the error queue") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  PacketSock p = MakePacket(**tb);
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  PacketSock p = MakePacket(*tb);
   REQUIRE(EnableSocketTimestamping(p.fd.get(),
                                    kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly, "packet")
               .ok());
@@ -270,13 +259,9 @@ TEST_CASE("ts netns: AF_PACKET sendto TX software stamps via the error queue") {
 }
 
 TEST_CASE("ts netns: AF_PACKET TX stamps without OPT_TSONLY: payload echo is cut, stamps intact") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
-  PacketSock p = MakePacket(**tb);
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
+  PacketSock p = MakePacket(*tb);
   p.frame.resize(1000, 0x33);  // bigger than the reader's data buffer
   REQUIRE(
       EnableSocketTimestamping(p.fd.get(), kTsTxSoftware | kTsSoftware | kTsOptId, "packet").ok());
@@ -288,15 +273,11 @@ TEST_CASE("ts netns: AF_PACKET TX stamps without OPT_TSONLY: payload echo is cut
 }
 
 TEST_CASE("ts netns: UDP and AF_PACKET TX stamps as io_uring completions (Linux >= 6.15)") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
-  auto tb = Testbed::Create();
-  REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
+  auto tb = TestbedOrSkip();
+  if (!tb) return;
   const TsFlags flags = kTsTxSoftware | kTsTxSched | kTsSoftware | kTsOptId | kTsOptTsonly;
   SUBCASE("udp") {
-    UdpPair u = MakeUdp(**tb);
+    UdpPair u = MakeUdp(*tb);
     REQUIRE(EnableSocketTimestamping(u.tx.get(), flags, "udp").ok());
     if (!UringAvailable(u.tx.get())) return;
     auto src = OpenTxStampSource(u.tx.get(), TxTransport::kIoUring);
@@ -307,7 +288,7 @@ TEST_CASE("ts netns: UDP and AF_PACKET TX stamps as io_uring completions (Linux 
     CHECK((*src)->stats().stamps == 2u * kSends);
   }
   SUBCASE("packet") {
-    PacketSock p = MakePacket(**tb);
+    PacketSock p = MakePacket(*tb);
     REQUIRE(EnableSocketTimestamping(p.fd.get(), flags, "packet").ok());
     if (!UringAvailable(p.fd.get())) return;
     auto src = OpenTxStampSource(p.fd.get(), TxTransport::kAuto);
