@@ -17,13 +17,8 @@ namespace {
 
 using testing::Bytes;
 using testing::Copy;
+using testing::Ip;
 using testing::TestRng;
-
-IpAddress Ip(std::string_view text) {
-  auto a = IpAddress::Parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
 
 struct Golden {
   const char* name;

@@ -21,12 +21,7 @@ namespace {
 using testing::At;
 using testing::Bytes;
 using testing::Copy;
-
-IpAddress Ip(std::string_view text) {
-  auto a = IpAddress::Parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
+using testing::Ip;
 
 constexpr MacAddress kMacA = {{0x02, 0, 0, 0, 0, 0x0a}};
 constexpr MacAddress kMacB = {{0x02, 0, 0, 0, 0, 0x0b}};

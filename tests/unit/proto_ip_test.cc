@@ -21,17 +21,10 @@ namespace {
 using testing::At;
 using testing::Bytes;
 using testing::Copy;
+using testing::Ip;
+using testing::L3;
 using testing::NaiveChecksum;
 using testing::TestRng;
-
-IpAddress Ip(std::string_view text) {
-  auto a = IpAddress::Parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
-
-// The IP packet of a golden Ethernet frame (no VLAN tags).
-std::span<const std::byte> L3(std::span<const std::byte> frame) { return frame.subspan(14); }
 
 TEST_CASE("proto: IpAddress parses and formats both families") {
   const IpAddress v4 = Ip("192.0.2.1");

@@ -19,14 +19,8 @@ namespace {
 using testing::At;
 using testing::Bytes;
 using testing::Copy;
-
-IpAddress Ip(std::string_view text) {
-  auto a = IpAddress::Parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
-
-std::span<const std::byte> L3(std::span<const std::byte> frame) { return frame.subspan(14); }
+using testing::Ip;
+using testing::L3;
 
 // An IPv6 packet fd00::1 -> fd00::2 whose extension headers are `types`
 // (each 8 bytes, AH written with length 0 = 8 bytes), then 8 bytes of

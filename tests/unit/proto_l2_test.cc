@@ -21,6 +21,7 @@ namespace {
 
 using testing::Bytes;
 using testing::Copy;
+using testing::Ip;
 
 constexpr MacAddress kMacA = {{0x02, 0, 0, 0, 0, 0x0a}};
 constexpr MacAddress kMacB = {{0x02, 0, 0, 0, 0, 0x0b}};
@@ -261,12 +262,6 @@ TEST_CASE("proto: ParseEthernet on every truncation is malformed or consistent")
         ParseError::kEthernetTruncated);
   // The S-tag is there, its next EtherType is cut.
   CHECK(ParseEthernet(Bytes(testing::kQinQUdp).first(17)).error() == ParseError::kVlanTruncated);
-}
-
-IpAddress Ip(std::string_view text) {
-  auto a = IpAddress::Parse(text);
-  REQUIRE(a.has_value());
-  return *a;
 }
 
 TEST_CASE("proto: ARP request and reply from the kernel parse and rebuild byte for byte") {

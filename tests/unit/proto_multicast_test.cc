@@ -22,12 +22,7 @@ namespace {
 
 using testing::Bytes;
 using testing::Copy;
-
-IpAddress Ip(std::string_view text) {
-  auto a = IpAddress::Parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
+using testing::Ip;
 
 MacAddress Mac(std::string_view text) {
   auto m = MacAddress::Parse(text);
