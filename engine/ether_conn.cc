@@ -373,7 +373,8 @@ void EtherConn::Announce() {
 void EtherConn::FlushParked(const IpAddress& ip, const MacAddress& mac, int64_t now) {
   for (ParkedFrame& f : neighbors_.Learn(ip, mac, now)) {
     mac.StoreTo(f.bytes.data());  // parked frames were built with a zero destination MAC
-    if (relay_->TransmitFrame(f.bytes, id_, f.tx, static_cast<int>(id_))) {
+    const uint32_t receiver = f.tx.receiver != 0 ? f.tx.receiver : id_;  // as SendToMac
+    if (relay_->TransmitFrame(f.bytes, receiver, f.tx, static_cast<int>(id_))) {
       counters_.sent.fetch_add(1, std::memory_order_relaxed);
     } else {
       counters_.send_failed.fetch_add(1, std::memory_order_relaxed);

@@ -89,6 +89,7 @@ absl::StatusOr<bool> NeighborCache::Park(const IpAddress& ip, ParkedFrame frame,
     counters_.parked_dropped++;
   } else {
     e.parked.push_back(std::move(frame));
+    counters_.parked++;
   }
   return ask;
 }

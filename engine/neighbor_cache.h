@@ -48,6 +48,7 @@ struct NeighborCounters {
   uint64_t requests = 0;  // requests asked to be sent (first + retries)
   uint64_t learnt = 0;
   uint64_t failed = 0;          // neighbours that never answered
+  uint64_t parked = 0;          // frames parked while their neighbour resolved
   uint64_t parked_dropped = 0;  // parked frames dropped: limit, or neighbour failed
 };
 

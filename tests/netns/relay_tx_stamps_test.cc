@@ -138,6 +138,12 @@ TEST_CASE("relay tx stamps: a datagram parked while its neighbour resolves keeps
     reports.fetch_add(1);
   });
   REQUIRE((*relay)->Start().ok());
+  // Post runs inline until the worker runs: wait for it, so the write is on its thread.
+  const int64_t running_by = MonotonicNs() + 5'000'000'000;
+  while (!(*relay)->relay_worker(0).running() && MonotonicNs() < running_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE((*relay)->relay_worker(0).running());
   // On the worker thread the peer's MAC is unknown: the datagram is parked, ARP asked.
   absl::Status sent = absl::UnknownError("not run");
   const UdpEndpoint peer{*IpAddress::Parse((*tb)->ip4_a()), 9};
@@ -155,6 +161,7 @@ TEST_CASE("relay tx stamps: a datagram parked while its neighbour resolves keeps
   (*conn)->Close();
   (*relay)->Stop();
   CHECK_MESSAGE(sent.ok(), sent.ToString());
+  CHECK(stats.neighbors.parked == 1);  // it really waited for the neighbour
   CHECK(stats.neighbors.learnt >= 1);  // the ARP reply came and the frame was flushed
   CHECK(reports.load() == 1);
   CHECK(with_software.load() == 1);
