@@ -50,6 +50,9 @@ ABSL_FLAG(
 ABSL_FLAG(bool, busy_poll, false,
           "workers spin instead of sleeping (lowest latency, a full core each)");
 ABSL_FLAG(int32_t, cpu, -1, "pin the worker to this CPU (default: the first allowed)");
+ABSL_FLAG(std::string, tx_stamps_via, "auto",
+          "how TX stamps come back: auto (io_uring completions where the kernel has them, Linux "
+          ">= 6.15, else the error queue), io_uring, or errqueue");
 ABSL_FLAG(std::string, mode, "stamp",
           "probe client: stamp (UDP STAMP to a reflector: t1..t4, dwell, network RTT) or icmp "
           "(ICMP / ICMPv6 echo to any host's own stack: t1 and t4, RTT only; --size is then the "
@@ -133,6 +136,17 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   if (cpu >= 0) ro.engine.cpus = {cpu};
   ro.engine.rx_mode = RxMode::kImmediate;
   ro.engine.wait_mode = absl::GetFlag(FLAGS_busy_poll) ? WaitMode::kBusyPoll : WaitMode::kIoUring;
+  const std::string via = absl::GetFlag(FLAGS_tx_stamps_via);
+  if (via == "auto") {
+    ro.engine.tx_stamp_transport = TxTransport::kAuto;
+  } else if (via == "io_uring") {
+    ro.engine.tx_stamp_transport = TxTransport::kIoUring;
+  } else if (via == "errqueue") {
+    ro.engine.tx_stamp_transport = TxTransport::kErrorQueue;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--tx-stamps-via %s: use auto, io_uring or errqueue", ToAbsl(via)));
+  }
   ro.engine.ring_budget_bytes = 8ull << 20;
   ro.engine.hardware_stamps = h.plan.hardware_rx;
   if (!h.plan.phc_frozen) ro.engine.phc_offset = h.plan.phc_offset;
@@ -393,8 +407,8 @@ int RunClient(const CommandArgs& args) {
 RINGSTAMP_COMMAND(probe_server, "probe server",
                   "answer STAMP probes (RFC 8762) with hardware/software stamps",
                   (std::vector<std::string>{"i", "ip", "mac", "vlan", "port", "duration", "tstamp",
-                                            "json", "gateway", "busy_poll", "cpu", "tap",
-                                            "tap_ip"}),
+                                            "json", "gateway", "busy_poll", "cpu", "tap", "tap_ip",
+                                            "tx_stamps_via"}),
                   RunServer);
 RINGSTAMP_COMMAND(probe_client, "probe client",
                   "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
@@ -420,7 +434,8 @@ RINGSTAMP_COMMAND(probe_client, "probe client",
                                             "cpu",
                                             "tap",
                                             "tap_ip",
-                                            "mode"}),
+                                            "mode",
+                                            "tx_stamps_via"}),
                   RunClient);
 
 }  // namespace ringstamp::app

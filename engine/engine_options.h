@@ -74,8 +74,8 @@ struct EngineOptions {
   std::optional<PhcOffset> phc_offset;
   int stats_interval_ms = 1000;  // kernel counters read this often by each worker
   // How TX stamps come back to handlers that open them (Worker::OpenTxStamps):
-  // kAuto takes io_uring completions where the kernel has them (≥ 6.15), else
-  // the socket's error queue.
+  // kAuto takes io_uring completions where the kernel has them (≥ 6.15) for
+  // io_uring-waiting workers, else (and always in busy poll) the error queue.
   TxTransport tx_stamp_transport = TxTransport::kAuto;
 };
 
