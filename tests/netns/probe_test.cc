@@ -190,3 +190,12 @@ TEST_CASE("probe: scripts/server-1.sh and server-2.sh run unchanged in the testb
   }
   RunHost(absl::StrCat("rm -rf ", out1, " ", out2, " ", out1, ".log ", out2, ".log"));
 }
+
+TEST_CASE("probe: a bad --tx-stamps-via is refused with exit 2 and says what fits") {
+  if (!HaveNetnsPrivileges()) return;  // opens a packet socket on lo before checking
+  auto r = RunHost(kBin +
+                   " probe client -i lo --ip 10.0.0.1 --server 10.0.0.2 --count 1"
+                   " --tx-stamps-via bogus");
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.output.find("use auto, io_uring or errqueue") != std::string::npos, r.output);
+}
