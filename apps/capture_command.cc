@@ -49,7 +49,16 @@ class CaptureHandler : public FrameHandler {
 
   absl::Status Open() { return sink_.Open(); }
 
-  void OnFrame(Worker& w, const Frame& f) override {
+  void OnFrame(Worker& w, const Frame& f) override { Take(w, f); }
+  // A batch without a virtual call per frame.
+  void OnFrames(Worker& w, std::span<const Frame> frames) override {
+    if (count_ == 0) {
+      for (const Frame& f : frames) sink_.Write(f);
+      return;
+    }
+    for (const Frame& f : frames) Take(w, f);
+  }
+  void Take(Worker& w, const Frame& f) {
     if (count_ > 0) {
       const uint64_t n = taken_->fetch_add(1, std::memory_order_relaxed) + 1;
       if (n > count_) return;
