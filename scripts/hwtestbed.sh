@@ -86,6 +86,9 @@ done
 
 if [ "${RINGSTAMP_SKIP_HW:-0}" = 1 ]; then
   log "RINGSTAMP_SKIP_HW=1: hardware-timestamping VM tests skipped"
+  if [ -n "${RINGSTAMP_SKIP_LOG:-}" ]; then
+    printf 'hw\thwtestbed %s\tRINGSTAMP_SKIP_HW=1\n' "${*:-prepare}" >>"$RINGSTAMP_SKIP_LOG"
+  fi
   exit "$EXIT_SKIP"
 fi
 

@@ -32,7 +32,7 @@ int CountLines(const std::string& s) {
 }  // namespace
 
 TEST_CASE(
-    "capture/gen: gen → capture counts match; tcpdump and tshark read the pcap; checksums, VLAN, "
+    "capture/gen: gen → capture counts match, tcpdump and tshark read the pcap, checksums, VLAN, "
     "stamps") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
@@ -101,7 +101,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "capture/gen: a filter counts only matching packets; a bad expression is refused and starts "
+    "capture/gen: a filter counts only matching packets, a bad expression is refused and starts "
     "nothing") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;

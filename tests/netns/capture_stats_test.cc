@@ -193,11 +193,8 @@ TEST_CASE("capture stats: SIGINT still ends the pcapng with the ISB") {
   std::remove((json + ".err").c_str());
 }
 
-TEST_CASE("capture stats: disk full: the ISB is in whole or not at all; readers read the file") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+TEST_CASE("capture stats: disk full: the ISB is in whole or not at all, readers read the file") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   char tmpl[] = "/tmp/rs_capstats_full_XXXXXX";
   REQUIRE(mkdtemp(tmpl) != nullptr);
   const std::string dir = tmpl;

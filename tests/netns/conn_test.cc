@@ -55,7 +55,7 @@ std::string Py(const std::string& code) {
 }  // namespace
 
 TEST_CASE("conn: ping and ping -6 from the peer kernel are answered by an endpoint's addresses") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   RelayFixture f;
   const std::string ip4 = f.tb->ip4_extra(10), ip6 = f.tb->ip6_extra(10);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24", ip6 + "/64"}});
@@ -77,7 +77,7 @@ TEST_CASE("conn: ping and ping -6 from the peer kernel are answered by an endpoi
 
 TEST_CASE(
     "conn: a kernel UDP socket in the peer exchanges datagrams with a RUDPConn, IPv4 and IPv6") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   RelayFixture f;
   const std::string ip4 = f.tb->ip4_extra(11), ip6 = f.tb->ip6_extra(11);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24", ip6 + "/64"}});
@@ -140,8 +140,7 @@ TEST_CASE(
 }
 
 TEST_CASE("conn: VLAN and QinQ endpoints answer ARP and ping in their own tags (scapy peer)") {
-  if (!HaveNetnsPrivileges()) return;
-  // This kernel has no 802.1Q module (CONFIG_VLAN_8021Q off), so the peer cannot
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   // make VLAN sub-interfaces; scapy in the peer namespace plays the tagged host.
   RelayFixture f;
   VlanStack v100;
@@ -194,7 +193,7 @@ TEST_CASE("conn: VLAN and QinQ endpoints answer ARP and ping in their own tags (
 }
 
 TEST_CASE("conn: tshark in the peer decodes our UDP with valid checksums and our TOS/TTL") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   RelayFixture f;
   const std::string ip4 = f.tb->ip4_extra(12);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});
@@ -228,7 +227,7 @@ TEST_CASE("conn: tshark in the peer decodes our UDP with valid checksums and our
 }
 
 TEST_CASE("conn: 10,000 RUDPConns on one relay each receive exactly their own datagrams") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   RelayFixture f;
   const std::string ip4 = f.tb->ip4_extra(13);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});

@@ -94,7 +94,7 @@ std::unique_ptr<Engine> MakeEngine(const Testbed& tb, EngineOptions o, Recorder*
 }  // namespace
 
 TEST_CASE("engine: two workers with FANOUT_HASH spread 64 flows without splitting one") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto tb_or = Testbed::Create();
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
@@ -131,7 +131,7 @@ TEST_CASE("engine: two workers with FANOUT_HASH spread 64 flows without splittin
 }
 
 TEST_CASE("engine: FANOUT_QM on a multi-queue veth hands each RX queue to one worker") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto tb_or = Testbed::Create({.rx_queues = 4});
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
@@ -180,7 +180,7 @@ TEST_CASE("engine: FANOUT_QM on a multi-queue veth hands each RX queue to one wo
 }
 
 TEST_CASE("engine: stop while traffic flows joins every thread and returns every block") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto tb_or = Testbed::Create();
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
@@ -216,7 +216,7 @@ TEST_CASE("engine: stop while traffic flows joins every thread and returns every
 }
 
 TEST_CASE("engine: immediate mode hands over a lone frame with the block timeout at its maximum") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto tb_or = Testbed::Create();
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
@@ -233,7 +233,7 @@ TEST_CASE("engine: immediate mode hands over a lone frame with the block timeout
 }
 
 TEST_CASE("engine: io_uring wait and busy poll deliver the same frames, in both RX modes") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto tb_or = Testbed::Create();
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
@@ -263,7 +263,7 @@ TEST_CASE("engine: io_uring wait and busy poll deliver the same frames, in both 
 }
 
 TEST_CASE("engine: bad options give clear errors") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto tb_or = Testbed::Create();
   REQUIRE(tb_or.ok());
   NetnsScope in((*tb_or)->ns_b());

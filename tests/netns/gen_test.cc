@@ -105,7 +105,7 @@ TEST_CASE("gen: unpaced --count sends every frame once, whole, with good checksu
   }
 }
 
-TEST_CASE("gen: unpaced VLAN frames and paced frames all leave; --tx-stamps matches every frame") {
+TEST_CASE("gen: unpaced VLAN frames and paced frames all leave, --tx-stamps matches every frame") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
   Testbed& tb = *testbed;

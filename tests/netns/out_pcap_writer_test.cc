@@ -25,6 +25,7 @@ using namespace ringstamp;
 using namespace ringstamp::app;
 using ringstamp::testing::HaveNetnsPrivileges;
 using ringstamp::testing::RunHost;
+using ringstamp::testing::SkipTest;
 
 namespace {
 
@@ -90,10 +91,7 @@ WriterStats FillUntilFull(Writer& w, AppendFn append) {
 }  // namespace
 
 TEST_CASE("pcap writer netns: disk full leaves a valid pcap with records_written records") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   TinyTmpfs fs;
   REQUIRE(fs.ok());
   const std::string path = fs.Path("full.pcap");
@@ -111,10 +109,7 @@ TEST_CASE("pcap writer netns: disk full leaves a valid pcap with records_written
 }
 
 TEST_CASE("pcap writer netns: disk full leaves a valid pcapng (small buffer, many flushes)") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   TinyTmpfs fs;
   REQUIRE(fs.ok());
   const std::string path = fs.Path("full.pcapng");

@@ -163,7 +163,7 @@ TEST_CASE(
 }
 
 TEST_CASE("probe icmp: probe client --tap --mode icmp pings the host's own stack through the TAP") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   BareNetns ns("rsicmp");
   auto r = ns.Run(absl::StrCat(kBin,
                                " probe client --tap rsitap0 --tap-ip 192.168.81.100/24 --ip "
@@ -185,8 +185,8 @@ TEST_CASE("probe icmp: probe client --tap --mode icmp pings the host's own stack
 }
 
 TEST_CASE(
-    "probe icmp: EtherConn echo client gets its replies with RX stamps and its TX stamps; one "
-    "client per identifier; unregistered replies go to the read queue") {
+    "probe icmp: EtherConn echo client gets its replies with RX stamps and its TX stamps, one "
+    "client per identifier, unregistered replies go to the read queue") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
   Testbed& tb = *testbed;

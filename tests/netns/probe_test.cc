@@ -192,7 +192,7 @@ TEST_CASE("probe: scripts/server-1.sh and server-2.sh run unchanged in the testb
 }
 
 TEST_CASE("probe: a bad --tx-stamps-via is refused with exit 2 and says what fits") {
-  if (!HaveNetnsPrivileges()) return;  // opens a packet socket on lo before checking
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto r = RunHost(kBin +
                    " probe client -i lo --ip 10.0.0.1 --server 10.0.0.2 --count 1"
                    " --tx-stamps-via bogus");

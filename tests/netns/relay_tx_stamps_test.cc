@@ -97,27 +97,25 @@ void RunCase(const Case& c) {
 }  // namespace
 
 TEST_CASE("relay tx stamps: every frame's software stamp comes back through the error queue") {
-  if (!HaveNetnsPrivileges()) return;  // integration tests need root (see netns_testbed.h)
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   SUBCASE("io_uring wait") { RunCase({TxTransport::kErrorQueue, WaitMode::kIoUring}); }
   SUBCASE("busy poll") { RunCase({TxTransport::kErrorQueue, WaitMode::kBusyPoll}); }
 }
 
 TEST_CASE("relay tx stamps: through io_uring completions where the kernel has them (>= 6.15)") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   SUBCASE("auto, io_uring wait") { RunCase({TxTransport::kAuto, WaitMode::kIoUring}); }
   if (!UringTxStampSource::KernelSupport().value_or(false)) {
-    MESSAGE("kernel lacks SOCKET_URING_OP_TX_TIMESTAMP: auto fell back to the error queue");
-    return;
+    return SkipTest("kernel",
+                    "kernel lacks SOCKET_URING_OP_TX_TIMESTAMP (Linux >= 6.15): only auto's "
+                    "fallback to the error queue was tested");
   }
   SUBCASE("io_uring, io_uring wait") { RunCase({TxTransport::kIoUring, WaitMode::kIoUring}); }
   SUBCASE("io_uring, busy poll") { RunCase({TxTransport::kIoUring, WaitMode::kBusyPoll}); }
 }
 
 TEST_CASE("relay tx stamps: a datagram parked while its neighbour resolves keeps its request") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   auto tb = Testbed::Create();
   REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
   NetnsScope in((*tb)->ns_b());

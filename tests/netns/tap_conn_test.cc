@@ -33,7 +33,7 @@ const std::string kBin = RINGSTAMP_BIN;
 
 TEST_CASE(
     "tap conn: an EtherConn over a TAP port talks to the host stack: ARP, ping, UDP both ways") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   BareNetns ns("rstap");
   NetnsScope in(ns.name());
   REQUIRE(in.ok());
@@ -112,9 +112,9 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "tap conn: probe client --tap measures the host's own UDP STAMP reflector; SIGINT removes the "
+    "tap conn: probe client --tap measures the host's own UDP STAMP reflector, SIGINT removes the "
     "TAP") {
-  if (!HaveNetnsPrivileges()) return;
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   BareNetns ns("rstap");
   // A minimal stateless STAMP reflector (RFC 8762 §4.3.1) on the host, bound before the TAP exists.
   const std::string reflector =

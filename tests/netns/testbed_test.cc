@@ -5,10 +5,7 @@
 using namespace ringstamp::testing;
 
 TEST_CASE("testbed: two namespaces joined by veth reach each other and are removed") {
-  if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   std::string ns_a;
   {
     auto tb = Testbed::Create();

@@ -8,7 +8,7 @@ namespace ringstamp::testing {
 
 std::unique_ptr<Testbed> TestbedOrSkip(TestbedOptions options) {
   if (!HaveNetnsPrivileges()) {
-    MESSAGE("skipped: needs root");
+    SkipTest("root", "needs root to create network namespaces");
     return nullptr;
   }
   auto tb = Testbed::Create(options);

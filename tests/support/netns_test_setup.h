@@ -16,7 +16,7 @@
 
 namespace ringstamp::testing {
 
-// nullptr, after MESSAGE("skipped: needs root"), when the process may not create
+// nullptr, after SkipTest("root", ...), when the process may not create
 // namespaces; otherwise the testbed, REQUIRE'd to have been made (the test stops with
 // Testbed::Create's message when it was not).
 std::unique_ptr<Testbed> TestbedOrSkip(TestbedOptions options = {});

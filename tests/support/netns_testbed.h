@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tests/support/test_skip.h"
 
 namespace ringstamp::testing {
 

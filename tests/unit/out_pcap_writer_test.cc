@@ -14,6 +14,7 @@
 #include "apps/pcap_writer.h"
 #include "common/clock.h"
 #include "common/errno_status.h"
+#include "tests/support/test_skip.h"
 
 #include <atomic>
 #include <cstdio>
@@ -29,6 +30,7 @@
 using namespace ringstamp;
 using namespace ringstamp::app;
 using ringstamp::testing::RunHost;
+using ringstamp::testing::SkipTest;
 
 namespace {
 
@@ -123,8 +125,7 @@ TEST_CASE("pcap writer: tcpdump and tshark read back every record with nanosecon
     CHECK(ReadFile(path).size() == w->stats().header_bytes + w->stats().bytes_written);
   }
   if (!HaveTool("tcpdump") || !HaveTool("tshark")) {
-    MESSAGE("skipped read-back: tcpdump or tshark not installed");
-    return;
+    return SkipTest("tool", "tcpdump or tshark not installed (apt-get install tcpdump tshark)");
   }
   auto td = RunHost("tcpdump -r " + path + " -nn --nano -tt 2>/dev/null");
   REQUIRE(td.exit_code == 0);
@@ -378,8 +379,7 @@ TEST_CASE("pcapng writer: tshark shows the stamp source and direction of every p
     CHECK(ReadFile(path).size() == w->stats().header_bytes + w->stats().bytes_written);
   }
   if (!HaveTool("tshark") || !HaveTool("tcpdump")) {
-    MESSAGE("skipped read-back: tcpdump or tshark not installed");
-    return;
+    return SkipTest("tool", "tcpdump or tshark not installed (apt-get install tcpdump tshark)");
   }
   auto ts = RunHost("tshark -r " + path +
                     " -T fields -e frame.time_epoch -e frame.comment -e frame.len"
@@ -403,8 +403,7 @@ TEST_CASE("pcapng writer: tshark shows the stamp source and direction of every p
 
 TEST_CASE("pcap writer: a pipe into 'tshark -r -' reads every record (the -w - path)") {
   if (!HaveTool("tshark")) {
-    MESSAGE("skipped: tshark not installed");
-    return;
+    return SkipTest("tool", "tshark not installed (apt-get install tshark)");
   }
   const std::string out = TempPath("tshark_pipe.txt");
   FileRemover rm{out};

@@ -223,7 +223,7 @@ TEST_CASE("pcapng stats: ISB bytes: lengths, padding, option codes in order, end
   CHECK(Get<uint32_t>(b, b.size() - 8) == 0);
 }
 
-TEST_CASE("pcapng stats: unknown counters are left out; no options means no end-of-options") {
+TEST_CASE("pcapng stats: unknown counters are left out, no options means no end-of-options") {
   const std::vector<std::byte> some =
       BuildInterfaceStatisticsBlock({.end_ns = kEnd, .if_recv = 5, .os_drop = 0});
   uint32_t hi = 0, lo = 0;
@@ -246,7 +246,7 @@ TEST_CASE("pcapng stats: unknown counters are left out; no options means no end-
   CHECK(ParseIsb(four, &hi, &lo).size() == 1);
 }
 
-TEST_CASE("pcapng stats: the ISB ends the file; tshark, tcpdump and capinfos read it") {
+TEST_CASE("pcapng stats: the ISB ends the file, tshark, tcpdump and capinfos read it") {
   const std::string path = TempPath("end.pcapng");
   auto w = PcapngWriter::Open(path, {.interface_name = "veth0"});
   REQUIRE_MESSAGE(w.ok(), w.status().ToString());
@@ -315,7 +315,7 @@ TEST_CASE("pcapng stats: CaptureSink writes start/end, the kernel counts and its
 }
 
 TEST_CASE(
-    "pcapng stats: an ISB that does not fit whole is cut off; one that fits after a "
+    "pcapng stats: an ISB that does not fit whole is cut off, one that fits after a "
     "failed record is kept") {
   constexpr size_t kFrame = 1000;
   const std::vector<std::byte> frame = TestFrame(kFrame);

@@ -189,7 +189,7 @@ TEST_CASE("probe icmp: a reply naming another sequence or t1 than it carries is 
   CHECK(w.results.empty());
 }
 
-TEST_CASE("probe icmp: lost, then late, and reordered replies as in the STAMP mode") {
+TEST_CASE("probe icmp: lost, late, and reordered replies as in the STAMP mode") {
   World w({.count = 3, .interval_ns = kMs, .timeout_ns = 10 * kMs, .identifier = kId});
   World::Flight f0 = w.Fly(0), f1 = w.Fly(1), f2 = w.Fly(2);
   // Probe 1 answered first; probe 0 after it (reordered); probe 2 never in time.
@@ -215,7 +215,7 @@ TEST_CASE("probe icmp: lost, then late, and reordered replies as in the STAMP mo
   CHECK(c.sent == c.received + c.late + c.lost + c.in_flight);
 }
 
-TEST_CASE("probe icmp: a reply waits for its TX stamp; ICMP sequence wraps at 16 bits") {
+TEST_CASE("probe icmp: a reply waits for its TX stamp, ICMP sequence wraps at 16 bits") {
   World w({.count = 2,
            .interval_ns = kMs,
            .identifier = kId,

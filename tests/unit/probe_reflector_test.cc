@@ -91,7 +91,7 @@ TEST_CASE("reflector: padding is reflected at the request's length, zeros stay z
   CHECK(r.Summary().tlv_requests == 0);
 }
 
-TEST_CASE("reflector: sessions by peer and SSID; stateless mode echoes the sender's seq") {
+TEST_CASE("reflector: sessions by peer and SSID, stateless mode echoes the sender's seq") {
   auto r = ProbeReflector::Create({}).value();
   std::array<std::byte, 64> out;
   std::vector<std::byte> a = KernelSenderPacket(100, 1, 1);
@@ -156,7 +156,7 @@ TEST_CASE("reflector: without any RX stamp t2 is the t3 estimate, reported as co
   CHECK(r.Summary().t2_sources[static_cast<size_t>(StampSource::kUserspace)] == 1);
 }
 
-TEST_CASE("reflector: TLVs answered; Follow-Up carries the latest real TX stamp; t3 error kept") {
+TEST_CASE("reflector: TLVs answered, Follow-Up carries the latest real TX stamp, t3 error kept") {
   ProbeReflectorOptions o;
   o.sync_source = StampSyncSource::kPtp;
   auto r = ProbeReflector::Create(o).value();

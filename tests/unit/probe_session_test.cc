@@ -329,7 +329,7 @@ TEST_CASE("probe: a reflector that never answers: all lost after Expire, summary
   CHECK(s.rtt.p50 == 0);
 }
 
-TEST_CASE("probe: sequence numbers wrap at 2^32; reordering across the wrap") {
+TEST_CASE("probe: sequence numbers wrap at 2^32, reordering across the wrap") {
   World w({.count = 4, .interval_ns = kMs, .first_seq = 0xffff'fffe});
   std::vector<World::Flight> f;
   for (int i = 0; i < 4; ++i) f.push_back(w.Fly(i));
@@ -353,7 +353,7 @@ TEST_CASE("probe: sequence numbers wrap at 2^32; reordering across the wrap") {
   CHECK_FALSE(SeqBefore(0u, 0xffff'ffffu));
 }
 
-TEST_CASE("probe: replies to no probe of ours are unmatched; short ones malformed") {
+TEST_CASE("probe: replies to no probe of ours are unmatched, short ones malformed") {
   World w({.count = 2, .interval_ns = kMs, .ssid = 7});
   World::Flight f = w.Fly(0);
   // Echoed t1 differs (an old session's reply with the same seq).

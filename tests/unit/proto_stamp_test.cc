@@ -108,7 +108,7 @@ TEST_CASE("proto: STAMP session-reflector packet matches RFC 8762 4.3.1 (scapy f
   CHECK(made == *r);
 }
 
-TEST_CASE("proto: STAMP parse and build limits; MBZ written as zero") {
+TEST_CASE("proto: STAMP parse and build limits, MBZ written as zero") {
   std::vector<std::byte> buf(100, std::byte{0xff});
   for (size_t len = 0; len < kStampPacketSize; ++len) {
     CHECK(ParseStampSender(std::span(buf).first(len)).error() == ParseError::kStampTruncated);

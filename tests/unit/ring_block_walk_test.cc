@@ -179,7 +179,7 @@ TEST_CASE("block walk: random corruption of header fields never reads out of bou
   }
 }
 
-TEST_CASE("ts status decoding: each TP_STATUS_TS_* bit names its source") {
+TEST_CASE("ts status decoding: each TP_STATUS_TS_ bit names its source") {
   Timestamps t;
   DecodeRingStamp(TP_STATUS_TS_SOFTWARE, 5, 6, &t);
   CHECK(t.software_ns == 5'000'000'006);

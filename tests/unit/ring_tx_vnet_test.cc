@@ -47,7 +47,7 @@ uint16_t HdrLenAt(const std::byte* vnet) {
 
 }  // namespace
 
-TEST_CASE("ring tx vnet: ForTx asks for whole-frame copies; other kinds leave it off") {
+TEST_CASE("ring tx vnet: ForTx asks for whole-frame copies, other kinds leave it off") {
   CHECK(RingConfig::ForTx(1 << 20).tx_linear_bytes == kDefaultTxLinearBytes);
   CHECK(RingConfig::ForRx(8 << 20).tx_linear_bytes == 0);
   CHECK(RingConfig{}.tx_linear_bytes == 0);

@@ -51,7 +51,7 @@ TEST_CASE("uring cqe: hardware flag and SCHED type") {
   CHECK(d.event->kind == TxStampKind::kSched);
 }
 
-TEST_CASE("uring cqe: final CQE ends the command; zero or bad stamps are not stamps") {
+TEST_CASE("uring cqe: final CQE ends the command, zero or bad stamps are not stamps") {
   TxCqe d = DecodeTxTimestampCqe(BigCqe(-EOPNOTSUPP, 0).get());
   CHECK(d.ended);
   CHECK(d.res == -EOPNOTSUPP);
