@@ -26,6 +26,36 @@ std::string FigureText(const std::optional<int64_t>& ns) {
   return ns ? FormatDurationUs(*ns) : "-";
 }
 
+// A figure with its basis marked when that is less than a kernel or NIC stamp:
+// "36.134µs(est)", "41.234µs(user)"; plain otherwise.
+std::string FigureText(const ProbeResult& r, const std::optional<int64_t>& ns, ProbeFigure f) {
+  std::string text = FigureText(ns);
+  const std::optional<StampSource>& b = r.basis[static_cast<size_t>(f)];
+  if (ns && b && StampSourceRank(*b) >= StampSourceRank(StampSource::kUserspace)) {
+    absl::StrAppend(&text, "(", ToAbsl(ProbeSourceAbbrev(*b)), ")");
+  }
+  return text;
+}
+
+// {"rtt_ns": "software", "network_rtt_ns": "estimate", ...}: the figures present.
+nlohmann::json BasisJson(const ProbeResult& r) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t f = 0; f < kProbeFigureCount; ++f) {
+    if (r.basis[f]) {
+      j[std::string(ProbeFigureKey(static_cast<ProbeFigure>(f)))] =
+          std::string(ProbeSourceName(*r.basis[f]));
+    }
+  }
+  return j;
+}
+
+// A percentile is shown only when the sample count can hold it: pX needs
+// n ≥ 1 / (1 − X) (p90: 10, p99: 100, p99.9: 1000); below that it would be the
+// maximum under another name.
+constexpr uint64_t kMinCountP90 = 10;
+constexpr uint64_t kMinCountP99 = 100;
+constexpr uint64_t kMinCountP999 = 1000;
+
 nlohmann::json StampJson(const std::optional<Stamp>& s) {
   if (!s) return nullptr;
   return {{"ns", s->ns}, {"source", std::string(ProbeSourceName(s->source))}};
@@ -73,6 +103,35 @@ std::string SourceNamesText(const std::array<uint64_t, kStampSourceCount>& count
 
 std::string MeanText(double ns) { return absl::StrFormat("%.3fµs", ns / 1000.0); }
 
+// "network RTT software 290, estimate 10; RTT software 300; ...": what each figure of the
+// summary rests on (its weakest stamp), for the figures with samples.
+std::string BasisText(const ProbeSummary& s,
+                      std::span<const std::pair<ProbeFigure, const char*>> figs) {
+  std::string out;
+  for (const auto& [f, name] : figs) {
+    const auto& counts = s.basis[static_cast<size_t>(f)];
+    uint64_t total = 0;
+    for (uint64_t n : counts) total += n;
+    if (total == 0) continue;
+    absl::StrAppend(&out, out.empty() ? "" : "; ", name, " ", SourcesText(counts));
+  }
+  return out;
+}
+
+// The figure's distribution with what its samples rest on.
+nlohmann::json FigureJson(const LatencySummary& l, const ProbeSummary& s, ProbeFigure f) {
+  nlohmann::json j = LatencyToJson(l);
+  j["rests_on"] = SourcesJson(s.basis[static_cast<size_t>(f)]);
+  return j;
+}
+
+// Estimated or userspace-based samples of a figure: "12 of 300".
+uint64_t WeakCount(const ProbeSummary& s, ProbeFigure f) {
+  const auto& c = s.basis[static_cast<size_t>(f)];
+  return c[static_cast<size_t>(StampSource::kUserspace)] +
+         c[static_cast<size_t>(StampSource::kEstimate)];
+}
+
 constexpr int kLabelWidth = 28;
 constexpr int kColumnWidth = 13;
 
@@ -93,10 +152,22 @@ std::string TableRow(std::string_view label, const LatencySummary& s) {
     for (int i = 0; i < 8; ++i) cell("-");
     return line;
   }
-  for (int64_t v : {s.min, s.p50, s.p90, s.p99, s.p999, s.max}) cell(FormatDurationUs(v));
+  cell(FormatDurationUs(s.min));
+  cell(FormatDurationUs(s.p50));
+  cell(s.count >= kMinCountP90 ? FormatDurationUs(s.p90) : "n/a");
+  cell(s.count >= kMinCountP99 ? FormatDurationUs(s.p99) : "n/a");
+  cell(s.count >= kMinCountP999 ? FormatDurationUs(s.p999) : "n/a");
+  cell(FormatDurationUs(s.max));
   cell(MeanText(s.mean));
   cell(MeanText(s.stddev));
   if (!s.exact) absl::StrAppend(&line, "  (percentiles ±0.2%)");
+  if (s.count < kMinCountP999) {
+    absl::StrAppend(&line, "  (n/a: n=", s.count, " is too few for ",
+                    s.count < kMinCountP90   ? "p90, p99, p99.9"
+                    : s.count < kMinCountP99 ? "p99, p99.9"
+                                             : "p99.9",
+                    ")");
+  }
   return line;
 }
 
@@ -123,8 +194,12 @@ std::string FormatProbeLegend(bool clocks_synchronised, ProbeMode mode) {
       "# t1 our TX, t2 reflector RX, t3 reflector TX, t4 our RX: Unix seconds, source in "
       "parentheses (hw hardware, sw kernel software, user userspace, est written by the "
       "reflector before sending); \"-\" = absent\n"
+      "# t3 is the reflector's real TX time, sent in its next reply (RFC 8972 Follow-Up); "
+      "t3est = what it wrote before sending, shown when they differ; t3(est) = no real time "
+      "came\n"
       "# rtt = t4 - t1; dwell = t3 - t2 (time inside the reflector); net = rtt - dwell; "
-      "ttl = TTL at the reflector / TTL of the reply here\n";
+      "ttl = TTL at the reflector / TTL of the reply here; a figure marked (est) or (user) "
+      "rests on an estimate or a userspace stamp\n";
   if (clocks_synchronised) {
     absl::StrAppend(&out,
                     "# clocks synchronised: fwd = t2 - t1 (one-way delay to the reflector), "
@@ -144,6 +219,7 @@ namespace {
 void AppendStatusFlags(std::string* line, const ProbeResult& r) {
   if (r.status == ProbeStatus::kLate) absl::StrAppend(line, " late");
   if (r.status == ProbeStatus::kDuplicate) absl::StrAppend(line, " duplicate");
+  if (r.status == ProbeStatus::kUnanswered) absl::StrAppend(line, " unanswered");
   if (r.reordered) absl::StrAppend(line, " reordered");
 }
 
@@ -152,9 +228,9 @@ std::string SummaryHead(const ProbeCounters& c, std::string_view title) {
   std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
   absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
                   c.late, ", duplicated ", c.duplicated, ", reordered ", c.reordered, "\n");
-  if (c.in_flight || c.unmatched || c.malformed) {
-    absl::StrAppend(&out, "in flight ", c.in_flight, ", unmatched replies ", c.unmatched,
-                    ", malformed replies ", c.malformed, "\n");
+  if (c.in_flight || c.unmatched || c.malformed || c.unanswered_at_stop) {
+    absl::StrAppend(&out, "in flight ", c.in_flight, ", unanswered at stop ", c.unanswered_at_stop,
+                    ", unmatched replies ", c.unmatched, ", malformed replies ", c.malformed, "\n");
   }
   absl::StrAppend(&out, TableHeader(), "\n");
   return out;
@@ -177,7 +253,12 @@ std::string FormatIcmpProbeLine(const ProbeResult& r) {
     absl::StrAppend(&line, " lost (no reply within the timeout)");
     return line;
   }
-  absl::StrAppend(&line, " t4=", StampText(r.t4), " rtt=", FigureText(r.rtt_ns),
+  if (r.status == ProbeStatus::kUnanswered) {
+    absl::StrAppend(&line, " unanswered (still within its timeout when the run stopped)");
+    return line;
+  }
+  absl::StrAppend(&line, " t4=", StampText(r.t4),
+                  " rtt=", FigureText(r, r.rtt_ns, ProbeFigure::kRtt),
                   " ttl=", r.reply_ttl ? absl::StrCat(*r.reply_ttl) : "-");
   AppendStatusFlags(&line, r);
   return line;
@@ -187,6 +268,10 @@ std::string FormatIcmpProbeSummary(const ProbeSummary& s, std::string_view title
   const ProbeCounters& c = s.counters;
   std::string out = SummaryHead(c, title);
   absl::StrAppend(&out, TableRow("RTT = network RTT (t4 - t1)", s.rtt), "\n");
+  static constexpr std::pair<ProbeFigure, const char*> kIcmpFigs[] = {{ProbeFigure::kRtt, "RTT"}};
+  if (const std::string b = BasisText(s, kIcmpFigs); !b.empty()) {
+    absl::StrAppend(&out, "figures rest on (their weakest stamp): ", b, "\n");
+  }
   absl::StrAppend(
       &out,
       "ICMP echo: no reflector stamps, so no dwell (the peer's stack time is inside the "
@@ -198,9 +283,16 @@ std::string FormatIcmpProbeSummary(const ProbeSummary& s, std::string_view title
 }
 
 nlohmann::json CountersJson(const ProbeCounters& c) {
-  return {{"sent", c.sent},           {"received", c.received},     {"lost", c.lost},
-          {"late", c.late},           {"duplicated", c.duplicated}, {"reordered", c.reordered},
-          {"in_flight", c.in_flight}, {"unmatched", c.unmatched},   {"malformed", c.malformed}};
+  return {{"sent", c.sent},
+          {"received", c.received},
+          {"lost", c.lost},
+          {"late", c.late},
+          {"duplicated", c.duplicated},
+          {"reordered", c.reordered},
+          {"in_flight", c.in_flight},
+          {"unanswered_at_stop", c.unanswered_at_stop},
+          {"unmatched", c.unmatched},
+          {"malformed", c.malformed}};
 }
 
 }  // namespace
@@ -216,12 +308,21 @@ std::string FormatProbeLine(const ProbeResult& r) {
     absl::StrAppend(&line, " lost (no reply within the timeout)");
     return line;
   }
-  absl::StrAppend(&line, " rtt=", FigureText(r.rtt_ns), " dwell=", FigureText(r.dwell_ns),
-                  " net=", FigureText(r.network_rtt_ns));
+  if (r.status == ProbeStatus::kUnanswered) {
+    absl::StrAppend(&line, " unanswered (still within its timeout when the run stopped)");
+    return line;
+  }
+  if (r.t3_estimate && r.t3 && *r.t3_estimate != *r.t3) {
+    absl::StrAppend(&line, " t3est=", StampText(r.t3_estimate));
+  }
+  absl::StrAppend(&line, " rtt=", FigureText(r, r.rtt_ns, ProbeFigure::kRtt),
+                  " dwell=", FigureText(r, r.dwell_ns, ProbeFigure::kDwell),
+                  " net=", FigureText(r, r.network_rtt_ns, ProbeFigure::kNetworkRtt));
   if (r.forward_ns || r.reverse_ns) {
-    absl::StrAppend(&line, " fwd=", FigureText(r.forward_ns), " rev=", FigureText(r.reverse_ns));
+    absl::StrAppend(&line, " fwd=", FigureText(r, r.forward_ns, ProbeFigure::kForward),
+                    " rev=", FigureText(r, r.reverse_ns, ProbeFigure::kReverse));
   } else {
-    absl::StrAppend(&line, " offset=", FigureText(r.offset_ns));
+    absl::StrAppend(&line, " offset=", FigureText(r, r.offset_ns, ProbeFigure::kOffset));
   }
   absl::StrAppend(&line, " ttl=", r.forward_ttl ? absl::StrCat(*r.forward_ttl) : "-", "/",
                   r.reply_ttl ? absl::StrCat(*r.reply_ttl) : "-");
@@ -249,11 +350,32 @@ std::string FormatProbeSummary(const ProbeSummary& s, std::string_view title) {
   if (s.t3_error.count > 0) {
     absl::StrAppend(&out, TableRow("t3 error (real TX - t3)", s.t3_error), "\n");
   }
-  absl::StrAppend(&out, "sources:");
+  static constexpr std::pair<ProbeFigure, const char*> kFigs[] = {
+      {ProbeFigure::kNetworkRtt, "network RTT"},
+      {ProbeFigure::kRtt, "RTT"},
+      {ProbeFigure::kDwell, "dwell"},
+      {ProbeFigure::kForward, "forward"},
+      {ProbeFigure::kReverse, "reverse"},
+      {ProbeFigure::kOffset, "offset"}};
+  if (const std::string b = BasisText(s, kFigs); !b.empty()) {
+    absl::StrAppend(&out, "figures rest on (their weakest stamp): ", b, "\n");
+  }
+  const uint64_t answered = c.received + c.late;
+  absl::StrAppend(&out, "t3: the reflector's real TX time for ", c.t3_real, " of ", answered,
+                  " answered probes, its estimate for ", c.t3_estimated);
+  if (c.t3_estimated > 0) {
+    absl::StrAppend(&out, " (", c.t3_wait_expired, " waited out, ", c.t3_after_result,
+                    " real times came too late; without a Follow-Up TLV from the reflector no "
+                    "real time comes)");
+  }
+  if (c.closing_probes > 0) {
+    absl::StrAppend(&out, "; closing probe sent ", c.closing_probes, ", answered ",
+                    c.closing_replies, " (not counted)");
+  }
+  absl::StrAppend(&out, "\nsources:");
   for (size_t i = 0; i < 4; ++i) {
     absl::StrAppend(&out, i ? ";" : "", " ", kStampNames[i], " ", SourcesText(s.sources[i]));
   }
-  const uint64_t answered = c.received + c.late;
   absl::StrAppend(&out, "\nreflector reported its stamp sources (RFC 8972) for ",
                   s.reflector_sources_reported, " of ", answered, " replies");
   if (s.reflector_sources_reported < answered) {
@@ -269,9 +391,9 @@ nlohmann::json LatencyToJson(const LatencySummary& s) {
   auto v = [&](int64_t x) { return empty ? nlohmann::json(nullptr) : nlohmann::json(x); };
   j["min"] = v(s.min);
   j["p50"] = v(s.p50);
-  j["p90"] = v(s.p90);
-  j["p99"] = v(s.p99);
-  j["p999"] = v(s.p999);
+  j["p90"] = s.count >= kMinCountP90 ? v(s.p90) : nlohmann::json(nullptr);
+  j["p99"] = s.count >= kMinCountP99 ? v(s.p99) : nlohmann::json(nullptr);
+  j["p999"] = s.count >= kMinCountP999 ? v(s.p999) : nlohmann::json(nullptr);
   j["max"] = v(s.max);
   j["mean"] = empty ? nlohmann::json(nullptr) : nlohmann::json(s.mean);
   j["stddev"] = empty ? nlohmann::json(nullptr) : nlohmann::json(s.stddev);
@@ -291,6 +413,7 @@ nlohmann::json ProbeResultToJson(const ProbeResult& r, bool clocks_synchronised)
             {"t4", StampJson(r.t4)},
             {"rtt_ns", OptJson(r.rtt_ns)},
             {"network_rtt_ns", OptJson(r.network_rtt_ns)},
+            {"rests_on", BasisJson(r)},
             {"reordered", r.reordered},
             {"reply_ttl", r.reply_ttl ? nlohmann::json(*r.reply_ttl) : nlohmann::json(nullptr)}};
   }
@@ -300,6 +423,7 @@ nlohmann::json ProbeResultToJson(const ProbeResult& r, bool clocks_synchronised)
                       {"t1", StampJson(r.t1)},
                       {"t2", StampJson(r.t2)},
                       {"t3", StampJson(r.t3)},
+                      {"t3_estimate", StampJson(r.t3_estimate)},
                       {"t4", StampJson(r.t4)},
                       {"rtt_ns", OptJson(r.rtt_ns)},
                       {"dwell_ns", OptJson(r.dwell_ns)},
@@ -310,6 +434,7 @@ nlohmann::json ProbeResultToJson(const ProbeResult& r, bool clocks_synchronised)
   } else {
     j["offset_ns"] = OptJson(r.offset_ns);
   }
+  j["rests_on"] = BasisJson(r);
   j["reordered"] = r.reordered;
   j["forward_ttl"] = r.forward_ttl ? nlohmann::json(*r.forward_ttl) : nlohmann::json(nullptr);
   j["reply_ttl"] = r.reply_ttl ? nlohmann::json(*r.reply_ttl) : nlohmann::json(nullptr);
@@ -331,23 +456,30 @@ nlohmann::json ProbeSummaryToJson(const ProbeSummary& s) {
   if (s.mode == ProbeMode::kIcmpEcho) {
     nlohmann::json j = {{"type", "summary"}, {"mode", std::string(ProbeModeName(s.mode))}};
     j.update(CountersJson(s.counters));
-    j["rtt_ns"] = LatencyToJson(s.rtt);
-    j["network_rtt_ns"] = LatencyToJson(s.network_rtt);
+    j["rtt_ns"] = FigureJson(s.rtt, s, ProbeFigure::kRtt);
+    j["network_rtt_ns"] = FigureJson(s.network_rtt, s, ProbeFigure::kNetworkRtt);
     j["sources"] = {{"t1", SourcesJson(s.sources[0])}, {"t4", SourcesJson(s.sources[3])}};
     return j;
   }
   nlohmann::json j = {{"type", "summary"},
                       {"clocks_synchronised", s.clocks_synchronised},
-                      {"rtt_ns", LatencyToJson(s.rtt)},
-                      {"network_rtt_ns", LatencyToJson(s.network_rtt)},
-                      {"dwell_ns", LatencyToJson(s.dwell)}};
+                      {"rtt_ns", FigureJson(s.rtt, s, ProbeFigure::kRtt)},
+                      {"network_rtt_ns", FigureJson(s.network_rtt, s, ProbeFigure::kNetworkRtt)},
+                      {"dwell_ns", FigureJson(s.dwell, s, ProbeFigure::kDwell)}};
   j.update(CountersJson(s.counters));
   if (s.clocks_synchronised) {
-    j["forward_ns"] = LatencyToJson(s.forward);
-    j["reverse_ns"] = LatencyToJson(s.reverse);
+    j["forward_ns"] = FigureJson(s.forward, s, ProbeFigure::kForward);
+    j["reverse_ns"] = FigureJson(s.reverse, s, ProbeFigure::kReverse);
   } else {
-    j["offset_ns"] = LatencyToJson(s.offset);
+    j["offset_ns"] = FigureJson(s.offset, s, ProbeFigure::kOffset);
   }
+  const ProbeCounters& c = s.counters;
+  j["t3"] = {{"real", c.t3_real},
+             {"estimated", c.t3_estimated},
+             {"wait_expired", c.t3_wait_expired},
+             {"after_result", c.t3_after_result},
+             {"closing_probes", c.closing_probes},
+             {"closing_replies", c.closing_replies}};
   j["t3_error_ns"] = LatencyToJson(s.t3_error);
   nlohmann::json sources = nlohmann::json::object();
   for (size_t i = 0; i < 4; ++i) sources[kStampNames[i]] = SourcesJson(s.sources[i]);
@@ -373,7 +505,8 @@ std::string FormatReflectorSummary(const ReflectorSummary& s, std::string_view t
                   ", malformed ", s.tlv_malformed, "\n");
   absl::StrAppend(&out, "TX stamps ", s.tx_stamps, " (", SourcesText(s.tx_sources), "), missing ",
                   s.tx_stamps_missing, ", unknown ", s.tx_stamps_unknown, ", never reported ",
-                  s.tx_pending_overwritten, "\n");
+                  s.tx_pending_overwritten, ", real t3 never sent back (Follow-Up queue full) ",
+                  s.follow_ups_dropped, "\n");
   absl::StrAppend(&out, TableHeader(), "\n");
   absl::StrAppend(&out, TableRow("t3 error (real TX - t3)", s.t3_error));
   return out;
@@ -395,6 +528,7 @@ nlohmann::json ReflectorSummaryToJson(const ReflectorSummary& s) {
           {"tx_stamps_missing", s.tx_stamps_missing},
           {"tx_stamps_unknown", s.tx_stamps_unknown},
           {"tx_pending_overwritten", s.tx_pending_overwritten},
+          {"follow_ups_dropped", s.follow_ups_dropped},
           {"sessions", s.sessions},
           {"sessions_evicted", s.sessions_evicted},
           {"t2_sources", SourcesJson(s.t2_sources)},
@@ -422,11 +556,22 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
   }
   d.rtt = summary.rtt;
   // ICMP echo: network RTT is RTT itself; one curve, not two on top of each other.
-  if (!icmp) d.network_rtt = summary.network_rtt;
+  if (!icmp) {
+    d.network_rtt = summary.network_rtt;
+    const uint64_t weak = WeakCount(summary, ProbeFigure::kNetworkRtt);
+    if (weak > 0) {
+      d.network_rtt_name = absl::StrCat("network RTT (on an estimate or userspace stamp for ", weak,
+                                        " of ", summary.network_rtt.count, ")");
+    }
+  }
   // A probe reported lost and answered late later is a point, not a cross.
+  // (A reply whose RX stamp shows it came in time, reported lost first because it was
+  // processed late, is a point too.)
   std::set<std::pair<uint32_t, int64_t>> late;
   for (const ProbeResult& r : results) {
-    if (r.status == ProbeStatus::kLate) late.insert({r.seq, r.send_mono_ns});
+    if (r.status == ProbeStatus::kLate || r.status == ProbeStatus::kOk) {
+      late.insert({r.seq, r.send_mono_ns});
+    }
   }
   d.points.reserve(results.size());
   for (const ProbeResult& r : results) {
@@ -444,6 +589,7 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
         d.points.push_back({.time_ns = r.send_mono_ns, .lost = true});
         break;
       case ProbeStatus::kDuplicate:
+      case ProbeStatus::kUnanswered:
         break;
     }
   }

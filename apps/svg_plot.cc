@@ -399,7 +399,7 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
       int kind;  // 0 dot, 1 cross, 2 triangle
     };
     std::vector<Item> items = {{"RTT", kRttColor, 0}};
-    if (has_net) items.push_back({"network RTT", kNetColor, 0});
+    if (has_net) items.push_back({data.network_rtt_name, kNetColor, 0});
     if (!lost_t.empty())
       items.push_back({absl::StrCat("lost (", lost_t.size(), ")"), kLostColor, 1});
     if (clipped > 0) {
@@ -428,7 +428,7 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
 
   // ---- bottom panel: CDF with percentiles -------------------------------
   const LatencySummary& marks = data.network_rtt.count > 0 ? data.network_rtt : data.rtt;
-  const char* marks_name = data.network_rtt.count > 0 ? "network RTT" : "RTT";
+  const std::string marks_name = data.network_rtt.count > 0 ? data.network_rtt_name : "RTT";
   std::vector<double> primary = has_net ? net.v : rtt.v;
   std::vector<double> secondary = has_net ? rtt.v : std::vector<double>{};
   std::sort(primary.begin(), primary.end());

@@ -47,6 +47,10 @@ struct ProbePlotData {
   // Percentiles to mark. network_rtt is used when its count > 0, else rtt.
   LatencySummary rtt = {};
   LatencySummary network_rtt = {};
+  // The network RTT's name in the legend and the percentile panel, with what it rests on
+  // when that is less than kernel or NIC stamps (e.g. "network RTT (t3 estimated for 12
+  // of 300)").
+  std::string network_rtt_name = "network RTT";
 };
 
 struct SvgPlotOptions {

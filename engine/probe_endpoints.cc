@@ -37,17 +37,27 @@ absl::StatusOr<std::unique_ptr<ProbeServer>> ProbeServer::Create(
     self->reflector_.OnSent(r.tag, t);
   });
   server->udp_->SetHandler([self](const Datagram& d, RUDPConn& udp) {
-    std::array<std::byte, 2048> out;
-    Reflection r;
+    // The reply is built in the TX slot and t3 read as the last thing before the UDP
+    // checksum, the commit and the kick (kick_now): the estimate as late as it can be.
+    uint64_t id;
     {
       std::lock_guard<std::mutex> l(self->mu_);
-      r = self->reflector_.Reflect(d.payload, d.meta.stamps, d.meta.ttl, PeerKey(d.meta),
-                                   RealtimeNs(), out);
+      id = self->reflector_.ReserveId();
     }
-    if (r.size == 0) return;
-    if (!udp.Reply(std::span(out.data(), r.size), d.meta, {.want_stamp = true, .tag = r.id}).ok()) {
-      self->send_failures_.fetch_add(1, std::memory_order_relaxed);
-    }
+    bool built = false;
+    const absl::Status s = udp.ReplyInPlace(
+        d.payload.size(),
+        [&](std::span<std::byte> out) -> size_t {
+          std::lock_guard<std::mutex> l(self->mu_);
+          const Reflection r = self->reflector_.Reflect(d.payload, d.meta.stamps, d.meta.ttl,
+                                                        PeerKey(d.meta), RealtimeNs(), out, id);
+          if (r.size == 0) return 0;
+          built = true;
+          self->reflector_.RestampT3(r, out, RealtimeNs());
+          return r.size;
+        },
+        d.meta, {.want_stamp = true, .tag = id, .kick_now = true});
+    if (built && !s.ok()) self->send_failures_.fetch_add(1, std::memory_order_relaxed);
   });
   return server;
 }

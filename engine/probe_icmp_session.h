@@ -104,6 +104,9 @@ class IcmpEchoSender {
   }
   std::optional<int64_t> NextDeadline() const { return tracker_.NextDeadline(); }
   bool Done() const { return tracker_.Done(); }
+  // As ProbeSender's: a stop ends sending; AbandonAtStop reports what is still open.
+  void StopSending() { tracker_.StopSending(); }
+  void AbandonAtStop(ProbeResultFn emit) { tracker_.AbandonAtStop(emit); }
 
   const ProbeCounters& counters() const { return tracker_.counters(); }
   ProbeSummary Summary() const { return tracker_.Summary(); }

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/proto/byte_order.h"
 
 namespace ringstamp {
 namespace {
@@ -73,7 +74,8 @@ ProbeReflector::Session& ProbeReflector::FindOrAddSession(const SessionKey& key)
 
 Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Timestamps& rx_stamps,
                                    uint8_t received_ttl, uint64_t peer_key,
-                                   int64_t t3_estimate_unix_ns, std::span<std::byte> out) {
+                                   int64_t t3_estimate_unix_ns, std::span<std::byte> out,
+                                   uint64_t reserved_id) {
   Reflection result;
   const ParseResult<StampSenderPacket> parsed = ParseStampSender(request);
   if (!parsed) {
@@ -87,7 +89,7 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
   }
   const StampSenderPacket& sender = *parsed;
   const SessionKey key{peer_key, sender.ssid};
-  const uint64_t id = next_id_++;
+  const uint64_t id = reserved_id != 0 ? reserved_id : next_id_++;
   Session& session = FindOrAddSession(key);
   session.last_used = id;
   const uint32_t reflector_seq = options_.stateful ? session.next_seq++ : sender.seq;
@@ -109,6 +111,12 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
     ReflectorTlvFill fill{.sync_source = options_.sync_source,
                           .t2_method = MethodForSource(t2.source),
                           .t3_method = StampTimestampMethod::kControlPlane};
+    if (session.unreported_count > 0) {
+      session.follow_up = session.unreported[session.unreported_head];
+      session.unreported_head = (session.unreported_head + 1) % kFollowUpQueue;
+      --session.unreported_count;
+      session.has_follow_up = true;
+    }
     if (session.has_follow_up) fill.follow_up = session.follow_up;
     const TlvReflectResult tlv =
         ReflectTlvs(request.subspan(kStampPacketSize),
@@ -129,6 +137,15 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
   return result;
 }
 
+void ProbeReflector::RestampT3(const Reflection& r, std::span<std::byte> reply,
+                               int64_t t3_estimate_unix_ns) {
+  if (r.size == 0 || reply.size() < kStampTimestampOffset + 8) return;
+  StoreBe64(reply.data() + kStampTimestampOffset,
+            UnixNsToStampTimestamp(t3_estimate_unix_ns, options_.error_estimate.ptp_format));
+  Pending& p = pending_[r.id & (pending_.size() - 1)];
+  if (p.open && p.id == r.id) p.t3_estimate_ns = t3_estimate_unix_ns;
+}
+
 void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
   Pending& p = pending_[id & (pending_.size() - 1)];
   if (!p.open || p.id != id) {
@@ -147,12 +164,16 @@ void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
   auto it = sessions_.find(p.key);
   if (it == sessions_.end()) return;
   Session& s = it->second;
-  if (s.has_follow_up && !SeqBefore(s.follow_up.seq, p.reflector_seq)) return;  // older reply
-  s.has_follow_up = true;
-  s.follow_up = StampFollowUp{
+  if (s.unreported_count == kFollowUpQueue) {  // the sender stopped asking: drop the oldest
+    s.unreported_head = (s.unreported_head + 1) % kFollowUpQueue;
+    --s.unreported_count;
+    ++counters_.follow_ups_dropped;
+  }
+  s.unreported[(s.unreported_head + s.unreported_count) % kFollowUpQueue] = StampFollowUp{
       .seq = p.reflector_seq,
       .timestamp = UnixNsToStampTimestamp(best->ns, options_.error_estimate.ptp_format),
       .method = static_cast<uint8_t>(MethodForSource(best->source))};
+  ++s.unreported_count;
 }
 
 ReflectorSummary ProbeReflector::Summary() const {

@@ -14,16 +14,17 @@
 // request's length, the reflector's own sequence number per session (stateful)
 // or the sender's (stateless), t2 = the best receive stamp (hardware mapped to
 // system time, then software, then userspace; without any, the t3 estimate,
-// labelled userspace), t3 = `t3_estimate_unix_ns` (read the clock immediately
-// before the call: a packet cannot carry its own send time), the sender's
+// labelled userspace), t3 = `t3_estimate_unix_ns` (a packet cannot carry its own
+// send time: read the clock as late as possible, RestampT3 right before the send), the sender's
 // sequence number, timestamp, error estimate and SSID copied, and the TTL /
 // hop limit the request arrived with. Timestamps are NTP, or PTPv2 truncated
 // when options.error_estimate has the Z bit.
 //
 // RFC 8972 TLVs in the request are answered (probe_tlv.h): Timestamp
 // Information with the real source of this t2 and "control plane" for t3;
-// Follow-Up Telemetry with the real TX stamp (given to OnSent) of this
-// session's latest reply whose stamp is known; unknown TLVs returned with U set.
+// Follow-Up Telemetry with the real TX stamp (given to OnSent) of this session's
+// oldest reply whose stamp is known and not yet reported (the last one reported
+// again when none is new); unknown TLVs returned with U set.
 //
 // A session is (peer_key, SSID): peer_key is the caller's digest of the
 // sender's address and port. Sessions live in a table of max_sessions
@@ -100,8 +101,9 @@ struct ReflectorSummary {
   uint64_t tx_stamps_missing = 0;  // OnSent without one (the kernel never stamped the reply)
   uint64_t tx_stamps_unknown = 0;  // OnSent for an id no longer (or never) pending
   uint64_t tx_pending_overwritten =
-      0;                  // replies whose OnSent never came before their slot was reused
-  uint64_t sessions = 0;  // currently known
+      0;                            // replies whose OnSent never came before their slot was reused
+  uint64_t follow_ups_dropped = 0;  // real TX stamps never reported: a session's queue was full
+  uint64_t sessions = 0;            // currently known
   uint64_t sessions_evicted = 0;
   std::array<uint64_t, kStampSourceCount> t2_sources{};  // by StampSource
   std::array<uint64_t, kStampSourceCount> tx_sources{};  // real TX stamps by StampSource
@@ -122,7 +124,16 @@ class ProbeReflector {
   // session digest of the sender's address and port.
   Reflection Reflect(std::span<const std::byte> request, const Timestamps& rx_stamps,
                      uint8_t received_ttl, uint64_t peer_key, int64_t t3_estimate_unix_ns,
-                     std::span<std::byte> out);
+                     std::span<std::byte> out, uint64_t reserved_id = 0);
+
+  // Takes an id for a reply before it is built, so that the TX stamp request can name it
+  // before Reflect runs; pass it to Reflect. An id never used costs nothing.
+  uint64_t ReserveId() { return next_id_++; }
+
+  // Rewrites the t3 estimate of reply `r` in `reply` (what Reflect wrote into) with a
+  // later reading of the clock: call it as the last step before the send, after
+  // everything else of the reply is written, so that the estimate is as late as it can be.
+  void RestampT3(const Reflection& r, std::span<std::byte> reply, int64_t t3_estimate_unix_ns);
 
   // The TX stamps of reply `id` (Reflection::id), whenever they come.
   void OnSent(uint64_t id, const Timestamps& tx_stamps);
@@ -141,11 +152,18 @@ class ProbeReflector {
       return H::combine(std::move(h), k.peer, k.ssid);
     }
   };
+  // Real TX stamps of a session's replies not yet reported in a Follow-Up TLV, oldest
+  // first: each reply reports one, so that every reply's real t3 reaches the sender even
+  // when a stamp comes after the next request was answered.
+  static constexpr uint32_t kFollowUpQueue = 8;
   struct Session {
     uint32_t next_seq = 0;
     uint64_t last_used = 0;  // reflection id of its latest request
     bool has_follow_up = false;
-    StampFollowUp follow_up;
+    StampFollowUp follow_up;  // the last one reported (repeated while nothing is new)
+    std::array<StampFollowUp, kFollowUpQueue> unreported{};
+    uint32_t unreported_head = 0;
+    uint32_t unreported_count = 0;
   };
   struct Pending {
     uint64_t id = 0;

@@ -7,11 +7,12 @@
 //                       on_result, stop, deadline_mono_ns, &send_failures_);
 //
 // `sender` is a ProbeSender or IcmpEchoSender (NextSendAt, BuildProbe, Expire,
-// NextDeadline, Done), guarded by `mu`; worker threads add results to `pending`
-// under `mu` and notify `cv`. `send` runs without the lock. Returns the first
-// probe's send error (nothing would work after it), else OK when the sender is
-// done, `stop` is set or the deadline passed. Calling thread only; wakes at
-// least every 50 ms.
+// NextDeadline, Done, StopSending, AbandonAtStop, options().timeout_ns), guarded by `mu`; worker
+// threads add results to `pending` under `mu` and notify `cv`. `send` runs without the lock.
+// Returns the first probe's send error (nothing would work after it), else OK when the sender is
+// done. When `stop` is set or the deadline passes, sending stops and the probes
+// still in flight are waited for, at most one timeout, then reported unanswered. Calling thread
+// only; wakes at least every 50 ms.
 #pragma once
 
 #include <algorithm>
@@ -41,6 +42,7 @@ absl::Status RunProbeLoop(std::mutex& mu, std::condition_variable& cv,
   std::vector<ProbeResult> ready;
   ready.reserve(64);
   bool first = true;
+  int64_t grace_end = 0;  // set at a stop: the last moment to wait for open probes
   for (;;) {
     const bool stopping = (stop != nullptr && stop->load()) ||
                           (deadline_mono_ns > 0 && MonotonicNs() >= deadline_mono_ns);
@@ -50,16 +52,24 @@ absl::Status RunProbeLoop(std::mutex& mu, std::condition_variable& cv,
     {
       std::unique_lock<std::mutex> l(mu);
       const int64_t now = MonotonicNs();
+      if (stopping && grace_end == 0) {
+        // A stop: no new probes; those still within their timeout are waited for, at most
+        // one timeout (like ping at the end of -w), then reported unanswered, not lost.
+        sender.StopSending();
+        grace_end = now + sender.options().timeout_ns;
+      }
       auto due = sender.NextSendAt();
-      if (!stopping && due && *due <= now) probe = sender.BuildProbe(buf, now, RealtimeNs());
-      sender.Expire(stopping ? INT64_MAX : now, emit);
+      if (due && *due <= now) probe = sender.BuildProbe(buf, now, RealtimeNs());
+      sender.Expire(now, emit);
+      if (grace_end != 0 && now >= grace_end) sender.AbandonAtStop(emit);
       ready.swap(pending);
       due = sender.NextSendAt();
       auto deadline = sender.NextDeadline();
       wake = now + 50'000'000;
       if (due) wake = std::min(wake, *due);
       if (deadline) wake = std::min(wake, *deadline);
-      done = stopping || sender.Done();
+      if (grace_end != 0) wake = std::min(wake, grace_end);
+      done = sender.Done() || (grace_end != 0 && now >= grace_end);
     }
     if (probe.size > 0) {
       absl::Status s = send(probe);

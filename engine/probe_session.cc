@@ -15,7 +15,9 @@ constexpr int64_t kMinTimeoutNs = 1'000'000'000;
 constexpr size_t kMaxProbePacketSize = 65'507;  // largest UDP payload over IPv4
 constexpr uint32_t kMinWindow = 1024;
 constexpr uint64_t kMaxWindow = uint64_t{1} << 22;
-constexpr size_t kMaxHeld = 4096;
+constexpr size_t kMinHeld = 4096;
+constexpr size_t kMaxHeld = 65'536;
+constexpr int64_t kT3WaitMarginNs = 50'000'000;
 constexpr size_t kReplyMemos = 1024;
 constexpr size_t kMaxReserve = 65'536;
 
@@ -51,6 +53,10 @@ absl::StatusOr<ProbeTracker> ProbeTracker::Create(const ProbeTrackerOptions& in)
   if (o.tx_stamp_wait_ns < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("TX stamp wait must not be negative, got ", o.tx_stamp_wait_ns, " ns"));
+  }
+  if (o.t3_wait_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("t3 wait must not be negative, got ", o.t3_wait_ns, " ns"));
   }
   if (o.timeout_ns == 0) {
     const int64_t three = o.interval_ns > std::numeric_limits<int64_t>::max() / 3
@@ -89,8 +95,14 @@ ProbeTracker::ProbeTracker(const ProbeTrackerOptions& options)
       forward_(options.max_exact_samples),
       reverse_(options.max_exact_samples),
       offset_(options.max_exact_samples) {
-  if (options.tx_stamp_wait_ns > 0) {
-    held_.resize(std::bit_ceil(std::min<size_t>(options.window, kMaxHeld)));
+  if (options.tx_stamp_wait_ns > 0 || options.t3_wait_ns > 0) {
+    // Results held at once: at most one per interval within the longest wait (and never
+    // more than the window), beyond which a result is reported without waiting (counted).
+    const int64_t wait = std::max(options.tx_stamp_wait_ns, options.t3_wait_ns);
+    const uint64_t in_wait = static_cast<uint64_t>(wait / options.interval_ns) + 2;
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(
+        std::max<uint64_t>(in_wait, kMinHeld), std::min<uint64_t>(options.window, kMaxHeld)));
+    held_.resize(std::bit_ceil(want));
   }
   const size_t reserve = ReserveFor(options.count);
   rtt_.Reserve(reserve);
@@ -110,8 +122,10 @@ ProbeTracker& ProbeTracker::operator=(ProbeTracker&&) noexcept = default;
 ProbeTracker::~ProbeTracker() = default;
 
 bool ProbeTracker::AllSent() const {
-  return options_.count != 0 && counters_.sent >= options_.count;
+  return stopped_ || (options_.count != 0 && counters_.sent >= options_.count);
 }
+
+void ProbeTracker::StopSending() { stopped_ = true; }
 
 std::optional<int64_t> ProbeTracker::NextSendAt() const {
   if (AllSent()) return std::nullopt;
@@ -153,21 +167,51 @@ Stamp ProbeTracker::BestT1(const Slot& slot) const {
 
 void ProbeTracker::Finish(ProbeResult& r, const Slot& slot) {
   r.t1 = BestT1(slot);
-  if (r.t4) r.rtt_ns = r.t4->ns - r.t1->ns;
+  auto basis = [&r](ProbeFigure f) -> std::optional<StampSource>& {
+    return r.basis[static_cast<size_t>(f)];
+  };
+  if (r.t4) {
+    r.rtt_ns = r.t4->ns - r.t1->ns;
+    basis(ProbeFigure::kRtt) = WeakerSource(r.t1->source, r.t4->source);
+  }
   if (options_.mode == ProbeMode::kIcmpEcho) {
     r.network_rtt_ns = r.rtt_ns;  // no reflector dwell to take out
+    basis(ProbeFigure::kNetworkRtt) = basis(ProbeFigure::kRtt);
   } else {
-    if (r.t2 && r.t3) r.dwell_ns = r.t3->ns - r.t2->ns;
-    if (r.rtt_ns && r.dwell_ns) r.network_rtt_ns = *r.rtt_ns - *r.dwell_ns;
+    if (r.t2 && r.t3) {
+      r.dwell_ns = r.t3->ns - r.t2->ns;
+      basis(ProbeFigure::kDwell) = WeakerSource(r.t2->source, r.t3->source);
+    }
+    if (r.rtt_ns && r.dwell_ns) {
+      r.network_rtt_ns = *r.rtt_ns - *r.dwell_ns;
+      basis(ProbeFigure::kNetworkRtt) =
+          WeakerSource(*basis(ProbeFigure::kRtt), *basis(ProbeFigure::kDwell));
+    }
     if (options_.clocks_synchronised) {
-      if (r.t2) r.forward_ns = r.t2->ns - r.t1->ns;
-      if (r.t3 && r.t4) r.reverse_ns = r.t4->ns - r.t3->ns;
+      if (r.t2) {
+        r.forward_ns = r.t2->ns - r.t1->ns;
+        basis(ProbeFigure::kForward) = WeakerSource(r.t1->source, r.t2->source);
+      }
+      if (r.t3 && r.t4) {
+        r.reverse_ns = r.t4->ns - r.t3->ns;
+        basis(ProbeFigure::kReverse) = WeakerSource(r.t3->source, r.t4->source);
+      }
     } else if (r.t2 && r.t3 && r.t4) {
       const __int128 sum = static_cast<__int128>(r.t2->ns - r.t1->ns) + (r.t3->ns - r.t4->ns);
       r.offset_ns = static_cast<int64_t>(sum / 2);
+      basis(ProbeFigure::kOffset) = WeakerSource(WeakerSource(r.t1->source, r.t2->source),
+                                                 WeakerSource(r.t3->source, r.t4->source));
     }
   }
   if (r.status != ProbeStatus::kOk && r.status != ProbeStatus::kLate) return;
+  if (options_.mode == ProbeMode::kStamp && r.t3) {
+    const bool real =
+        !r.t3_estimate || r.t3->ns != r.t3_estimate->ns || r.t3->source != r.t3_estimate->source;
+    ++(real && r.t3->source != StampSource::kEstimate ? counters_.t3_real : counters_.t3_estimated);
+  }
+  for (size_t f = 0; f < kProbeFigureCount; ++f) {
+    if (r.basis[f]) ++basis_[f][SourceIndex(*r.basis[f])];
+  }
   if (r.rtt_ns) rtt_.Add(*r.rtt_ns);
   if (r.dwell_ns) dwell_.Add(*r.dwell_ns);
   if (r.network_rtt_ns) network_rtt_.Add(*r.network_rtt_ns);
@@ -197,10 +241,8 @@ void ProbeTracker::OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResult
     case SlotState::kHeld: {
       Held& h = held_[slot.held_pos & (held_.size() - 1)];
       if (h.open && h.seq == seq) {
-        h.open = false;
-        slot.state = SlotState::kAnswered;
-        Finish(h.result, slot);
-        emit(h.result);
+        h.need_tx = false;
+        if (!h.need_t3) Release(h, emit);
       }
       break;
     }
@@ -209,6 +251,68 @@ void ProbeTracker::OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResult
       break;
     default:  // in flight or lost: kept for the reply
       break;
+  }
+}
+
+void ProbeTracker::Release(Held& h, ProbeResultFn emit) {
+  if (h.need_t3) {
+    --awaiting_t3_;
+    ++counters_.t3_wait_expired;
+  }
+  if (h.need_tx) ++counters_.tx_stamp_wait_expired;
+  h.open = false;
+  h.need_tx = h.need_t3 = false;
+  Slot& slot = SlotFor(h.seq);
+  slot.state = SlotState::kAnswered;
+  Finish(h.result, slot);
+  emit(h.result);
+  // Released entries at the front leave the ring (Done() looks at it).
+  while (held_head_ != held_tail_ && !held_[held_head_ & (held_.size() - 1)].open) ++held_head_;
+}
+
+bool ProbeTracker::OnRealT3(uint32_t seq, const Stamp& t3, ProbeResultFn emit) {
+  Slot& slot = SlotFor(seq);
+  if (slot.seq != seq || slot.state != SlotState::kHeld) {
+    ++counters_.t3_after_result;
+    return false;
+  }
+  Held& h = held_[slot.held_pos & (held_.size() - 1)];
+  if (!h.open || h.seq != seq || !h.need_t3) {
+    ++counters_.t3_after_result;
+    return false;
+  }
+  h.result.t3 = t3;
+  h.need_t3 = false;
+  --awaiting_t3_;
+  if (!h.need_tx) Release(h, emit);
+  return true;
+}
+
+void ProbeTracker::AbandonAtStop(ProbeResultFn emit) {
+  stopped_ = true;
+  while (held_head_ != held_tail_) {
+    Held& h = held_[held_head_ & (held_.size() - 1)];
+    if (!h.open) {
+      ++held_head_;
+      continue;
+    }
+    Release(h, emit);  // moves held_head_ past it
+  }
+  while (cursor_ != next_seq_) {
+    Slot& s = SlotFor(cursor_);
+    if (s.seq == cursor_ && s.state == SlotState::kInFlight) {
+      s.state = SlotState::kUnanswered;
+      --counters_.in_flight;
+      ++counters_.unanswered_at_stop;
+      ProbeResult r;
+      r.seq = s.seq;
+      r.mode = options_.mode;
+      r.status = ProbeStatus::kUnanswered;
+      r.send_mono_ns = s.send_mono_ns;
+      r.t1 = BestT1(s);
+      emit(r);
+    }
+    ++cursor_;
   }
 }
 
@@ -237,7 +341,7 @@ ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult&
 
 ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult& reply,
                                  int64_t now_mono_ns, ProbeResultFn emit,
-                                 absl::FunctionRef<void(ProbeResult&)> on_first) {
+                                 absl::FunctionRef<void(ProbeResult&)> on_first, bool await_t3) {
   Slot& slot = SlotFor(seq);
   if (slot.seq != seq || slot.state == SlotState::kFree || slot.echo != echo) {
     return CountUnmatched();
@@ -256,9 +360,14 @@ ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult&
     return ReplyMatch::kDuplicate;
   }
 
-  const bool late = slot.state == SlotState::kLost || now_mono_ns > slot.deadline_ns;
+  // On time or late by the reply's RX stamp (when the reply has one): a worker that got
+  // to the reply late does not make it late.
+  const bool late =
+      r.t4 ? r.t4->ns - slot.t1_estimate_ns > options_.timeout_ns : now_mono_ns > slot.deadline_ns;
   if (slot.state == SlotState::kLost) {
     --counters_.lost;
+  } else if (slot.state == SlotState::kUnanswered) {
+    --counters_.unanswered_at_stop;
   } else {
     --counters_.in_flight;
   }
@@ -273,15 +382,21 @@ ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult&
   }
   on_first(r);
 
-  const bool hold = !held_.empty() && !slot.has_tx;
+  const bool need_tx = options_.tx_stamp_wait_ns > 0 && !slot.has_tx;
+  const bool need_t3 = await_t3 && options_.t3_wait_ns > 0;
+  const bool hold = need_tx || need_t3;
   if (hold && held_tail_ - held_head_ < held_.size()) {
     slot.state = SlotState::kHeld;
     slot.held_pos = held_tail_;
     Held& h = held_[held_tail_ & (held_.size() - 1)];
-    h = Held{seq, true, now_mono_ns + options_.tx_stamp_wait_ns, r};
+    // One wait for every held result keeps their deadlines in order.
+    const int64_t wait = std::max(options_.tx_stamp_wait_ns, options_.t3_wait_ns);
+    h = Held{seq, true, need_tx, need_t3, now_mono_ns + wait, r};
+    if (need_t3) ++awaiting_t3_;
     ++held_tail_;
   } else {
-    if (hold) ++counters_.tx_stamp_wait_expired;  // no room to wait: report now
+    if (need_tx) ++counters_.tx_stamp_wait_expired;  // no room to wait: report now
+    if (need_t3) ++counters_.t3_wait_expired;
     slot.state = SlotState::kAnswered;
     Finish(r, slot);
     emit(r);
@@ -293,16 +408,12 @@ ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult&
 size_t ProbeTracker::Expire(int64_t now_mono_ns, ProbeResultFn emit) {
   while (held_head_ != held_tail_) {
     Held& h = held_[held_head_ & (held_.size() - 1)];
-    if (h.open) {
-      if (h.deadline_ns > now_mono_ns) break;
-      h.open = false;
-      Slot& slot = SlotFor(h.seq);
-      slot.state = SlotState::kAnswered;
-      ++counters_.tx_stamp_wait_expired;
-      Finish(h.result, slot);
-      emit(h.result);
+    if (!h.open) {
+      ++held_head_;
+      continue;
     }
-    ++held_head_;
+    if (h.deadline_ns > now_mono_ns) break;
+    Release(h, emit);  // moves held_head_ past it
   }
   size_t lost = 0;
   while (cursor_ != next_seq_) {
@@ -360,6 +471,7 @@ ProbeSummary ProbeTracker::Summary() const {
   s.reverse = reverse_.Summarize();
   s.offset = offset_.Summarize();
   s.sources = sources_;
+  s.basis = basis_;
   s.reflector_sources_reported = reflector_sources_reported_;
   return s;
 }
@@ -378,6 +490,19 @@ absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
                                                    " bytes exceeds the largest UDP payload (",
                                                    kMaxProbePacketSize, "); use a smaller --size"));
   }
+  if (o.t3_wait_ns < -1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "t3 wait must be -1 (automatic), 0 (never) or positive, got ", o.t3_wait_ns, " ns"));
+  }
+  const bool with_tlvs = o.request_reflector_info && o.packet_size >= kProbeTlvPacketSize;
+  int64_t t3_wait = with_tlvs ? o.t3_wait_ns : 0;  // no TLVs asked: no Follow-Up to wait for
+  if (t3_wait < 0) {
+    const int64_t two = o.interval_ns > (std::numeric_limits<int64_t>::max() - kT3WaitMarginNs) / 2
+                            ? std::numeric_limits<int64_t>::max()
+                            : 2 * o.interval_ns + kT3WaitMarginNs;
+    const int64_t timeout = o.timeout_ns > 0 ? o.timeout_ns : std::max(kMinTimeoutNs, two);
+    t3_wait = std::min(two, timeout);
+  }
   auto tracker = ProbeTracker::Create({.mode = ProbeMode::kStamp,
                                        .count = o.count,
                                        .interval_ns = o.interval_ns,
@@ -385,10 +510,10 @@ absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
                                        .clocks_synchronised = o.clocks_synchronised,
                                        .first_seq = o.first_seq,
                                        .tx_stamp_wait_ns = o.tx_stamp_wait_ns,
+                                       .t3_wait_ns = t3_wait,
                                        .window = o.window,
                                        .max_exact_samples = o.max_exact_samples});
   if (!tracker.ok()) return tracker.status();
-  const bool with_tlvs = o.request_reflector_info && o.packet_size >= kProbeTlvPacketSize;
   if (with_tlvs && !ProbeTlvsFit(o.packet_size)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "probe size ", o.packet_size, " bytes cannot hold the RFC 8972 TLVs (", kProbeTlvPacketSize,
@@ -398,6 +523,7 @@ absl::StatusOr<ProbeSender> ProbeSender::Create(const ProbeSenderOptions& in) {
   }
   o.timeout_ns = tracker->options().timeout_ns;
   o.window = tracker->options().window;
+  o.t3_wait_ns = t3_wait;
   return ProbeSender(o, with_tlvs, std::move(*tracker));
 }
 
@@ -412,10 +538,19 @@ ProbeSender::ProbeSender(ProbeSender&&) noexcept = default;
 ProbeSender& ProbeSender::operator=(ProbeSender&&) noexcept = default;
 ProbeSender::~ProbeSender() = default;
 
+std::optional<int64_t> ProbeSender::NextSendAt() const {
+  if (!tracker_.AllSent()) return tracker_.NextSendAt();
+  if (!closing_sent_ && tracker_.AwaitingT3() > 0) return tracker_.next_due_ns();
+  return std::nullopt;
+}
+
 BuiltProbe ProbeSender::BuildProbe(std::span<std::byte> out, int64_t now_mono_ns,
                                    int64_t t1_estimate_unix_ns) {
-  if (tracker_.AllSent() || out.size() < options_.packet_size) return {};
-  const std::optional<uint32_t> seq = tracker_.ReserveNext();
+  if (out.size() < options_.packet_size) return {};
+  const bool closing = tracker_.AllSent();
+  if (closing && (closing_sent_ || tracker_.AwaitingT3() == 0)) return {};
+  const std::optional<uint32_t> seq =
+      closing ? std::optional<uint32_t>(tracker_.next_seq()) : tracker_.ReserveNext();
   if (!seq) return {};
   const bool ptp = options_.error_estimate.ptp_format;
   const StampSenderPacket packet{.seq = *seq,
@@ -425,8 +560,37 @@ BuiltProbe ProbeSender::BuildProbe(std::span<std::byte> out, int64_t now_mono_ns
   const size_t size = BuildStampSender(out, packet, options_.packet_size);
   if (size == 0) return {};
   if (with_tlvs_) WriteProbeRequestTlvs(out.first(size));
-  tracker_.RecordSent(now_mono_ns, t1_estimate_unix_ns, packet.timestamp);
+  if (closing) {
+    closing_sent_ = true;
+    closing_seq_ = *seq;
+    closing_echo_ = packet.timestamp;
+    ++closing_probes_;
+  } else {
+    tracker_.RecordSent(now_mono_ns, t1_estimate_unix_ns, packet.timestamp);
+  }
   return {size, *seq};
+}
+
+void ProbeSender::TakeFollowUp(const StampFollowUp& fu, bool ptp, ProbeResultFn emit,
+                               std::optional<ProbeFollowUp>* report) {
+  ProbeFollowUp f;
+  f.reflector_seq = fu.seq;
+  f.t3_actual = Stamp{StampTimestampToUnixNs(fu.timestamp, ptp), ReceiveSourceForMethod(fu.method)};
+  ReplyMemo& m = memos_[fu.seq & (memos_.size() - 1)];
+  if (m.valid && m.reflector_seq == fu.seq) {
+    if (!m.closing) f.seq = m.seq;
+    f.t3_error_ns = f.t3_actual.ns - m.t3_ns;
+    if (!m.followed) {
+      m.followed = true;
+      t3_error_.Add(*f.t3_error_ns);
+      // Only a stamp the reflector took (not one it estimated again) replaces the estimate.
+      if (!m.closing && f.t3_actual.source != StampSource::kEstimate &&
+          f.t3_actual.source != StampSource::kUserspace) {
+        tracker_.OnRealT3(m.seq, f.t3_actual, emit);
+      }
+    }
+  }
+  if (report != nullptr) *report = f;
 }
 
 ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timestamps& rx_stamps,
@@ -436,51 +600,56 @@ ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timest
   const StampReflectorPacket& p = *parsed;
   if (p.ssid != options_.ssid && p.ssid != 0) return tracker_.CountUnmatched();
 
+  const ReflectorTlvs tlvs = with_tlvs_ ? ParseReflectorTlvs(payload) : ReflectorTlvs{};
+  const bool ptp = p.error_estimate.ptp_format;
+  // The Follow-Up (the real TX time of an earlier reply) first: it may finish that
+  // reply's result before this one is matched. Its own line reports it (prev_t3_error).
+  std::optional<ProbeFollowUp> follow_up;
+  const bool has_follow_up = tlvs.follow_up && tlvs.follow_up->timestamp != 0;
+  const bool closing_reply =
+      closing_sent_ && p.sender_seq == closing_seq_ && p.sender_timestamp == closing_echo_;
+  if (has_follow_up) TakeFollowUp(*tlvs.follow_up, ptp, emit, &follow_up);
+  if (closing_reply) {
+    ++closing_replies_;
+    return ReplyMatch::kMatched;
+  }
+
   ProbeResult r;
   r.forward_ttl = p.sender_ttl;
   r.reply_ttl = reply_ttl;
   r.reflector_seq = p.seq;
   r.reflector_synchronized = p.error_estimate.synchronized;
   r.reflector_error_ns = p.error_estimate.ToNs();
-  const ReflectorTlvs tlvs = with_tlvs_ ? ParseReflectorTlvs(payload) : ReflectorTlvs{};
   r.reflector_sources_reported = tlvs.info.has_value();
-  const bool ptp = p.error_estimate.ptp_format;
   r.t2 = ReflectorStamp(
       p.receive_timestamp, ptp,
       tlvs.info ? ReceiveSourceForMethod(tlvs.info->method_in) : StampSource::kUserspace);
   r.t3 = ReflectorStamp(
       p.timestamp, ptp,
       tlvs.info ? TransmitSourceForMethod(tlvs.info->method_out) : StampSource::kEstimate);
+  r.t3_estimate = r.t3;
   r.t4 = rx_stamps.BestSystem();
+  r.follow_up = follow_up;
 
-  // A first reply's Follow-Up TLV: the real TX time of the reflector's previous reply.
-  auto follow_up = [&](ProbeResult& first) {
-    if (tlvs.follow_up && tlvs.follow_up->timestamp != 0) {
-      const StampFollowUp& fu = *tlvs.follow_up;
-      ProbeFollowUp f;
-      f.reflector_seq = fu.seq;
-      f.t3_actual =
-          Stamp{StampTimestampToUnixNs(fu.timestamp, ptp), ReceiveSourceForMethod(fu.method)};
-      ReplyMemo& m = memos_[fu.seq & (memos_.size() - 1)];
-      if (m.valid && m.reflector_seq == fu.seq) {
-        f.seq = m.seq;
-        f.t3_error_ns = f.t3_actual.ns - m.t3_ns;
-        if (!m.followed) {
-          m.followed = true;
-          t3_error_.Add(*f.t3_error_ns);
-        }
-      }
-      first.follow_up = f;
+  // A reflector that answered the Follow-Up TLV sends this reply's real TX time in its
+  // next reply: the result waits for it, unless this t3 is already a real stamp.
+  const bool await_t3 =
+      tlvs.follow_up.has_value() && r.t3 &&
+      (r.t3->source == StampSource::kEstimate || r.t3->source == StampSource::kUserspace);
+  auto remember = [&](ProbeResult& first) {
+    if (first.t3) {
+      memos_[p.seq & (memos_.size() - 1)] = {p.seq, first.seq, first.t3->ns, true, false, false};
     }
-    if (first.t3)
-      memos_[p.seq & (memos_.size() - 1)] = {p.seq, first.seq, first.t3->ns, true, false};
   };
-  return tracker_.OnReply(p.sender_seq, p.sender_timestamp, r, now_mono_ns, emit, follow_up);
+  return tracker_.OnReply(p.sender_seq, p.sender_timestamp, r, now_mono_ns, emit, remember,
+                          await_t3);
 }
 
 ProbeSummary ProbeSender::Summary() const {
   ProbeSummary s = tracker_.Summary();
   s.t3_error = t3_error_.Summarize();
+  s.counters.closing_probes = closing_probes_;
+  s.counters.closing_replies = closing_replies_;
   return s;
 }
 

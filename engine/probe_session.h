@@ -24,9 +24,16 @@
 //
 // Stamps of a result: t1 the best TX stamp OnSent supplied (hardware mapped to
 // system time, then software), else the userspace estimate; t4 the best of the
-// reply's RX stamps; t2 and t3 from the reply, labelled as probe_tlv.h says
-// (the reflector's RFC 8972 Timestamp Information TLV, which the probe
-// requests when packet_size is 72 or ≥ 76). Figures: see probe_summary.h.
+// reply's RX stamps; t2 from the reply, labelled as probe_tlv.h says (the
+// reflector's RFC 8972 Timestamp Information TLV, which the probe requests when
+// packet_size is 72 or ≥ 76). t3: a reflector writes its transmit time into the
+// reply before sending it, an estimate; ringstamp's reflector (and any that answers
+// the Follow-Up Telemetry TLV) sends the real TX time of that reply in its next
+// reply. A result whose reply answered the Follow-Up TLV is therefore held until
+// the next reply brings its real t3 (or t3_wait_ns passes; then t3 stays the
+// estimate, counted), and every figure is computed from the real t3. The last
+// probe's real t3 comes with one closing probe that is not counted. Figures and
+// what each rests on: see probe_summary.h.
 //
 // Loss: a probe with no reply by send time + timeout is reported lost by
 // Expire (status kLost). A reply after the timeout is late (kLate): if Expire
@@ -89,6 +96,10 @@ struct ProbeSenderOptions {
   StampErrorEstimate error_estimate = {};
   uint32_t first_seq = 0;
   int64_t tx_stamp_wait_ns = 0;  // how long a reply waits for its probe's OnSent; 0: not at all
+  // How long a reply waits for the reflector's real t3 (the Follow-Up TLV of a later reply)
+  // when the reflector sends follow-ups; 0: never wait (t3 is the estimate); -1: automatic,
+  // min(timeout, 2 × interval + 50 ms).
+  int64_t t3_wait_ns = -1;
   // Probe slots (rounded up to a power of two); 0: enough for 2 × timeout / interval,
   // at least 1024. Must exceed the probes sent within one timeout.
   uint32_t window = 0;
@@ -105,6 +116,7 @@ struct ProbeTrackerOptions {
   bool clocks_synchronised = false;
   uint32_t first_seq = 0;
   int64_t tx_stamp_wait_ns = 0;
+  int64_t t3_wait_ns = 0;  // resolved: 0 never waits for a real t3
   uint32_t window = 0;
   size_t max_exact_samples = LatencyStats::kDefaultMaxExactSamples;
 };
@@ -167,11 +179,35 @@ class ProbeTracker {
   // A reply naming probe `seq` and echoing `echo`. `reply` holds what the reply
   // itself says (t2, t3, t4, TTLs, reflector fields); the tracker fills in seq,
   // mode, status, reordered, send time, t1 and the figures. `on_first` runs for
-  // a first reply (on time or late) before its result is reported or held.
+  // a first reply (on time or late) before its result is reported or held. With
+  // `await_t3` (the reflector sends its real TX times in later replies) a first reply's
+  // result is held until OnRealT3 gives its t3 or the t3 wait passes.
+  // Late or on time is judged from the reply's RX stamp (t4 − the probe's t1 estimate,
+  // both CLOCK_REALTIME) when it has one, not from when the reply was processed: a probe
+  // Expire already reported lost whose reply arrived in time becomes received.
   ReplyMatch OnReply(uint32_t seq, uint64_t echo, const ProbeResult& reply, int64_t now_mono_ns,
-                     ProbeResultFn emit, absl::FunctionRef<void(ProbeResult&)> on_first);
+                     ProbeResultFn emit, absl::FunctionRef<void(ProbeResult&)> on_first,
+                     bool await_t3 = false);
   ReplyMatch OnReply(uint32_t seq, uint64_t echo, const ProbeResult& reply, int64_t now_mono_ns,
                      ProbeResultFn emit);
+  // The reflector's real transmit time of its reply to probe `seq`: becomes the held
+  // result's t3 (the figures are computed from it) and releases the result unless it still
+  // waits for its TX stamp. False (counted) when the result was already reported.
+  bool OnRealT3(uint32_t seq, const Stamp& t3, ProbeResultFn emit);
+  // Held results that still wait for their real t3.
+  size_t AwaitingT3() const { return awaiting_t3_; }
+
+  // Ends sending (a stop or the end of --duration): AllSent() becomes true. Results in
+  // flight keep their deadlines; AbandonAtStop reports what is still open.
+  void StopSending();
+  // Reports every probe still in flight as kUnanswered (counted unanswered_at_stop, not
+  // lost) and releases every held result as it is. Nothing stays open afterwards.
+  void AbandonAtStop(ProbeResultFn emit);
+  // The moment the next probe was or is due (the schedule, also after AllSent).
+  int64_t next_due_ns() const { return next_due_ns_; }
+  // The sequence number the next probe would carry.
+  uint32_t next_seq() const { return next_seq_; }
+
   // Replies the format rejected before matching.
   ReplyMatch CountUnmatched();
   ReplyMatch CountMalformed();
@@ -188,7 +224,7 @@ class ProbeTracker {
   const LatencyStats& dwell_stats() const { return dwell_; }
 
  private:
-  enum class SlotState : uint8_t { kFree, kInFlight, kHeld, kAnswered, kLost };
+  enum class SlotState : uint8_t { kFree, kInFlight, kHeld, kAnswered, kLost, kUnanswered };
   struct Slot {
     uint32_t seq = 0;
     SlotState state = SlotState::kFree;
@@ -203,6 +239,8 @@ class ProbeTracker {
   struct Held {
     uint32_t seq = 0;
     bool open = false;
+    bool need_tx = false;  // waits for OnSent
+    bool need_t3 = false;  // waits for OnRealT3
     int64_t deadline_ns = 0;
     ProbeResult result;
   };
@@ -212,6 +250,7 @@ class ProbeTracker {
   Slot& SlotFor(uint32_t seq) { return slots_[seq & slot_mask_]; }
   Stamp BestT1(const Slot& slot) const;
   void Finish(ProbeResult& r, const Slot& slot);  // t1, figures, statistics
+  void Release(Held& h, ProbeResultFn emit);      // reports a held result
   void AdvanceCursor();
 
   ProbeTrackerOptions options_;
@@ -226,10 +265,13 @@ class ProbeTracker {
   int64_t next_due_ns_ = 0;
   bool have_highest_ = false;
   uint32_t highest_replied_ = 0;
+  bool stopped_ = false;
+  size_t awaiting_t3_ = 0;
 
   ProbeCounters counters_;
   LatencyStats rtt_, network_rtt_, dwell_, forward_, reverse_, offset_;
   std::array<std::array<uint64_t, kStampSourceCount>, 4> sources_{};
+  std::array<std::array<uint64_t, kStampSourceCount>, kProbeFigureCount> basis_{};
   uint64_t reflector_sources_reported_ = 0;
 };
 
@@ -248,8 +290,11 @@ class ProbeSender {
   bool requests_reflector_info() const { return with_tlvs_; }
 
   // Monotonic ns at which the next probe is due (≤ now before the first one);
-  // nullopt once `count` probes were sent.
-  std::optional<int64_t> NextSendAt() const { return tracker_.NextSendAt(); }
+  // nullopt once `count` probes were sent, except for one closing probe: when the
+  // results of the last probes still wait for their real t3, one more probe (not
+  // counted, no result of its own) is due one interval later, so that its reply brings
+  // the Follow-Up with the last real t3.
+  std::optional<int64_t> NextSendAt() const;
 
   // Writes the next probe (options.packet_size bytes) at the start of `out`
   // and records it as sent at `now_mono_ns` with the userspace TX estimate
@@ -259,11 +304,14 @@ class ProbeSender {
   // Returns size 0 when all probes were sent, `out` is too small, or the
   // probe's slot still holds an open probe (call Expire, then retry).
   BuiltProbe BuildProbe(std::span<std::byte> out, int64_t now_mono_ns, int64_t t1_estimate_unix_ns);
+  // Whether `seq` is the closing probe (its TX stamp and reply feed no result).
+  bool IsClosingProbe(uint32_t seq) const { return closing_sent_ && seq == closing_seq_; }
 
   // The TX stamps of probe `seq`, whenever they come. The best system-clock
   // hardware or software stamp becomes t1; without either (the stamp never
   // came) the userspace estimate stays. May report a held result via `emit`.
   void OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
+    if (IsClosingProbe(seq)) return;
     tracker_.OnSent(seq, tx_stamps, emit);
   }
 
@@ -274,11 +322,15 @@ class ProbeSender {
                      uint8_t reply_ttl, int64_t now_mono_ns, ProbeResultFn emit);
 
   // Reports probes whose deadline is ≤ now_mono_ns as lost, and held results
-  // whose TX-stamp wait has passed. Returns the number of probes newly lost.
+  // whose TX-stamp or t3 wait has passed. Returns the number of probes newly lost.
   // Expire(INT64_MAX, ...) ends a run: nothing stays in flight.
   size_t Expire(int64_t now_mono_ns, ProbeResultFn emit) {
     return tracker_.Expire(now_mono_ns, emit);
   }
+  // A stop (SIGINT, the end of --duration): no more probes, except the closing one. The
+  // caller keeps calling Expire until Done() or its grace period ends, then AbandonAtStop.
+  void StopSending() { tracker_.StopSending(); }
+  void AbandonAtStop(ProbeResultFn emit) { tracker_.AbandonAtStop(emit); }
 
   // The earliest moment Expire has something to do; nullopt when nothing is open.
   std::optional<int64_t> NextDeadline() const { return tracker_.NextDeadline(); }
@@ -300,7 +352,11 @@ class ProbeSender {
     int64_t t3_ns = 0;
     bool valid = false;
     bool followed = false;  // its Follow-Up error is already in t3_error_
+    bool closing = false;   // the reply to the closing probe (no result)
   };
+  // A reply's Follow-Up TLV: the real t3 of an earlier reply, given to its probe's result.
+  void TakeFollowUp(const StampFollowUp& fu, bool ptp, ProbeResultFn emit,
+                    std::optional<ProbeFollowUp>* report);
 
   ProbeSender(const ProbeSenderOptions& options, bool with_tlvs, ProbeTracker tracker);
 
@@ -309,6 +365,11 @@ class ProbeSender {
   ProbeTracker tracker_;
   std::vector<ReplyMemo> memos_;
   LatencyStats t3_error_;
+  bool closing_sent_ = false;
+  uint32_t closing_seq_ = 0;
+  uint64_t closing_echo_ = 0;
+  uint64_t closing_probes_ = 0;
+  uint64_t closing_replies_ = 0;
 };
 
 }  // namespace ringstamp

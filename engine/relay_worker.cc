@@ -251,6 +251,7 @@ bool RelayWorker::SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> bu
   const size_t len = build(slot);
   if (len == 0 || ring->Commit(static_cast<uint32_t>(len)) != TxResult::kOk) return false;
   AfterCommit(conn_id, tx);
+  if (tx.kick_now) (void)ring->Flush();
   return true;
 }
 

@@ -90,8 +90,26 @@ absl::Status RUDPConn::Reply(std::span<const std::byte> data, const DatagramMeta
   return Send(data, to.source(), &to.src_mac, tx);
 }
 
+absl::Status RUDPConn::ReplyInPlace(size_t size,
+                                    absl::FunctionRef<size_t(std::span<std::byte>)> fill,
+                                    const DatagramMeta& to, const TxOptions& tx) {
+  return SendFilled(size, fill, to.source(), &to.src_mac, tx);
+}
+
 absl::Status RUDPConn::Send(std::span<const std::byte> data, const UdpEndpoint& dst,
-                            const MacAddress* via, const TxOptions& tx_in) {
+                            const MacAddress* via, const TxOptions& tx) {
+  return SendFilled(
+      data.size(),
+      [data](std::span<std::byte> out) -> size_t {
+        if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
+        return data.size();
+      },
+      dst, via, tx);
+}
+
+absl::Status RUDPConn::SendFilled(size_t size, absl::FunctionRef<size_t(std::span<std::byte>)> fill,
+                                  const UdpEndpoint& dst, const MacAddress* via,
+                                  const TxOptions& tx_in) {
   TxOptions tx = tx_in;
   tx.receiver = id_;  // TX stamps of our datagrams come back to us, not to the EtherConn
   if (closed_) return absl::FailedPreconditionError("RUDPConn is closed");
@@ -116,23 +134,23 @@ absl::Status RUDPConn::Send(std::span<const std::byte> data, const UdpEndpoint& 
                     .ttl = options_.ttl};
   if (spec.src_port == 0) spec.src_port = dst.port;  // accept-any conns answer from the port asked
   const size_t hdr = UdpFrameHeaderSize(spec);
-  if (hdr + data.size() > 9216) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("datagram of %d bytes is too large", data.size()));
+  if (hdr + size > 9216) {
+    return absl::InvalidArgumentError(absl::StrFormat("datagram of %d bytes is too large", size));
   }
   auto build = [&](std::span<std::byte> out, const MacAddress& mac) -> size_t {
-    if (out.size() < hdr + data.size()) return 0;
+    if (out.size() < hdr + size) return 0;
     spec.dst_mac = mac;
-    if (!data.empty()) std::memcpy(out.data() + hdr, data.data(), data.size());
-    return BuildUdpFrame(out, spec, data.size());
+    const size_t n = fill(out.subspan(hdr, size));
+    if (n == 0 && size != 0) return 0;
+    return BuildUdpFrame(out, spec, std::min(n, size));
   };
   absl::Status s;
   if (via != nullptr) {
-    if (conn_->SendToMac(*via, hdr + data.size(), build, tx) == 0) {
+    if (conn_->SendToMac(*via, hdr + size, build, tx) == 0) {
       s = absl::ResourceExhaustedError("TX ring or queue full; datagram dropped");
     }
   } else {
-    s = conn_->SendIp(dst.ip, hdr + data.size(), build, tx);
+    s = conn_->SendIp(dst.ip, hdr + size, build, tx);
   }
   (s.ok() ? sent_ : send_failed_).fetch_add(1, std::memory_order_relaxed);
   return s;

@@ -30,6 +30,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/ether_conn.h"
@@ -115,6 +116,12 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   // it came from (no neighbour lookup: right on-link and through a router alike).
   absl::Status Reply(std::span<const std::byte> data, const DatagramMeta& to,
                      const TxOptions& tx = {});
+  // As Reply, but the payload is written in place: `fill` gets the payload's `size` bytes
+  // inside the frame (in the TX slot on the worker thread: no copy) and returns how many it
+  // wrote (0: send nothing). The UDP checksum is computed after it returns, so `fill` may
+  // write a time into the payload as its last step (a reflector's t3).
+  absl::Status ReplyInPlace(size_t size, absl::FunctionRef<size_t(std::span<std::byte>)> fill,
+                            const DatagramMeta& to, const TxOptions& tx = {});
   // Connected mode: to the peer.
   absl::Status Write(std::span<const std::byte> data, const TxOptions& tx = {});
   // Writes each message; returns how many were sent before the first error (and that error).
@@ -145,6 +152,8 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   UdpKey Key() const;
   absl::Status Send(std::span<const std::byte> data, const UdpEndpoint& dst, const MacAddress* via,
                     const TxOptions& tx);
+  absl::Status SendFilled(size_t size, absl::FunctionRef<size_t(std::span<std::byte>)> fill,
+                          const UdpEndpoint& dst, const MacAddress* via, const TxOptions& tx);
 
   std::shared_ptr<EtherConn> conn_;
   RUDPConnOptions options_;

@@ -13,6 +13,10 @@ struct TxOptions {
   // Who gets the stamp: a RUDPConn's id when it sends through its EtherConn;
   // 0: the endpoint that writes the frame.
   uint32_t receiver = 0;
+  // Kick the ring right after this frame is committed instead of after the worker's batch:
+  // the frame carries a time read just before (a reflector's t3), which is the closer to the
+  // real send the sooner the kick follows. Only on the worker thread (else it is queued).
+  bool kick_now = false;
 };
 
 }  // namespace ringstamp

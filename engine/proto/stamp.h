@@ -30,6 +30,9 @@ namespace ringstamp {
 
 inline constexpr uint16_t kStampDefaultPort = 862;
 inline constexpr size_t kStampPacketSize = 44;  // both unauthenticated packets
+// Where the packet's own timestamp (t1 of a sender, t3 of a reflector) sits: after the
+// 4-byte sequence number, in both packets.
+inline constexpr size_t kStampTimestampOffset = 4;
 // Seconds from the NTP epoch (1900-01-01) to the Unix epoch (1970-01-01).
 inline constexpr int64_t kNtpUnixOffsetSeconds = 2'208'988'800;
 

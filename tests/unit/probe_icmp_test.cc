@@ -59,8 +59,9 @@ struct World {
     f.t4 = f.t1 + kRtt;
     return f;
   }
-  ReplyMatch Land(const Flight& f, int64_t mono, uint16_t id = kId) {
-    return sender.OnReply(id, f.icmp_seq, f.reply, Sw(f.t4), 63, mono, Sink());
+  // `wire_delay` holds the reply that much longer: its RX stamp is later too.
+  ReplyMatch Land(const Flight& f, int64_t mono, uint16_t id = kId, int64_t wire_delay = 0) {
+    return sender.OnReply(id, f.icmp_seq, f.reply, Sw(f.t4 + wire_delay), 63, mono, Sink());
   }
 };
 
@@ -206,7 +207,7 @@ TEST_CASE("probe icmp: lost, late, and reordered replies as in the STAMP mode") 
   CHECK_FALSE(w.results[2].rtt_ns.has_value());
   CHECK(w.sender.counters().lost == 1);
   // Its reply comes after all: late, moved out of lost.
-  CHECK(w.Land(f2, f2.mono + 20 * kMs) == ReplyMatch::kLate);
+  CHECK(w.Land(f2, f2.mono + 20 * kMs, kId, 20 * kMs) == ReplyMatch::kLate);
   const ProbeCounters& c = w.sender.counters();
   CHECK(c.lost == 0);
   CHECK(c.late == 1);

@@ -79,10 +79,10 @@ TEST_CASE("probe output: per-probe JSON has the issue's keys with stamps as {ns,
   const std::set<std::string> required = {"seq", "t1",     "t2",       "t3",
                                           "t4",  "rtt_ns", "dwell_ns", "network_rtt_ns"};
   for (const std::string& k : required) CHECK_MESSAGE(j.contains(k), k);
-  CHECK(Keys(j) == std::set<std::string>{"type", "seq", "status", "t1", "t2", "t3", "t4", "rtt_ns",
-                                         "dwell_ns", "network_rtt_ns", "offset_ns", "reordered",
-                                         "forward_ttl", "reply_ttl", "reflector_seq",
-                                         "reflector_sources"});
+  CHECK(Keys(j) == std::set<std::string>{"type", "seq", "status", "t1", "t2", "t3", "t3_estimate",
+                                         "t4", "rtt_ns", "dwell_ns", "network_rtt_ns", "offset_ns",
+                                         "rests_on", "reordered", "forward_ttl", "reply_ttl",
+                                         "reflector_seq", "reflector_sources"});
   CHECK(j["type"] == "probe");
   CHECK(j["seq"] == 12);
   CHECK(j["status"] == "ok");
@@ -162,9 +162,18 @@ TEST_CASE("probe output: summary JSON keys and distributions exactly as issue 6 
   CHECK(j["reordered"] == 1);
   const std::set<std::string> dist = {"count", "min", "p50",  "p90",    "p99",
                                       "p999",  "max", "mean", "stddev", "exact"};
-  for (const char* k : {"rtt_ns", "network_rtt_ns", "dwell_ns", "offset_ns", "t3_error_ns"}) {
-    CHECK_MESSAGE(Keys(j[k]) == dist, k);
+  std::set<std::string> figure = dist;
+  figure.insert("rests_on");  // what the samples rest on, per stamp source
+  for (const char* k : {"rtt_ns", "network_rtt_ns", "dwell_ns", "offset_ns"}) {
+    CHECK_MESSAGE(Keys(j[k]) == figure, k);
+    CHECK_MESSAGE(Keys(j[k]["rests_on"]) == kSources, k);
   }
+  CHECK(Keys(j["t3_error_ns"]) == dist);
+  // Three samples hold no p90, p99 or p99.9: null, not the maximum under another name.
+  CHECK(j["rtt_ns"]["p90"].is_null());
+  CHECK(j["rtt_ns"]["p99"].is_null());
+  CHECK(j["rtt_ns"]["p999"].is_null());
+  CHECK(j["rtt_ns"]["max"] == 45'000);
   CHECK(j["rtt_ns"]["min"] == 30'000);
   CHECK(j["rtt_ns"]["p50"] == 31'000);
   CHECK(j["rtt_ns"]["max"] == 45'000);
@@ -258,6 +267,63 @@ TEST_CASE("probe output: the text summary from a real sender run") {
   CHECK(text.find("sources: t1 none; t2 none; t3 none; t4 none") != std::string::npos);
   CHECK_FALSE(HasNegativeNumber(text));  // empty rows show "-"
   CHECK(results.size() == 3);
+}
+
+TEST_CASE("probe output: a figure on an estimate is marked in the line, the JSON and the summary") {
+  ProbeResult r = Answered();  // t3 is the reflector's estimate: dwell and net rest on it
+  r.t3_estimate = r.t3;
+  r.basis[static_cast<size_t>(ProbeFigure::kRtt)] = StampSource::kSoftware;
+  r.basis[static_cast<size_t>(ProbeFigure::kDwell)] = StampSource::kEstimate;
+  r.basis[static_cast<size_t>(ProbeFigure::kNetworkRtt)] = StampSource::kEstimate;
+  r.basis[static_cast<size_t>(ProbeFigure::kOffset)] = StampSource::kEstimate;
+  const std::string line = FormatProbeLine(r);
+  CHECK(line.find(" rtt=41.234µs dwell=5.100µs(est) net=36.134µs(est) offset=-1.300µs(est)") !=
+        std::string::npos);
+  CHECK(line.find("t3est=") == std::string::npos);  // t3 is the estimate itself
+  const nlohmann::json j = ProbeResultToJson(r, false);
+  CHECK(j["rests_on"] == nlohmann::json{{"rtt_ns", "software"},
+                                        {"dwell_ns", "estimate"},
+                                        {"network_rtt_ns", "estimate"},
+                                        {"offset_ns", "estimate"}});
+  CHECK(j["t3_estimate"] == j["t3"]);
+  // The real t3 came: both are shown, and nothing is marked.
+  ProbeResult real = Answered();
+  real.t3_estimate = real.t3;
+  real.t3 = Stamp{kT + 25'800, StampSource::kSoftware};
+  real.basis[static_cast<size_t>(ProbeFigure::kNetworkRtt)] = StampSource::kSoftware;
+  const std::string real_line = FormatProbeLine(real);
+  CHECK(real_line.find("t3=1700000000.000025800(sw) t4=") != std::string::npos);
+  CHECK(real_line.find(" t3est=1700000000.000025100(est) ") != std::string::npos);
+  CHECK(real_line.find(" dwell=5.100µs ") != std::string::npos);
+  CHECK(real_line.find("net=36.134µs ") != std::string::npos);
+
+  ProbeSummary s;
+  s.counters.sent = s.counters.received = 300;
+  s.counters.t3_real = 288;
+  s.counters.t3_estimated = 12;
+  s.counters.t3_wait_expired = 12;
+  LatencyStats st;
+  for (int i = 0; i < 300; ++i) st.Add(30'000 + i);
+  s.rtt = s.network_rtt = st.Summarize();
+  const size_t net = static_cast<size_t>(ProbeFigure::kNetworkRtt);
+  s.basis[net][static_cast<size_t>(StampSource::kSoftware)] = 288;
+  s.basis[net][static_cast<size_t>(StampSource::kEstimate)] = 12;
+  const std::string text = FormatProbeSummary(s, "probe");
+  CHECK(text.find("figures rest on (their weakest stamp): network RTT software 288, estimate 12") !=
+        std::string::npos);
+  CHECK(text.find("t3: the reflector's real TX time for 288 of 300 answered probes, its estimate "
+                  "for 12") != std::string::npos);
+  // 300 samples hold a p99 but no p99.9.
+  CHECK(text.find("n/a (n=300") == std::string::npos);
+  CHECK(text.find("(n/a: n=300 is too few for p99.9)") != std::string::npos);
+  const nlohmann::json sj = ProbeSummaryToJson(s);
+  CHECK(sj["network_rtt_ns"]["rests_on"]["estimate"] == 12);
+  CHECK(sj["network_rtt_ns"]["rests_on"]["software"] == 288);
+  CHECK(sj["network_rtt_ns"]["p99"] == s.network_rtt.p99);
+  CHECK(sj["network_rtt_ns"]["p999"].is_null());
+  CHECK(sj["t3"]["estimated"] == 12);
+  const ProbePlotData plot = MakeProbePlotData({}, s, "t");
+  CHECK(plot.network_rtt_name == "network RTT (on an estimate or userspace stamp for 12 of 300)");
 }
 
 TEST_CASE("probe output: reflector summary text and JSON") {

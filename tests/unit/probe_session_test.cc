@@ -70,38 +70,69 @@ struct World {
     f.t4 = t3 + kT3Error - offset + kReverse;  // client clock
     return f;
   }
-  ReplyMatch Land(const Flight& f, int64_t mono) {
-    return sender.OnReply(f.reply, Sw(f.t4), 61, mono, Sink());
+  // Delivers the reply at monotonic time `mono`; `wire_delay` holds it that much longer on
+  // the way back, so its RX stamp (t4) is later too (a late reply is late by its stamp).
+  ReplyMatch Land(const Flight& f, int64_t mono, int64_t wire_delay = 0) {
+    return sender.OnReply(f.reply, Sw(f.t4 + wire_delay), 61, mono, Sink());
   }
 };
 
 }  // namespace
 
 TEST_CASE("probe: exchange through our reflector, clocks not synchronised: every figure exact") {
+  // Every figure is computed from the reflector's real t3, which comes in its next reply's
+  // Follow-Up TLV: result i is reported when reply i + 1 lands, the last one with the
+  // uncounted closing probe's reply. (With t3 taken one probe off, or left at the
+  // estimate, dwell and network RTT below are off by kT3Error.)
   constexpr int64_t kOffset = 2'500;
   World w({.count = 3, .interval_ns = kMs}, kOffset);
   CHECK(w.sender.requests_reflector_info());
   CHECK(w.sender.options().timeout_ns == 1'000 * kMs);  // max(1 s, 3 × interval)
+  CHECK(w.sender.options().t3_wait_ns == 2 * kMs + 50 * kMs);
+  std::vector<World::Flight> flights;
   for (int i = 0; i < 3; ++i) {
-    World::Flight f = w.Fly(i);
-    CHECK(f.seq == static_cast<uint32_t>(i));
-    CHECK(w.Land(f, f.mono + kMs / 10) == ReplyMatch::kMatched);
-    REQUIRE(w.results.size() == static_cast<size_t>(i + 1));
-    const ProbeResult& r = w.results.back();
+    flights.push_back(w.Fly(i));
+    CHECK(flights.back().seq == static_cast<uint32_t>(i));
+    CHECK(w.Land(flights.back(), flights.back().mono + kMs / 10) == ReplyMatch::kMatched);
+    // The reply to probe i finishes probe i − 1: its real t3 came with it.
+    CHECK(w.results.size() == static_cast<size_t>(i));
+  }
+  CHECK_FALSE(w.sender.Done());
+  // The closing probe: due one interval after the last, not counted, no result of its own.
+  REQUIRE(w.sender.NextSendAt().has_value());
+  CHECK(*w.sender.NextSendAt() == kMonoBase + 3 * kMs);
+  World::Flight closing = w.Fly(3);
+  CHECK(w.sender.IsClosingProbe(closing.seq));
+  CHECK(w.Land(closing, closing.mono + kMs / 10) == ReplyMatch::kMatched);
+  REQUIRE(w.results.size() == 3);
+  CHECK_FALSE(w.sender.NextSendAt().has_value());
+  CHECK(w.sender.Done());
+  for (int i = 0; i < 3; ++i) {
+    const World::Flight& f = flights[static_cast<size_t>(i)];
+    const ProbeResult& r = w.results[static_cast<size_t>(i)];
     CHECK(r.seq == f.seq);
     CHECK(r.status == ProbeStatus::kOk);
     CHECK_FALSE(r.reordered);
+    const int64_t t2 = f.t1 + kForward + kOffset;
     CHECK(*r.t1 == Stamp{f.t1, StampSource::kSoftware});
-    CHECK(*r.t2 == Stamp{f.t1 + kForward + kOffset, StampSource::kSoftware});
-    CHECK(*r.t3 == Stamp{f.t1 + kForward + kOffset + kDwell, StampSource::kEstimate});
+    CHECK(*r.t2 == Stamp{t2, StampSource::kSoftware});
+    CHECK(*r.t3 == Stamp{t2 + kDwell + kT3Error, StampSource::kSoftware});  // the real one
+    CHECK(*r.t3_estimate == Stamp{t2 + kDwell, StampSource::kEstimate});    // as written
     CHECK(*r.t4 == Stamp{f.t4, StampSource::kSoftware});
     CHECK(*r.rtt_ns == kForward + kDwell + kT3Error + kReverse);
-    CHECK(*r.dwell_ns == kDwell);
-    CHECK(*r.network_rtt_ns == kForward + kT3Error + kReverse);
-    // ((t2 − t1) + (t3 − t4)) / 2 = ((F + O) + (O − E − R)) / 2
-    CHECK(*r.offset_ns == (2 * kOffset + kForward - kT3Error - kReverse) / 2);
+    CHECK(*r.rtt_ns == r.t4->ns - r.t1->ns);
+    CHECK(*r.dwell_ns == kDwell + kT3Error);
+    CHECK(*r.dwell_ns == r.t3->ns - r.t2->ns);
+    CHECK(*r.network_rtt_ns == kForward + kReverse);
+    CHECK(*r.network_rtt_ns == *r.rtt_ns - *r.dwell_ns);
+    // ((t2 − t1) + (t3 − t4)) / 2 = ((F + O) + (O − R)) / 2
+    CHECK(*r.offset_ns == (2 * kOffset + kForward - kReverse) / 2);
     CHECK_FALSE(r.forward_ns.has_value());
     CHECK_FALSE(r.reverse_ns.has_value());
+    for (ProbeFigure fig :
+         {ProbeFigure::kRtt, ProbeFigure::kDwell, ProbeFigure::kNetworkRtt, ProbeFigure::kOffset}) {
+      CHECK(r.basis[static_cast<size_t>(fig)] == StampSource::kSoftware);
+    }
     CHECK(*r.forward_ttl == 63);
     CHECK(*r.reply_ttl == 61);
     CHECK(r.reflector_seq == static_cast<uint32_t>(i));
@@ -119,53 +150,135 @@ TEST_CASE("probe: exchange through our reflector, clocks not synchronised: every
       CHECK(*r.follow_up->t3_error_ns == kT3Error);
     }
   }
-  CHECK(w.sender.Done());
   ProbeSummary s = w.sender.Summary();
   CHECK(s.counters.sent == 3);
   CHECK(s.counters.received == 3);
   CHECK(s.counters.lost + s.counters.late + s.counters.duplicated + s.counters.reordered == 0);
   CHECK(s.counters.in_flight == 0);
+  CHECK(s.counters.unmatched == 0);
+  CHECK(s.counters.t3_real == 3);
+  CHECK(s.counters.t3_estimated == 0);
+  CHECK(s.counters.closing_probes == 1);
+  CHECK(s.counters.closing_replies == 1);
   CHECK(s.rtt.count == 3);
   CHECK(s.rtt.min == kForward + kDwell + kT3Error + kReverse);
   CHECK(s.rtt.max == s.rtt.min);
-  CHECK(s.network_rtt.p50 == kForward + kT3Error + kReverse);
-  CHECK(s.dwell.p99 == kDwell);
+  CHECK(s.network_rtt.p50 == kForward + kReverse);
+  CHECK(s.dwell.p50 == kDwell + kT3Error);
   CHECK(s.offset.count == 3);
   CHECK(s.forward.count == 0);
-  CHECK(s.t3_error.count == 2);
+  CHECK(s.t3_error.count == 3);  // the closing reply brought the last one's
   CHECK(s.t3_error.p50 == kT3Error);
-  for (size_t i : {0u, 1u, 3u}) {
+  for (size_t i : {0u, 1u, 2u, 3u}) {
     CHECK(s.sources[i][static_cast<size_t>(StampSource::kSoftware)] == 3);
   }
-  CHECK(s.sources[2][static_cast<size_t>(StampSource::kEstimate)] == 3);
+  CHECK(s.basis[static_cast<size_t>(ProbeFigure::kNetworkRtt)]
+               [static_cast<size_t>(StampSource::kSoftware)] == 3);
+  CHECK(s.basis[static_cast<size_t>(ProbeFigure::kNetworkRtt)]
+               [static_cast<size_t>(StampSource::kEstimate)] == 0);
   CHECK(s.reflector_sources_reported == 3);
   ReflectorSummary rs = w.reflector.Summary();
-  CHECK(rs.reflected == 3);
-  CHECK(rs.tlv_requests == 3);
-  CHECK(rs.t3_error.count == 3);
+  CHECK(rs.reflected == 4);
+  CHECK(rs.tlv_requests == 4);
+  CHECK(rs.t3_error.count == 4);
   CHECK(rs.t3_error.min == kT3Error);
   CHECK(rs.t3_error.max == kT3Error);
+}
+
+TEST_CASE("probe: without a follow-up in time, t3 stays the estimate and every figure says so") {
+  // The reflector's TX stamp of reply 0 never comes, so no Follow-Up names it: the result
+  // waits t3_wait_ns, then is reported on the estimate, marked as resting on it.
+  World w({.count = 2, .interval_ns = kMs, .t3_wait_ns = 5 * kMs});
+  World::Flight f0 = w.Fly(0, /*reflector_tx_stamp=*/false);
+  CHECK(w.Land(f0, f0.mono + 1) == ReplyMatch::kMatched);
+  World::Flight f1 = w.Fly(1);
+  CHECK(w.Land(f1, f1.mono + 1) == ReplyMatch::kMatched);
+  CHECK(w.results.empty());
+  CHECK(w.sender.NextDeadline() == f0.mono + 1 + 5 * kMs);
+  w.sender.Expire(f0.mono + 1 + 5 * kMs, w.Sink());
+  REQUIRE(w.results.size() == 1);
+  const ProbeResult& r = w.results[0];
+  CHECK(r.t3->source == StampSource::kEstimate);
+  CHECK(*r.t3 == *r.t3_estimate);
+  CHECK(*r.dwell_ns == kDwell);
+  CHECK(r.basis[static_cast<size_t>(ProbeFigure::kDwell)] == StampSource::kEstimate);
+  CHECK(r.basis[static_cast<size_t>(ProbeFigure::kNetworkRtt)] == StampSource::kEstimate);
+  CHECK(r.basis[static_cast<size_t>(ProbeFigure::kRtt)] == StampSource::kSoftware);
+  // Probe 1 gets its real t3 from the closing probe's reply.
+  World::Flight closing = w.Fly(2);
+  CHECK(w.Land(closing, closing.mono + 1) == ReplyMatch::kMatched);
+  REQUIRE(w.results.size() == 2);
+  CHECK(w.results[1].t3->source == StampSource::kSoftware);
+  CHECK(w.sender.Done());
+  ProbeSummary s = w.sender.Summary();
+  CHECK(s.counters.t3_real == 1);
+  CHECK(s.counters.t3_estimated == 1);
+  CHECK(s.counters.t3_wait_expired == 1);
+  CHECK(s.basis[static_cast<size_t>(ProbeFigure::kNetworkRtt)]
+               [static_cast<size_t>(StampSource::kEstimate)] == 1);
+  CHECK(s.basis[static_cast<size_t>(ProbeFigure::kNetworkRtt)]
+               [static_cast<size_t>(StampSource::kSoftware)] == 1);
+}
+
+TEST_CASE("probe: a stop waits for open probes within their timeout, then counts them unanswered") {
+  World w({.count = 0, .interval_ns = kMs, .timeout_ns = 10 * kMs, .t3_wait_ns = 0});
+  World::Flight f0 = w.Fly(0);
+  World::Flight f1 = w.Fly(1);
+  (void)f1;
+  CHECK(w.Land(f0, f0.mono + 1) == ReplyMatch::kMatched);
+  w.sender.StopSending();
+  CHECK_FALSE(w.sender.NextSendAt().has_value());
+  CHECK_FALSE(w.sender.Done());  // probe 1 is still within its timeout
+  w.sender.AbandonAtStop(w.Sink());
+  CHECK(w.sender.Done());
+  ProbeSummary s = w.sender.Summary();
+  CHECK(s.counters.sent == 2);
+  CHECK(s.counters.received == 1);
+  CHECK(s.counters.lost == 0);
+  CHECK(s.counters.unanswered_at_stop == 1);
+  CHECK(s.counters.sent == s.counters.received + s.counters.late + s.counters.lost +
+                               s.counters.in_flight + s.counters.unanswered_at_stop);
+  REQUIRE(w.results.size() == 2);
+  CHECK(w.results[1].status == ProbeStatus::kUnanswered);
+}
+
+TEST_CASE("probe: late or on time is judged from the reply's RX stamp, not its processing time") {
+  World w({.count = 2, .interval_ns = kMs, .timeout_ns = 10 * kMs, .t3_wait_ns = 0});
+  World::Flight f0 = w.Fly(0);
+  // Processed 20 ms after sending (a slow worker), but the RX stamp says it came in 27 µs.
+  CHECK(w.Land(f0, f0.mono + 20 * kMs) == ReplyMatch::kMatched);
+  // Expire reported probe 1 lost at its deadline; its reply's RX stamp shows it in time.
+  World::Flight f1 = w.Fly(1);
+  w.sender.Expire(f1.mono + 10 * kMs, w.Sink());
+  CHECK(w.sender.counters().lost == 1);
+  CHECK(w.Land(f1, f1.mono + 30 * kMs) == ReplyMatch::kMatched);
+  ProbeSummary s = w.sender.Summary();
+  CHECK(s.counters.received == 2);
+  CHECK(s.counters.late == 0);
+  CHECK(s.counters.lost == 0);
 }
 
 TEST_CASE("probe: synchronised clocks give one-way delays and no offset") {
   World w({.count = 1, .interval_ns = kMs, .clocks_synchronised = true});
   World::Flight f = w.Fly(0);
   CHECK(w.Land(f, f.mono + 1) == ReplyMatch::kMatched);
+  World::Flight closing = w.Fly(1);
+  CHECK(w.Land(closing, closing.mono + 1) == ReplyMatch::kMatched);
   REQUIRE(w.results.size() == 1);
   const ProbeResult& r = w.results[0];
   CHECK(*r.forward_ns == kForward);
-  CHECK(*r.reverse_ns == kT3Error + kReverse);
+  CHECK(*r.reverse_ns == kReverse);  // from the real t3: the reflector's send lag is not in it
   CHECK(*r.forward_ns + *r.reverse_ns == *r.network_rtt_ns);
   CHECK_FALSE(r.offset_ns.has_value());
   ProbeSummary s = w.sender.Summary();
   CHECK(s.clocks_synchronised);
   CHECK(s.forward.p50 == kForward);
-  CHECK(s.reverse.p50 == kT3Error + kReverse);
+  CHECK(s.reverse.p50 == kReverse);
   CHECK(s.offset.count == 0);
 }
 
 TEST_CASE("probe: without a TX stamp t1 is the userspace estimate written into the probe") {
-  World w({.count = 1, .interval_ns = kMs});
+  World w({.count = 1, .interval_ns = kMs, .t3_wait_ns = 0});
   const int64_t mono = kMonoBase;
   BuiltProbe b = w.sender.BuildProbe(w.probe, mono, kBase);
   REQUIRE(b.size == kProbeTlvPacketSize);
@@ -183,7 +296,7 @@ TEST_CASE("probe: without a TX stamp t1 is the userspace estimate written into t
 }
 
 TEST_CASE("probe: hardware TX and RX stamps mapped to system time win over software") {
-  World w({.count = 1, .interval_ns = kMs});
+  World w({.count = 1, .interval_ns = kMs, .t3_wait_ns = 0});
   BuiltProbe b = w.sender.BuildProbe(w.probe, kMonoBase, kBase);
   Timestamps tx = Sw(kBase + 900);
   tx.hardware_ns = 123;  // raw PHC time
@@ -255,7 +368,7 @@ TEST_CASE("probe: a reply that says nothing about t2/t3 (zero fields) leaves the
 }
 
 TEST_CASE("probe: loss, late after loss, late before Expire, duplicate and reordering") {
-  World w({.count = 6, .interval_ns = kMs, .timeout_ns = 100 * kMs});
+  World w({.count = 6, .interval_ns = kMs, .timeout_ns = 100 * kMs, .t3_wait_ns = 0});
   std::vector<World::Flight> f;
   for (int i = 0; i < 6; ++i) f.push_back(w.Fly(i));
   CHECK(w.sender.counters().in_flight == 6);
@@ -286,15 +399,15 @@ TEST_CASE("probe: loss, late after loss, late before Expire, duplicate and reord
   CHECK(w.sender.NextDeadline() == f[5].mono + 100 * kMs);
 
   // 1 answers after all: it moves from lost to late (and is reordered behind 4).
-  CHECK(w.Land(f[1], f[1].mono + 150 * kMs) == ReplyMatch::kLate);
+  CHECK(w.Land(f[1], f[1].mono + 150 * kMs, 150 * kMs) == ReplyMatch::kLate);
   CHECK(w.results.back().status == ProbeStatus::kLate);
   CHECK(w.results.back().reordered);
-  CHECK(*w.results.back().rtt_ns == kForward + kDwell + kT3Error + kReverse);
+  CHECK(*w.results.back().rtt_ns == kForward + kDwell + kT3Error + kReverse + 150 * kMs);
   CHECK(w.sender.counters().lost == 0);
   CHECK(w.sender.counters().late == 1);
 
   // 5 answers after its deadline but before any Expire: late, never lost.
-  CHECK(w.Land(f[5], f[5].mono + 100 * kMs + 1) == ReplyMatch::kLate);
+  CHECK(w.Land(f[5], f[5].mono + 100 * kMs + 1, 100 * kMs + 1) == ReplyMatch::kLate);
   CHECK(w.sender.Expire(f[5].mono + 500 * kMs, w.Sink()) == 0);
   // A second reply to the late probe is a duplicate.
   CHECK(w.Land(f[1], f[1].mono + 151 * kMs) == ReplyMatch::kDuplicate);
@@ -330,7 +443,7 @@ TEST_CASE("probe: a reflector that never answers: all lost after Expire, summary
 }
 
 TEST_CASE("probe: sequence numbers wrap at 2^32, reordering across the wrap") {
-  World w({.count = 4, .interval_ns = kMs, .first_seq = 0xffff'fffe});
+  World w({.count = 4, .interval_ns = kMs, .first_seq = 0xffff'fffe, .t3_wait_ns = 0});
   std::vector<World::Flight> f;
   for (int i = 0; i < 4; ++i) f.push_back(w.Fly(i));
   CHECK(f[0].seq == 0xffff'fffeu);
@@ -381,7 +494,7 @@ TEST_CASE("probe: replies to no probe of ours are unmatched, short ones malforme
 }
 
 TEST_CASE("probe: a reply waits for its TX stamp, or for tx_stamp_wait_ns") {
-  World w({.count = 2, .interval_ns = kMs, .tx_stamp_wait_ns = kMs});
+  World w({.count = 2, .interval_ns = kMs, .tx_stamp_wait_ns = kMs, .t3_wait_ns = 0});
   // Probe 0: the TX stamp arrives after the reply.
   BuiltProbe b0 = w.sender.BuildProbe(w.probe, kMonoBase, kBase);
   Reflection r0 = w.reflector.Reflect(std::span(w.probe).first(b0.size), Sw(kBase + 10'000), 64, 1,
@@ -418,7 +531,7 @@ TEST_CASE("probe: a reply waits for its TX stamp, or for tx_stamp_wait_ns") {
   CHECK(w.sender.Done());
 
   // OnSent without a kernel stamp (the tracker gave up) releases a held reply at once.
-  World v({.count = 1, .interval_ns = kMs, .tx_stamp_wait_ns = kMs});
+  World v({.count = 1, .interval_ns = kMs, .tx_stamp_wait_ns = kMs, .t3_wait_ns = 0});
   BuiltProbe b = v.sender.BuildProbe(v.probe, kMonoBase, kBase);
   Reflection r = v.reflector.Reflect(std::span(v.probe).first(b.size), Sw(kBase + 10), 64, 1,
                                      kBase + 20, v.reply);
@@ -503,7 +616,7 @@ TEST_CASE("probe: the probe packet carries seq, t1, SSID and the RFC 8972 TLV re
 TEST_CASE("probe: PTP-format reflector timestamps are read in that format") {
   ProbeReflectorOptions ro;
   ro.error_estimate = StampErrorEstimate::FromNs(1'000, false, /*ptp_format=*/true);
-  World w({.count = 1, .interval_ns = kMs}, 0, ro);
+  World w({.count = 1, .interval_ns = kMs, .t3_wait_ns = 0}, 0, ro);
   World::Flight f = w.Fly(0);
   CHECK(w.Land(f, f.mono) == ReplyMatch::kMatched);
   const ProbeResult& r = w.results.at(0);
