@@ -269,8 +269,12 @@ void RelayWorker::AfterCommit(uint32_t conn_id, const TxOptions& tx) {
   counters_.tx_frames.Add();
   if (!tracker_) return;
   // Every frame on this socket takes an OPT_ID key, asked for or not.
+  // The kick count tells the tracker which frames went to the kernel together
+  // (its check for keys the kernel took or skipped without our knowing).
+  TxPort* port = worker()->tx();
+  const uint64_t kick = port->ring() != nullptr ? port->ring()->counters().kicks.Get() : 0;
   const uint32_t key =
-      tracker_->OnSend(tx.want_stamp ? tx_wants_ : 0, RealtimeNs(), MonotonicNs(), tx.tag);
+      tracker_->OnSend(tx.want_stamp ? tx_wants_ : 0, RealtimeNs(), MonotonicNs(), tx.tag, kick);
   stamp_meta_[key & (stamp_meta_.size() - 1)] = {conn_id, tx.tag};
 }
 
@@ -330,6 +334,9 @@ void RelayWorker::DrainStamps() {
     if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted) report(done);
   });
   tracker_->Expire(MonotonicNs(), report);
+  const uint64_t resyncs = tracker_->stats().resyncs;
+  if (resyncs > counters_.tx_stamp_resyncs.Get())
+    counters_.tx_stamp_resyncs.Add(resyncs - counters_.tx_stamp_resyncs.Get());
   if (worker_ != nullptr)
     worker()->SetTxStampCounts(tracker_->pending(), tracker_->stats().expired);
 }
