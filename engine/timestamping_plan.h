@@ -16,7 +16,14 @@
 // stamps then actually arrive is counted per frame by the workers
 // (WorkerStats::hw_stamps_missing): a NIC that is set for hardware stamps but
 // delivers none falls back to software stamps, counted and named.
-// Threads: setup, controlling thread. Cost: a few ioctls and a PHC offset read.
+//
+// No hardware stamps without a mapping: a raw hardware stamp is on the NIC's
+// clock, so the plan keeps hardware stamps only when that clock (PHC) could be
+// opened, measured against system time and seen advancing. Otherwise the
+// NIC's config is restored, the plan stays on software stamps and `note` says
+// why in one line (`--tstamp hardware` gets an error instead).
+// Threads: setup, controlling thread. Cost: a few ioctls, a PHC offset read,
+// a 10 ms frozen-clock check.
 #pragma once
 
 #include <memory>
@@ -54,6 +61,22 @@ struct TimestampingPlan {
 
 absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, TstampMode mode, bool rx,
                                                   bool tx);
+
+// What the PHC step of PlanTimestamping found (a test builds one by hand).
+struct PhcCheck {
+  std::string path;   // "/dev/ptp0"; empty when none was named
+  absl::Status open;  // opening it (NotFound for phc_index -1)
+  absl::StatusOr<PhcOffset> offset = absl::UnknownError("not measured");
+  absl::StatusOr<bool> frozen = absl::UnknownError("not checked");
+};
+
+// Decides, from `check`, whether a plan that negotiated hardware stamps keeps
+// them: only with a PHC opened, measured and advancing. Otherwise sets the
+// plan to software, restores the NIC's config (when a restorer is held), and
+// replaces `note` (which announced hardware stamps) with one line naming the cause. Returns an
+// error instead when the plan's mode is kHardware. Sets phc_path, phc_offset, phc_frozen; does not
+// start the tracker. A plan without hardware stamps is left as it is.
+absl::Status ApplyPhcCheck(TimestampingPlan& plan, std::string_view ifname, const PhcCheck& check);
 
 // What the frames of a run actually carried, given the plan and the counts:
 // "hardware" (every frame), "software" (none had a hardware stamp), "mixed".
