@@ -88,7 +88,11 @@ struct RelayStats {
 // What a TX stamp completion tells its endpoint.
 struct TxStampReport {
   uint64_t tag = 0;  // the caller's tag given at write time
-  Timestamps stamps;  // software / hardware TX stamps that came, userspace send time
+  // software / hardware TX stamps that came, userspace send time. A hardware
+  // stamp is raw NIC time (hardware_ns) and, when the engine has a PHC mapping
+  // (EngineOptions::phc_map), also on the system clock (hardware_system_ns),
+  // as on RX frames; use stamps.BestSystem() for a time comparable with others.
+  Timestamps stamps;
   bool timed_out = false;
 };
 

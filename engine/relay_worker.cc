@@ -327,7 +327,12 @@ void RelayWorker::DrainStamps() {
     if (c.timed_out()) counters_.tx_stamps_missed.Add();
     if (it == tables_.stamp_receivers.end()) return;
     counters_.tx_stamps.Add();
-    it->second->OnTxStamp(TxStampReport{m.tag, c.stamps, c.timed_out()});
+    TxStampReport r{m.tag, c.stamps, c.timed_out()};
+    // A raw hardware stamp is on the NIC's clock: put it on the system clock
+    // (hardware_system_ns) with the mapping of its time; without a mapping it
+    // stays raw, and Timestamps::BestSystem() will not offer it.
+    if (const PhcClockMap* map = worker()->phc_map()) map->MapInto(r.stamps);
+    it->second->OnTxStamp(r);
   };
   TxCompletion done;
   worker()->tx_stamps()->Drain([&](const TxStampEvent& ev) {

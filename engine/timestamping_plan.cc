@@ -82,6 +82,11 @@ absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, Tstam
     check.open = opened.status();
   }
   RS_RETURN_IF_ERROR(ApplyPhcCheck(plan, ifname, check));
+  if (plan.hardware_rx || plan.hardware_tx) {
+    plan.phc_map = std::make_shared<PhcClockMap>();
+    plan.phc_map->Update(*plan.phc_offset);
+    plan.phc_tracker = PhcClockTracker::Start([phc] { return phc->MeasureOffset(); }, plan.phc_map);
+  }
   return plan;
 }
 

@@ -4,7 +4,7 @@
 //   RS_ASSIGN_OR_RETURN(TimestampingPlan plan,
 //                       PlanTimestamping("eth1", TstampMode::kAuto, /*rx=*/true, /*tx=*/true));
 //   options.hardware_stamps = plan.hardware_rx;     // ring sockets ask for raw hardware stamps
-//   options.phc = plan.phc_offset;                  // map them to system time
+//   options.phc_map = plan.phc_map;                 // map them to system time (kept current)
 //   fprintf(stderr, "%s\n", plan.note.c_str());     // "eth1: hardware RX and TX stamps on ..."
 //
 // Modes: software — the NIC is not touched; hardware — SIOCSHWTSTAMP is
@@ -21,9 +21,10 @@
 // clock, so the plan keeps hardware stamps only when that clock (PHC) could be
 // opened, measured against system time and seen advancing. Otherwise the
 // NIC's config is restored, the plan stays on software stamps and `note` says
-// why in one line (`--tstamp hardware` gets an error instead).
+// why in one line (`--tstamp hardware` gets an error instead). When kept, a
+// PhcClockTracker thread re-measures the PHC every second into `phc_map`.
 // Threads: setup, controlling thread. Cost: a few ioctls, a PHC offset read,
-// a 10 ms frozen-clock check.
+// a 10 ms frozen-clock check, and one tracker thread while hardware is used.
 #pragma once
 
 #include <memory>
@@ -34,6 +35,8 @@
 #include "absl/status/statusor.h"
 #include "timestamp/hw_timestamping.h"
 #include "timestamp/phc.h"
+#include "timestamp/phc_clock_map.h"
+#include "timestamp/phc_clock_tracker.h"
 
 namespace ringstamp {
 
@@ -52,6 +55,10 @@ struct TimestampingPlan {
   std::optional<PhcOffset> phc_offset;  // PHC − system at plan time, when a PHC exists
   bool phc_frozen = false;              // the PHC did not advance (hardware stamps meaningless)
   std::string phc_path;
+  // The run's PHC → system mapping (set whenever hardware stamps are kept), and
+  // the thread that keeps it current. Print phc_map->Stats() in summaries.
+  std::shared_ptr<PhcClockMap> phc_map;
+  std::shared_ptr<PhcClockTracker> phc_tracker;
   std::string note;           // one or more lines for a person
   HwNegotiation negotiation;  // holds the restorer while hardware stamping is on
 
