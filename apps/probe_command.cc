@@ -23,6 +23,7 @@
 #include "apps/tap_setup.h"
 #include "common/absl_compat.h"
 #include "common/clock.h"
+#include "engine/clock_error.h"
 #include "engine/engine.h"
 #include "engine/ether_conn.h"
 #include "engine/packet_relay.h"
@@ -187,7 +188,11 @@ int RunServer(const CommandArgs& args) {
   if (duration < 0) return Fail(cmd, absl::InvalidArgumentError("--duration must be ≥ 0"));
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
-  auto server = ProbeServer::Create(host->conn, {.port = static_cast<uint16_t>(port)});
+  // The error estimate and S bit from the clock's real state (adjtimex, PHC mapping).
+  ProbeReflectorOptions reflector;
+  reflector.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), /*ptp_format=*/false);
+  auto server = ProbeServer::Create(host->conn,
+                                    {.port = static_cast<uint16_t>(port), .reflector = reflector});
   if (!server.ok()) return Fail(cmd, server.status());
   InstallSignals(*host->relay);
   if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
@@ -319,6 +324,7 @@ int RunClient(const CommandArgs& args) {
   }
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
+  so.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), so.error_estimate.ptp_format);
   std::unique_ptr<ProbeClient> stamp_client;
   std::unique_ptr<IcmpProbeClient> icmp_client;
   if (icmp) {
