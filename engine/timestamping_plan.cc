@@ -73,7 +73,10 @@ absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, Tstam
   if (!plan.hardware_rx && !plan.hardware_tx) return plan;
   PhcCheck check;
   std::shared_ptr<Phc> phc;
-  if (absl::StatusOr<Phc> opened = Phc::OpenForInterface(*hw); opened.ok()) {
+  if (info->phc_index < 0) {
+    check.open = absl::NotFoundError(
+        absl::StrCat("driver ", hw->driver().empty() ? "?" : hw->driver(), " names none"));
+  } else if (absl::StatusOr<Phc> opened = Phc::OpenForInterface(*hw); opened.ok()) {
     phc = std::make_shared<Phc>(std::move(*opened));
     check.path = phc->path();
     check.offset = phc->MeasureOffset();
