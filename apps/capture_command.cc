@@ -162,7 +162,7 @@ int RunCapture(const CommandArgs& args) {
   if (!*tap) eo.bpf.assign(program->instructions().begin(), program->instructions().end());
   eo.tap = tap->get();
   eo.hardware_stamps = plan->hardware_rx;
-  eo.phc_offset = plan->phc_frozen ? std::nullopt : plan->phc_offset;
+  eo.phc_map = plan->phc_map;
   if (eo.rx_mode == RxMode::kImmediate && snaplen + 100 > 2048) {
     eo.immediate_frame_size = static_cast<uint32_t>(std::min(snaplen, 65536) + 128 + 15) / 16 * 16;
   }
@@ -250,6 +250,16 @@ int RunCapture(const CommandArgs& args) {
                         {"records_written", written},
                         {"workers", per_worker}};
     if (!expr.empty()) j["filter"] = expr;
+    if (plan->hardware_rx && plan->phc_map) {  // hardware stamps: how well they map to system time
+      const PhcClockStats p = plan->phc_map->Stats();
+      j["phc_mapping"] = {{"phc", plan->phc_path},
+                          {"uncertainty_ns", p.uncertainty_ns},
+                          {"max_uncertainty_ns", p.max_uncertainty_ns},
+                          {"rate_ppb", p.slope_ppb},
+                          {"updates", p.updates},
+                          {"failures", p.failures},
+                          {"refused", p.rejected}};
+    }
     if (!write_status.ok()) j["write_error"] = std::string(write_status.message());
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -267,6 +277,10 @@ int RunCapture(const CommandArgs& args) {
                    "the NIC was set for them; they carry software stamps\n",
                    static_cast<unsigned long long>(st.total.hw_stamps_missing),
                    static_cast<unsigned long long>(st.total.frames));
+    }
+    if (plan->hardware_rx && plan->phc_map) {
+      std::fprintf(stderr, "hardware stamps mapped to system time through %s: %s\n",
+                   plan->phc_path.c_str(), FormatPhcClockStats(plan->phc_map->Stats()).c_str());
     }
 
     if (!path.empty()) {

@@ -23,6 +23,7 @@
 #include "apps/tap_setup.h"
 #include "common/absl_compat.h"
 #include "common/clock.h"
+#include "engine/clock_error.h"
 #include "engine/engine.h"
 #include "engine/ether_conn.h"
 #include "engine/packet_relay.h"
@@ -149,7 +150,7 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   }
   ro.engine.ring_budget_bytes = 8ull << 20;
   ro.engine.hardware_stamps = h.plan.hardware_rx;
-  if (!h.plan.phc_frozen) ro.engine.phc_offset = h.plan.phc_offset;
+  ro.engine.phc_map = h.plan.phc_map;  // RX and TX hardware stamps onto system time
   ro.tx_stamps = true;
   ro.tx_hardware_stamps = h.plan.hardware_tx;
   // A hardware TX stamp comes within microseconds or not at all (e1000e drops one
@@ -175,11 +176,6 @@ void InstallSignals(PacketRelay& relay) {
   (void)relay;
 }
 
-std::optional<PhcOffset> UsablePhc(const TimestampingPlan& plan) {
-  if (plan.phc_frozen) return std::nullopt;
-  return plan.phc_offset;
-}
-
 int RunServer(const CommandArgs& args) {
   const std::string cmd = "probe server";
   if (!args.positional.empty())
@@ -192,8 +188,11 @@ int RunServer(const CommandArgs& args) {
   if (duration < 0) return Fail(cmd, absl::InvalidArgumentError("--duration must be ≥ 0"));
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
-  auto server = ProbeServer::Create(
-      host->conn, {.port = static_cast<uint16_t>(port), .phc_offset = UsablePhc(host->plan)});
+  // The error estimate and S bit from the clock's real state (adjtimex, PHC mapping).
+  ProbeReflectorOptions reflector;
+  reflector.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), /*ptp_format=*/false);
+  auto server = ProbeServer::Create(host->conn,
+                                    {.port = static_cast<uint16_t>(port), .reflector = reflector});
   if (!server.ok()) return Fail(cmd, server.status());
   InstallSignals(*host->relay);
   if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
@@ -325,20 +324,18 @@ int RunClient(const CommandArgs& args) {
   }
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
+  so.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), so.error_estimate.ptp_format);
   std::unique_ptr<ProbeClient> stamp_client;
   std::unique_ptr<IcmpProbeClient> icmp_client;
   if (icmp) {
-    auto c = IcmpProbeClient::Create(host->conn, {.target = *server_ip,
-                                                  .tos = static_cast<uint8_t>(tos),
-                                                  .sender = io,
-                                                  .phc_offset = UsablePhc(host->plan)});
+    auto c = IcmpProbeClient::Create(
+        host->conn, {.target = *server_ip, .tos = static_cast<uint8_t>(tos), .sender = io});
     if (!c.ok()) return Fail(cmd, c.status());
     icmp_client = std::move(*c);
   } else {
     auto c = ProbeClient::Create(host->conn, {.server = {*server_ip, static_cast<uint16_t>(port)},
                                               .tos = static_cast<uint8_t>(tos),
-                                              .sender = so,
-                                              .phc_offset = UsablePhc(host->plan)});
+                                              .sender = so});
     if (!c.ok()) return Fail(cmd, c.status());
     stamp_client = std::move(*c);
   }

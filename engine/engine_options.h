@@ -10,12 +10,13 @@
 #include <linux/if_ether.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ring/packet_socket.h"
-#include "timestamp/phc.h"
+#include "timestamp/phc_clock_map.h"
 #include "timestamp/tx_stamp_source.h"
 
 namespace ringstamp {
@@ -69,9 +70,10 @@ struct EngineOptions {
   // PlanTimestamping). Frames that arrive without one are counted in
   // WorkerStats::hw_stamps_missing and keep their software stamp.
   bool hardware_stamps = false;
-  // PHC − system offset used to put raw hardware stamps on the system clock
-  // (Timestamps::hardware_system_ns). Unset: hardware stamps stay unmapped.
-  std::optional<PhcOffset> phc_offset;
+  // The PHC → system mapping (TimestampingPlan::phc_map, kept current by its
+  // tracker thread) that puts raw hardware stamps, RX and TX, on the system
+  // clock (Timestamps::hardware_system_ns). Unset: hardware stamps stay unmapped.
+  std::shared_ptr<const PhcClockMap> phc_map;
   int stats_interval_ms = 1000;  // kernel counters read this often by each worker
   // How TX stamps come back to handlers that open them (Worker::OpenTxStamps):
   // kAuto takes io_uring completions where the kernel has them (≥ 6.15) for

@@ -137,6 +137,7 @@ RelayStats PacketRelay::Stats() const {
     s.tx_ring_full += c.tx_ring_full.Get();
     s.tx_stamps += c.tx_stamps.Get();
     s.tx_stamps_missed += c.tx_stamps_missed.Get();
+    s.tx_stamp_resyncs += c.tx_stamp_resyncs.Get();
     s.tx_queue_full += c.tx_queue_full.load(std::memory_order_relaxed);
   }
   std::lock_guard<std::mutex> l(reg_mu_);

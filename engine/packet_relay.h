@@ -81,13 +81,18 @@ struct RelayStats {
   uint64_t tx_ring_full = 0;   // frames dropped: TX ring full on the worker path
   uint64_t tx_stamps = 0;      // TX stamps delivered to endpoints
   uint64_t tx_stamps_missed = 0;
+  uint64_t tx_stamp_resyncs = 0;  // TX stamp key mapping shifted (TxTrackerStats::resyncs)
   uint64_t endpoints = 0;
 };
 
 // What a TX stamp completion tells its endpoint.
 struct TxStampReport {
-  uint64_t tag = 0;   // the caller's tag given at write time
-  Timestamps stamps;  // software / hardware TX stamps that came, userspace send time
+  uint64_t tag = 0;  // the caller's tag given at write time
+  // software / hardware TX stamps that came, userspace send time. A hardware
+  // stamp is raw NIC time (hardware_ns) and, when the engine has a PHC mapping
+  // (EngineOptions::phc_map), also on the system clock (hardware_system_ns),
+  // as on RX frames; use stamps.BestSystem() for a time comparable with others.
+  Timestamps stamps;
   bool timed_out = false;
 };
 

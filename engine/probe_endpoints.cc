@@ -14,12 +14,6 @@ uint64_t PeerKey(const DatagramMeta& m) {
   return m.src.Hash() * 0x9e3779b97f4a7c15ULL ^ m.src_port;
 }
 
-Timestamps OnSystemClock(Timestamps t, const std::optional<PhcOffset>& phc) {
-  if (phc && t.hardware_ns && t.hardware_source == StampSource::kHardwareRaw)
-    MapHardwareToSystem(t, *phc);
-  return t;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- server
@@ -32,9 +26,9 @@ absl::StatusOr<std::unique_ptr<ProbeServer>> ProbeServer::Create(
                       RUDPConn::Create(conn, {.local_ip = options.ip, .local_port = options.port}));
   ProbeServer* self = server.get();
   server->udp_->SetTxStampHandler([self](const TxStampReport& r) {
-    const Timestamps t = OnSystemClock(r.stamps, self->options_.phc_offset);
+    // The relay put hardware stamps on the system clock (EngineOptions::phc_map).
     std::lock_guard<std::mutex> l(self->mu_);
-    self->reflector_.OnSent(r.tag, t);
+    self->reflector_.OnSent(r.tag, r.stamps);
   });
   server->udp_->SetHandler([self](const Datagram& d, RUDPConn& udp) {
     // The reply is built in the TX slot and t3 read as the last thing before the UDP
@@ -96,9 +90,8 @@ absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(
                                                             .connected = options.server}));
   ProbeClient* self = client.get();
   client->udp_->SetTxStampHandler([self](const TxStampReport& r) {
-    const Timestamps t = OnSystemClock(r.stamps, self->options_.phc_offset);
     std::lock_guard<std::mutex> l(self->mu_);
-    self->sender_.OnSent(static_cast<uint32_t>(r.tag), t,
+    self->sender_.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
                          [self](const ProbeResult& res) { self->Emit(res); });
     self->cv_.notify_one();
   });

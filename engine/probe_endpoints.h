@@ -43,7 +43,8 @@ struct ProbeServerOptions {
   IpAddress ip;  // none: every address of the EtherConn
   uint16_t port = kStampPort;
   ProbeReflectorOptions reflector;
-  std::optional<PhcOffset> phc_offset;  // maps raw hardware TX stamps to system time
+  // Raw hardware TX stamps arrive on the system clock already: the relay maps
+  // them (EngineOptions::phc_map).
 };
 
 class ProbeServer {
@@ -71,7 +72,6 @@ struct ProbeClientOptions {
   uint8_t tos = 0;
   uint8_t ttl = 64;
   ProbeSenderOptions sender;
-  std::optional<PhcOffset> phc_offset;
 };
 
 class ProbeClient {

@@ -13,12 +13,6 @@ namespace {
 
 constexpr int kIdentifierAttempts = 32;
 
-Timestamps OnSystemClock(Timestamps t, const std::optional<PhcOffset>& phc) {
-  if (phc && t.hardware_ns && t.hardware_source == StampSource::kHardwareRaw)
-    MapHardwareToSystem(t, *phc);
-  return t;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IcmpProbeClient>> IcmpProbeClient::Create(
@@ -61,9 +55,8 @@ absl::StatusOr<std::unique_ptr<IcmpProbeClient>> IcmpProbeClient::Create(
              },
          .on_tx_stamp =
              [self](const TxStampReport& r) {
-               const Timestamps t = OnSystemClock(r.stamps, self->options_.phc_offset);
                std::lock_guard<std::mutex> l(self->mu_);
-               self->sender_.OnSent(static_cast<uint32_t>(r.tag), t,
+               self->sender_.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
                                     [self](const ProbeResult& res) { self->Emit(res); });
                self->cv_.notify_one();
              }});

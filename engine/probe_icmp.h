@@ -47,7 +47,6 @@ struct IcmpProbeClientOptions {
   uint8_t tos = 0;               // TOS / traffic class of the requests
   uint8_t ttl = 64;              // TTL / hop limit of the requests
   IcmpEchoSenderOptions sender;  // identifier 0: a random one free on the EtherConn
-  std::optional<PhcOffset> phc_offset;
 };
 
 class IcmpProbeClient {

@@ -270,8 +270,12 @@ void RelayWorker::AfterCommit(uint32_t conn_id, const TxOptions& tx) {
   counters_.tx_frames.Add();
   if (!tracker_) return;
   // Every frame on this socket takes an OPT_ID key, asked for or not.
+  // The kick count tells the tracker which frames went to the kernel together
+  // (its check for keys the kernel took or skipped without our knowing).
+  TxPort* port = worker()->tx();
+  const uint64_t kick = port->ring() != nullptr ? port->ring()->counters().kicks.Get() : 0;
   const uint32_t key =
-      tracker_->OnSend(tx.want_stamp ? tx_wants_ : 0, RealtimeNs(), MonotonicNs(), tx.tag);
+      tracker_->OnSend(tx.want_stamp ? tx_wants_ : 0, RealtimeNs(), MonotonicNs(), tx.tag, kick);
   stamp_meta_[key & (stamp_meta_.size() - 1)] = {conn_id, tx.tag};
 }
 
@@ -324,13 +328,21 @@ void RelayWorker::DrainStamps() {
     if (c.timed_out()) counters_.tx_stamps_missed.Add();
     if (it == tables_.stamp_receivers.end()) return;
     counters_.tx_stamps.Add();
-    it->second->OnTxStamp(TxStampReport{m.tag, c.stamps, c.timed_out()});
+    TxStampReport r{m.tag, c.stamps, c.timed_out()};
+    // A raw hardware stamp is on the NIC's clock: put it on the system clock
+    // (hardware_system_ns) with the mapping of its time; without a mapping it
+    // stays raw, and Timestamps::BestSystem() will not offer it.
+    if (const PhcClockMap* map = worker()->phc_map()) map->MapInto(r.stamps);
+    it->second->OnTxStamp(r);
   };
   TxCompletion done;
   worker()->tx_stamps()->Drain([&](const TxStampEvent& ev) {
     if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted) report(done);
   });
   tracker_->Expire(MonotonicNs(), report);
+  const uint64_t resyncs = tracker_->stats().resyncs;
+  if (resyncs > counters_.tx_stamp_resyncs.Get())
+    counters_.tx_stamp_resyncs.Add(resyncs - counters_.tx_stamp_resyncs.Get());
   if (worker_ != nullptr)
     worker()->SetTxStampCounts(tracker_->pending(), tracker_->stats().expired);
 }

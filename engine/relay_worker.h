@@ -106,7 +106,7 @@ class RelayWorker : public FrameHandler {
   // Counters (worker thread writes, any thread reads).
   struct Counters {
     RelaxedCounter frames, delivered, no_owner, malformed, broadcast, multicast, tx_frames,
-        tx_ring_full, tx_stamps, tx_stamps_missed;
+        tx_ring_full, tx_stamps, tx_stamps_missed, tx_stamp_resyncs;
     std::atomic<uint64_t> tx_queue_full{0};
   };
   const Counters& counters() const { return counters_; }

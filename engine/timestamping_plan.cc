@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/absl_compat.h"
+#include "common/status_macros.h"
 
 namespace ringstamp {
 
@@ -69,23 +70,65 @@ absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, Tstam
   plan.hardware_tx = tx && neg->hardware_tx();
   plan.note = neg->note;
   plan.negotiation = std::move(*neg);
-  if (info->phc_index >= 0) {
-    auto phc = Phc::OpenForInterface(*hw);
-    if (phc.ok()) {
-      plan.phc_path = phc->path();
-      auto off = phc->MeasureOffset();
-      if (off.ok()) plan.phc_offset = *off;
-      auto frozen = phc->IsFrozen();
-      plan.phc_frozen = frozen.ok() && *frozen;
-      if (plan.phc_frozen) {
-        absl::StrAppend(&plan.note, "\n", name, ": PHC ", plan.phc_path,
-                        " is not advancing; its hardware stamps cannot be mapped to system time");
-      }
-    } else {
-      absl::StrAppend(&plan.note, "\n", name, ": ", phc.status().message());
-    }
+  if (!plan.hardware_rx && !plan.hardware_tx) return plan;
+  PhcCheck check;
+  std::shared_ptr<Phc> phc;
+  if (info->phc_index < 0) {
+    check.open = absl::NotFoundError(
+        absl::StrCat("driver ", hw->driver().empty() ? "?" : hw->driver(), " names none"));
+  } else if (absl::StatusOr<Phc> opened = Phc::OpenForInterface(*hw); opened.ok()) {
+    phc = std::make_shared<Phc>(std::move(*opened));
+    check.path = phc->path();
+    check.offset = phc->MeasureOffset();
+    if (check.offset.ok()) check.frozen = phc->IsFrozen();
+  } else {
+    check.open = opened.status();
+  }
+  RS_RETURN_IF_ERROR(ApplyPhcCheck(plan, ifname, check));
+  if (plan.hardware_rx || plan.hardware_tx) {
+    plan.phc_map = std::make_shared<PhcClockMap>();
+    plan.phc_map->Update(*plan.phc_offset);
+    plan.phc_tracker = PhcClockTracker::Start([phc] { return phc->MeasureOffset(); }, plan.phc_map);
   }
   return plan;
+}
+
+absl::Status ApplyPhcCheck(TimestampingPlan& plan, std::string_view ifname, const PhcCheck& check) {
+  if (!plan.hardware_rx && !plan.hardware_tx) return absl::OkStatus();
+  plan.phc_path = check.path;
+  std::string why;
+  if (!check.open.ok()) {
+    why = std::string(check.open.message());
+  } else if (!check.offset.ok()) {
+    why = absl::StrCat("cannot measure it against system time: ", check.offset.status().message());
+  } else {
+    plan.phc_offset = *check.offset;
+    if (!check.frozen.ok()) {
+      why = absl::StrCat("cannot read it: ", check.frozen.status().message());
+    } else if (*check.frozen) {
+      plan.phc_frozen = true;
+      why = absl::StrCat(check.path, " is not advancing");
+    }
+  }
+  if (why.empty()) return absl::OkStatus();
+  const std::string line =
+      absl::StrCat(ToAbsl(ifname),
+                   ": software timestamps: no PTP hardware clock to map hardware stamps to "
+                   "system time (",
+                   why, ")");
+  if (plan.mode == TstampMode::kHardware) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(line, "; --tstamp hardware needs one: use --tstamp auto or software"));
+  }
+  plan.hardware_rx = false;
+  plan.hardware_tx = false;
+  plan.note = line;  // replaces the "hardware stamps on" note: it no longer holds
+  if (plan.negotiation.restorer) {
+    absl::Status s = plan.negotiation.restorer->Restore();
+    if (!s.ok())
+      absl::StrAppend(&plan.note, " (restoring the NIC's config failed: ", s.message(), ")");
+  }
+  return absl::OkStatus();
 }
 
 std::string_view ObservedRxSource(const TimestampingPlan& plan, uint64_t frames,

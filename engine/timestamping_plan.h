@@ -4,7 +4,7 @@
 //   RS_ASSIGN_OR_RETURN(TimestampingPlan plan,
 //                       PlanTimestamping("eth1", TstampMode::kAuto, /*rx=*/true, /*tx=*/true));
 //   options.hardware_stamps = plan.hardware_rx;     // ring sockets ask for raw hardware stamps
-//   options.phc = plan.phc_offset;                  // map them to system time
+//   options.phc_map = plan.phc_map;                 // map them to system time (kept current)
 //   fprintf(stderr, "%s\n", plan.note.c_str());     // "eth1: hardware RX and TX stamps on ..."
 //
 // Modes: software — the NIC is not touched; hardware — SIOCSHWTSTAMP is
@@ -16,7 +16,15 @@
 // stamps then actually arrive is counted per frame by the workers
 // (WorkerStats::hw_stamps_missing): a NIC that is set for hardware stamps but
 // delivers none falls back to software stamps, counted and named.
-// Threads: setup, controlling thread. Cost: a few ioctls and a PHC offset read.
+//
+// No hardware stamps without a mapping: a raw hardware stamp is on the NIC's
+// clock, so the plan keeps hardware stamps only when that clock (PHC) could be
+// opened, measured against system time and seen advancing. Otherwise the
+// NIC's config is restored, the plan stays on software stamps and `note` says
+// why in one line (`--tstamp hardware` gets an error instead). When kept, a
+// PhcClockTracker thread re-measures the PHC every second into `phc_map`.
+// Threads: setup, controlling thread. Cost: a few ioctls, a PHC offset read,
+// a 10 ms frozen-clock check, and one tracker thread while hardware is used.
 #pragma once
 
 #include <memory>
@@ -27,6 +35,8 @@
 #include "absl/status/statusor.h"
 #include "timestamp/hw_timestamping.h"
 #include "timestamp/phc.h"
+#include "timestamp/phc_clock_map.h"
+#include "timestamp/phc_clock_tracker.h"
 
 namespace ringstamp {
 
@@ -45,6 +55,10 @@ struct TimestampingPlan {
   std::optional<PhcOffset> phc_offset;  // PHC − system at plan time, when a PHC exists
   bool phc_frozen = false;              // the PHC did not advance (hardware stamps meaningless)
   std::string phc_path;
+  // The run's PHC → system mapping (set whenever hardware stamps are kept), and
+  // the thread that keeps it current. Print phc_map->Stats() in summaries.
+  std::shared_ptr<PhcClockMap> phc_map;
+  std::shared_ptr<PhcClockTracker> phc_tracker;
   std::string note;           // one or more lines for a person
   HwNegotiation negotiation;  // holds the restorer while hardware stamping is on
 
@@ -54,6 +68,22 @@ struct TimestampingPlan {
 
 absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, TstampMode mode, bool rx,
                                                   bool tx);
+
+// What the PHC step of PlanTimestamping found (a test builds one by hand).
+struct PhcCheck {
+  std::string path;   // "/dev/ptp0"; empty when none was named
+  absl::Status open;  // opening it (NotFound for phc_index -1)
+  absl::StatusOr<PhcOffset> offset = absl::UnknownError("not measured");
+  absl::StatusOr<bool> frozen = absl::UnknownError("not checked");
+};
+
+// Decides, from `check`, whether a plan that negotiated hardware stamps keeps
+// them: only with a PHC opened, measured and advancing. Otherwise sets the
+// plan to software, restores the NIC's config (when a restorer is held), and
+// replaces `note` (which announced hardware stamps) with one line naming the cause. Returns an
+// error instead when the plan's mode is kHardware. Sets phc_path, phc_offset, phc_frozen; does not
+// start the tracker. A plan without hardware stamps is left as it is.
+absl::Status ApplyPhcCheck(TimestampingPlan& plan, std::string_view ifname, const PhcCheck& check);
 
 // What the frames of a run actually carried, given the plan and the counts:
 // "hardware" (every frame), "software" (none had a hardware stamp), "mixed".

@@ -263,12 +263,13 @@ size_t Worker::PollRx() {
   auto on_batch = [this](std::span<Frame> frames) {
     if (options_.hardware_stamps) {
       // Hardware asked: count frames that came without it, and put the ones
-      // that have it on the system clock through the PHC offset.
+      // that have it on the system clock through the PHC mapping of their time.
+      const PhcClockMap* map = options_.phc_map.get();
       for (Frame& f : frames) {
         if (!f.stamps.hardware_ns) {
           hw_missing_.Add();
-        } else if (options_.phc_offset) {
-          MapHardwareToSystem(f.stamps, *options_.phc_offset);
+        } else if (map != nullptr) {
+          map->MapInto(f.stamps);
         }
       }
     }

@@ -49,6 +49,8 @@ class Worker {
   int index() const { return index_; }
   int cpu() const { return cpu_; }
   const std::string& ifname() const { return options_.ifname; }
+  // The PHC → system mapping for hardware stamps (EngineOptions::phc_map), or null.
+  const PhcClockMap* phc_map() const { return options_.phc_map.get(); }
   Engine& engine() { return *engine_; }
   FrameHandler& handler() { return *handler_; }
 

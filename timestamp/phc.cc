@@ -25,13 +25,36 @@ static_assert(sizeof(ptp_sys_offset_extended) == 16 + 16 * 3 * PTP_MAX_SAMPLES);
 
 int64_t PtpNs(const ptp_clock_time& t) { return t.sec * kNsPerSec + t.nsec; }
 
+}  // namespace
+
 // EOPNOTSUPP (driver lacks the method) maps to kUnimplemented, ENOTTY/EINVAL
-// (kernel lacks the ioctl) to kInvalidArgument: both mean "try the next method".
-bool MethodUnsupported(const absl::Status& s) {
-  return absl::IsUnimplemented(s) || absl::IsInvalidArgument(s);
+// (kernel lacks the ioctl) to kInvalidArgument; EBUSY (kFailedPrecondition:
+// the device's cross-timestamp is in use or not ready), ETIMEDOUT
+// (kDeadlineExceeded: the driver gave up waiting for the NIC) and ENODEV
+// (kNotFound: a method the device does not back) are as good a reason to try
+// the next method: each is a failure of that method, not of the clock.
+bool PhcMethodFallsThrough(const absl::Status& s) {
+  return absl::IsUnimplemented(s) || absl::IsInvalidArgument(s) || absl::IsFailedPrecondition(s) ||
+         absl::IsDeadlineExceeded(s) || absl::IsNotFound(s);
 }
 
-}  // namespace
+absl::StatusOr<PhcOffset> FirstWorkingPhcMethod(
+    std::string_view path, absl::FunctionRef<absl::StatusOr<PhcOffset>()> precise,
+    absl::FunctionRef<absl::StatusOr<PhcOffset>()> extended,
+    absl::FunctionRef<absl::StatusOr<PhcOffset>()> basic) {
+  absl::StatusOr<PhcOffset> p = precise();
+  if (p.ok()) return p;
+  if (!PhcMethodFallsThrough(p.status())) return p.status();
+  absl::StatusOr<PhcOffset> e = extended();
+  if (e.ok()) return e;
+  if (!PhcMethodFallsThrough(e.status())) return e.status();
+  absl::StatusOr<PhcOffset> b = basic();
+  if (b.ok()) return b;
+  return absl::Status(
+      b.status().code(),
+      absl::StrCat(ToAbsl(path), ": no PHC offset method works (precise: ", p.status().message(),
+                   "; extended: ", e.status().message(), "; basic: ", b.status().message(), ")"));
+}
 
 std::string_view PhcOffsetMethodName(PhcOffsetMethod m) {
   switch (m) {
@@ -174,18 +197,9 @@ absl::StatusOr<PhcOffset> Phc::Basic(int samples) const {
 
 absl::StatusOr<PhcOffset> Phc::MeasureOffset(int samples) const {
   samples = std::clamp(samples, 1, PTP_MAX_SAMPLES);
-  absl::StatusOr<PhcOffset> p = Precise();
-  if (p.ok()) return p;
-  if (!MethodUnsupported(p.status())) return p.status();
-  absl::StatusOr<PhcOffset> e = Extended(samples);
-  if (e.ok()) return e;
-  if (!MethodUnsupported(e.status())) return e.status();
-  absl::StatusOr<PhcOffset> b = Basic(samples);
-  if (b.ok()) return b;
-  return absl::Status(
-      b.status().code(),
-      absl::StrCat(path_, ": no PHC offset method works (precise: ", p.status().message(),
-                   "; extended: ", e.status().message(), "; basic: ", b.status().message(), ")"));
+  return FirstWorkingPhcMethod(
+      path_, [&] { return Precise(); }, [&] { return Extended(samples); },
+      [&] { return Basic(samples); });
 }
 
 absl::StatusOr<bool> Phc::IsFrozen(int64_t gap_ns) const {

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "common/fd.h"
 #include "timestamp/timestamps.h"
@@ -66,6 +67,18 @@ inline int64_t PhcToSystemNs(int64_t phc_ns, const PhcOffset& o) { return phc_ns
 
 // Fills ts.hardware_system_ns when ts carries a raw hardware stamp.
 void MapHardwareToSystem(Timestamps& ts, const PhcOffset& o);
+
+// Whether a failed offset method means "try the next one": EOPNOTSUPP,
+// ENOTTY/EINVAL, EBUSY, ETIMEDOUT, ENODEV (as ErrnoStatus codes them).
+bool PhcMethodFallsThrough(const absl::Status& s);
+
+// Precise, else extended, else basic, passing over failures that
+// PhcMethodFallsThrough; the first other error stops the search. All three
+// failing: the last error's code with the three messages.
+absl::StatusOr<PhcOffset> FirstWorkingPhcMethod(
+    std::string_view path, absl::FunctionRef<absl::StatusOr<PhcOffset>()> precise,
+    absl::FunctionRef<absl::StatusOr<PhcOffset>()> extended,
+    absl::FunctionRef<absl::StatusOr<PhcOffset>()> basic);
 
 // "/dev/ptpN"; NotFound ("no PTP hardware clock") when phc_index < 0.
 absl::StatusOr<std::string> PhcPath(int phc_index);

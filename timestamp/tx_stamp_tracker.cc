@@ -96,7 +96,7 @@ void TxStampTracker::Retire(Slot& s, absl::FunctionRef<void(const TxCompletion&)
 }
 
 uint32_t TxStampTracker::OnSend(TxWants wants, int64_t user_ns, int64_t now_mono_ns,
-                                uint64_t cookie) {
+                                uint64_t cookie, uint64_t kick) {
   const uint32_t key = next_key_++;
   ++stats_.sends;
   // Keep the window [oldest_, next_key_) within capacity: the slot this key
@@ -116,6 +116,7 @@ uint32_t TxStampTracker::OnSend(TxWants wants, int64_t user_ns, int64_t now_mono
   s.user_ns = user_ns;
   s.deadline_ns = now_mono_ns + timeout_ns_;
   s.cookie = cookie;
+  s.kick = kick;
   if (s.wanted == 0) {
     s.state = State::kDone;
   } else {
@@ -125,16 +126,61 @@ uint32_t TxStampTracker::OnSend(TxWants wants, int64_t user_ns, int64_t now_mono
   return key;
 }
 
-TxMatch TxStampTracker::OnStamp(const TxStampEvent& event, TxCompletion* done) {
+bool TxStampTracker::Holds(uint32_t key) const {
+  const Slot& s = slots_[key & mask_];
+  return next_key_ - 1u - key <= mask_ && s.state != State::kFree && s.key == key;
+}
+
+namespace {
+constexpr uint32_t kResyncSearch = 64;
+}  // namespace
+
+uint32_t TxStampTracker::FitKey(uint32_t key, int64_t t) const {
+  const Slot& s = slots_[key & mask_];
+  if (t < s.user_ns) {
+    // Stamped before this frame was committed: an earlier frame's stamp. The
+    // nearest earlier record committed by then.
+    for (uint32_t d = 1; d <= kResyncSearch; ++d) {
+      const uint32_t k = key - d;
+      if (!Holds(k)) break;
+      if (slots_[k & mask_].user_ns <= t) return k;
+    }
+    return key;
+  }
+  // Stamped after a frame of a later kick was committed: a later frame's stamp.
+  // The first record of a later kick committed by then (the smallest shift).
+  const uint32_t next = key + 1;
+  if (!Holds(next)) return key;
+  const Slot& n = slots_[next & mask_];
+  if (n.kick == s.kick || n.user_ns > t) return key;  // the common case: O(1)
+  for (uint32_t d = 1; d <= kResyncSearch; ++d) {
+    const uint32_t k = key + d;
+    if (!Holds(k)) break;
+    const Slot& c = slots_[k & mask_];
+    if (c.user_ns > t) break;
+    if (c.kick != s.kick) return k;
+  }
+  return key;
+}
+
+TxMatch TxStampTracker::OnStamp(const TxStampEvent& raw, TxCompletion* done) {
   ++stats_.stamps;
-  if (!event.software_ns && !event.hardware_ns) {
+  if (!raw.software_ns && !raw.hardware_ns) {
     ++stats_.empty;
     return TxMatch::kEmpty;
   }
+  TxStampEvent event = raw;
+  event.key = raw.key + shift_;  // the kernel's key → ours
+  if (event.software_ns && Holds(event.key)) {
+    const uint32_t fit = FitKey(event.key, *event.software_ns);
+    if (fit != event.key) {
+      shift_ += fit - event.key;
+      event.key = fit;
+      ++stats_.resyncs;
+    }
+  }
   Slot& s = slots_[event.key & mask_];
-  // In the window of the last `capacity` keys handed out, and the slot holds that key.
-  const bool in_window = next_key_ - 1u - event.key <= mask_;
-  if (!in_window || s.state == State::kFree || s.key != event.key) {
+  if (!Holds(event.key)) {
     ++stats_.unknown_key;
     return TxMatch::kUnknownKey;
   }
@@ -212,6 +258,7 @@ void TxStampTracker::Reset(uint32_t next_key,
   pending_ = 0;
   next_key_ = next_key;
   oldest_ = next_key;
+  shift_ = 0;
 }
 
 std::optional<int64_t> TxStampTracker::NextDeadline() const {

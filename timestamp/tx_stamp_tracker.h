@@ -17,6 +17,21 @@
 // stamps that never came. After that the slot keeps a tombstone, so a stamp
 // that comes late or twice is told apart from one for a key never sent.
 //
+// Key drift. The kernel may refuse a committed frame before it takes a key
+// (a TX ring frame longer than the MTU, lowered mid-run, allows) or take keys
+// for frames this tracker never saw; every later stamp would then land on a
+// neighbour's record. OnStamp checks each stamp that carries a software time
+// against the commit times: a stamp before its record's commit time belongs to
+// an earlier frame; a stamp at or after the commit time of a frame handed to
+// the kernel by a later kick (the `kick` of OnSend) belongs to a later one. The
+// tracker then shifts its key mapping to the nearest record the stamp fits
+// (searching at most 64 keys), counts it in `resyncs`, and matches there. The
+// later-kick test assumes a frame is stamped before the next kick's frames are
+// committed: true with qdisc bypass (the engine's default) and an idle qdisc;
+// a qdisc that holds a frame across kicks can cause one false shift, which the
+// next stamp undoes (both counted). Callers that pass no kick (always 0) get
+// the earlier-frame test only.
+//
 // Ownership: owns its slot array (allocated once in the constructor).
 // Thread-safety: none; one thread sends and drains (the worker that owns the
 // socket). Cost: OnSend, OnStamp O(1), no allocation; Expire amortised O(1)
@@ -97,6 +112,7 @@ struct TxTrackerStats {
   uint64_t unwanted = 0;
   uint64_t empty = 0;
   uint64_t overflowed = 0;  // open records overwritten because more than capacity were in flight
+  uint64_t resyncs = 0;     // key mapping shifted: a stamp's time did not fit its record
 };
 
 class TxStampTracker {
@@ -122,7 +138,10 @@ class TxStampTracker {
   // a TX stamp request, in send order, before draining its stamps. `user_ns`:
   // the userspace time of the send (CLOCK_REALTIME); `now_mono_ns`: for the
   // deadline. A send with wants == 0 is not recorded but still takes a key.
-  uint32_t OnSend(TxWants wants, int64_t user_ns, int64_t now_mono_ns, uint64_t cookie = 0);
+  // `kick`: a number that changes between kicks of the socket (e.g. the TX
+  // ring's kick counter at commit time); frames of one kick share it.
+  uint32_t OnSend(TxWants wants, int64_t user_ns, int64_t now_mono_ns, uint64_t cookie = 0,
+                  uint64_t kick = 0);
 
   // Feeds one stamp. On kCompleted, *done (if not null) receives the record.
   TxMatch OnStamp(const TxStampEvent& event, TxCompletion* done);
@@ -140,6 +159,8 @@ class TxStampTracker {
   std::optional<int64_t> NextDeadline() const;
 
   uint32_t next_key() const { return next_key_; }
+  // Tracker key minus kernel key, as the last resync left it (0: never shifted).
+  int32_t key_shift() const { return static_cast<int32_t>(shift_); }
   size_t pending() const { return pending_; }
   uint32_t capacity() const { return mask_ + 1; }
   int64_t timeout_ns() const { return timeout_ns_; }
@@ -155,12 +176,18 @@ class TxStampTracker {
     int64_t user_ns = 0;
     int64_t deadline_ns = 0;
     uint64_t cookie = 0;
+    uint64_t kick = 0;
     int64_t software_ns = 0;
     int64_t hardware_ns = 0;
     int64_t sched_ns = 0;
   };
 
   TxCompletion MakeCompletion(const Slot& s) const;
+  // True when `key` is among the last `capacity` keys handed out and its slot holds it.
+  bool Holds(uint32_t key) const;
+  // The key whose frame a stamp taken at `t` (software time) fits, starting
+  // from `key`; `key` itself when it fits or no other one does.
+  uint32_t FitKey(uint32_t key, int64_t t) const;
   void Retire(Slot& s, absl::FunctionRef<void(const TxCompletion&)> report);
 
   std::unique_ptr<Slot[]> slots_;
@@ -168,6 +195,7 @@ class TxStampTracker {
   int64_t timeout_ns_ = 0;
   uint32_t next_key_ = 0;
   uint32_t oldest_ = 0;  // keys [oldest_, next_key_) may hold open records
+  uint32_t shift_ = 0;   // tracker key = kernel key + shift_ (mod 2^32)
   size_t pending_ = 0;
   TxTrackerStats stats_;
 };

@@ -48,16 +48,33 @@ int64_t NtpToUnixNs(uint64_t ntp);
 
 // PTPv2 truncated format (RFC 8186 §2.3: 32-bit seconds, 32-bit ns since
 // 1970). A format conversion only: PTP seconds are TAI; applying the
-// TAI-UTC offset is the caller's decision.
+// TAI-UTC offset is the caller's decision (the functions below apply it).
 uint64_t UnixNsToPtpTruncated(int64_t unix_ns);
 int64_t PtpTruncatedToUnixNs(uint64_t ptp);
 
-// The raw timestamp of a packet in the format its error estimate's Z bit says.
+// A packet's raw timestamp ↔ UTC ns (CLOCK_REALTIME), in the format its
+// error estimate's Z bit says. PTP format (Z=1) counts TAI seconds, so
+// `tai_utc_offset_s` (TAI − UTC: 37 s since 2017; read it with
+// TaiUtcOffsetSeconds() of timestamp/clock_state.h, no syscall here) is added
+// when encoding and subtracted when decoding. NTP format (Z=0) is UTC: the
+// offset is not used.
+inline int64_t StampTimestampToUtcNs(uint64_t raw, bool ptp_format, int32_t tai_utc_offset_s) {
+  return ptp_format ? PtpTruncatedToUnixNs(raw) - int64_t{tai_utc_offset_s} * 1'000'000'000
+                    : NtpToUnixNs(raw);
+}
+inline uint64_t UtcNsToStampTimestamp(int64_t utc_ns, bool ptp_format, int32_t tai_utc_offset_s) {
+  return ptp_format ? UnixNsToPtpTruncated(utc_ns + int64_t{tai_utc_offset_s} * 1'000'000'000)
+                    : UnixNsToNtp(utc_ns);
+}
+
+// The same with TAI − UTC taken as 0: right for NTP format, off by the TAI
+// offset for PTP format on a host whose kernel knows it. Kept for the probe
+// session and reflector until they pass the offset (the forms above).
 inline int64_t StampTimestampToUnixNs(uint64_t raw, bool ptp_format) {
-  return ptp_format ? PtpTruncatedToUnixNs(raw) : NtpToUnixNs(raw);
+  return StampTimestampToUtcNs(raw, ptp_format, 0);
 }
 inline uint64_t UnixNsToStampTimestamp(int64_t unix_ns, bool ptp_format) {
-  return ptp_format ? UnixNsToPtpTruncated(unix_ns) : UnixNsToNtp(unix_ns);
+  return UtcNsToStampTimestamp(unix_ns, ptp_format, 0);
 }
 
 // Error estimate (RFC 4656 §4.1.2, Z bit RFC 8186): S | Z | scale(6) |

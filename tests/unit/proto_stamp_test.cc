@@ -235,5 +235,19 @@ TEST_CASE("proto: STAMP error estimate encode/decode and ns conversion") {
   }
 }
 
+TEST_CASE("proto: PTP-format STAMP timestamps are TAI: a known instant with TAI-UTC 37 s") {
+  // 2024-01-01T00:00:00.250000000Z is 1704067200 s UTC, 1704067237 s TAI.
+  const int64_t utc = 1'704'067'200 * kNs + 250'000'000;
+  const uint64_t wire = (uint64_t{1'704'067'237} << 32) | 250'000'000u;
+  CHECK(StampTimestampToUtcNs(wire, /*ptp_format=*/true, 37) == utc);
+  CHECK(UtcNsToStampTimestamp(utc, /*ptp_format=*/true, 37) == wire);
+  CHECK(StampTimestampToUtcNs(UtcNsToStampTimestamp(utc, true, 37), true, 37) == utc);
+  // NTP format is UTC: the offset changes nothing.
+  CHECK(UtcNsToStampTimestamp(utc, false, 37) == UnixNsToNtp(utc));
+  CHECK(StampTimestampToUtcNs(UnixNsToNtp(utc), false, 37) == utc);
+  // Read as if TAI were UTC, the same packet is 37 s late.
+  CHECK(StampTimestampToUtcNs(wire, true, 0) - utc == 37 * kNs);
+}
+
 }  // namespace
 }  // namespace ringstamp

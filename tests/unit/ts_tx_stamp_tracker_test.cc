@@ -196,3 +196,81 @@ TEST_CASE("tracker: names") {
   CHECK(TxWantsToString(0) == "none");
   CHECK(TxMatchName(TxMatch::kLate) == "late");
 }
+
+// Key drift: frames sent one per kick, committed at f ms, stamped 0.1 ms later.
+// `kernel_key(f)` is the OPT_ID the kernel gave frame f (nullopt: refused
+// before it took one). Returns, per frame, the cookie of the completion that
+// received its stamp (-1: none).
+namespace {
+std::vector<int64_t> RunDrift(TxStampTracker& t, int frames, int per_kick,
+                              std::optional<uint32_t> (*kernel_key)(int)) {
+  std::vector<int64_t> got(frames, -1);
+  for (int f = 0; f < frames; ++f) {
+    t.OnSend(kWantSoftware, f * kMs, 0, static_cast<uint64_t>(f),
+             static_cast<uint64_t>(f / per_kick));
+  }
+  for (int f = 0; f < frames; ++f) {
+    const std::optional<uint32_t> key = kernel_key(f);
+    if (!key) continue;
+    // A kick's frames are all stamped after the kick's last commit.
+    const int last_of_kick = (f / per_kick + 1) * per_kick - 1;
+    TxCompletion done;
+    if (t.OnStamp(Sw(*key, last_of_kick * kMs + kMs / 10 + f), &done) == TxMatch::kCompleted) {
+      got[f] = static_cast<int64_t>(done.cookie);
+    }
+  }
+  return got;
+}
+}  // namespace
+
+TEST_CASE(
+    "tracker: a frame refused before the kernel took its key: resync, later stamps on their own "
+    "frames") {
+  TxStampTracker t({.capacity = 64, .timeout_ns = 10 * kMs});
+  // Frame 3 was refused (the MTU lowered under it) without a key: the kernel
+  // numbers frame 4 as 3, frame 5 as 4, ...
+  auto got = RunDrift(t, 12, 1, [](int f) -> std::optional<uint32_t> {
+    if (f == 3) return std::nullopt;
+    return f < 3 ? f : f - 1;
+  });
+  for (int f = 0; f < 12; ++f) {
+    if (f == 3) continue;
+    CHECK_MESSAGE(got[f] == f, "frame ", f);
+  }
+  CHECK(t.stats().resyncs == 1);
+  CHECK(t.key_shift() == 1);
+  CHECK(t.pending() == 1);  // frame 3's record: never sent, it expires as missed
+  size_t expired = t.Expire(1'000 * kMs, [](const TxCompletion& c) { CHECK(c.cookie == 3); });
+  CHECK(expired == 1);
+}
+
+TEST_CASE("tracker: the kernel took a key the tracker never handed out: resync backwards") {
+  TxStampTracker t({.capacity = 64, .timeout_ns = 10 * kMs});
+  // A send the tracker did not see took key 4 between frames 3 and 4.
+  auto got = RunDrift(t, 12, 1, [](int f) -> std::optional<uint32_t> { return f < 4 ? f : f + 1; });
+  for (int f = 0; f < 12; ++f) CHECK_MESSAGE(got[f] == f, "frame ", f);
+  CHECK(t.stats().resyncs == 1);
+  CHECK(t.key_shift() == -1);
+  CHECK(t.pending() == 0);
+}
+
+TEST_CASE("tracker: bursts of frames in one kick are not mistaken for drift") {
+  TxStampTracker t({.capacity = 64, .timeout_ns = 10 * kMs});
+  auto got = RunDrift(t, 32, 8, [](int f) -> std::optional<uint32_t> { return f; });
+  for (int f = 0; f < 32; ++f) CHECK_MESSAGE(got[f] == f, "frame ", f);
+  CHECK(t.stats().resyncs == 0);
+}
+
+TEST_CASE("tracker: a key skipped inside a burst is resynced at the next kick") {
+  TxStampTracker t({.capacity = 64, .timeout_ns = 10 * kMs});
+  // Kicks of 4 frames; frame 5 refused without a key. Inside its kick the
+  // stamps of frames 6 and 7 cannot be told from frames 5 and 6 (same commit
+  // window); from the next kick on every stamp is on its own frame.
+  auto got = RunDrift(t, 16, 4, [](int f) -> std::optional<uint32_t> {
+    if (f == 5) return std::nullopt;
+    return f < 5 ? f : f - 1;
+  });
+  for (int f = 0; f < 5; ++f) CHECK_MESSAGE(got[f] == f, "frame ", f);
+  for (int f = 8; f < 16; ++f) CHECK_MESSAGE(got[f] == f, "frame ", f);
+  CHECK(t.stats().resyncs == 1);
+}
