@@ -15,6 +15,7 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/phc_mapping_output.h"
 #include "apps/run_engine.h"
 #include "apps/tap_setup.h"
 #include "common/clock.h"
@@ -250,16 +251,8 @@ int RunCapture(const CommandArgs& args) {
                         {"records_written", written},
                         {"workers", per_worker}};
     if (!expr.empty()) j["filter"] = expr;
-    if (plan->hardware_rx && plan->phc_map) {  // hardware stamps: how well they map to system time
-      const PhcClockStats p = plan->phc_map->Stats();
-      j["phc_mapping"] = {{"phc", plan->phc_path},
-                          {"uncertainty_ns", p.uncertainty_ns},
-                          {"max_uncertainty_ns", p.max_uncertainty_ns},
-                          {"rate_ppb", p.slope_ppb},
-                          {"updates", p.updates},
-                          {"failures", p.failures},
-                          {"refused", p.rejected}};
-    }
+    // Hardware stamps: how well they map to system time.
+    if (auto phc = PhcMappingJson(*plan)) j["phc_mapping"] = std::move(*phc);
     if (!write_status.ok()) j["write_error"] = std::string(write_status.message());
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -278,9 +271,8 @@ int RunCapture(const CommandArgs& args) {
                    static_cast<unsigned long long>(st.total.hw_stamps_missing),
                    static_cast<unsigned long long>(st.total.frames));
     }
-    if (plan->hardware_rx && plan->phc_map) {
-      std::fprintf(stderr, "hardware stamps mapped to system time through %s: %s\n",
-                   plan->phc_path.c_str(), FormatPhcClockStats(plan->phc_map->Stats()).c_str());
+    if (const std::string phc = PhcMappingLine(*plan); !phc.empty()) {
+      std::fprintf(stderr, "%s\n", phc.c_str());
     }
 
     if (!path.empty()) {

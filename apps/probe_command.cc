@@ -18,6 +18,7 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/phc_mapping_output.h"
 #include "apps/probe_output.h"
 #include "apps/svg_plot.h"
 #include "apps/tap_setup.h"
@@ -31,6 +32,7 @@
 #include "engine/probe_icmp.h"
 #include "engine/timestamping_plan.h"
 #include "ring/packet_socket.h"
+#include "timestamp/clock_state.h"
 
 ABSL_FLAG(std::vector<std::string>, ip, {},
           "this endpoint's address, ADDR or ADDR/PREFIX (default prefix /24, /64); repeat for "
@@ -191,6 +193,7 @@ int RunServer(const CommandArgs& args) {
   // The error estimate and S bit from the clock's real state (adjtimex, PHC mapping).
   ProbeReflectorOptions reflector;
   reflector.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), /*ptp_format=*/false);
+  reflector.tai_utc_offset_s = TaiUtcOffsetSeconds();
   auto server = ProbeServer::Create(host->conn,
                                     {.port = static_cast<uint16_t>(port), .reflector = reflector});
   if (!server.ok()) return Fail(cmd, server.status());
@@ -215,6 +218,7 @@ int RunServer(const CommandArgs& args) {
   if (json) {
     nlohmann::json j = ReflectorSummaryToJson(rs);
     j["type"] = "server_summary";
+    if (auto phc = PhcMappingJson(host->plan)) j["phc_mapping"] = std::move(*phc);
     j["arp_answered"] = cs.arp_answered;
     j["ndp_answered"] = cs.ndp_answered;
     j["echo_answered"] = cs.echo_answered;
@@ -222,6 +226,9 @@ int RunServer(const CommandArgs& args) {
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s\n", FormatReflectorSummary(rs, "reflector").c_str());
+    if (const std::string phc = PhcMappingLine(host->plan); !phc.empty()) {
+      std::printf("%s\n", phc.c_str());
+    }
     std::printf("host duties: %llu ARP, %llu NDP, %llu ping answered; %llu replies not sent\n",
                 static_cast<unsigned long long>(cs.arp_answered),
                 static_cast<unsigned long long>(cs.ndp_answered),
@@ -325,6 +332,7 @@ int RunClient(const CommandArgs& args) {
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
   so.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), so.error_estimate.ptp_format);
+  so.tai_utc_offset_s = TaiUtcOffsetSeconds();
   std::unique_ptr<ProbeClient> stamp_client;
   std::unique_ptr<IcmpProbeClient> icmp_client;
   if (icmp) {
@@ -376,6 +384,7 @@ int RunClient(const CommandArgs& args) {
     nlohmann::json j = ProbeSummaryToJson(run.summary);
     j["type"] = "summary";
     j["rx_overhead_ns"] = LatencyToJson(run.rx_overhead);
+    if (auto phc = PhcMappingJson(host->plan)) j["phc_mapping"] = std::move(*phc);
     if (icmp) j["identifier"] = icmp_client->identifier();
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -384,6 +393,9 @@ int RunClient(const CommandArgs& args) {
     if (o.count > 0) {
       std::printf("probe's own RX overhead (userspace - kernel software stamp): p50 %s, p99 %s\n",
                   FormatDurationUs(o.p50).c_str(), FormatDurationUs(o.p99).c_str());
+    }
+    if (const std::string phc = PhcMappingLine(host->plan); !phc.empty()) {
+      std::printf("%s\n", phc.c_str());
     }
   }
   if (!plot.empty()) {

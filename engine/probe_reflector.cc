@@ -104,8 +104,10 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
 
   const bool ptp = options_.error_estimate.ptp_format;
   const StampReflectorPacket reply = MakeStampReflection(
-      sender, received_ttl, reflector_seq, UnixNsToStampTimestamp(t2.ns, ptp),
-      UnixNsToStampTimestamp(t3_estimate_unix_ns, ptp), options_.error_estimate);
+      sender, received_ttl, reflector_seq,
+      UtcNsToStampTimestamp(t2.ns, ptp, options_.tai_utc_offset_s),
+      UtcNsToStampTimestamp(t3_estimate_unix_ns, ptp, options_.tai_utc_offset_s),
+      options_.error_estimate);
   const size_t size = BuildStampReflector(out, reply, request.size());
   if (request.size() > kStampPacketSize) {
     ReflectorTlvFill fill{.sync_source = options_.sync_source,
@@ -141,7 +143,8 @@ void ProbeReflector::RestampT3(const Reflection& r, std::span<std::byte> reply,
                                int64_t t3_estimate_unix_ns) {
   if (r.size == 0 || reply.size() < kStampTimestampOffset + 8) return;
   StoreBe64(reply.data() + kStampTimestampOffset,
-            UnixNsToStampTimestamp(t3_estimate_unix_ns, options_.error_estimate.ptp_format));
+            UtcNsToStampTimestamp(t3_estimate_unix_ns, options_.error_estimate.ptp_format,
+                                  options_.tai_utc_offset_s));
   Pending& p = pending_[r.id & (pending_.size() - 1)];
   if (p.open && p.id == r.id) p.t3_estimate_ns = t3_estimate_unix_ns;
 }
@@ -169,10 +172,11 @@ void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
     --s.unreported_count;
     ++counters_.follow_ups_dropped;
   }
-  s.unreported[(s.unreported_head + s.unreported_count) % kFollowUpQueue] = StampFollowUp{
-      .seq = p.reflector_seq,
-      .timestamp = UnixNsToStampTimestamp(best->ns, options_.error_estimate.ptp_format),
-      .method = static_cast<uint8_t>(MethodForSource(best->source))};
+  s.unreported[(s.unreported_head + s.unreported_count) % kFollowUpQueue] =
+      StampFollowUp{.seq = p.reflector_seq,
+                    .timestamp = UtcNsToStampTimestamp(best->ns, options_.error_estimate.ptp_format,
+                                                       options_.tai_utc_offset_s),
+                    .method = static_cast<uint8_t>(MethodForSource(best->source))};
   ++s.unreported_count;
 }
 

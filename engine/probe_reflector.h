@@ -63,6 +63,8 @@ struct ProbeReflectorOptions {
   // The reflector's error estimate in every reply (S: clock synchronised to
   // UTC; Z: PTP timestamp format). Default: not synchronised, 1 ms.
   StampErrorEstimate error_estimate = StampErrorEstimate::FromNs(1'000'000, false);
+  // TAI − UTC in seconds (TaiUtcOffsetSeconds()): PTP-format timestamps are TAI.
+  int32_t tai_utc_offset_s = 0;
   // Reported in the Timestamp Information TLV. A Linux system clock is
   // normally NTP-disciplined; kPtp when ptp4l/phc2sys steer it,
   // kLocalFreeRunning when nothing does.

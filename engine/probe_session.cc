@@ -27,9 +27,10 @@ size_t SourceIndex(StampSource s) {
 }
 
 // The raw 64-bit timestamp of a reflector packet as a stamp; 0 means "not filled in".
-std::optional<Stamp> ReflectorStamp(uint64_t raw, bool ptp_format, StampSource source) {
+std::optional<Stamp> ReflectorStamp(uint64_t raw, bool ptp_format, int32_t tai_utc_offset_s,
+                                    StampSource source) {
   if (raw == 0) return std::nullopt;
-  return Stamp{StampTimestampToUnixNs(raw, ptp_format), source};
+  return Stamp{StampTimestampToUtcNs(raw, ptp_format, tai_utc_offset_s), source};
 }
 
 size_t ReserveFor(uint64_t count) {
@@ -553,10 +554,11 @@ BuiltProbe ProbeSender::BuildProbe(std::span<std::byte> out, int64_t now_mono_ns
       closing ? std::optional<uint32_t>(tracker_.next_seq()) : tracker_.ReserveNext();
   if (!seq) return {};
   const bool ptp = options_.error_estimate.ptp_format;
-  const StampSenderPacket packet{.seq = *seq,
-                                 .timestamp = UnixNsToStampTimestamp(t1_estimate_unix_ns, ptp),
-                                 .error_estimate = options_.error_estimate,
-                                 .ssid = options_.ssid};
+  const StampSenderPacket packet{
+      .seq = *seq,
+      .timestamp = UtcNsToStampTimestamp(t1_estimate_unix_ns, ptp, options_.tai_utc_offset_s),
+      .error_estimate = options_.error_estimate,
+      .ssid = options_.ssid};
   const size_t size = BuildStampSender(out, packet, options_.packet_size);
   if (size == 0) return {};
   if (with_tlvs_) WriteProbeRequestTlvs(out.first(size));
@@ -575,7 +577,8 @@ void ProbeSender::TakeFollowUp(const StampFollowUp& fu, bool ptp, ProbeResultFn 
                                std::optional<ProbeFollowUp>* report) {
   ProbeFollowUp f;
   f.reflector_seq = fu.seq;
-  f.t3_actual = Stamp{StampTimestampToUnixNs(fu.timestamp, ptp), ReceiveSourceForMethod(fu.method)};
+  f.t3_actual = Stamp{StampTimestampToUtcNs(fu.timestamp, ptp, options_.tai_utc_offset_s),
+                      ReceiveSourceForMethod(fu.method)};
   ReplyMemo& m = memos_[fu.seq & (memos_.size() - 1)];
   if (m.valid && m.reflector_seq == fu.seq) {
     if (!m.closing) f.seq = m.seq;
@@ -622,10 +625,10 @@ ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timest
   r.reflector_error_ns = p.error_estimate.ToNs();
   r.reflector_sources_reported = tlvs.info.has_value();
   r.t2 = ReflectorStamp(
-      p.receive_timestamp, ptp,
+      p.receive_timestamp, ptp, options_.tai_utc_offset_s,
       tlvs.info ? ReceiveSourceForMethod(tlvs.info->method_in) : StampSource::kUserspace);
   r.t3 = ReflectorStamp(
-      p.timestamp, ptp,
+      p.timestamp, ptp, options_.tai_utc_offset_s,
       tlvs.info ? TransmitSourceForMethod(tlvs.info->method_out) : StampSource::kEstimate);
   r.t3_estimate = r.t3;
   r.t4 = rx_stamps.BestSystem();

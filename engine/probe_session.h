@@ -94,6 +94,9 @@ struct ProbeSenderOptions {
   bool request_reflector_info = true;  // ask for the TLVs when packet_size can carry them
   // Written into every probe; its Z bit selects the PTP timestamp format for t1.
   StampErrorEstimate error_estimate = {};
+  // TAI − UTC in seconds (TaiUtcOffsetSeconds()): PTP-format timestamps, ours and the
+  // reflector's, are TAI on the wire.
+  int32_t tai_utc_offset_s = 0;
   uint32_t first_seq = 0;
   int64_t tx_stamp_wait_ns = 0;  // how long a reply waits for its probe's OnSent; 0: not at all
   // How long a reply waits for the reflector's real t3 (the Follow-Up TLV of a later reply)

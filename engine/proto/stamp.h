@@ -67,16 +67,6 @@ inline uint64_t UtcNsToStampTimestamp(int64_t utc_ns, bool ptp_format, int32_t t
                     : UnixNsToNtp(utc_ns);
 }
 
-// The same with TAI − UTC taken as 0: right for NTP format, off by the TAI
-// offset for PTP format on a host whose kernel knows it. Kept for the probe
-// session and reflector until they pass the offset (the forms above).
-inline int64_t StampTimestampToUnixNs(uint64_t raw, bool ptp_format) {
-  return StampTimestampToUtcNs(raw, ptp_format, 0);
-}
-inline uint64_t UnixNsToStampTimestamp(int64_t unix_ns, bool ptp_format) {
-  return UtcNsToStampTimestamp(unix_ns, ptp_format, 0);
-}
-
 // Error estimate (RFC 4656 §4.1.2, Z bit RFC 8186): S | Z | scale(6) |
 // multiplier(8); the error is multiplier * 2^(scale - 32) seconds.
 struct StampErrorEstimate {

@@ -192,9 +192,9 @@ TEST_CASE("proto: PTPv2 truncated timestamps") {
   CHECK((ptp >> 32) == 1'700'000'000u);
   CHECK((ptp & 0xffffffffu) == 123'456'789u);
   CHECK(PtpTruncatedToUnixNs(ptp) == t);
-  CHECK(StampTimestampToUnixNs(UnixNsToStampTimestamp(t, true), true) == t);
-  CHECK(StampTimestampToUnixNs(UnixNsToStampTimestamp(t, false), false) == t);
-  CHECK(UnixNsToStampTimestamp(t, true) != UnixNsToStampTimestamp(t, false));
+  CHECK(StampTimestampToUtcNs(UtcNsToStampTimestamp(t, true, 37), true, 37) == t);
+  CHECK(StampTimestampToUtcNs(UtcNsToStampTimestamp(t, false, 37), false, 37) == t);
+  CHECK(UtcNsToStampTimestamp(t, true, 0) != UtcNsToStampTimestamp(t, false, 0));
 }
 
 TEST_CASE("proto: STAMP error estimate encode/decode and ns conversion") {
