@@ -268,6 +268,7 @@ std::string FormatIcmpProbeSummary(const ProbeSummary& s, std::string_view title
   const ProbeCounters& c = s.counters;
   std::string out = SummaryHead(c, title);
   absl::StrAppend(&out, TableRow("RTT = network RTT (t4 - t1)", s.rtt), "\n");
+  absl::StrAppend(&out, TableRow("userspace RTT (send-recv)", s.user_rtt), "\n");
   static constexpr std::pair<ProbeFigure, const char*> kIcmpFigs[] = {{ProbeFigure::kRtt, "RTT"}};
   if (const std::string b = BasisText(s, kIcmpFigs); !b.empty()) {
     absl::StrAppend(&out, "figures rest on (their weakest stamp): ", b, "\n");
@@ -340,6 +341,7 @@ std::string FormatProbeSummary(const ProbeSummary& s, std::string_view title) {
   std::string out = SummaryHead(c, title);
   absl::StrAppend(&out, TableRow("network RTT (rtt - dwell)", s.network_rtt), "\n");
   absl::StrAppend(&out, TableRow("RTT (t4 - t1)", s.rtt), "\n");
+  absl::StrAppend(&out, TableRow("userspace RTT (send-recv)", s.user_rtt), "\n");
   absl::StrAppend(&out, TableRow("dwell (t3 - t2)", s.dwell), "\n");
   if (s.clocks_synchronised) {
     absl::StrAppend(&out, TableRow("forward (t2 - t1)", s.forward), "\n");
@@ -457,6 +459,7 @@ nlohmann::json ProbeSummaryToJson(const ProbeSummary& s) {
     nlohmann::json j = {{"type", "summary"}, {"mode", std::string(ProbeModeName(s.mode))}};
     j.update(CountersJson(s.counters));
     j["rtt_ns"] = FigureJson(s.rtt, s, ProbeFigure::kRtt);
+    j["user_rtt_ns"] = LatencyToJson(s.user_rtt);
     j["network_rtt_ns"] = FigureJson(s.network_rtt, s, ProbeFigure::kNetworkRtt);
     j["sources"] = {{"t1", SourcesJson(s.sources[0])}, {"t4", SourcesJson(s.sources[3])}};
     return j;
@@ -464,6 +467,7 @@ nlohmann::json ProbeSummaryToJson(const ProbeSummary& s) {
   nlohmann::json j = {{"type", "summary"},
                       {"clocks_synchronised", s.clocks_synchronised},
                       {"rtt_ns", FigureJson(s.rtt, s, ProbeFigure::kRtt)},
+                      {"user_rtt_ns", LatencyToJson(s.user_rtt)},
                       {"network_rtt_ns", FigureJson(s.network_rtt, s, ProbeFigure::kNetworkRtt)},
                       {"dwell_ns", FigureJson(s.dwell, s, ProbeFigure::kDwell)}};
   j.update(CountersJson(s.counters));

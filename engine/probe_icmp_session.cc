@@ -69,6 +69,7 @@ ReplyMatch IcmpEchoSender::OnReply(uint16_t identifier, uint16_t icmp_seq,
   if (static_cast<uint16_t>(seq) != icmp_seq) return tracker_.CountUnmatched();
   ProbeResult reply;
   reply.t4 = rx_stamps.BestSystem();
+  reply.t4_userspace_ns = rx_stamps.userspace_ns;
   reply.reply_ttl = reply_ttl;
   return tracker_.OnReply(seq, t1, reply, now_mono_ns, emit);
 }

@@ -91,6 +91,7 @@ ProbeTracker::ProbeTracker(const ProbeTrackerOptions& options)
       next_seq_(options.first_seq),
       cursor_(options.first_seq),
       rtt_(options.max_exact_samples),
+      user_rtt_(options.max_exact_samples),
       network_rtt_(options.max_exact_samples),
       dwell_(options.max_exact_samples),
       forward_(options.max_exact_samples),
@@ -107,6 +108,7 @@ ProbeTracker::ProbeTracker(const ProbeTrackerOptions& options)
   }
   const size_t reserve = ReserveFor(options.count);
   rtt_.Reserve(reserve);
+  user_rtt_.Reserve(reserve);
   network_rtt_.Reserve(reserve);
   if (options.mode == ProbeMode::kIcmpEcho) return;  // no reflector stamps: no further figures
   dwell_.Reserve(reserve);
@@ -171,6 +173,7 @@ void ProbeTracker::Finish(ProbeResult& r, const Slot& slot) {
   auto basis = [&r](ProbeFigure f) -> std::optional<StampSource>& {
     return r.basis[static_cast<size_t>(f)];
   };
+  if (r.t4_userspace_ns) r.user_rtt_ns = *r.t4_userspace_ns - slot.t1_estimate_ns;
   if (r.t4) {
     r.rtt_ns = r.t4->ns - r.t1->ns;
     basis(ProbeFigure::kRtt) = WeakerSource(r.t1->source, r.t4->source);
@@ -214,6 +217,7 @@ void ProbeTracker::Finish(ProbeResult& r, const Slot& slot) {
     if (r.basis[f]) ++basis_[f][SourceIndex(*r.basis[f])];
   }
   if (r.rtt_ns) rtt_.Add(*r.rtt_ns);
+  if (r.user_rtt_ns) user_rtt_.Add(*r.user_rtt_ns);
   if (r.dwell_ns) dwell_.Add(*r.dwell_ns);
   if (r.network_rtt_ns) network_rtt_.Add(*r.network_rtt_ns);
   if (r.forward_ns) forward_.Add(*r.forward_ns);
@@ -466,6 +470,7 @@ ProbeSummary ProbeTracker::Summary() const {
   s.counters = counters_;
   s.clocks_synchronised = options_.clocks_synchronised;
   s.rtt = rtt_.Summarize();
+  s.user_rtt = user_rtt_.Summarize();
   s.network_rtt = network_rtt_.Summarize();
   s.dwell = dwell_.Summarize();
   s.forward = forward_.Summarize();
@@ -632,6 +637,7 @@ ReplyMatch ProbeSender::OnReply(std::span<const std::byte> payload, const Timest
       tlvs.info ? TransmitSourceForMethod(tlvs.info->method_out) : StampSource::kEstimate);
   r.t3_estimate = r.t3;
   r.t4 = rx_stamps.BestSystem();
+  r.t4_userspace_ns = rx_stamps.userspace_ns;
   r.follow_up = follow_up;
 
   // A reflector that answered the Follow-Up TLV sends this reply's real TX time in its

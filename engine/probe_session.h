@@ -272,7 +272,7 @@ class ProbeTracker {
   size_t awaiting_t3_ = 0;
 
   ProbeCounters counters_;
-  LatencyStats rtt_, network_rtt_, dwell_, forward_, reverse_, offset_;
+  LatencyStats rtt_, user_rtt_, network_rtt_, dwell_, forward_, reverse_, offset_;
   std::array<std::array<uint64_t, kStampSourceCount>, 4> sources_{};
   std::array<std::array<uint64_t, kStampSourceCount>, kProbeFigureCount> basis_{};
   uint64_t reflector_sources_reported_ = 0;

@@ -98,6 +98,11 @@ struct ProbeResult {
   std::optional<Stamp> t3_estimate;
 
   std::optional<int64_t> rtt_ns;
+  // What a socket program such as sockperf measures: this program's own receive time of the
+  // reply minus its own send time (t4's userspace stamp − t1's userspace estimate, both
+  // CLOCK_REALTIME read by this process). Not a network figure: it holds both ends' stacks.
+  std::optional<int64_t> user_rtt_ns;
+  std::optional<int64_t> t4_userspace_ns;  // the reply's userspace RX stamp (input of user_rtt)
   std::optional<int64_t> dwell_ns;
   std::optional<int64_t> network_rtt_ns;
   std::optional<int64_t> forward_ns;  // clocks synchronised only
@@ -147,6 +152,7 @@ struct ProbeSummary {
   ProbeCounters counters;
   bool clocks_synchronised = false;
   LatencySummary rtt;
+  LatencySummary user_rtt;  // userspace RTT (the figure sockperf reports as RTT)
   LatencySummary network_rtt;
   LatencySummary dwell;
   LatencySummary forward;  // clocks synchronised only

@@ -15,7 +15,8 @@
 #   rx       receivers on CPU 1 while trafgen sends 200k frames/s from CPU 0: CPU ns per frame
 #            (/proc, setup excluded) and kernel drops for tcpdump, netsniff-ng and ringstamp
 #            capture; then drops at trafgen's full rate
-#   latency  sockperf UDP ping-pong against ringstamp probe (network RTT), one CPU and split
+#   latency  sockperf UDP ping-pong against ringstamp probe (its userspace RTT, like for like;
+#            network RTT and the reflector's t3 error beside it), one CPU and split
 #   micro    every <build dir>/bin/*_bench (Google Benchmark), short min time, relay_bench
 #            included (PacketRelay dispatch at 1 / 1,000 / 100,000 endpoints)
 # Ratios are ringstamp / peer measured minutes apart in this run; targets from
@@ -496,12 +497,15 @@ measure_probe() {  # KEY SERVER_CPU CLIENT_CPU [EXTRA FLAGS...]
     return
   fi
   # fields: net_p50 net_p99 rtt_p50 rtt_p99 sent received lost overhead_p50 overhead_key
-  local net50 net99 rtt50 rtt99 sent received lost ovh ovh_key
-  read -r net50 net99 rtt50 rtt99 sent received lost ovh ovh_key <<<"$fields"
-  printf '   probe %-31s network RTT p50 %s ns p99 %s ns; RTT p50 %s ns; %s/%s answered; %s p50 %s ns\n' \
-    "$key (srv $scpu, cli $ccpu)" "$net50" "$net99" "$rtt50" "$received" "$sent" "$ovh_key" "$ovh"
+  #         user_rtt_p50 user_rtt_p99 t3_error_p50
+  local net50 net99 rtt50 rtt99 sent received lost ovh ovh_key user50 user99 t3e50
+  read -r net50 net99 rtt50 rtt99 sent received lost ovh ovh_key user50 user99 t3e50 <<<"$fields"
+  printf '   probe %-31s userspace RTT p50 %s ns; network RTT p50 %s ns p99 %s ns; RTT p50 %s ns; t3 error p50 %s ns; %s/%s answered; %s p50 %s ns\n' \
+    "$key (srv $scpu, cli $ccpu)" "$user50" "$net50" "$net99" "$rtt50" "$t3e50" "$received" "$sent" \
+    "$ovh_key" "$ovh"
   rec "lat.probe_$key" status=ok net_rtt_p50_ns="$net50" net_rtt_p99_ns="$net99" rtt_p50_ns="$rtt50" \
-    rtt_p99_ns="$rtt99" sent="$sent" received="$received" lost="$lost" overhead_p50_ns="$ovh" \
+    rtt_p99_ns="$rtt99" user_rtt_p50_ns="$user50" user_rtt_p99_ns="$user99" \
+    t3_error_p50_ns="$t3e50" sent="$sent" received="$received" lost="$lost" overhead_p50_ns="$ovh" \
     overhead_field="$ovh_key" server_cpu="$scpu" client_cpu="$ccpu" flags="$*"
 }
 

@@ -121,6 +121,9 @@ TEST_CASE("probe: exchange through our reflector, clocks not synchronised: every
     CHECK(*r.t4 == Stamp{f.t4, StampSource::kSoftware});
     CHECK(*r.rtt_ns == kForward + kDwell + kT3Error + kReverse);
     CHECK(*r.rtt_ns == r.t4->ns - r.t1->ns);
+    // What sockperf would measure: our userspace RX stamp (Sw: software + 3 µs) minus our
+    // userspace send time (the t1 estimate, kTxLag before the kernel's TX stamp).
+    CHECK(*r.user_rtt_ns == f.t4 + 3'000 - (f.t1 - kTxLag));
     CHECK(*r.dwell_ns == kDwell + kT3Error);
     CHECK(*r.dwell_ns == r.t3->ns - r.t2->ns);
     CHECK(*r.network_rtt_ns == kForward + kReverse);
