@@ -196,6 +196,7 @@ WorkerStats Worker::Stats() const {
     s.bytes = rx->bytes.Get();
     s.truncated = rx->truncated.Get();
     s.malformed_blocks = rx->malformed_blocks.Get();
+    s.foreign_frames = rx->foreign.Get();
   }
   s.kernel_packets = kernel_packets_.Get();
   s.kernel_drops = kernel_drops_.Get();

@@ -10,6 +10,7 @@ WorkerStats& WorkerStats::operator+=(const WorkerStats& o) {
   kernel_drops += o.kernel_drops;
   freezes += o.freezes;
   malformed_blocks += o.malformed_blocks;
+  foreign_frames += o.foreign_frames;
   handler_drops += o.handler_drops;
   hw_stamps_missing += o.hw_stamps_missing;
   tx_sent += o.tx_sent;

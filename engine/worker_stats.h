@@ -19,6 +19,7 @@ struct WorkerStats {
   uint64_t kernel_drops = 0;       // frames the kernel dropped: ring full
   uint64_t freezes = 0;            // times the V3 queue froze
   uint64_t malformed_blocks = 0;   // block walks stopped by a failed offset check
+  uint64_t foreign_frames = 0;     // frames of another interface the ring skipped
   uint64_t handler_drops = 0;      // frames the handler dropped (queue full, no owner, ...)
   uint64_t hw_stamps_missing = 0;  // hardware stamps asked for, frame came with software only
   uint64_t tx_sent = 0;            // frames committed to the TX ring
