@@ -185,10 +185,11 @@ int RunGen(const CommandArgs& args) {
     if (!t->error().empty()) return Fail(absl::InternalError(t->error()));
   }
   EngineStats st = (*engine)->Snapshot();
-  uint64_t sent = 0, stamps = 0, missed = 0;
+  uint64_t sent = 0, unsent = 0, stamps = 0, missed = 0;
   std::vector<int64_t> spacing;
   for (TrafficGenerator* t : gens) {
     sent += t->result().sent;
+    unsent += t->result().unsent;
     stamps += t->result().stamps;
     missed += t->result().stamps_missed;
     spacing.insert(spacing.end(), t->result().spacing_ns.begin(), t->result().spacing_ns.end());
@@ -204,6 +205,8 @@ int RunGen(const CommandArgs& args) {
                         {"wrong_format", st.total.tx_wrong_format},
                         {"rejected", st.total.tx_rejected},
                         {"kicks", st.total.tx_kicks},
+                        {"kicks_failed", st.total.tx_kicks_failed},
+                        {"packets_unsent", unsent},
                         {"workers", workers}};
     if (g.tx_stamps) {
       j["tx_stamps"] = {{"stamps", stamps},
@@ -223,11 +226,18 @@ int RunGen(const CommandArgs& args) {
                 static_cast<unsigned long long>(st.total.tx_bytes), elapsed, HumanRate(pps).c_str(),
                 elapsed > 0 ? static_cast<double>(st.total.tx_bytes) * 8 / elapsed / 1e6 : 0.0,
                 workers, workers == 1 ? "" : "s");
-    std::printf("TX ring full %llu times, wrong format %llu, rejected %llu, kicks %llu\n",
-                static_cast<unsigned long long>(st.total.tx_ring_full),
-                static_cast<unsigned long long>(st.total.tx_wrong_format),
-                static_cast<unsigned long long>(st.total.tx_rejected),
-                static_cast<unsigned long long>(st.total.tx_kicks));
+    std::printf(
+        "TX ring full %llu times, wrong format %llu, rejected %llu, kicks %llu (%llu refused: "
+        "link down or queue full, kicked again)\n",
+        static_cast<unsigned long long>(st.total.tx_ring_full),
+        static_cast<unsigned long long>(st.total.tx_wrong_format),
+        static_cast<unsigned long long>(st.total.tx_rejected),
+        static_cast<unsigned long long>(st.total.tx_kicks),
+        static_cast<unsigned long long>(st.total.tx_kicks_failed));
+    if (unsent > 0) {
+      std::printf("%llu frames committed but never sent (still in the TX ring at the end)\n",
+                  static_cast<unsigned long long>(unsent));
+    }
     if (g.tx_stamps) {
       std::printf(
           "TX stamps (software): %llu matched, %llu missed; spacing min %lld p50 %lld p99 %lld max "

@@ -217,7 +217,9 @@ void TrafficGenerator::OnStop(Worker& worker) {
     (void)tx->Flush();
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  result_.sent = sent_;
+  // What is still in the ring now was never sent (the link stayed down, say).
+  result_.unsent = std::min<uint64_t>(tx->InFlight(), sent_);
+  result_.sent = sent_ - result_.unsent;
   if (tracker_) {
     const int64_t stamp_deadline = MonotonicNs() + tracker_->timeout_ns();
     while (tracker_->pending() > 0 && MonotonicNs() < stamp_deadline) {

@@ -52,7 +52,9 @@ struct TrafficGenOptions {
 };
 
 struct TrafficGenResult {
-  uint64_t sent = 0;                // frames committed and handed to the kernel
+  uint64_t sent = 0;                // frames the kernel took from the ring (committed minus unsent)
+  uint64_t unsent = 0;              // committed frames still in the ring when the generator stopped
+                                    // (link down, kicks refused): never sent, counted here
   uint64_t stamps = 0;              // TX stamps matched to frames
   uint64_t stamps_missed = 0;       // frames whose stamp never came
   std::vector<int64_t> spacing_ns;  // gaps between consecutive TX stamps (tx_stamps only)

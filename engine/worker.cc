@@ -221,6 +221,7 @@ WorkerStats Worker::Stats() const {
     s.tx_sent = tx->counters().committed.Get();
     s.tx_bytes = tx->counters().bytes.Get();
     s.tx_kicks = tx->counters().kicks.Get();
+    s.tx_kicks_failed = tx->counters().kicks_failed.Get();
     s.tx_ring_full = tx->counters().ring_full.Get();
     s.tx_wrong_format = tx->counters().wrong_format.Get();
     s.tx_rejected = tx->counters().rejected.Get();

@@ -16,6 +16,7 @@ WorkerStats& WorkerStats::operator+=(const WorkerStats& o) {
   tx_sent += o.tx_sent;
   tx_bytes += o.tx_bytes;
   tx_kicks += o.tx_kicks;
+  tx_kicks_failed += o.tx_kicks_failed;
   tx_ring_full += o.tx_ring_full;
   tx_wrong_format += o.tx_wrong_format;
   tx_rejected += o.tx_rejected;

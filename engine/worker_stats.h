@@ -25,6 +25,7 @@ struct WorkerStats {
   uint64_t tx_sent = 0;            // frames committed to the TX ring
   uint64_t tx_bytes = 0;
   uint64_t tx_kicks = 0;
+  uint64_t tx_kicks_failed = 0;  // kicks refused for now (link down, queue full): kicked again
   uint64_t tx_ring_full = 0;
   uint64_t tx_wrong_format = 0;
   uint64_t tx_rejected = 0;  // frames refused before the kernel (too long / short)
