@@ -1,4 +1,5 @@
 // ringstamp capture: RX rings to pcap/pcapng with nanosecond stamps, or to tcpdump-like lines.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -49,14 +50,18 @@ class CaptureHandler : public FrameHandler {
 
   absl::Status Open() { return sink_.Open(); }
 
-  void OnFrame(Worker& w, const Frame& f) override { Take(w, f); }
+  void OnFrame(Worker& w, const Frame& f) override {
+    Take(w, f);
+    StopIfFailed(w);
+  }
   // A batch without a virtual call per frame.
   void OnFrames(Worker& w, std::span<const Frame> frames) override {
     if (count_ == 0) {
       for (const Frame& f : frames) sink_.Write(f);
-      return;
+    } else {
+      for (const Frame& f : frames) Take(w, f);
     }
-    for (const Frame& f : frames) Take(w, f);
+    StopIfFailed(w);
   }
   void Take(Worker& w, const Frame& f) {
     if (count_ > 0) {
@@ -66,6 +71,14 @@ class CaptureHandler : public FrameHandler {
     }
     sink_.Write(f);
   }
+  // A file that refused a write (disk full, the pipe's reader gone) ends the
+  // capture: every later frame would only be counted as lost.
+  void StopIfFailed(Worker& w) {
+    if (sink_.failed() && !failed_.exchange(true, std::memory_order_relaxed)) {
+      w.engine().RequestStop();
+    }
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
   // After the worker's last poll and its last PACKET_STATISTICS read: the
   // counts are final. SIGINT, -c and --duration all end here.
   void OnStop(Worker& w) override {
@@ -91,12 +104,23 @@ class CaptureHandler : public FrameHandler {
   CaptureSink sink_;
   uint64_t count_;
   std::atomic<uint64_t>* taken_;
+  std::atomic<bool> failed_{false};
   bool filtered_;
   PacketSocket* tap_socket_;
   absl::Status close_status_;
 };
 
+// True when stdout is a pipe or socket whose reader has gone (poll reports
+// POLLERR on the write end): what we write next would fail with EPIPE.
+bool StdoutReaderGone() {
+  pollfd p{STDOUT_FILENO, 0, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & POLLERR) != 0;
+}
+
 int RunCapture(const CommandArgs& args) {
+  // A closed pipe must be an EPIPE we report, not a signal that ends the
+  // process without a word (the file header is written during setup already).
+  signal(SIGPIPE, SIG_IGN);
   if (!args.positional.empty()) {
     return Fail(absl::InvalidArgumentError("unexpected argument '" + args.positional[0] +
                                            "'; put the filter in --filter '...'"));
@@ -187,7 +211,6 @@ int RunCapture(const CommandArgs& args) {
   if (!engine.ok()) return Fail(engine.status());
   if (!open_status.ok()) return Fail(open_status);
   if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
-  signal(SIGPIPE, SIG_IGN);
   InstallStopSignals(engine->get());
   InstallHwTimestampingRestoreHandlers();
   // On stderr also with --json (the JSON is on stdout): scripts wait for this line.
@@ -197,10 +220,20 @@ int RunCapture(const CommandArgs& args) {
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
   std::fflush(stderr);
   bool auto_checked = false;
+  // Output to stdout (-w -, or summary lines) ends when its reader goes away.
+  const bool watch_stdout = path == "-" || (path.empty() && !quiet && !json);
+  bool stdout_gone = false;
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
                            .live = StderrIsTerminal() && !json && (!path.empty() || quiet),
                            .label = "capture",
                            .done = [&] {
+                             for (CaptureHandler* h : handlers) {
+                               if (h->failed()) return true;
+                             }
+                             if (watch_stdout && StdoutReaderGone()) {
+                               stdout_gone = true;
+                               return true;
+                             }
                              // --tstamp auto keeps hardware only when stamps actually arrive.
                              if (auto_checked || !plan->hardware_rx) return false;
                              EngineStats s = (*engine)->Snapshot();
@@ -231,6 +264,10 @@ int RunCapture(const CommandArgs& args) {
     (void)kept;
     if (write_status.ok() && !handlers[i]->close_status().ok())
       write_status = handlers[i]->close_status();
+  }
+  if (write_status.ok() && stdout_gone) {
+    write_status = absl::FailedPreconditionError(
+        "stdout: the reader closed the pipe (EPIPE: Broken pipe); capture stopped");
   }
   packets =
       count > 0 ? std::min<uint64_t>(taken.load(), static_cast<uint64_t>(count)) : st.total.frames;
@@ -276,7 +313,9 @@ int RunCapture(const CommandArgs& args) {
     }
   }
   if (!write_status.ok()) {
-    std::fprintf(stderr, "ringstamp capture: %s (the file holds every record counted as written)\n",
+    std::fprintf(stderr,
+                 "ringstamp capture: %s (the output holds every record counted as written, each "
+                 "one whole)\n",
                  std::string(write_status.message()).c_str());
     return kExitFailure;
   }
