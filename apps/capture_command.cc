@@ -16,12 +16,14 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/input_checks.h"
 #include "apps/run_engine.h"
 #include "apps/tap_setup.h"
 #include "common/clock.h"
 #include "engine/engine.h"
 #include "engine/timestamping_plan.h"
 #include "ring/bpf_filter.h"
+#include "ring/ring_setup.h"
 
 ABSL_FLAG(std::string, w, "", "write packets to this pcap file ('-' for stdout)");
 ABSL_FLAG(std::string, filter, "", "tcpdump filter expression, compiled by libpcap");
@@ -30,6 +32,9 @@ ABSL_FLAG(bool, pcapng, false, "write pcapng (records the stamp source of every 
 
 namespace ringstamp::app {
 namespace {
+
+// Each worker's RX ring.
+constexpr uint64_t kRingBytesPerWorker = 64ull << 20;
 
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "ringstamp capture: %s\n", std::string(s.message()).c_str());
@@ -132,6 +137,10 @@ int RunCapture(const CommandArgs& args) {
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256)
     return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
+  if (absl::Status c = CheckRingMemory(workers, kRingBytesPerWorker, AvailableMemoryBytes());
+      !c.ok()) {
+    return Fail(c);
+  }
   if (path == "-" && workers > 1) {
     return Fail(absl::InvalidArgumentError(
         "-w - (stdout) takes one worker: several workers write one file each; use --workers 1"));
@@ -147,7 +156,7 @@ int RunCapture(const CommandArgs& args) {
   const int64_t count = absl::GetFlag(FLAGS_c);
   if (count < 0) return Fail(absl::InvalidArgumentError("-c must be ≥ 0"));
   const double duration = absl::GetFlag(FLAGS_duration);
-  if (duration < 0) return Fail(absl::InvalidArgumentError("--duration must be ≥ 0"));
+  if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(c);
   auto mode = ParseTstampMode(absl::GetFlag(FLAGS_tstamp));
   if (!mode.ok()) return Fail(mode.status());
   const bool json = absl::GetFlag(FLAGS_json);
@@ -181,7 +190,7 @@ int RunCapture(const CommandArgs& args) {
   eo.promiscuous = true;
   eo.ignore_outgoing = false;  // a capture sees both directions, as tcpdump does
   eo.rx_mode = absl::GetFlag(FLAGS_immediate) ? RxMode::kImmediate : RxMode::kBlock;
-  eo.ring_budget_bytes = 64ull << 20;
+  eo.ring_budget_bytes = kRingBytesPerWorker;
   eo.block_timeout_ms = 10;
   if (!*tap) eo.bpf.assign(program->instructions().begin(), program->instructions().end());
   eo.tap = tap->get();

@@ -11,11 +11,13 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/input_checks.h"
 #include "apps/run_engine.h"
 #include "common/clock.h"
 #include "engine/engine.h"
 #include "engine/traffic_generator.h"
 #include "ring/packet_socket.h"
+#include "ring/ring_setup.h"
 #include "ring/tx_ring.h"
 
 ABSL_FLAG(std::string, dst_mac, "", "destination MAC address");
@@ -94,12 +96,14 @@ int RunGen(const CommandArgs& args) {
   } else {
     auto mac = ParseMacFlag("--src-mac", absl::GetFlag(FLAGS_src_mac));
     if (!mac.ok()) return Fail(mac.status());
+    if (absl::Status c = CheckSourceMac("--src-mac", *mac); !c.ok()) return Fail(c);
     g.spec.src_mac = *mac;
   }
   auto src = ParseIpFlag("--src-ip", absl::GetFlag(FLAGS_src_ip));
   if (!src.ok()) return Fail(src.status());
   auto dst = ParseIpFlag("--dst-ip", absl::GetFlag(FLAGS_dst_ip));
   if (!dst.ok()) return Fail(dst.status());
+  if (absl::Status c = CheckSourceIp("--src-ip", *src); !c.ok()) return Fail(c);
   if (src->family() != dst->family()) {
     return Fail(absl::InvalidArgumentError("--src-ip and --dst-ip must both be IPv4 or both IPv6"));
   }
@@ -128,11 +132,12 @@ int RunGen(const CommandArgs& args) {
                         min_size, min_size)));
   }
   g.frame_size = static_cast<uint32_t>(size);
+  if (absl::Status c = CheckCount("--count", absl::GetFlag(FLAGS_count)); !c.ok()) return Fail(c);
+  if (absl::Status c = CheckCount("-c", absl::GetFlag(FLAGS_c)); !c.ok()) return Fail(c);
   const int64_t count = std::max(absl::GetFlag(FLAGS_count), absl::GetFlag(FLAGS_c));
-  if (count < 0) return Fail(absl::InvalidArgumentError("--count must be ≥ 0"));
   g.count = static_cast<uint64_t>(count);
   g.rate_pps = absl::GetFlag(FLAGS_rate);
-  if (g.rate_pps < 0) return Fail(absl::InvalidArgumentError("--rate must be ≥ 0"));
+  if (absl::Status c = CheckRate("--rate", g.rate_pps); !c.ok()) return Fail(c);
   const int burst = absl::GetFlag(FLAGS_burst);
   if (burst < 0 || burst > 65536)
     return Fail(absl::InvalidArgumentError("--burst must be 0..65536 (0: automatic)"));
@@ -143,7 +148,7 @@ int RunGen(const CommandArgs& args) {
   g.burst = burst > 0 ? static_cast<uint32_t>(burst)
                       : (g.rate_pps == 0 && !g.tx_stamps ? 0 : kPacedBurst);
   const double duration = absl::GetFlag(FLAGS_duration);
-  if (duration < 0) return Fail(absl::InvalidArgumentError("--duration must be ≥ 0"));
+  if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(c);
   if (count == 0 && duration == 0) {
     std::fprintf(stderr, "ringstamp gen: no --count or --duration: sending until SIGINT\n");
   }
@@ -158,6 +163,10 @@ int RunGen(const CommandArgs& args) {
   eo.tx = true;
   eo.tx_frame_size = TxSlotSize(static_cast<uint32_t>(size));
   eo.ring_budget_bytes = std::min<uint64_t>(kMaxRingBytes, uint64_t{kRingSlots} * eo.tx_frame_size);
+  if (absl::Status c = CheckRingMemory(workers, eo.ring_budget_bytes, AvailableMemoryBytes());
+      !c.ok()) {
+    return Fail(c);
+  }
   // Unpaced, the worker never sleeps anyway; spinning instead of io_uring keeps a
   // waiter off the TX socket, which the kernel would otherwise wake as each sent
   // frame is freed (~3% of the kernel time per frame on veth).
