@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "apps/run_engine.h"
 #include "common/clock.h"
 #include "engine/engine.h"
+#include "engine/timestamping_plan.h"
 #include "engine/traffic_generator.h"
 #include "ring/packet_socket.h"
 #include "ring/ring_setup.h"
@@ -142,6 +144,12 @@ int RunGen(const CommandArgs& args) {
   if (burst < 0 || burst > 65536)
     return Fail(absl::InvalidArgumentError("--burst must be 0..65536 (0: automatic)"));
   g.tx_stamps = absl::GetFlag(FLAGS_tx_stamps);
+  auto tstamp = ParseTstampMode(absl::GetFlag(FLAGS_tstamp));
+  if (!tstamp.ok()) return Fail(tstamp.status());
+  if (*tstamp != TstampMode::kAuto && !g.tx_stamps) {
+    return Fail(absl::InvalidArgumentError(
+        "--tstamp chooses the source of TX stamps; add --tx-stamps to collect them"));
+  }
   // Automatic burst: unpaced and unstamped, fill the whole ring before each kick (the
   // kernel then sends the lap in one call); paced, 256 at most per wake-up; stamped,
   // 256 per kick so the stamps of one kick fit the socket's error queue (SO_RCVBUF).
@@ -155,6 +163,17 @@ int RunGen(const CommandArgs& args) {
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256)
     return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
+
+  // TX stamps: hardware from the NIC when the plan switched it on (restored on
+  // exit), else software; the NIC is left alone without --tx-stamps.
+  std::optional<TimestampingPlan> plan;
+  if (g.tx_stamps) {
+    auto p = PlanTimestamping(ifname, *tstamp, /*rx=*/false, /*tx=*/true);
+    if (!p.ok()) return Fail(p.status());
+    plan.emplace(std::move(*p));
+    if (!absl::GetFlag(FLAGS_json)) std::fprintf(stderr, "%s\n", plan->note.c_str());
+    g.hardware_tx_stamps = plan->hardware_tx;
+  }
 
   EngineOptions eo;
   eo.ifname = ifname;
@@ -180,6 +199,8 @@ int RunGen(const CommandArgs& args) {
   if (!engine.ok()) return Fail(engine.status());
   if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
   InstallStopSignals(engine->get());
+  // After the stop handlers: restores the NIC's config, then chains to them.
+  if (plan) InstallHwTimestampingRestoreHandlers();
   const int64_t t0 = MonotonicNs();
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
@@ -194,11 +215,13 @@ int RunGen(const CommandArgs& args) {
     if (!t->error().empty()) return Fail(absl::InternalError(t->error()));
   }
   EngineStats st = (*engine)->Snapshot();
-  uint64_t sent = 0, unsent = 0, stamps = 0, missed = 0;
+  uint64_t sent = 0, unsent = 0, stamps = 0, missed = 0, by_hw = 0, by_sw = 0;
   std::vector<int64_t> spacing;
   for (TrafficGenerator* t : gens) {
     sent += t->result().sent;
     unsent += t->result().unsent;
+    by_hw += t->result().stamped_hardware;
+    by_sw += t->result().stamped_software;
     stamps += t->result().stamps;
     missed += t->result().stamps_missed;
     spacing.insert(spacing.end(), t->result().spacing_ns.begin(), t->result().spacing_ns.end());
@@ -220,6 +243,8 @@ int RunGen(const CommandArgs& args) {
     if (g.tx_stamps) {
       j["tx_stamps"] = {{"stamps", stamps},
                         {"missed", missed},
+                        {"tstamp", std::string(TstampModeName(plan->mode))},
+                        {"by_source", {{"hardware", by_hw}, {"software", by_sw}, {"none", missed}}},
                         {"asked_spacing_ns", g.rate_pps > 0 ? 1e9 / g.rate_pps : 0.0},
                         {"spacing_ns",
                          {{"min", sp.min},
@@ -249,11 +274,13 @@ int RunGen(const CommandArgs& args) {
     }
     if (g.tx_stamps) {
       std::printf(
-          "TX stamps (software): %llu matched, %llu missed; spacing min %lld p50 %lld p99 %lld max "
-          "%lld mean %.0f ns",
-          static_cast<unsigned long long>(stamps), static_cast<unsigned long long>(missed),
-          static_cast<long long>(sp.min), static_cast<long long>(sp.p50),
-          static_cast<long long>(sp.p99), static_cast<long long>(sp.max), sp.mean);
+          "TX stamps (--tstamp %s): %llu frames stamped (%llu hardware, %llu software only), %llu "
+          "without; software spacing min %lld p50 %lld p99 %lld max %lld mean %.0f ns",
+          std::string(TstampModeName(plan->mode)).c_str(), static_cast<unsigned long long>(stamps),
+          static_cast<unsigned long long>(by_hw), static_cast<unsigned long long>(by_sw),
+          static_cast<unsigned long long>(missed), static_cast<long long>(sp.min),
+          static_cast<long long>(sp.p50), static_cast<long long>(sp.p99),
+          static_cast<long long>(sp.max), sp.mean);
       if (g.rate_pps > 0) std::printf(" (asked %.0f ns)", 1e9 / g.rate_pps);
       std::printf("\n");
     }
@@ -267,7 +294,7 @@ RINGSTAMP_COMMAND(gen, "gen", "send UDP traffic from TX rings (a trafgen replace
                   (std::vector<std::string>{"i", "dst_mac", "src_mac", "src_ip", "dst_ip",
                                             "src_port", "dst_port", "size", "count", "c",
                                             "duration", "rate", "burst", "workers", "vlan", "flows",
-                                            "json", "tx_stamps"}),
+                                            "json", "tx_stamps", "tstamp"}),
                   RunGen);
 
 }  // namespace ringstamp::app

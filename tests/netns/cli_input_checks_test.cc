@@ -1,12 +1,17 @@
 // The `ringstamp` command refuses bad input with exit 2 and a message naming the
 // flag, before it opens anything: the interface named here (nosuch0) does not
-// exist, so reaching the interface would give another error.
+// exist, so reaching the interface would give another error. Then gen's
+// --tstamp and its count of TX stamps per source, on a testbed.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/ringstamp_cli.h"
 
 using namespace ringstamp::testing;
 
@@ -80,4 +85,40 @@ TEST_CASE("cli input: a flag abseil cannot parse, or an unknown flag, is a usage
                           {"--no-such-flag 1", "unknown flag --no-such-flag"}});
   ExpectUsageError(kBin + " capture -i nosuch0 ",
                    {{"--snaplen abc", "--snaplen"}, {"--duration=1s", "--duration"}});
+}
+
+TEST_CASE("cli input: gen --tstamp is checked and wants --tx-stamps") {
+  ExpectUsageError(
+      kGen, {{"--tx-stamps --tstamp sometimes", "--tstamp"}, {"--tstamp software", "--tx-stamps"}});
+}
+
+TEST_CASE("gen tstamp: every frame's TX stamp is counted by its source") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  constexpr int kFrames = 300;
+  for (const std::string mode : {"software", "auto"}) {
+    INFO("--tstamp ", mode);
+    auto r = tb.Run(tb.ns_a(),
+                    GenCommand(kBin, tb,
+                               absl::StrCat("--count ", kFrames,
+                                            " --rate 3000 --tx-stamps --tstamp ", mode, " --json")),
+                    60);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+    const auto& ts = j["tx_stamps"];
+    CHECK(ts["tstamp"] == mode);
+    // veth gives software stamps only: none may be called hardware.
+    CHECK(ts["by_source"]["hardware"] == 0);
+    CHECK(ts["by_source"]["software"].get<int>() + ts["by_source"]["none"].get<int>() == kFrames);
+    CHECK(ts["by_source"]["software"].get<int>() == ts["stamps"].get<int>());
+    CHECK(ts["by_source"]["software"].get<int>() > 0);
+  }
+  // Hardware asked where the driver has none: a clear error, nothing sent.
+  auto hw = tb.Run(tb.ns_a(),
+                   GenCommand(kBin, tb, "--count 10 --tx-stamps --tstamp hardware --json"), 30);
+  INFO(hw.output);
+  CHECK(hw.exit_code == 1);
+  CHECK(hw.output.find(tb.if_a()) != std::string::npos);
 }
