@@ -293,6 +293,7 @@ int RunCapture(const CommandArgs& args) {
                         {"timestamp_source", source},
                         {"hw_stamps_missing", st.total.hw_stamps_missing},
                         {"truncated", st.total.truncated},
+                        {"foreign_frames", st.total.foreign_frames},
                         {"records_written", written},
                         {"workers", per_worker}};
     if (!expr.empty()) j["filter"] = expr;
@@ -315,6 +316,12 @@ int RunCapture(const CommandArgs& args) {
                    static_cast<unsigned long long>(st.total.frames));
     }
 
+    if (st.total.foreign_frames > 0) {
+      std::fprintf(stderr,
+                   "foreign_frames: %llu frames of another interface reached the ring and were "
+                   "skipped\n",
+                   static_cast<unsigned long long>(st.total.foreign_frames));
+    }
     if (!path.empty()) {
       std::fprintf(stderr, "%llu records written to %s%s\n",
                    static_cast<unsigned long long>(written), path.c_str(),
