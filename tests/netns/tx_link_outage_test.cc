@@ -4,6 +4,7 @@
 // once the link is back. `ringstamp gen` across an outage sends every frame asked.
 #include <doctest/doctest.h>
 
+#include <signal.h>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "ring/packet_socket.h"
 #include "ring/ring_setup.h"
@@ -141,4 +143,58 @@ TEST_CASE("tx outage: gen resumes after the link was down a moment, and the coun
   CHECK(j["kicks_failed"].get<int64_t>() > 0);  // the outage was seen
   CHECK(j["packets_sent"].get<int64_t>() + j["packets_unsent"].get<int64_t>() == kFrames);
   CHECK(j["packets_sent"] == kFrames);  // sending resumed: nothing left behind
+}
+
+TEST_CASE("tx outage: a probe client answers again once the link is back") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  LinkUpAtEnd restore(tb);
+  const std::string srv_ip = tb.ip4_extra(10), cli_ip = tb.ip4_extra(20);
+  const std::string out = absl::StrCat("/tmp/rs-probeflap-", tb.suffix());
+  struct RmAtEnd {
+    std::string path;
+    ~RmAtEnd() {
+      std::remove(path.c_str());
+      std::remove((path + ".srv").c_str());
+    }
+  } rm{out};
+  pid_t srv =
+      SpawnShell(absl::StrCat("ip netns exec ", tb.ns_b(), " ", kBin, " probe server -i ",
+                              tb.if_b(), " --ip ", srv_ip, " --duration 60 > ", out, ".srv 2>&1"),
+                 /*own_process_group=*/true);
+  REQUIRE(WaitForFile(out + ".srv", srv_ip, 0, 20));
+  constexpr int kProbes = 3000;
+  pid_t cli =
+      SpawnShell(absl::StrCat("ip netns exec ", tb.ns_a(), " ", kBin, " probe client -i ",
+                              tb.if_a(), " --ip ", cli_ip, " --server ", srv_ip, " --count ",
+                              kProbes, " --interval 1ms --json > ", out, " 2>&1"),
+                 /*own_process_group=*/true);
+  // Once probes are answered, take the link down long enough for the probe's
+  // TX ring (512 slots at 1 ms) to fill, then bring it back.
+  CHECK(WaitForFile(out, "\"status\":\"ok\"", 0, 20));
+  REQUIRE(tb.Run(tb.ns_a(), "ip link set " + tb.if_a() + " down").exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  REQUIRE(tb.Run(tb.ns_a(), "ip link set " + tb.if_a() + " up").exit_code == 0);
+  const int rc = WaitPid(cli, 60);
+  kill(srv, SIGINT);
+  CHECK(WaitPid(srv, 20) == 0);
+  const std::string text = ReadFile(out);
+  REQUIRE(rc == 0);
+  int answered_late_in_run = 0;
+  nlohmann::json summary;
+  const std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  for (const std::string& line : lines) {
+    if (line.empty() || line[0] != '{') continue;
+    auto j = nlohmann::json::parse(line);
+    if (j["type"] == "summary") summary = j;
+    if (j["type"] == "probe" && j["status"] == "ok" && j["seq"].get<int>() >= kProbes - 500) {
+      ++answered_late_in_run;
+    }
+  }
+  INFO(text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
+  // The last 500 probes went out well after the link came back: they are answered.
+  CHECK(answered_late_in_run > 400);
+  REQUIRE(summary.is_object());
+  CHECK(summary["sent"] == kProbes);
 }
