@@ -192,7 +192,7 @@ int RunServer(const CommandArgs& args) {
   if (port < 1 || port > 65535)
     return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));
   const double duration = absl::GetFlag(FLAGS_duration);
-  if (duration < 0) return Fail(cmd, absl::InvalidArgumentError("--duration must be ≥ 0"));
+  if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(cmd, c);
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
   auto server = ProbeServer::Create(

@@ -78,6 +78,11 @@ TEST_CASE("cli input: probe client refuses a negative count and a server that is
                     {"--mac 02:00:00:00:00:01 --ip 224.0.0.9", "multicast"}});
 }
 
+TEST_CASE("cli input: probe server refuses a NaN or negative duration") {
+  ExpectUsageError(kBin + " probe server -i nosuch0 --ip 10.0.0.1 ",
+                   {{"--duration nan", "--duration"}, {"--duration -1", "--duration"}});
+}
+
 TEST_CASE("cli input: a flag abseil cannot parse, or an unknown flag, is a usage error") {
   ExpectUsageError(kGen, {{"--rate fast", "--rate: 'fast' is not a valid value"},
                           {"--count 1x", "--count"},
