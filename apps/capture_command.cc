@@ -1,4 +1,5 @@
 // ringstamp capture: RX rings to pcap/pcapng with nanosecond stamps, or to tcpdump-like lines.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/input_checks.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/run_engine.h"
 #include "apps/tap_setup.h"
@@ -22,6 +24,7 @@
 #include "engine/engine.h"
 #include "engine/timestamping_plan.h"
 #include "ring/bpf_filter.h"
+#include "ring/ring_setup.h"
 
 ABSL_FLAG(std::string, w, "", "write packets to this pcap file ('-' for stdout)");
 ABSL_FLAG(std::string, filter, "", "tcpdump filter expression, compiled by libpcap");
@@ -30,6 +33,9 @@ ABSL_FLAG(bool, pcapng, false, "write pcapng (records the stamp source of every 
 
 namespace ringstamp::app {
 namespace {
+
+// Each worker's RX ring.
+constexpr uint64_t kRingBytesPerWorker = 64ull << 20;
 
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "ringstamp capture: %s\n", std::string(s.message()).c_str());
@@ -50,14 +56,18 @@ class CaptureHandler : public FrameHandler {
 
   absl::Status Open() { return sink_.Open(); }
 
-  void OnFrame(Worker& w, const Frame& f) override { Take(w, f); }
+  void OnFrame(Worker& w, const Frame& f) override {
+    Take(w, f);
+    StopIfFailed(w);
+  }
   // A batch without a virtual call per frame.
   void OnFrames(Worker& w, std::span<const Frame> frames) override {
     if (count_ == 0) {
       for (const Frame& f : frames) sink_.Write(f);
-      return;
+    } else {
+      for (const Frame& f : frames) Take(w, f);
     }
-    for (const Frame& f : frames) Take(w, f);
+    StopIfFailed(w);
   }
   void Take(Worker& w, const Frame& f) {
     if (count_ > 0) {
@@ -67,6 +77,14 @@ class CaptureHandler : public FrameHandler {
     }
     sink_.Write(f);
   }
+  // A file that refused a write (disk full, the pipe's reader gone) ends the
+  // capture: every later frame would only be counted as lost.
+  void StopIfFailed(Worker& w) {
+    if (sink_.failed() && !failed_.exchange(true, std::memory_order_relaxed)) {
+      w.engine().RequestStop();
+    }
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
   // After the worker's last poll and its last PACKET_STATISTICS read: the
   // counts are final. SIGINT, -c and --duration all end here.
   void OnStop(Worker& w) override {
@@ -92,12 +110,23 @@ class CaptureHandler : public FrameHandler {
   CaptureSink sink_;
   uint64_t count_;
   std::atomic<uint64_t>* taken_;
+  std::atomic<bool> failed_{false};
   bool filtered_;
   PacketSocket* tap_socket_;
   absl::Status close_status_;
 };
 
+// True when stdout is a pipe or socket whose reader has gone (poll reports
+// POLLERR on the write end): what we write next would fail with EPIPE.
+bool StdoutReaderGone() {
+  pollfd p{STDOUT_FILENO, 0, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & POLLERR) != 0;
+}
+
 int RunCapture(const CommandArgs& args) {
+  // A closed pipe must be an EPIPE we report, not a signal that ends the
+  // process without a word (the file header is written during setup already).
+  signal(SIGPIPE, SIG_IGN);
   if (!args.positional.empty()) {
     return Fail(absl::InvalidArgumentError("unexpected argument '" + args.positional[0] +
                                            "'; put the filter in --filter '...'"));
@@ -109,6 +138,10 @@ int RunCapture(const CommandArgs& args) {
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256)
     return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
+  if (absl::Status c = CheckRingMemory(workers, kRingBytesPerWorker, AvailableMemoryBytes());
+      !c.ok()) {
+    return Fail(c);
+  }
   if (path == "-" && workers > 1) {
     return Fail(absl::InvalidArgumentError(
         "-w - (stdout) takes one worker: several workers write one file each; use --workers 1"));
@@ -124,7 +157,7 @@ int RunCapture(const CommandArgs& args) {
   const int64_t count = absl::GetFlag(FLAGS_c);
   if (count < 0) return Fail(absl::InvalidArgumentError("-c must be ≥ 0"));
   const double duration = absl::GetFlag(FLAGS_duration);
-  if (duration < 0) return Fail(absl::InvalidArgumentError("--duration must be ≥ 0"));
+  if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(c);
   auto mode = ParseTstampMode(absl::GetFlag(FLAGS_tstamp));
   if (!mode.ok()) return Fail(mode.status());
   const bool json = absl::GetFlag(FLAGS_json);
@@ -158,7 +191,7 @@ int RunCapture(const CommandArgs& args) {
   eo.promiscuous = true;
   eo.ignore_outgoing = false;  // a capture sees both directions, as tcpdump does
   eo.rx_mode = absl::GetFlag(FLAGS_immediate) ? RxMode::kImmediate : RxMode::kBlock;
-  eo.ring_budget_bytes = 64ull << 20;
+  eo.ring_budget_bytes = kRingBytesPerWorker;
   eo.block_timeout_ms = 10;
   if (!*tap) eo.bpf.assign(program->instructions().begin(), program->instructions().end());
   eo.tap = tap->get();
@@ -188,7 +221,6 @@ int RunCapture(const CommandArgs& args) {
   if (!engine.ok()) return Fail(engine.status());
   if (!open_status.ok()) return Fail(open_status);
   if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
-  signal(SIGPIPE, SIG_IGN);
   InstallStopSignals(engine->get());
   InstallHwTimestampingRestoreHandlers();
   // On stderr also with --json (the JSON is on stdout): scripts wait for this line.
@@ -198,10 +230,20 @@ int RunCapture(const CommandArgs& args) {
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
   std::fflush(stderr);
   bool auto_checked = false;
+  // Output to stdout (-w -, or summary lines) ends when its reader goes away.
+  const bool watch_stdout = path == "-" || (path.empty() && !quiet && !json);
+  bool stdout_gone = false;
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
                            .live = StderrIsTerminal() && !json && (!path.empty() || quiet),
                            .label = "capture",
                            .done = [&] {
+                             for (CaptureHandler* h : handlers) {
+                               if (h->failed()) return true;
+                             }
+                             if (watch_stdout && StdoutReaderGone()) {
+                               stdout_gone = true;
+                               return true;
+                             }
                              // --tstamp auto keeps hardware only when stamps actually arrive.
                              if (auto_checked || !plan->hardware_rx) return false;
                              EngineStats s = (*engine)->Snapshot();
@@ -233,6 +275,10 @@ int RunCapture(const CommandArgs& args) {
     if (write_status.ok() && !handlers[i]->close_status().ok())
       write_status = handlers[i]->close_status();
   }
+  if (write_status.ok() && stdout_gone) {
+    write_status = absl::FailedPreconditionError(
+        "stdout: the reader closed the pipe (EPIPE: Broken pipe); capture stopped");
+  }
   packets =
       count > 0 ? std::min<uint64_t>(taken.load(), static_cast<uint64_t>(count)) : st.total.frames;
   const double pps = elapsed > 0 ? static_cast<double>(packets) / elapsed : 0;
@@ -248,6 +294,7 @@ int RunCapture(const CommandArgs& args) {
                         {"timestamp_source", source},
                         {"hw_stamps_missing", st.total.hw_stamps_missing},
                         {"truncated", st.total.truncated},
+                        {"foreign_frames", st.total.foreign_frames},
                         {"records_written", written},
                         {"workers", per_worker}};
     if (!expr.empty()) j["filter"] = expr;
@@ -275,6 +322,12 @@ int RunCapture(const CommandArgs& args) {
       std::fprintf(stderr, "%s\n", phc.c_str());
     }
 
+    if (st.total.foreign_frames > 0) {
+      std::fprintf(stderr,
+                   "foreign_frames: %llu frames of another interface reached the ring and were "
+                   "skipped\n",
+                   static_cast<unsigned long long>(st.total.foreign_frames));
+    }
     if (!path.empty()) {
       std::fprintf(stderr, "%llu records written to %s%s\n",
                    static_cast<unsigned long long>(written), path.c_str(),
@@ -282,7 +335,9 @@ int RunCapture(const CommandArgs& args) {
     }
   }
   if (!write_status.ok()) {
-    std::fprintf(stderr, "ringstamp capture: %s (the file holds every record counted as written)\n",
+    std::fprintf(stderr,
+                 "ringstamp capture: %s (the output holds every record counted as written, each "
+                 "one whole)\n",
                  std::string(write_status.message()).c_str());
     return kExitFailure;
   }

@@ -67,6 +67,12 @@ class CaptureSink {
   // Records in the file so far (whole records only).
   uint64_t records_written() const;
   const absl::Status& status() const;
+  // True once the file refused a write (disk full, closed pipe, ...): later
+  // frames are only counted as dropped, so the capture should stop. Cheap
+  // enough to ask after every batch.
+  bool failed() const {
+    return (pcap_ && !pcap_->status().ok()) || (pcapng_ && !pcapng_->status().ok());
+  }
 
  private:
   CaptureSinkOptions options_;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -11,11 +12,14 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/input_checks.h"
 #include "apps/run_engine.h"
 #include "common/clock.h"
 #include "engine/engine.h"
+#include "engine/timestamping_plan.h"
 #include "engine/traffic_generator.h"
 #include "ring/packet_socket.h"
+#include "ring/ring_setup.h"
 #include "ring/tx_ring.h"
 
 ABSL_FLAG(std::string, dst_mac, "", "destination MAC address");
@@ -94,12 +98,14 @@ int RunGen(const CommandArgs& args) {
   } else {
     auto mac = ParseMacFlag("--src-mac", absl::GetFlag(FLAGS_src_mac));
     if (!mac.ok()) return Fail(mac.status());
+    if (absl::Status c = CheckSourceMac("--src-mac", *mac); !c.ok()) return Fail(c);
     g.spec.src_mac = *mac;
   }
   auto src = ParseIpFlag("--src-ip", absl::GetFlag(FLAGS_src_ip));
   if (!src.ok()) return Fail(src.status());
   auto dst = ParseIpFlag("--dst-ip", absl::GetFlag(FLAGS_dst_ip));
   if (!dst.ok()) return Fail(dst.status());
+  if (absl::Status c = CheckSourceIp("--src-ip", *src); !c.ok()) return Fail(c);
   if (src->family() != dst->family()) {
     return Fail(absl::InvalidArgumentError("--src-ip and --dst-ip must both be IPv4 or both IPv6"));
   }
@@ -128,28 +134,46 @@ int RunGen(const CommandArgs& args) {
                         min_size, min_size)));
   }
   g.frame_size = static_cast<uint32_t>(size);
+  if (absl::Status c = CheckCount("--count", absl::GetFlag(FLAGS_count)); !c.ok()) return Fail(c);
+  if (absl::Status c = CheckCount("-c", absl::GetFlag(FLAGS_c)); !c.ok()) return Fail(c);
   const int64_t count = std::max(absl::GetFlag(FLAGS_count), absl::GetFlag(FLAGS_c));
-  if (count < 0) return Fail(absl::InvalidArgumentError("--count must be ≥ 0"));
   g.count = static_cast<uint64_t>(count);
   g.rate_pps = absl::GetFlag(FLAGS_rate);
-  if (g.rate_pps < 0) return Fail(absl::InvalidArgumentError("--rate must be ≥ 0"));
+  if (absl::Status c = CheckRate("--rate", g.rate_pps); !c.ok()) return Fail(c);
   const int burst = absl::GetFlag(FLAGS_burst);
   if (burst < 0 || burst > 65536)
     return Fail(absl::InvalidArgumentError("--burst must be 0..65536 (0: automatic)"));
   g.tx_stamps = absl::GetFlag(FLAGS_tx_stamps);
+  auto tstamp = ParseTstampMode(absl::GetFlag(FLAGS_tstamp));
+  if (!tstamp.ok()) return Fail(tstamp.status());
+  if (*tstamp != TstampMode::kAuto && !g.tx_stamps) {
+    return Fail(absl::InvalidArgumentError(
+        "--tstamp chooses the source of TX stamps; add --tx-stamps to collect them"));
+  }
   // Automatic burst: unpaced and unstamped, fill the whole ring before each kick (the
   // kernel then sends the lap in one call); paced, 256 at most per wake-up; stamped,
   // 256 per kick so the stamps of one kick fit the socket's error queue (SO_RCVBUF).
   g.burst = burst > 0 ? static_cast<uint32_t>(burst)
                       : (g.rate_pps == 0 && !g.tx_stamps ? 0 : kPacedBurst);
   const double duration = absl::GetFlag(FLAGS_duration);
-  if (duration < 0) return Fail(absl::InvalidArgumentError("--duration must be ≥ 0"));
+  if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(c);
   if (count == 0 && duration == 0) {
     std::fprintf(stderr, "ringstamp gen: no --count or --duration: sending until SIGINT\n");
   }
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256)
     return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
+
+  // TX stamps: hardware from the NIC when the plan switched it on (restored on
+  // exit), else software; the NIC is left alone without --tx-stamps.
+  std::optional<TimestampingPlan> plan;
+  if (g.tx_stamps) {
+    auto p = PlanTimestamping(ifname, *tstamp, /*rx=*/false, /*tx=*/true);
+    if (!p.ok()) return Fail(p.status());
+    plan.emplace(std::move(*p));
+    if (!absl::GetFlag(FLAGS_json)) std::fprintf(stderr, "%s\n", plan->note.c_str());
+    g.hardware_tx_stamps = plan->hardware_tx;
+  }
 
   EngineOptions eo;
   eo.ifname = ifname;
@@ -158,6 +182,10 @@ int RunGen(const CommandArgs& args) {
   eo.tx = true;
   eo.tx_frame_size = TxSlotSize(static_cast<uint32_t>(size));
   eo.ring_budget_bytes = std::min<uint64_t>(kMaxRingBytes, uint64_t{kRingSlots} * eo.tx_frame_size);
+  if (absl::Status c = CheckRingMemory(workers, eo.ring_budget_bytes, AvailableMemoryBytes());
+      !c.ok()) {
+    return Fail(c);
+  }
   // Unpaced, the worker never sleeps anyway; spinning instead of io_uring keeps a
   // waiter off the TX socket, which the kernel would otherwise wake as each sent
   // frame is freed (~3% of the kernel time per frame on veth).
@@ -171,6 +199,8 @@ int RunGen(const CommandArgs& args) {
   if (!engine.ok()) return Fail(engine.status());
   if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
   InstallStopSignals(engine->get());
+  // After the stop handlers: restores the NIC's config, then chains to them.
+  if (plan) InstallHwTimestampingRestoreHandlers();
   const int64_t t0 = MonotonicNs();
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
@@ -185,10 +215,13 @@ int RunGen(const CommandArgs& args) {
     if (!t->error().empty()) return Fail(absl::InternalError(t->error()));
   }
   EngineStats st = (*engine)->Snapshot();
-  uint64_t sent = 0, stamps = 0, missed = 0;
+  uint64_t sent = 0, unsent = 0, stamps = 0, missed = 0, by_hw = 0, by_sw = 0;
   std::vector<int64_t> spacing;
   for (TrafficGenerator* t : gens) {
     sent += t->result().sent;
+    unsent += t->result().unsent;
+    by_hw += t->result().stamped_hardware;
+    by_sw += t->result().stamped_software;
     stamps += t->result().stamps;
     missed += t->result().stamps_missed;
     spacing.insert(spacing.end(), t->result().spacing_ns.begin(), t->result().spacing_ns.end());
@@ -204,10 +237,14 @@ int RunGen(const CommandArgs& args) {
                         {"wrong_format", st.total.tx_wrong_format},
                         {"rejected", st.total.tx_rejected},
                         {"kicks", st.total.tx_kicks},
+                        {"kicks_failed", st.total.tx_kicks_failed},
+                        {"packets_unsent", unsent},
                         {"workers", workers}};
     if (g.tx_stamps) {
       j["tx_stamps"] = {{"stamps", stamps},
                         {"missed", missed},
+                        {"tstamp", std::string(TstampModeName(plan->mode))},
+                        {"by_source", {{"hardware", by_hw}, {"software", by_sw}, {"none", missed}}},
                         {"asked_spacing_ns", g.rate_pps > 0 ? 1e9 / g.rate_pps : 0.0},
                         {"spacing_ns",
                          {{"min", sp.min},
@@ -223,18 +260,27 @@ int RunGen(const CommandArgs& args) {
                 static_cast<unsigned long long>(st.total.tx_bytes), elapsed, HumanRate(pps).c_str(),
                 elapsed > 0 ? static_cast<double>(st.total.tx_bytes) * 8 / elapsed / 1e6 : 0.0,
                 workers, workers == 1 ? "" : "s");
-    std::printf("TX ring full %llu times, wrong format %llu, rejected %llu, kicks %llu\n",
-                static_cast<unsigned long long>(st.total.tx_ring_full),
-                static_cast<unsigned long long>(st.total.tx_wrong_format),
-                static_cast<unsigned long long>(st.total.tx_rejected),
-                static_cast<unsigned long long>(st.total.tx_kicks));
+    std::printf(
+        "TX ring full %llu times, wrong format %llu, rejected %llu, kicks %llu (%llu refused: "
+        "link down or queue full, kicked again)\n",
+        static_cast<unsigned long long>(st.total.tx_ring_full),
+        static_cast<unsigned long long>(st.total.tx_wrong_format),
+        static_cast<unsigned long long>(st.total.tx_rejected),
+        static_cast<unsigned long long>(st.total.tx_kicks),
+        static_cast<unsigned long long>(st.total.tx_kicks_failed));
+    if (unsent > 0) {
+      std::printf("%llu frames committed but never sent (still in the TX ring at the end)\n",
+                  static_cast<unsigned long long>(unsent));
+    }
     if (g.tx_stamps) {
       std::printf(
-          "TX stamps (software): %llu matched, %llu missed; spacing min %lld p50 %lld p99 %lld max "
-          "%lld mean %.0f ns",
-          static_cast<unsigned long long>(stamps), static_cast<unsigned long long>(missed),
-          static_cast<long long>(sp.min), static_cast<long long>(sp.p50),
-          static_cast<long long>(sp.p99), static_cast<long long>(sp.max), sp.mean);
+          "TX stamps (--tstamp %s): %llu frames stamped (%llu hardware, %llu software only), %llu "
+          "without; software spacing min %lld p50 %lld p99 %lld max %lld mean %.0f ns",
+          std::string(TstampModeName(plan->mode)).c_str(), static_cast<unsigned long long>(stamps),
+          static_cast<unsigned long long>(by_hw), static_cast<unsigned long long>(by_sw),
+          static_cast<unsigned long long>(missed), static_cast<long long>(sp.min),
+          static_cast<long long>(sp.p50), static_cast<long long>(sp.p99),
+          static_cast<long long>(sp.max), sp.mean);
       if (g.rate_pps > 0) std::printf(" (asked %.0f ns)", 1e9 / g.rate_pps);
       std::printf("\n");
     }
@@ -248,7 +294,7 @@ RINGSTAMP_COMMAND(gen, "gen", "send UDP traffic from TX rings (a trafgen replace
                   (std::vector<std::string>{"i", "dst_mac", "src_mac", "src_ip", "dst_ip",
                                             "src_port", "dst_port", "size", "count", "c",
                                             "duration", "rate", "burst", "workers", "vlan", "flows",
-                                            "json", "tx_stamps"}),
+                                            "json", "tx_stamps", "tstamp"}),
                   RunGen);
 
 }  // namespace ringstamp::app

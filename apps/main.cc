@@ -3,14 +3,17 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "apps/command.h"
+#include "common/absl_compat.h"
 
 namespace ringstamp::app {
 
@@ -72,6 +75,46 @@ void PrintCommandHelp(const CommandSpec& spec) {
   }
 }
 
+// Checks every flag on the command line the way absl::ParseCommandLine will
+// read it, so that a bad value or an unknown flag is a usage error (exit 2)
+// with our message, rather than abseil's exit 1. Returns "" when all is well.
+// Parsing sets the flags; ParseCommandLine then sets them again from the same text.
+std::string FlagSyntaxError(const std::vector<char*>& args) {
+  for (size_t k = 1; k < args.size(); ++k) {
+    std::string_view a = args[k];
+    if (a == "--") break;  // the rest is positional
+    if (a.size() < 2 || a[0] != '-') continue;
+    a.remove_prefix(a[1] == '-' ? 2 : 1);
+    std::string_view name = a, value;
+    bool has_value = false;
+    if (const size_t eq = a.find('='); eq != std::string_view::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      has_value = true;
+    }
+    std::string shown(name);
+    std::replace(shown.begin(), shown.end(), '_', '-');
+    shown = (shown.size() == 1 ? "-" : "--") + shown;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(ToAbsl(name));
+    if (flag == nullptr && name.size() > 2 && name.substr(0, 2) == "no" && !has_value) {
+      absl::CommandLineFlag* positive = absl::FindCommandLineFlag(ToAbsl(name.substr(2)));
+      if (positive != nullptr && positive->IsOfType<bool>()) continue;  // --noflag
+    }
+    if (flag == nullptr) return absl::StrCat("unknown flag ", shown);
+    if (flag->IsOfType<bool>()) {
+      if (!has_value) continue;
+    } else if (!has_value) {
+      if (k + 1 >= args.size()) return absl::StrCat(shown, " needs a value");
+      value = args[++k];
+    }
+    std::string error;
+    if (!flag->ParseFrom(ToAbsl(value), &error)) {
+      return absl::StrCat(shown, ": '", ToAbsl(value), "' is not a valid value: ", error);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 }  // namespace ringstamp::app
 
@@ -130,6 +173,11 @@ int main(int argc, char** argv) {
   }
   std::string ip_flag = "--ip=" + ip_values;
   if (!ip_values.empty()) merged.push_back(ip_flag.data());
+  if (std::string error = FlagSyntaxError(merged); !error.empty()) {
+    std::fprintf(stderr, "ringstamp %s: %s (see `ringstamp %s --help`)\n", name.c_str(),
+                 error.c_str(), name.c_str());
+    return kExitUsage;
+  }
   std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(merged.size()), merged.data());
   std::vector<std::string> foreign = ForeignFlags(*spec);

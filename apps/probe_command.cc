@@ -18,6 +18,7 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/input_checks.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/probe_output.h"
 #include "apps/svg_plot.h"
@@ -98,6 +99,7 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
     if (a.find('/') == std::string::npos) a += a.find(':') == std::string::npos ? "/24" : "/64";
     auto p = ParseIpSubnet(a);
     if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--ip: ", p.status().message()));
+    if (absl::Status c = CheckSourceIp("--ip", p->address); !c.ok()) return c;
     eo.addresses.push_back(a);
   }
   if (absl::GetFlag(FLAGS_mac).empty() && !absl::GetFlag(FLAGS_tap).empty()) {
@@ -110,6 +112,7 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   } else {
     auto mac = ParseMacFlag("--mac", absl::GetFlag(FLAGS_mac));
     if (!mac.ok()) return mac.status();
+    if (absl::Status c = CheckSourceMac("--mac", *mac); !c.ok()) return c;
     eo.mac = *mac;
   }
   auto vlans = ParseVlanList("--vlan", absl::GetFlag(FLAGS_vlan));
@@ -187,7 +190,7 @@ int RunServer(const CommandArgs& args) {
   if (port < 1 || port > 65535)
     return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));
   const double duration = absl::GetFlag(FLAGS_duration);
-  if (duration < 0) return Fail(cmd, absl::InvalidArgumentError("--duration must be ≥ 0"));
+  if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(cmd, c);
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
   // The error estimate and S bit from the clock's real state (adjtimex, PHC mapping).
@@ -274,6 +277,17 @@ int RunClient(const CommandArgs& args) {
   const bool icmp = *mode == ProbeMode::kIcmpEcho;
   auto server_ip = ParseIpFlag("--server", absl::GetFlag(FLAGS_server));
   if (!server_ip.ok()) return Fail(cmd, server_ip.status());
+  if (absl::Status c =
+          CheckPeerAddress("--server", *server_ip, OwnAddresses(absl::GetFlag(FLAGS_ip)));
+      !c.ok()) {
+    return Fail(cmd, c);
+  }
+  if (absl::Status c = CheckCount("--count", absl::GetFlag(FLAGS_count)); !c.ok()) {
+    return Fail(cmd, c);
+  }
+  if (absl::Status c = CheckDurationSeconds("--duration", absl::GetFlag(FLAGS_duration)); !c.ok()) {
+    return Fail(cmd, c);
+  }
   const int port = absl::GetFlag(FLAGS_port);
   if (port < 1 || port > 65535)
     return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));

@@ -22,6 +22,7 @@
 #include "engine/proto/ndp.h"
 #include "engine/proto/udp.h"
 #include "engine/rudp_conn.h"
+#include "engine/short_frames.h"
 #include "engine/worker.h"
 
 namespace ringstamp {
@@ -482,13 +483,9 @@ void EtherConn::HandleArp(RelayWorker& w, const L2View& l2) {
   if (arp->sender_ip == arp->target_ip) return;  // someone's gratuitous ARP
   const ArpPacket reply =
       ArpPacket::Reply(options_.mac, arp->target_ip, arp->sender_mac, arp->sender_ip);
-  const size_t hdr = L2HeaderSize(options_.vlans);
   w.SendInPlace(
       [&](std::span<std::byte> out) -> size_t {
-        if (out.size() < hdr + kArpPacketSize) return 0;
-        BuildEthernet(out, arp->sender_mac, options_.mac, options_.vlans, kEtherTypeArp);
-        BuildArp(out.subspan(hdr), reply);
-        return std::max<size_t>(hdr + kArpPacketSize, 60);  // pad to the Ethernet minimum
+        return BuildArpReplyFrame(out, arp->sender_mac, options_.mac, options_.vlans, reply);
       },
       id_, {});
   Rx(w).arp_answered.Add();
@@ -536,22 +533,16 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
       return;
     }
     if (icmp->type == kIcmpv4EchoRequest && options_.answer_ping) {
-      const size_t l2h = L2HeaderSize(options_.vlans);
-      const size_t data = icmp->body.size();
+      const EchoReplyFrame reply{.dst = l2.src,
+                                 .src = options_.mac,
+                                 .vlans = options_.vlans,
+                                 .ip_src = ip->dst,
+                                 .ip_dst = ip->src,
+                                 .id = icmp->echo_id(),
+                                 .seq = icmp->echo_seq(),
+                                 .data = icmp->body};
       w.SendInPlace(
-          [&](std::span<std::byte> out) -> size_t {
-            const size_t need = l2h + kIpv4MinHeaderSize + kIcmpHeaderSize + data;
-            if (out.size() < need) return 0;
-            std::memcpy(out.data() + l2h + kIpv4MinHeaderSize + kIcmpHeaderSize, icmp->body.data(),
-                        data);
-            BuildIcmpv4Echo(out.subspan(l2h + kIpv4MinHeaderSize),
-                            {.reply = true, .id = icmp->echo_id(), .seq = icmp->echo_seq()}, data);
-            BuildIpv4(out.subspan(l2h),
-                      {.ttl = 64, .protocol = kIpProtoIcmp, .src = ip->dst, .dst = ip->src},
-                      kIcmpHeaderSize + data);
-            BuildEthernet(out, l2.src, options_.mac, options_.vlans, kEtherTypeIpv4);
-            return std::max<size_t>(need, 60);
-          },
+          [&](std::span<std::byte> out) -> size_t { return BuildIcmpv4EchoReplyFrame(out, reply); },
           id_, {});
       Rx(w).echo_answered.Add();
       return;
@@ -875,20 +866,7 @@ absl::Status EtherConn::SendMembershipReport(const IpAddress& group, bool join) 
       return absl::FailedPreconditionError("IGMP report needs an IPv4 address on the endpoint");
     return relay_->Transmit(
         [&](std::span<std::byte> out) -> size_t {
-          const size_t ip_hdr = kIpv4MinHeaderSize + sizeof(kIpv4RouterAlertOption);
-          const size_t igmp = BuildIgmpv3Report(out.subspan(l2h + ip_hdr), std::span(&record, 1));
-          if (igmp == 0) return 0;
-          BuildIpv4(out.subspan(l2h),
-                    {.tos = 0xc0,
-                     .ttl = 1,
-                     .protocol = kIpProtoIgmp,
-                     .src = src,
-                     .dst = kIgmpv3RoutersV4,
-                     .options = kIpv4RouterAlertOption},
-                    igmp);
-          BuildEthernet(out, *MulticastMac(kIgmpv3RoutersV4), options_.mac, options_.vlans,
-                        kEtherTypeIpv4);
-          return std::max<size_t>(l2h + ip_hdr + igmp, 60);
+          return BuildIgmpv3ReportFrame(out, options_.mac, options_.vlans, src, record);
         },
         id_, {}, static_cast<int>(id_));
   }

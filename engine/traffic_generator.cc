@@ -86,8 +86,12 @@ void TrafficGenerator::OnStart(Worker& worker) {
   }
   if (TxRing* ring = worker.tx()->ring()) slot_flow_.assign(ring->frame_count(), kNoFlow);
   if (options_.tx_stamps) {
-    absl::Status s = EnableSocketTimestamping(
-        worker.tx_fd(), kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly, worker.ifname());
+    TsFlags flags = kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly;
+    if (options_.hardware_tx_stamps) {
+      flags |= kTsTxHardware | kTsRawHardware;
+      wants_ = kWantSoftware | kWantHardware;
+    }
+    absl::Status s = EnableSocketTimestamping(worker.tx_fd(), flags, worker.ifname());
     if (!s.ok()) {
       error_ = std::string(s.message());
       Finish();
@@ -165,7 +169,7 @@ uint64_t TrafficGenerator::FillRing(TxRing& ring, uint64_t budget, int64_t user_
     }
     if (ring.Commit(static_cast<uint32_t>(t.size())) != TxResult::kOk) break;
     NextFlow();
-    if (tracker_) tracker_->OnSend(kWantSoftware, user_ns, now);
+    if (tracker_) tracker_->OnSend(wants_, user_ns, now);
   }
   return n;
 }
@@ -179,9 +183,21 @@ uint64_t TrafficGenerator::FillPort(TxPort& tx, uint64_t budget, int64_t user_ns
     std::memcpy(slot.data(), t.data(), t.size());
     if (tx.Commit(static_cast<uint32_t>(t.size())) != TxResult::kOk) break;
     NextFlow();
-    if (tracker_) tracker_->OnSend(kWantSoftware, user_ns, now);
+    if (tracker_) tracker_->OnSend(wants_, user_ns, now);
   }
   return n;
+}
+
+void TrafficGenerator::CountStamps(const TxCompletion& c) {
+  if (c.stamps.hardware_ns) {
+    ++result_.stamps;
+    ++result_.stamped_hardware;
+  } else if (c.stamps.software_ns) {
+    ++result_.stamps;
+    ++result_.stamped_software;
+  } else {
+    ++result_.stamps_missed;
+  }
 }
 
 void TrafficGenerator::OnErrorQueue(Worker& worker) {
@@ -191,8 +207,9 @@ void TrafficGenerator::OnErrorQueue(Worker& worker) {
 void TrafficGenerator::DrainStamps(Worker& worker) {
   TxCompletion done;
   auto on_stamp = [&](const TxStampEvent& ev) {
-    if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted && done.stamps.software_ns) {
-      ++result_.stamps;
+    if (tracker_->OnStamp(ev, &done) != TxMatch::kCompleted) return;
+    CountStamps(done);
+    if (done.stamps.software_ns) {
       if (last_stamp_ns_ && result_.spacing_ns.size() < (1u << 24)) {
         result_.spacing_ns.push_back(*done.stamps.software_ns - *last_stamp_ns_);
       }
@@ -203,7 +220,7 @@ void TrafficGenerator::DrainStamps(Worker& worker) {
   // lap's worth, so a big kick's stamps leave the queue before the next kick adds more.
   for (uint32_t rounds = 0; source_->Drain(on_stamp).more && rounds < kMaxDrainRounds; ++rounds) {
   }
-  tracker_->Expire(MonotonicNs(), [&](const TxCompletion&) { ++result_.stamps_missed; });
+  tracker_->Expire(MonotonicNs(), [&](const TxCompletion& c) { CountStamps(c); });
   worker.SetTxStampCounts(tracker_->pending(), result_.stamps_missed);
 }
 
@@ -217,14 +234,16 @@ void TrafficGenerator::OnStop(Worker& worker) {
     (void)tx->Flush();
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  result_.sent = sent_;
+  // What is still in the ring now was never sent (the link stayed down, say).
+  result_.unsent = std::min<uint64_t>(tx->InFlight(), sent_);
+  result_.sent = sent_ - result_.unsent;
   if (tracker_) {
     const int64_t stamp_deadline = MonotonicNs() + tracker_->timeout_ns();
     while (tracker_->pending() > 0 && MonotonicNs() < stamp_deadline) {
       DrainStamps(worker);
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
-    tracker_->Expire(INT64_MAX, [&](const TxCompletion&) { ++result_.stamps_missed; });
+    tracker_->Expire(INT64_MAX, [&](const TxCompletion& c) { CountStamps(c); });
     worker.SetTxStampCounts(0, result_.stamps_missed);
   }
 }

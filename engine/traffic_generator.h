@@ -16,8 +16,9 @@
 // Unlimited rate fills the ring as fast as the kernel drains it; --rate is a
 // token bucket checked per burst (no syscall per frame), sleeping in the
 // worker's wait until the next frame is due.
-// With tx_stamps, the worker's TX socket gets SO_TIMESTAMPING (software, OPT_ID)
-// and every frame's TX stamp is matched to it; the spacing of consecutive
+// With tx_stamps, the worker's TX socket gets SO_TIMESTAMPING (software, OPT_ID;
+// hardware too with hardware_tx_stamps) and every frame's TX stamps are matched
+// to it and counted by their best source; the spacing of consecutive software
 // stamps is kept as a distribution.
 // Threads: one generator per worker, used only on that worker's thread; Done()
 // and the counters may be read from any thread.
@@ -46,15 +47,24 @@ struct TrafficGenOptions {
   uint32_t burst = 256;         // frames per kick; 0: every free slot (≤ one ring lap)
   int64_t stop_at_mono_ns = 0;  // 0: no deadline
   bool tx_stamps = false;
+  // With tx_stamps: also ask the NIC's hardware TX stamp (the interface must
+  // have been set for it: TimestampingPlan::hardware_tx).
+  bool hardware_tx_stamps = false;
 
   // This worker's share of count and rate when `workers` generators run.
   TrafficGenOptions ShareFor(int worker, int workers) const;
 };
 
 struct TrafficGenResult {
-  uint64_t sent = 0;                // frames committed and handed to the kernel
-  uint64_t stamps = 0;              // TX stamps matched to frames
-  uint64_t stamps_missed = 0;       // frames whose stamp never came
+  uint64_t sent = 0;           // frames the kernel took from the ring (committed minus unsent)
+  uint64_t unsent = 0;         // committed frames still in the ring when the generator stopped
+                               // (link down, kicks refused): never sent, counted here
+  uint64_t stamps = 0;         // frames that got at least one TX stamp
+  uint64_t stamps_missed = 0;  // frames that got none
+  // Of `stamps`, by the best source the kernel reported: a hardware stamp
+  // (ts[2] of SCM_TIMESTAMPING), or software only. They add up to `stamps`.
+  uint64_t stamped_hardware = 0;
+  uint64_t stamped_software = 0;
   std::vector<int64_t> spacing_ns;  // gaps between consecutive TX stamps (tx_stamps only)
 };
 
@@ -83,6 +93,8 @@ class TrafficGenerator : public FrameHandler {
     if (++next_flow_ == templates_.size()) next_flow_ = 0;
   }
   void DrainStamps(Worker& worker);
+  // Counts a finished send by the best TX stamp it got (or as missed).
+  void CountStamps(const TxCompletion& c);
   void Finish() { done_.store(true, std::memory_order_release); }
 
   TrafficGenOptions options_;
@@ -95,6 +107,7 @@ class TrafficGenerator : public FrameHandler {
   std::atomic<bool> done_{false};
   TxStampSource* source_ = nullptr;  // the worker's, opened in OnStart with --tx-stamps
   std::optional<TxStampTracker> tracker_;
+  TxWants wants_ = kWantSoftware;  // | kWantHardware with hardware_tx_stamps
   std::optional<int64_t> last_stamp_ns_;
   TrafficGenResult result_;
   std::string error_;

@@ -196,6 +196,7 @@ WorkerStats Worker::Stats() const {
     s.bytes = rx->bytes.Get();
     s.truncated = rx->truncated.Get();
     s.malformed_blocks = rx->malformed_blocks.Get();
+    s.foreign_frames = rx->foreign.Get();
   }
   s.kernel_packets = kernel_packets_.Get();
   s.kernel_drops = kernel_drops_.Get();
@@ -220,6 +221,7 @@ WorkerStats Worker::Stats() const {
     s.tx_sent = tx->counters().committed.Get();
     s.tx_bytes = tx->counters().bytes.Get();
     s.tx_kicks = tx->counters().kicks.Get();
+    s.tx_kicks_failed = tx->counters().kicks_failed.Get();
     s.tx_ring_full = tx->counters().ring_full.Get();
     s.tx_wrong_format = tx->counters().wrong_format.Get();
     s.tx_rejected = tx->counters().rejected.Get();

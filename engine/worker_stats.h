@@ -19,11 +19,13 @@ struct WorkerStats {
   uint64_t kernel_drops = 0;       // frames the kernel dropped: ring full
   uint64_t freezes = 0;            // times the V3 queue froze
   uint64_t malformed_blocks = 0;   // block walks stopped by a failed offset check
+  uint64_t foreign_frames = 0;     // frames of another interface the ring skipped
   uint64_t handler_drops = 0;      // frames the handler dropped (queue full, no owner, ...)
   uint64_t hw_stamps_missing = 0;  // hardware stamps asked for, frame came with software only
   uint64_t tx_sent = 0;            // frames committed to the TX ring
   uint64_t tx_bytes = 0;
   uint64_t tx_kicks = 0;
+  uint64_t tx_kicks_failed = 0;  // kicks refused for now (link down, queue full): kicked again
   uint64_t tx_ring_full = 0;
   uint64_t tx_wrong_format = 0;
   uint64_t tx_rejected = 0;  // frames refused before the kernel (too long / short)

@@ -32,6 +32,7 @@ struct Frame {
   bool vlan_valid = false;
   uint8_t pkt_type = 0;  // PACKET_HOST, PACKET_OUTGOING, ... when known (V2 path)
   uint32_t status = 0;   // raw tp_status bits
+  int32_t ifindex = 0;   // sll_ifindex the kernel wrote beside the frame (0: not present)
   Timestamps stamps;     // hardware/software from the ring, userspace per block
 
   std::span<const std::byte> bytes() const { return {data, snap_len}; }

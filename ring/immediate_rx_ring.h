@@ -54,13 +54,15 @@ class ImmediateRxRing {
       if ((status & TP_STATUS_USER) == 0) break;
       if (user_ns == 0) user_ns = RealtimeNs();
       next_ = next_ + 1 == frame_count_ ? 0 : next_ + 1;
-      if (Fill(h, status, user_ns, &f)) {
+      if (!Fill(h, status, user_ns, &f)) {
+        counters_.malformed_blocks.Add();
+      } else if (IsForeign(f)) {
+        counters_.foreign.Add();
+      } else {
         fn(static_cast<const Frame&>(f));
         ++n;
         counters_.bytes.Add(f.wire_len);
         if (f.truncated()) counters_.truncated.Add();
-      } else {
-        counters_.malformed_blocks.Add();
       }
       std::atomic_ref<uint32_t>(h->tp_status).store(TP_STATUS_KERNEL, std::memory_order_release);
     }
@@ -89,12 +91,14 @@ class ImmediateRxRing {
         if (user_ns == 0) user_ns = RealtimeNs();
         next_ = next_ + 1 == frame_count_ ? 0 : next_ + 1;
         slots[taken++] = h;
-        if (Fill(h, status, user_ns, &batch[in_batch])) {
+        if (!Fill(h, status, user_ns, &batch[in_batch])) {
+          counters_.malformed_blocks.Add();
+        } else if (IsForeign(batch[in_batch])) {
+          counters_.foreign.Add();
+        } else {
           counters_.bytes.Add(batch[in_batch].wire_len);
           if (batch[in_batch].truncated()) counters_.truncated.Add();
           ++in_batch;
-        } else {
-          counters_.malformed_blocks.Add();
         }
       }
       if (taken == 0) break;
@@ -113,11 +117,16 @@ class ImmediateRxRing {
     return n;
   }
 
+  // As RxRing::set_only_ifindex: frames of another interface are skipped and
+  // counted in counters().foreign.
+  void set_only_ifindex(int ifindex) { only_ifindex_ = ifindex; }
+
   uint32_t outstanding_blocks() const { return 0; }
   const RxRingCounters& counters() const { return counters_; }
   const RingConfig& config() const { return cfg_; }
 
  private:
+  bool IsForeign(const Frame& f) const { return only_ifindex_ != 0 && f.ifindex != only_ifindex_; }
   static uint32_t LoadStatus(tpacket2_hdr* h) {
     return std::atomic_ref<uint32_t>(h->tp_status).load(std::memory_order_acquire);
   }
@@ -147,6 +156,7 @@ class ImmediateRxRing {
     const auto* sll = reinterpret_cast<const sockaddr_ll*>(reinterpret_cast<const std::byte*>(h) +
                                                            TPACKET_ALIGN(sizeof(tpacket2_hdr)));
     f->pkt_type = sll->sll_pkttype;
+    f->ifindex = sll->sll_ifindex;
     f->stamps = Timestamps{};
     f->stamps.userspace_ns = user_ns;
     DecodeRingStamp(status, h->tp_sec, h->tp_nsec, &f->stamps);
@@ -159,6 +169,7 @@ class ImmediateRxRing {
   uint32_t frames_per_block_;
   uint32_t frame_count_;
   uint32_t next_ = 0;
+  int only_ifindex_ = 0;
   RxRingCounters counters_;
 };
 

@@ -96,7 +96,10 @@ absl::StatusOr<PacketSocket> PacketSocket::Open(std::string_view ifname,
   if (!mtu.ok()) return mtu.status();
 
   PacketSocket sock;
-  sock.fd_.Reset(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(options.protocol)));
+  // Protocol 0: the socket receives nothing until Bind() names the protocol and
+  // the interface. Opened with ETH_P_ALL it would take every interface's frames
+  // into its ring from here until the bind (libpcap opens its sockets this way too).
+  sock.fd_.Reset(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
   if (!sock.fd_.valid()) {
     int err = errno;
     if (err == EPERM || err == EACCES) {
@@ -185,19 +188,33 @@ absl::Status PacketSocket::SetBuffers(int rcvbuf, int sndbuf) {
   return absl::OkStatus();
 }
 
-absl::Status PacketSocket::Bind() {
+absl::Status PacketSocket::Bind(BindOptions options) {
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(protocol_);
   sll.sll_ifindex = ifindex_;
+  const std::string up_hint = absl::StrCat("bring it up first (`ip link set ", ifname_, " up`)");
   if (bind(fd(), reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) != 0) {
     int err = errno;
     if (err == ENETDOWN) {
-      return ErrnoStatus(err, absl::StrCat(ifname_, ": bind"),
-                         absl::StrCat("bring the interface up (`ip link set ", ifname_, " up`)"));
+      return absl::FailedPreconditionError(absl::StrCat(ifname_, ": interface is down; ", up_hint));
     }
     return ErrnoStatus(err, absl::StrCat(ifname_, ": bind"));
   }
+  // A bind to a down interface returns 0 and leaves ENETDOWN in SO_ERROR; the
+  // socket then receives nothing until the interface comes up. Reading the error
+  // also clears it (it would otherwise show as POLLERR on the first poll).
+  int so_error = 0;
+  socklen_t len = sizeof(so_error);
+  if (getsockopt(fd(), SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) {
+    int err = errno;
+    return ErrnoStatus(err, absl::StrCat(ifname_, ": getsockopt SO_ERROR after bind"));
+  }
+  if (so_error == ENETDOWN) {
+    if (options.allow_down) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(ifname_, ": interface is down; ", up_hint));
+  }
+  if (so_error != 0) return ErrnoStatus(so_error, absl::StrCat(ifname_, ": bind (SO_ERROR)"));
   return absl::OkStatus();
 }
 

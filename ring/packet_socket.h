@@ -70,7 +70,8 @@ struct FanoutOptions {
 
 class PacketSocket {
  public:
-  // Creates the socket and resolves the interface (not yet bound). Errors:
+  // Creates the socket (with protocol 0: it receives nothing until Bind) and
+  // resolves the interface. Errors:
   // unknown interface (lists how to find one), missing CAP_NET_RAW.
   static absl::StatusOr<PacketSocket> Open(std::string_view ifname,
                                            PacketSocketOptions options = {});
@@ -95,8 +96,18 @@ class PacketSocket {
   absl::Status DetachFilter();
   // Raises SO_RCVBUF/SO_SNDBUF (SO_*BUFFORCE when allowed).
   absl::Status SetBuffers(int rcvbuf, int sndbuf);
-  // Binds to the interface with the socket's protocol. Call after ring setup.
-  absl::Status Bind();
+  struct BindOptions {
+    // Accept an interface that is down: the socket receives from the moment it
+    // comes up (a TAP the caller brings up after setup). Otherwise a down
+    // interface is a FailedPrecondition "interface is down" error.
+    bool allow_down = false;
+  };
+  // Binds to the interface with the socket's protocol; only from here on does
+  // the socket receive, and only this interface's frames. Call after ring and
+  // filter setup, and before JoinFanout. Reads SO_ERROR after the bind: the
+  // kernel reports a down interface only there.
+  absl::Status Bind(BindOptions options);
+  absl::Status Bind() { return Bind(BindOptions{}); }
   // Joins a fanout group after Bind(); returns the group id in use (the
   // kernel's choice when unique_id and group_id 0).
   absl::StatusOr<uint16_t> JoinFanout(const FanoutOptions& options);

@@ -189,8 +189,10 @@ absl::StatusOr<Rings> SetupRings(PacketSocket& sock, const RingSetupOptions& opt
   if (options.rx) {
     if (v2) {
       rings.rx_immediate.emplace(mapping, base, rx_cfg);
+      rings.rx_immediate->set_only_ifindex(sock.ifindex());
     } else {
       rings.rx.emplace(mapping, base, rx_cfg);
+      rings.rx->set_only_ifindex(sock.ifindex());
     }
   }
   if (options.tx) {

@@ -39,6 +39,7 @@ struct RxRingCounters {
   RelaxedCounter bytes;             // wire bytes of those frames
   RelaxedCounter truncated;         // frames whose snap length < wire length
   RelaxedCounter malformed_blocks;  // walks stopped by a failed offset check
+  RelaxedCounter foreign;           // frames of another interface, skipped (set_only_ifindex)
 };
 
 class RxRing {
@@ -95,7 +96,12 @@ class RxRing {
       if (!block) break;
       uint64_t bytes = 0, truncated = 0;
       size_t n = 0;
+      uint64_t foreign = 0;
       while (block->walker().Next(&f)) {
+        if (IsForeign(f)) {
+          ++foreign;
+          continue;
+        }
         ++n;
         bytes += f.wire_len;
         truncated += f.truncated();
@@ -104,6 +110,7 @@ class RxRing {
       counters_.frames.Add(n);
       counters_.bytes.Add(bytes);
       if (truncated) counters_.truncated.Add(truncated);
+      if (foreign) counters_.foreign.Add(foreign);
       frames += n;
     }
     return frames;
@@ -122,7 +129,12 @@ class RxRing {
       if (!block) break;
       uint64_t bytes = 0, truncated = 0;
       size_t n = 0, in_batch = 0;
+      uint64_t foreign = 0;
       while (block->walker().Next(&batch[in_batch])) {
+        if (IsForeign(batch[in_batch])) {
+          ++foreign;
+          continue;
+        }
         bytes += batch[in_batch].wire_len;
         truncated += batch[in_batch].truncated();
         ++n;
@@ -135,10 +147,18 @@ class RxRing {
       counters_.frames.Add(n);
       counters_.bytes.Add(bytes);
       if (truncated) counters_.truncated.Add(truncated);
+      if (foreign) counters_.foreign.Add(foreign);
       frames += n;
     }
     return frames;
   }
+
+  // Poll and PollBatches skip (and count in counters().foreign) every frame
+  // whose sll_ifindex is not `ifindex`; 0 (the default) keeps every frame.
+  // SetupRings sets it to the socket's interface: a belt beside the bind order
+  // (packet_socket.h), so another interface's frame never reaches a handler.
+  // The block-by-block TryAcquire walk does not filter.
+  void set_only_ifindex(int ifindex) { only_ifindex_ = ifindex; }
 
   // Blocks currently held by userspace guards (0 once every guard is gone).
   uint32_t outstanding_blocks() const { return outstanding_; }
@@ -149,6 +169,7 @@ class RxRing {
   tpacket_block_desc* BlockAt(uint32_t i) const {
     return reinterpret_cast<tpacket_block_desc*>(base_ + static_cast<size_t>(i) * cfg_.block_size);
   }
+  bool IsForeign(const Frame& f) const { return only_ifindex_ != 0 && f.ifindex != only_ifindex_; }
   void Release(tpacket_block_desc* desc, V3BlockError error) {
     if (error != V3BlockError::kNone) counters_.malformed_blocks.Add();
     counters_.blocks.Add();
@@ -161,6 +182,7 @@ class RxRing {
   RingConfig cfg_;
   uint32_t next_ = 0;
   uint32_t outstanding_ = 0;
+  int only_ifindex_ = 0;
   RxRingCounters counters_;
 };
 

@@ -349,7 +349,8 @@ absl::Status TapRx::InitRing(const std::string& ifname, uint32_t ring_frames, ui
   RS_ASSIGN_OR_RETURN(Rings r, SetupRings(*sock_, {.rx = cfg, .rx_kind = RingKind::kRxV2}));
   rings_.emplace(std::move(r));
   ring_ = &*rings_->rx_immediate;
-  RS_RETURN_IF_ERROR(sock_->Bind());
+  // The TAP is brought up after its queues are set up; the ring receives from then on.
+  RS_RETURN_IF_ERROR(sock_->Bind({.allow_down = true}));
   if (fanout_group != nullptr) {
     FanoutOptions f{.mode = FanoutMode::kHash};
     if (fanout_group->has_value()) {

@@ -56,26 +56,46 @@ TxResult TxRing::Write(std::span<const std::byte> frame) {
 
 absl::Status TxRing::Flush() {
   if (pending_ == 0) return absl::OkStatus();
-  pending_ = 0;
+  return Kick();
+}
+
+absl::Status TxRing::Kick() {
   counters_.kicks.Add();
   if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0) {
-    int err = errno;
-    if (err == EAGAIN || err == ENOBUFS || err == EINTR) return absl::OkStatus();
-    counters_.kick_errors.Add();
-    return ErrnoStatus(err, "TX ring kick (sendto)");
+    const int err = errno;
+    // Nothing was lost: the kernel leaves the frame it could not send at the
+    // ring's head in TP_STATUS_SEND_REQUEST. Keep the frames pending so the
+    // next Flush (the worker's loop) or WaitWritable kicks again: without
+    // that kick a full ring never frees a slot, and POLLOUT never comes.
+    switch (err) {
+      case EAGAIN:
+      case EINTR:
+      case ENOBUFS:
+      case ENETDOWN:
+      case ENXIO:
+        counters_.kicks_failed.Add();
+        return absl::OkStatus();
+      default:
+        counters_.kick_errors.Add();
+        return ErrnoStatus(err, "TX ring kick (sendto)");
+    }
   }
+  pending_ = 0;
   return absl::OkStatus();
 }
 
 bool TxRing::WaitWritable(int timeout_ms) {
-  if (LoadStatus(SlotAt(next_)) != TP_STATUS_SEND_REQUEST &&
-      LoadStatus(SlotAt(next_)) != TP_STATUS_SENDING) {
-    return true;
+  uint32_t s = LoadStatus(SlotAt(next_));
+  if (s != TP_STATUS_SEND_REQUEST && s != TP_STATUS_SENDING) return true;
+  if (s == TP_STATUS_SEND_REQUEST) {
+    // The kernel has not taken the slot we wait for (an earlier kick failed, or
+    // none came): kick, or the wait below can only time out.
+    (void)Kick();
   }
   pollfd p{fd_, POLLOUT, 0};
   int r = poll(&p, 1, timeout_ms);
   if (r <= 0) return false;
-  const uint32_t s = LoadStatus(SlotAt(next_));
+  s = LoadStatus(SlotAt(next_));
   return s == TP_STATUS_AVAILABLE || s == TP_STATUS_WRONG_FORMAT;
 }
 

@@ -58,7 +58,10 @@ struct TxRingCounters {
   RelaxedCounter ring_full;     // Reserve() calls that found no free slot
   RelaxedCounter wrong_format;  // slots the kernel marked TP_STATUS_WRONG_FORMAT
   RelaxedCounter rejected;      // frames refused before the kernel (too long / too short)
-  RelaxedCounter kick_errors;   // sendto() failures other than EAGAIN/ENOBUFS
+  RelaxedCounter kick_errors;   // sendto() failures other than those below
+  // Kicks the kernel refused for now (EAGAIN, ENOBUFS, ENETDOWN: device queue
+  // full, link down): the frames stay committed and are kicked again.
+  RelaxedCounter kicks_failed;
 };
 
 static_assert(sizeof(tpacket3_hdr) == 48, "tpacket3_hdr layout changed");
@@ -127,15 +130,19 @@ class TxRing {
   // Reserve + copy + Commit.
   TxResult Write(std::span<const std::byte> frame);
 
-  // Kicks the kernel once for everything committed since the last Flush
-  // (sendto(fd, NULL, 0, MSG_DONTWAIT)). Returns a Status only for real errors;
-  // EAGAIN/ENOBUFS mean the device queue is busy and the frames stay queued.
+  // Kicks the kernel once for everything committed since the last successful
+  // kick (sendto(fd, NULL, 0, MSG_DONTWAIT)). Returns a Status only for real
+  // errors. EAGAIN/ENOBUFS (device queue busy) and ENETDOWN (link down) are
+  // counted in kicks_failed and leave the frames pending: the next Flush kicks
+  // again, so sending resumes by itself when the link comes back.
   absl::Status Flush();
 
   // Waits up to timeout_ms for a free slot (POLLOUT); true when one is free.
+  // When the slot waited for is still a send request the kernel never took,
+  // kicks first (else POLLOUT could not come).
   bool WaitWritable(int timeout_ms);
 
-  // Frames committed and not yet flushed.
+  // Frames committed and not yet taken by a successful kick.
   uint32_t pending() const { return pending_; }
   // Slots in the ring, and the index (0 .. frame_count()-1) of the slot the next
   // Reserve returns: a producer that keeps what it wrote per slot (a frame
@@ -161,6 +168,7 @@ class TxRing {
   absl::Status Describe(TxResult result, uint32_t len) const;
 
  private:
+  absl::Status Kick();
   static uint32_t LoadStatus(tpacket3_hdr* h) {
     return std::atomic_ref<uint32_t>(h->tp_status).load(std::memory_order_acquire);
   }

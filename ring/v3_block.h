@@ -14,6 +14,7 @@
 #pragma once
 
 #include <linux/if_packet.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstddef>
@@ -40,6 +41,11 @@ const char* V3BlockErrorName(V3BlockError e);
 
 class V3BlockWalker {
  public:
+  // Where the kernel puts the frame's sockaddr_ll (sll_ifindex says which
+  // interface the frame came from), relative to the frame header.
+  static constexpr uint32_t kSllOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+  static constexpr uint32_t kSllEnd = kSllOffset + sizeof(sockaddr_ll);
+
   // `block` points at a block of `block_size` bytes the caller owns for the walk.
   V3BlockWalker(const std::byte* block, uint32_t block_size, int64_t userspace_ns)
       : block_(block), userspace_ns_(userspace_ns) {
@@ -92,6 +98,15 @@ class V3BlockWalker {
                    : f->vlan_valid                            ? 0x8100
                                                               : 0;
     f->pkt_type = 0;
+    // The kernel writes a sockaddr_ll right after the header, before tp_mac.
+    if (mac >= kSllEnd) {
+      int32_t ifindex;
+      std::memcpy(&ifindex, block_ + offset_ + kSllOffset + offsetof(sockaddr_ll, sll_ifindex),
+                  sizeof(ifindex));
+      f->ifindex = ifindex;
+    } else {
+      f->ifindex = 0;
+    }
     f->stamps = Timestamps{};
     f->stamps.userspace_ns = userspace_ns_;
     DecodeRingStamp(h->tp_status, h->tp_sec, h->tp_nsec, &f->stamps);

@@ -1,11 +1,16 @@
 #include "tests/support/v3_block_builder.h"
 
+#include <sys/socket.h>
+
 #include <cstring>
 
 namespace ringstamp::testing {
 namespace {
-constexpr uint32_t kMacOffset =
-    TPACKET_ALIGN(sizeof(tpacket3_hdr)) + 16;  // as the kernel: hdr + sockaddr_ll
+// As the kernel lays out a frame of an Ethernet device: header, sockaddr_ll,
+// then the MAC header placed so the network header is aligned
+// (TPACKET_ALIGN(48 + 20 + 16) - 14 = 82).
+constexpr uint32_t kSllOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+constexpr uint32_t kMacOffset = TPACKET_ALIGN(kSllOffset + sizeof(sockaddr_ll) + 16) - 14;
 uint32_t Align(uint32_t v) { return TPACKET_ALIGN(v); }
 }  // namespace
 
@@ -34,6 +39,11 @@ bool V3BlockBuilder::Add(std::span<const std::byte> data, const V3FrameSpec& spe
   h.hv1.tp_rxhash = spec.rxhash;
   h.hv1.tp_vlan_tci = spec.vlan_tci;
   h.hv1.tp_vlan_tpid = spec.vlan_tpid;
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = spec.ifindex;
+  sll.sll_halen = 6;
+  std::memcpy(mem_.data() + next_ + kSllOffset, &sll, sizeof(sll));
   if (!data.empty()) std::memcpy(mem_.data() + next_ + kMacOffset, data.data(), data.size());
   next_ += total;
   return true;

@@ -27,6 +27,7 @@ struct V3FrameSpec {
   uint16_t vlan_tci = 0;
   uint16_t vlan_tpid = 0;
   uint32_t rxhash = 0;
+  int32_t ifindex = 1;  // sll_ifindex written beside the frame
 };
 
 class V3BlockBuilder {
