@@ -89,7 +89,7 @@ TEST_CASE("cli_parse: bad VLAN lists are refused with the flag, the value and th
   }
 }
 
-TEST_CASE("cli_parse: MAC addresses with ':' or '-' and either case; others refused") {
+TEST_CASE("cli_parse: MAC addresses with : or - and either case, others refused") {
   const MacAddress want{{0x02, 0x00, 0x5e, 0xab, 0xcd, 0xef}};
   for (const char* text : {"02:00:5e:ab:cd:ef", "02:00:5E:AB:CD:EF", "02-00-5e-ab-cd-ef"}) {
     const std::string shown = text;
@@ -107,7 +107,7 @@ TEST_CASE("cli_parse: MAC addresses with ':' or '-' and either case; others refu
   }
 }
 
-TEST_CASE("cli_parse: IPv4 and IPv6 addresses; prefixes, names and bad octets refused") {
+TEST_CASE("cli_parse: IPv4 and IPv6 addresses, prefixes, names and bad octets refused") {
   struct Row {
     const char* text;
     IpFamily family;
