@@ -117,6 +117,7 @@ TEST_CASE(
   const auto reply_in_a = StampFramesBySeq(cap_a, /*reflector_packets=*/true);
   const auto probe_out_a = StampFramesBySeq(cap_a, /*reflector_packets=*/false);
   const auto reply_out_b = StampFramesBySeq(cap_b, /*reflector_packets=*/true);
+  std::map<int64_t, std::pair<int64_t, int64_t>> t1_t2;  // by seq, answered probes
   int probes = 0, answered = 0, t2_witnessed = 0, t4_witnessed = 0;
   for (const nlohmann::json& p : out.probes) {
     ++probes;
@@ -132,6 +133,7 @@ TEST_CASE(
     CHECK_MESSAGE((t3_source == "estimate" || t3_source == "software"), t3_source);
     const int64_t t1 = p["t1"]["ns"], t2 = p["t2"]["ns"], t3 = p["t3"]["ns"], t4 = p["t4"]["ns"];
     CHECK((before <= t1 && t4 <= after));
+    t1_t2[seq] = {t1, t2};
     const uint32_t s = static_cast<uint32_t>(seq);
     if (auto it = probe_in_b.find(s); it != probe_in_b.end()) {
       ++t2_witnessed;
@@ -149,6 +151,19 @@ TEST_CASE(
   }
   CHECK(probes == 1000);
   CHECK(answered == received);
+  // t1 belongs to its own probe, not the one before: probes leave one after another from one
+  // worker, and the reflector's kernel stamps probe k - 1 inside its transmit (prequeue
+  // stamping), before probe k's transmit (and its TX stamp) begins.
+  if (RxStampedAtEnqueue()) {
+    for (const auto& [seq, stamps] : t1_t2) {
+      auto prev = t1_t2.find(seq - 1);
+      if (prev == t1_t2.end()) continue;
+      CAPTURE(seq);
+      CHECK(prev->second.second < stamps.first);  // t2(k - 1) < t1(k)
+    }
+  } else {
+    MESSAGE("netdev_tstamp_prequeue is 0: t1 not checked against the previous probe's t2");
+  }
   // tcpdump's own drops are the machine's business; that it saw some of each is not.
   INFO(ReadFile(cap_a + ".err"), ReadFile(cap_b + ".err"));
   MESSAGE("tcpdump witnessed t2 of ", t2_witnessed, " and t4 of ", t4_witnessed, " of ", answered,

@@ -104,18 +104,6 @@ std::vector<int64_t> DrainPeer(int fd, int frames, int64_t deadline_mono) {
   return rx;
 }
 
-bool RxStampedAtEnqueue() {
-  // With net.core.netdev_tstamp_prequeue = 1 the peer's RX stamp is taken when veth hands
-  // the frame over, inside the transmit of that frame; else later, in the peer's softirq.
-  // A machine-wide setting, visible only from the initial namespace: read it before moving.
-  FILE* f = std::fopen("/proc/sys/net/core/netdev_tstamp_prequeue", "r");
-  if (f == nullptr) return false;
-  int v = 0;
-  const bool ok = std::fscanf(f, "%d", &v) == 1;
-  std::fclose(f);
-  return ok && v == 1;
-}
-
 void RunCase(const Case& c) {
   const bool rx_at_enqueue = RxStampedAtEnqueue();
   auto tb = Testbed::Create();
