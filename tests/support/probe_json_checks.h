@@ -13,7 +13,9 @@
 //   t1 < t2 ≤ t3 < t4, and forward_ns == t2 − t1 ≥ 0, reverse_ns == t4 − t3 ≥ 0 when the
 //   line has them (--clocks-synchronised); no stamp labelled hardware unless allow_hardware.
 // Only keys that exist before and after the probe's t3 rework are read (t1..t4, rtt_ns,
-// dwell_ns, network_rtt_ns, forward_ns, reverse_ns, status, seq).
+// dwell_ns, network_rtt_ns, forward_ns, reverse_ns, status, seq); a line without t3 that
+// has a t3_estimate key (a client waiting for the reflector's Follow-Up) gets the rules
+// without t3: rtt exact, t1 < t2 < t4.
 // Pure functions on parsed JSON: any thread; they allocate (test code).
 #pragma once
 
