@@ -107,7 +107,7 @@ TEST_CASE("cli errors: without CAP_NET_RAW the command exits 1 and says which ca
       as_nobody);
 }
 
-TEST_CASE("cli errors: a -w file that cannot be written exits 1 naming the path") {
+TEST_CASE("cli errors: a -w or --plot file that cannot be written exits 1 naming the path") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to open packet sockets");
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
@@ -127,6 +127,12 @@ TEST_CASE("cli errors: a -w file that cannot be written exits 1 naming the path"
           {absl::StrCat("capture -i ", tb.if_a(), " -c 1 --duration 1 -w /sys/rs-x.pcap"),
            1,
            {"/sys/rs-x.pcap", "no permission to write there"}},
+          // probe client --plot: refused before probing starts (a run of 100 probes at 1 s
+          // would outlast RunHost's 30 s bound), not after the run is over.
+          {absl::StrCat("probe client -i ", tb.if_a(), " --ip ", tb.ip4_extra(5), " --server ",
+                        tb.ip4_b(), " --count 100 --interval 1s --plot ", dir, "/run.svg"),
+           1,
+           {dir + "/run.svg", "its directory does not exist"}},
           // A directory is not a file (root may write anywhere, so permissions cannot show it).
           {absl::StrCat("capture -i ", tb.if_a(), " -c 1 --duration 1 -w /tmp"),
            1,
