@@ -228,6 +228,8 @@ absl::StatusOr<RecordSink> RecordSink::Open(std::string_view path, size_t buffer
     std::string_view hint;
     if (err == ENOENT) hint = "its directory does not exist";
     if (err == EACCES || err == EPERM) hint = "no permission to write there";
+    if (err == EISDIR) hint = "it is a directory; give a file name inside it";
+    if (err == EROFS) hint = "read-only file system; write somewhere else";
     return ErrnoStatus(err, absl::StrCat(name, ": open for writing"), hint);
   }
   auto sink =

@@ -303,6 +303,9 @@ int RunClient(const CommandArgs& args) {
   auto interval = ParseDurationNs("--interval", absl::GetFlag(FLAGS_interval));
   if (!interval.ok()) return Fail(cmd, interval.status());
   if (*interval <= 0) return Fail(cmd, absl::InvalidArgumentError("--interval must be > 0"));
+  if (!absl::GetFlag(FLAGS_plot).empty()) {  // now, not after the run
+    if (absl::Status s = CheckPlotWritable(absl::GetFlag(FLAGS_plot)); !s.ok()) return Fail(cmd, s);
+  }
   ProbeSenderOptions so;
   so.count = static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_count)));
   so.interval_ns = *interval;

@@ -497,15 +497,40 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
   return std::move(o);
 }
 
+namespace {
+
+absl::Status PlotOpenError(int err, const std::string& name) {
+  std::string_view hint;
+  if (err == ENOENT) hint = "its directory does not exist";
+  if (err == EACCES || err == EPERM) hint = "no permission to write there";
+  if (err == EISDIR) hint = "it is a directory; give a file name inside it";
+  if (err == EROFS) hint = "read-only file system; write somewhere else";
+  return ErrnoStatus(err, absl::StrCat(name, ": open for writing the plot"), hint);
+}
+
+}  // namespace
+
+absl::Status CheckPlotWritable(std::string_view path) {
+  const std::string name(path);
+  if (name.empty()) return absl::InvalidArgumentError("--plot: the file name is empty");
+  int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd >= 0) {  // made it: leave no empty file behind should the run fail
+    ::close(fd);
+    ::unlink(name.c_str());
+    return absl::OkStatus();
+  }
+  if (errno == EEXIST) fd = ::open(name.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return PlotOpenError(errno, name);
+  ::close(fd);
+  return absl::OkStatus();
+}
+
 absl::Status WriteProbeSvg(std::string_view path, const ProbePlotData& data,
                            const SvgPlotOptions& options) {
   const std::string doc = RenderProbeSvg(data, options);
   const std::string name(path);
   UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) {
-    const int err = errno;
-    return ErrnoStatus(err, absl::StrCat(name, ": open for writing the plot"));
-  }
+  if (!fd.valid()) return PlotOpenError(errno, name);
   size_t off = 0;
   while (off < doc.size()) {
     const ssize_t n = ::write(fd.get(), doc.data() + off, doc.size() - off);

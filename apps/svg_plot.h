@@ -61,9 +61,15 @@ struct SvgPlotOptions {
 // The whole document, starting with <?xml ...?>.
 std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& options = {});
 
-// Renders and writes to `path` (created or truncated). Errors name the path and errno.
+// Renders and writes to `path` (created or truncated). Errors name the path, errno and
+// what to do.
 absl::Status WriteProbeSvg(std::string_view path, const ProbePlotData& data,
                            const SvgPlotOptions& options = {});
+
+// Whether `path` can be written, checked before a run so that a bad --plot fails at once
+// and not after hours of probing: an existing file is opened for writing (not truncated),
+// a new one is created and removed again. Errors as WriteProbeSvg's.
+absl::Status CheckPlotWritable(std::string_view path);
 
 // Helpers, exposed for tests.
 struct TimeUnit {

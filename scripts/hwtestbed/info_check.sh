@@ -29,7 +29,16 @@ expect_grep info.txt "^[[:space:]]ptpv2-event$" "RX filter ptpv2-event"
 expect_grep info.txt "^Hardware timestamping config: $before$" "current config read back ($before)"
 expect_grep info.txt "^PHC $HW_PHC0 offset to system time: [-+][0-9]+\\.[0-9]{9} s ± [0-9]+ ns \\(extended, best of [0-9]+\\)" \
   "PHC offset to system time, by PTP_SYS_OFFSET_EXTENDED"
-expect_grep info.txt "FROZEN: the PHC does not advance" "says the PHC is not advancing"
+# Whether the PHC advances is the NIC's business (QEMU 7.2's does not); that info tells the
+# truth about it is ours: judged against the PHC read twice by hw_probe_tool.
+if [ "$(hw_probe_tool phc "$HW_IF0" | sed -n 's/^raw_advance_ns_200ms=//p')" = 0 ]; then
+  frozen=1
+  note "emulator gap detected: the PHC of $HW_IF0 does not advance"
+  expect_grep info.txt "FROZEN: the PHC does not advance" "says the PHC is not advancing"
+else
+  frozen=0
+  expect_no_grep info.txt "FROZEN" "does not call an advancing PHC frozen"
+fi
 expect_grep info.txt "^[[:space:]]hardware RX +yes: every frame" "delivers hardware RX (every frame)"
 expect_grep info.txt "^[[:space:]]hardware TX +yes" "delivers hardware TX"
 expect_grep info.txt "^[[:space:]]software RX +yes" "delivers software RX"
@@ -56,7 +65,11 @@ expect_grep info.json '"rx_filter": "none"' "json: current rx_filter"
 expect_grep info.json "\"path\": \"$HW_PHC0\"" "json: PHC path"
 expect_grep info.json '"offset_ns": -?[0-9]+' "json: PHC offset"
 expect_grep info.json '"method": "extended"' "json: offset method extended"
-expect_grep info.json '"frozen": true' "json: PHC frozen"
+if [ "$frozen" = 1 ]; then
+  expect_grep info.json '"frozen": true' "json: PHC frozen"
+else
+  expect_grep info.json '"frozen": false' "json: PHC not frozen"
+fi
 if grep -A1 '"hardware_rx"' info.json | grep -q '"available": true' &&
   grep -A1 '"hardware_tx"' info.json | grep -q '"available": true'; then
   ok "json: hardware RX and TX available"

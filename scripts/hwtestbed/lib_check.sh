@@ -92,7 +92,13 @@ if [ "$(kv phc.out raw_advance_ns_200ms)" = 0 ]; then
 else
   expect_kv phc.out frozen 0 "advancing PHC not called frozen (raw: $(kv phc.out raw_advance_ns_200ms) ns)"
 fi
-expect_kv phc.out raw_advance_ns_200ms 0 "the emulated PHC does not advance (QEMU 7.2 e1000e)"
+if [ "$(kv phc.out raw_advance_ns_200ms)" = 0 ]; then
+  frozen=1
+  note "emulator gap detected: the PHC does not advance (QEMU 7.2 e1000e); the NIC will deliver no hardware stamps"
+else
+  frozen=0
+  note "the PHC advances: hardware stamps that arrive are checked as such"
+fi
 expect_no_grep phc.out '_error=' "no call failed"
 
 echo "== RX stamps on $HW_IF1 (netns $HW_NS1) with hardware stamping on"
@@ -111,7 +117,12 @@ for mode in ring cmsg; do
     expect_kv rx.out zero_shown_as_hardware 0 "$mode: no zero shown as a hardware time"
     expect_kv rx.out lib_hardware "$(kv rx.out raw_hardware_nonzero)" "$mode: hardware stamps = frames the kernel stamped"
     expect_kv rx.out lib_software "$frames" "$mode: every frame has its software stamp"
-    expect_kv rx.out raw_hardware_nonzero 0 "$mode: the emulated NIC delivers no hardware stamps"
+    hw_n=$(kv rx.out raw_hardware_nonzero)
+    if [ "${hw_n:-0}" -gt 0 ]; then
+      note "$mode: $hw_n hardware stamps arrived (checked above: all reported, none zero)"
+    else
+      note "$mode: no hardware stamp arrived (frozen PHC: $frozen): every frame kept its software stamp (checked above)"
+    fi
     expect_hwtstamp "$HW_IF1" "tx=off rx=none" "$mode: $HW_IF1 restored at exit"
   else
     not_ok "rx-stamps $mode did not start"
@@ -131,7 +142,12 @@ if [ "${reports:-0}" -ge 1 ] && [ "$reports" -le 5 ]; then ok "$reports TX stamp
 expect_kv tx.out zero_shown_as_hardware 0 "TX: no zero shown as a hardware time"
 expect_kv tx.out lib_hardware "$(kv tx.out raw_hardware_nonzero)" "TX: hardware stamps = reports the kernel stamped"
 expect_kv tx.out lib_software "$reports" "TX: every report has its software stamp"
-expect_kv tx.out raw_hardware_nonzero 0 "TX: the emulated NIC delivers no hardware stamps"
+hw_n=$(kv tx.out raw_hardware_nonzero)
+if [ "${hw_n:-0}" -gt 0 ]; then
+  note "TX: $hw_n hardware stamps arrived (checked above: all reported, none zero)"
+else
+  note "TX: no hardware stamp arrived (frozen PHC: $frozen)"
+fi
 expect_hwtstamp "$HW_IF0" "tx=off rx=none" "TX: $HW_IF0 restored at exit"
 # e1000e keeps one hardware TX stamp pending and the kernel then skips that frame's software
 # stamp; SOF_TIMESTAMPING_OPT_TX_SWHW gives the software stamp of every frame regardless.

@@ -14,6 +14,7 @@
 #include "engine/ether_conn.h"
 #include "engine/packet_relay.h"
 #include "engine/rudp_conn.h"
+#include "tests/support/child_process.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;
@@ -112,15 +113,20 @@ TEST_CASE(
 
   // And we start the conversation: ReadFrom on our side, the peer's kernel answers.
   (*udp4)->SetHandler(nullptr);
+  const std::string peer_ready = absl::StrCat("/tmp/rs-conn-peer-", f.tb->suffix());
   std::thread peer([&] {
-    const std::string code =
+    const std::string code = absl::StrCat(
         "import socket\n"
         "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((\"0.0.0.0\",7002)); "
         "s.settimeout(5)\n"
-        "d,a=s.recvfrom(2048); s.sendto(d[::-1],a)\n";
+        "open(\"",
+        peer_ready,
+        "\",\"w\").write(\"ready\\n\")\n"
+        "d,a=s.recvfrom(2048); s.sendto(d[::-1],a)\n");
     f.tb->Run(f.tb->ns_a(), Py(code), 20);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(WaitForFile(peer_ready, "ready", 0, 20));  // bound before we send
+  std::remove(peer_ready.c_str());
   const std::string msg = "ringstamp to kernel";
   std::vector<std::byte> out(msg.size());
   std::memcpy(out.data(), msg.data(), msg.size());
@@ -204,12 +210,12 @@ TEST_CASE("conn: tshark in the peer decodes our UDP with valid checksums and our
   REQUIRE(f.relay->Start().ok());
   const std::string pcap = absl::StrCat("/tmp/rs-conn-", f.tb->suffix(), ".pcap");
   std::thread cap([&] {
-    f.tb->Run(
-        f.tb->ns_a(),
-        absl::StrCat("tcpdump -i ", f.tb->if_a(), " -c 5 -w ", pcap, " udp port 7100 2>/dev/null"),
-        20);
+    f.tb->Run(f.tb->ns_a(),
+              absl::StrCat("tcpdump -i ", f.tb->if_a(), " -c 5 -w ", pcap, " udp port 7100 2> ",
+                           pcap, ".err"),
+              20);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  CHECK(WaitForFile(pcap + ".err", "listening on", 0, 20));  // capturing before we send
   std::vector<std::byte> payload(100, std::byte{0x5a});
   for (int i = 0; i < 5; ++i) {
     CHECK((*udp)->WriteTo(payload, {*IpAddress::Parse(f.tb->ip4_a()), 9999}).ok());
@@ -220,6 +226,7 @@ TEST_CASE("conn: tshark in the peer decodes our UDP with valid checksums and our
                            " -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE -T fields "
                            "-e ip.dsfield -e ip.ttl -e udp.checksum.status -e ip.checksum.status"));
   std::remove(pcap.c_str());
+  std::remove((pcap + ".err").c_str());
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   int lines = 0;
   for (size_t p = 0; (p = r.output.find("0xb8\t33\t1\t1", p)) != std::string::npos; ++p) ++lines;

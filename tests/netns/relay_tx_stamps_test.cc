@@ -1,14 +1,25 @@
 // Integration: the relay's TX stamps come back through each transport the worker can wait on —
 // io_uring completions (SOCKET_URING_OP_TX_TIMESTAMP) and the socket's error queue — in both
-// wait modes, and every frame written with want_stamp gets one report with a software stamp.
+// wait modes, and every frame written with want_stamp gets one report with a software stamp,
+// the stamp of that very frame: no later than the peer's RX stamp of the frame with the same
+// tag, and no earlier than the peer's RX stamp of the frame before it.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/fd.h"
 #include "engine/ether_conn.h"
 #include "engine/packet_relay.h"
 #include "engine/relay_worker.h"
@@ -40,7 +51,61 @@ absl::StatusOr<std::unique_ptr<PacketRelay>> StampingRelay(const Testbed& tb, co
   return PacketRelay::Create(ro);
 }
 
+constexpr uint16_t kEtherType = 0x88b5;
+
+// A packet socket in the testbed's A side that receives kEtherType frames with the kernel's
+// RX software stamp (SO_TIMESTAMPNS: CLOCK_REALTIME, as the TX stamps), non-blocking.
+UniqueFd PeerReceiver(const Testbed& tb) {
+  NetnsScope in(tb.ns_a());
+  REQUIRE(in.ok());
+  UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(kEtherType)));
+  REQUIRE(fd.valid());
+  sockaddr_ll a{};
+  a.sll_family = AF_PACKET;
+  a.sll_protocol = htons(kEtherType);
+  a.sll_ifindex = static_cast<int>(if_nametoindex(tb.if_a().c_str()));
+  REQUIRE(a.sll_ifindex > 0);
+  REQUIRE(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  const int on = 1;
+  REQUIRE(setsockopt(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0);
+  return fd;
+}
+
+// The peer's RX stamp per tag (payload byte 0 of our frames), -1 where none came.
+std::vector<int64_t> DrainPeer(int fd, int frames, int64_t deadline_mono) {
+  std::vector<int64_t> rx(frames, -1);
+  int got = 0;
+  while (got < frames && MonotonicNs() < deadline_mono) {
+    uint8_t buf[2048];
+    alignas(cmsghdr) char control[256];
+    iovec iov{buf, sizeof(buf)};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    const ssize_t n = recvmsg(fd, &msg, 0);
+    if (n < 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    if (n < ETH_HLEN + 1) continue;
+    const int tag = buf[ETH_HLEN];
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS) continue;
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+      if (tag < frames && rx[tag] < 0) {
+        rx[tag] = TimespecToNs(ts);
+        ++got;
+      }
+    }
+  }
+  return rx;
+}
+
 void RunCase(const Case& c) {
+  const bool rx_at_enqueue = RxStampedAtEnqueue();
   auto tb = Testbed::Create();
   REQUIRE_MESSAGE(tb.ok(), tb.status().ToString());
   NetnsScope in((*tb)->ns_b());
@@ -54,17 +119,23 @@ void RunCase(const Case& c) {
   constexpr int kFrames = 50;
   std::atomic<int> reports{0}, with_software{0}, timed_out{0};
   std::vector<std::atomic<int>> per_tag(kFrames);
+  std::vector<std::atomic<int64_t>> tx_stamp(kFrames);
   (*conn)->SetTxStampHandler([&](const TxStampReport& r) {
     reports.fetch_add(1);
     if (r.timed_out) timed_out.fetch_add(1);
     if (r.stamps.software_ns) with_software.fetch_add(1);
-    if (r.tag < kFrames) per_tag[r.tag].fetch_add(1);
+    if (r.tag < kFrames) {
+      per_tag[r.tag].fetch_add(1);
+      tx_stamp[r.tag].store(r.stamps.software_ns.value_or(-1));
+    }
   });
+  UniqueFd peer_rx = PeerReceiver(**tb);
   REQUIRE((*relay)->Start().ok());
   const MacAddress peer = *MacAddress::Parse((*tb)->mac_a());
   std::byte payload[46] = {};
   for (int i = 0; i < kFrames; ++i) {
-    auto st = (*conn)->Write(payload, 0x88b5, peer, {.want_stamp = true, .tag = uint64_t(i)});
+    payload[0] = static_cast<std::byte>(i);  // the peer reads the tag back from here
+    auto st = (*conn)->Write(payload, kEtherType, peer, {.want_stamp = true, .tag = uint64_t(i)});
     REQUIRE_MESSAGE(st.ok(), st.ToString());
   }
   const int64_t deadline = MonotonicNs() + 5'000'000'000;
@@ -81,6 +152,21 @@ void RunCase(const Case& c) {
   (*relay)->relay_worker(0).WaitApplied();
   (*conn)->Close();
   (*relay)->Stop();
+  const std::vector<int64_t> rx = DrainPeer(peer_rx.get(), kFrames, MonotonicNs() + 2'000'000'000);
+
+  // The frames leave in tag order through one TX ring; each TX stamp is taken as veth starts
+  // to send that frame, before it reaches the peer, and after the previous frame did.
+  if (!rx_at_enqueue) MESSAGE("netdev_tstamp_prequeue is 0: previous-frame bound not checked");
+  for (int i = 0; i < kFrames; ++i) {
+    CAPTURE(i);
+    const int64_t tx = tx_stamp[i].load();
+    if (rx[i] < 0 || tx < 0) {
+      FAIL_CHECK("frame ", i, ": TX stamp ", tx, ", peer RX stamp ", rx[i]);
+      continue;
+    }
+    CHECK(tx <= rx[i]);
+    if (rx_at_enqueue && i > 0 && rx[i - 1] >= 0) CHECK(rx[i - 1] <= tx);
+  }
 
   CHECK(reports.load() == kFrames);
   CHECK(with_software.load() == kFrames);

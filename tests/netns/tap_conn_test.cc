@@ -19,8 +19,10 @@
 #include "engine/packet_relay.h"
 #include "engine/rudp_conn.h"
 #include "ring/tap_port.h"
+#include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/probe_json_checks.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;
@@ -117,10 +119,14 @@ TEST_CASE(
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   BareNetns ns("rstap");
   // A minimal stateless STAMP reflector (RFC 8762 §4.3.1) on the host, bound before the TAP exists.
+  const std::string ready = "/tmp/" + ns.name() + "-refl-ready";
   const std::string reflector =
       "import socket,struct,time\n"
       "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((\"0.0.0.0\",862)); "
       "s.settimeout(20)\n"
+      "open(\"" +
+      ready +
+      "\",\"w\").write(\"ready\\n\")\n"
       "while True:\n"
       "  try: d,a=s.recvfrom(2048)\n"
       "  except socket.timeout: break\n"
@@ -130,7 +136,8 @@ TEST_CASE(
       "  r=struct.pack(\"!IQHHQIQHHB3x\",seq,t3,0x8001,0,t2,seq,ts,err,0,64)\n"
       "  s.sendto(r+bytes(max(0,len(d)-len(r))),a)\n";
   std::thread refl([&] { ns.Run("/usr/bin/python3 -c " + ShellQuote(reflector), 40); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(WaitForFile(ready, "ready", 0, 20));  // bound before the first probe
+  std::remove(ready.c_str());
   auto r =
       ns.Run(absl::StrCat(
                  kBin, " probe client --tap rstap1 --tap-ip 192.168.78.100/24 --ip 192.168.78.254 ",
@@ -138,7 +145,11 @@ TEST_CASE(
              60);
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   CHECK_MESSAGE(r.output.find("\"type\":\"summary\"") != std::string::npos, r.output);
-  CHECK_MESSAGE(r.output.find("\"received\":20") != std::string::npos, r.output);
+  const ProbeJson run = ParseProbeJson(r.output);
+  REQUIRE_MESSAGE(run.summary.is_object(), r.output);
+  CHECK(run.summary["sent"] == 20);
+  CHECK_MESSAGE(run.summary["received"].get<int>() > 0, r.output);
+  CHECK_MESSAGE(CountersBalanceViolation(run.summary) == "", CountersBalanceViolation(run.summary));
   // The TAP is gone after a normal exit...
   CHECK(ns.Run("ip link show rstap1").exit_code != 0);
   // ...and after SIGINT in the middle of a run.

@@ -70,7 +70,10 @@ RoundResult RunRound(TxStampSource& source, TxWants wants, const std::function<b
   return r;
 }
 
-// Every send matched to its own key, each stamp between its send and the end of the drain.
+// Every send matched to its own key. On veth the stamps are taken inside sendto (the device
+// transmits in the caller's context: noqueue, no NAPI), so send k's stamp lies between the
+// clock read just before send k and the one just before send k + 1 (the end of the drain
+// for the last): a stamp handed to the neighbouring send is caught.
 void CheckRound(const RoundResult& r, TxWants wants) {
   REQUIRE(static_cast<int>(r.done.size()) == kSends);
   std::vector<bool> seen(kSends, false);
@@ -82,8 +85,10 @@ void CheckRound(const RoundResult& r, TxWants wants) {
     CHECK_FALSE(c.timed_out());
     CHECK_FALSE(c.stamps.hardware_ns.has_value());  // veth: never hardware
     REQUIRE(c.stamps.software_ns.has_value());
+    const int64_t next = c.key + 1 < static_cast<uint32_t>(kSends) ? r.before[c.key + 1] : r.after;
+    CAPTURE(c.key);
     CHECK(*c.stamps.software_ns >= r.before[c.key]);
-    CHECK(*c.stamps.software_ns <= r.after);
+    CHECK(*c.stamps.software_ns < next);
     if (wants & kWantSched) {
       REQUIRE(c.sched_ns.has_value());
       CHECK(*c.sched_ns >= r.before[c.key]);
@@ -204,7 +209,8 @@ TEST_CASE("ts netns: UDP per-send SO_TIMESTAMPING cmsg stamps only the sends tha
   REQUIRE(EnableSocketTimestamping(u.tx.get(), kTsSoftware | kTsOptId | kTsOptTsonly, "udp").ok());
   ErrorQueueReader reader(u.tx.get());
   TxStampTracker tracker({.capacity = 64, .timeout_ns = 3000 * kMs});
-  std::vector<int64_t> before;
+  std::vector<int64_t> before;   // per stamped send
+  std::vector<int64_t> started;  // per send
   for (int i = 0; i < 20; ++i) {
     char payload[16] = {};
     iovec iov{payload, sizeof(payload)};
@@ -221,6 +227,7 @@ TEST_CASE("ts netns: UDP per-send SO_TIMESTAMPING cmsg stamps only the sends tha
       REQUIRE(msg.msg_controllen == kTxTimestampCmsgSpace);
     }
     int64_t t0 = RealtimeNs();
+    started.push_back(t0);
     REQUIRE(sendmsg(u.tx.get(), &msg, 0) == static_cast<ssize_t>(sizeof(payload)));
     if (stamped) {
       before.push_back(t0);
@@ -238,7 +245,9 @@ TEST_CASE("ts netns: UDP per-send SO_TIMESTAMPING cmsg stamps only the sends tha
   REQUIRE(done.size() == 10u);
   for (const TxCompletion& c : done) {
     CHECK(c.cookie == 2 * c.key);  // key k is the k-th stamped send, the (2k)-th send
+    // Taken inside send 2k: before the (unstamped) send 2k + 1 began.
     CHECK(*c.stamps.software_ns >= before[c.key]);
+    CHECK(*c.stamps.software_ns < started[2 * c.key + 1]);
     CHECK(*c.stamps.software_ns <= after);
   }
   CHECK(tracker.stats().unknown_key == 0);

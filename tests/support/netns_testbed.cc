@@ -28,6 +28,15 @@ std::string ShellQuote(const std::string& s) {
 
 bool HaveNetnsPrivileges() { return geteuid() == 0; }
 
+bool RxStampedAtEnqueue() {
+  FILE* f = std::fopen("/proc/sys/net/core/netdev_tstamp_prequeue", "r");
+  if (f == nullptr) return false;
+  int v = 0;
+  const bool ok = std::fscanf(f, "%d", &v) == 1;
+  std::fclose(f);
+  return ok && v == 1;
+}
+
 std::string UniqueSuffix() {
   static std::atomic<int> counter{0};
   return absl::StrFormat("%x%x", static_cast<unsigned>(getpid()) & 0xfffff, counter++);

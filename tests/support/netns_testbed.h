@@ -27,6 +27,12 @@ namespace ringstamp::testing {
 // True when the process may create namespaces (root / CAP_SYS_ADMIN + CAP_NET_ADMIN).
 bool HaveNetnsPrivileges();
 
+// True when net.core.netdev_tstamp_prequeue is 1: a frame a veth delivers is RX-stamped as
+// the sender's transmit hands it over (inside that transmit), not later in the receiver's
+// softirq. Machine-wide, readable only from the initial namespace: call it before moving
+// the thread into a testbed namespace.
+bool RxStampedAtEnqueue();
+
 struct TestbedOptions {
   bool assign_addresses = true;  // give both sides IPv4/IPv6 addresses in the kernel
   bool disable_ipv6_dad = true;  // addresses usable at once
