@@ -9,8 +9,9 @@
 //   WriteProbeSvg("run.svg", MakeProbePlotData(results, sender.Summary(), "ringstamp probe"));
 //
 // Text (one line per result):
-//   seq=12 t1=1700000000.000041000(sw) t2=...(sw) t3=...(est) t4=...(sw) rtt=41.234µs
-//     dwell=5.100µs net=36.134µs offset=-1.300µs ttl=64/64 [late] [reordered] [duplicate]
+//   seq=12 t1=1700000000.000041000(sw) t2=...(sw) t3=...(sw) t4=...(sw) t3est=...(est)
+//     rtt=41.234µs dwell=5.800µs net=35.434µs offset=-1.300µs ttl=64/64 [late] [reordered]
+// A figure resting on an estimate or a userspace stamp is marked: net=36.134µs(est).
 // Stamps are Unix seconds.nanoseconds with their source (hw, sw, user, est);
 // an absent stamp or figure is "-", never a number. Durations are µs with
 // all nine digits of the ns count kept (three decimals). The legend states
@@ -23,18 +24,23 @@
 // time inside, and that dwell, one-way delays and offset are not measured.
 //
 // JSON lines (keys stable; documented for the README):
-//   per probe: {"type":"probe","seq","status":"ok"|"late"|"lost"|"duplicate",
+//   per probe: {"type":"probe","seq","status":"ok"|"late"|"lost"|"duplicate"|"unanswered",
 //     "t1".."t4": {"ns": <Unix ns>, "source": "hardware"|"software"|"userspace"|"estimate"} or
-//     null, "rtt_ns" (t4 − t1), "dwell_ns" (t3 − t2), "network_rtt_ns" (rtt − dwell) or null,
+//     null (t3 the reflector's real TX time when it came, else its estimate),
+//     "t3_estimate" (what the reflector wrote), "rests_on": {figure key: weakest source},
+//     "rtt_ns" (t4 − t1), "dwell_ns" (t3 − t2), "network_rtt_ns" (rtt − dwell) or null,
 //     "offset_ns" (clocks not synchronised) or "forward_ns" and "reverse_ns" (synchronised),
 //     "reordered", "forward_ttl", "reply_ttl", "reflector_seq",
 //     "reflector_sources": "reported"|"unknown", and "follow_up": {"reflector_seq",
 //     "seq", "t3": {...}, "t3_error_ns"} when the reflector sent its previous real TX time}
 //   summary: {"type":"summary","sent","received","lost","late","duplicated","reordered",
-//     "in_flight","unmatched","malformed","clocks_synchronised",
-//     "rtt_ns","network_rtt_ns","dwell_ns", "offset_ns" or "forward_ns"/"reverse_ns",
-//     "t3_error_ns": each {"count","min","p50","p90","p99","p999","max","mean","stddev"}
-//     (values null when count is 0), "sources": {"t1": {"hardware": n, "software": n,
+//     "in_flight","unanswered_at_stop","unmatched","malformed","clocks_synchronised",
+//     "rtt_ns","user_rtt_ns","network_rtt_ns","dwell_ns", "offset_ns" or
+//     "forward_ns"/"reverse_ns", "t3_error_ns": each {"count","min","p50","p90","p99","p999",
+//     "max","mean","stddev","exact"} (values null when count is 0; p90/p99/p999 null below
+//     10/100/1000 samples; figures add "rests_on": {source: n}), "t3": {"real","estimated",
+//     "wait_expired","after_result","closing_probes","closing_replies"},
+//     "sources": {"t1": {"hardware": n, "software": n,
 //     "userspace": n, "estimate": n}, "t2", "t3", "t4"}, "reflector_sources_reported"}
 //   ICMP echo per probe: {"type":"probe","mode":"icmp","seq","icmp_seq","status","t1","t4",
 //     "rtt_ns","network_rtt_ns" (= rtt_ns),"reordered","reply_ttl"}: no t2, t3, dwell,
