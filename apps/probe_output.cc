@@ -1,5 +1,7 @@
 #include "apps/probe_output.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <span>
@@ -383,6 +385,12 @@ std::string FormatProbeSummary(const ProbeSummary& s, std::string_view title) {
   if (s.reflector_sources_reported < answered) {
     absl::StrAppend(&out, "; the others' t2 is labelled userspace and t3 estimate");
   }
+  if (answered > 0) {
+    absl::StrAppend(&out, "\nreflector's clock (its error estimate field): synchronised (S=1) in ",
+                    s.reflector_synchronized, " of ", answered, " replies, error estimate up to ",
+                    FormatDurationUs(static_cast<int64_t>(
+                        std::min<uint64_t>(s.reflector_error_max_ns, INT64_MAX))));
+  }
   AppendSenderNotes(&out, c);
   return out;
 }
@@ -440,9 +448,12 @@ nlohmann::json ProbeResultToJson(const ProbeResult& r, bool clocks_synchronised)
   j["reordered"] = r.reordered;
   j["forward_ttl"] = r.forward_ttl ? nlohmann::json(*r.forward_ttl) : nlohmann::json(nullptr);
   j["reply_ttl"] = r.reply_ttl ? nlohmann::json(*r.reply_ttl) : nlohmann::json(nullptr);
-  if (r.status != ProbeStatus::kLost) {
+  if (r.status != ProbeStatus::kLost && r.status != ProbeStatus::kUnanswered) {
     j["reflector_seq"] = r.reflector_seq;
     j["reflector_sources"] = r.reflector_sources_reported ? "reported" : "unknown";
+    // The reflector's own word on its clock: S bit and error estimate of its reply.
+    j["reflector_clock"] = {{"synchronized", r.reflector_synchronized},
+                            {"error_ns", r.reflector_error_ns}};
   }
   if (r.follow_up) {
     const ProbeFollowUp& f = *r.follow_up;
@@ -489,6 +500,8 @@ nlohmann::json ProbeSummaryToJson(const ProbeSummary& s) {
   for (size_t i = 0; i < 4; ++i) sources[kStampNames[i]] = SourcesJson(s.sources[i]);
   j["sources"] = std::move(sources);
   j["reflector_sources_reported"] = s.reflector_sources_reported;
+  j["reflector_clock"] = {{"synchronized", s.reflector_synchronized},
+                          {"error_max_ns", s.reflector_error_max_ns}};
   return j;
 }
 

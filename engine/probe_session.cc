@@ -228,6 +228,10 @@ void ProbeTracker::Finish(ProbeResult& r, const Slot& slot) {
     if (*stamps[i]) ++sources_[i][SourceIndex((*stamps[i])->source)];
   }
   if (r.reflector_sources_reported) ++reflector_sources_reported_;
+  if (options_.mode == ProbeMode::kStamp) {
+    if (r.reflector_synchronized) ++reflector_synchronized_;
+    reflector_error_max_ns_ = std::max(reflector_error_max_ns_, r.reflector_error_ns);
+  }
 }
 
 void ProbeTracker::OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
@@ -479,6 +483,8 @@ ProbeSummary ProbeTracker::Summary() const {
   s.sources = sources_;
   s.basis = basis_;
   s.reflector_sources_reported = reflector_sources_reported_;
+  s.reflector_synchronized = reflector_synchronized_;
+  s.reflector_error_max_ns = reflector_error_max_ns_;
   return s;
 }
 

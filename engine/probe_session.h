@@ -276,6 +276,8 @@ class ProbeTracker {
   std::array<std::array<uint64_t, kStampSourceCount>, 4> sources_{};
   std::array<std::array<uint64_t, kStampSourceCount>, kProbeFigureCount> basis_{};
   uint64_t reflector_sources_reported_ = 0;
+  uint64_t reflector_synchronized_ = 0;
+  uint64_t reflector_error_max_ns_ = 0;
 };
 
 class ProbeSender {

@@ -162,6 +162,11 @@ struct ProbeSummary {
   // sources[i][s]: answered probes whose t(i+1) came from StampSource s.
   std::array<std::array<uint64_t, kStampSourceCount>, 4> sources{};
   uint64_t reflector_sources_reported = 0;  // answered probes whose t2/t3 sources were reported
+  // The reflector's own word on its clock (its error estimate field, RFC 4656 §4.1.2):
+  // answered probes whose reply had the S bit (clock synchronised to UTC), and the largest
+  // error estimate any reply gave.
+  uint64_t reflector_synchronized = 0;
+  uint64_t reflector_error_max_ns = 0;
   // basis[f][s]: answered probes whose figure f rests on StampSource s (its weakest stamp).
   std::array<std::array<uint64_t, kStampSourceCount>, kProbeFigureCount> basis{};
 };

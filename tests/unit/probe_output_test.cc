@@ -82,7 +82,7 @@ TEST_CASE("probe output: per-probe JSON has the issue's keys with stamps as {ns,
   CHECK(Keys(j) == std::set<std::string>{"type", "seq", "status", "t1", "t2", "t3", "t3_estimate",
                                          "t4", "rtt_ns", "dwell_ns", "network_rtt_ns", "offset_ns",
                                          "rests_on", "reordered", "forward_ttl", "reply_ttl",
-                                         "reflector_seq", "reflector_sources"});
+                                         "reflector_seq", "reflector_sources", "reflector_clock"});
   CHECK(j["type"] == "probe");
   CHECK(j["seq"] == 12);
   CHECK(j["status"] == "ok");
@@ -99,6 +99,7 @@ TEST_CASE("probe output: per-probe JSON has the issue's keys with stamps as {ns,
   CHECK(j["network_rtt_ns"] == 36'134);
   CHECK(j["offset_ns"] == -1'300);
   CHECK(j["reflector_sources"] == "reported");
+  CHECK(j["reflector_clock"] == nlohmann::json{{"synchronized", false}, {"error_ns", 0}});
   // One line, and it parses back to the same object.
   const std::string line = j.dump();
   CHECK(line.find('\n') == std::string::npos);
@@ -324,6 +325,23 @@ TEST_CASE("probe output: a figure on an estimate is marked in the line, the JSON
   CHECK(sj["t3"]["estimated"] == 12);
   const ProbePlotData plot = MakeProbePlotData({}, s, "t");
   CHECK(plot.network_rtt_name == "network RTT (on an estimate or userspace stamp for 12 of 300)");
+}
+
+TEST_CASE("probe output: 50 samples hold a p90 but no p99 or p99.9") {
+  LatencyStats st;
+  for (int i = 1; i <= 50; ++i) st.Add(i * 1'000);
+  const LatencySummary l = st.Summarize();
+  const nlohmann::json j = LatencyToJson(l);
+  CHECK(j["count"] == 50);
+  CHECK(j["p50"] == l.p50);
+  CHECK(j["p90"] == l.p90);
+  CHECK(j["p99"].is_null());
+  CHECK(j["p999"].is_null());
+  CHECK(j["max"] == 50'000);
+  ProbeSummary s;
+  s.rtt = l;
+  const std::string text = FormatProbeSummary(s, "probe");
+  CHECK(text.find("(n/a: n=50 is too few for p99, p99.9)") != std::string::npos);
 }
 
 TEST_CASE("probe output: reflector summary text and JSON") {
