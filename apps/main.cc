@@ -126,6 +126,10 @@ int main(int argc, char** argv) {
     PrintUsage(argc < 2 ? stderr : stdout);
     return argc < 2 ? kExitUsage : kExitOk;
   }
+  if (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0) {
+    std::printf("ringstamp %s\n", RINGSTAMP_VERSION);
+    return kExitOk;
+  }
   // Commands are one word ("info") or two ("probe server").
   int consumed = 1;
   std::string name = argv[1];

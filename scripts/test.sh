@@ -30,7 +30,7 @@ export RINGSTAMP_SKIP_LOG=$skip_log
 run_config() {
   local dir=$1; shift
   echo "== configure $dir ($*)"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGSTAMP_WERROR=ON "$@" >/dev/null
   echo "== build $dir"
   cmake --build "$dir" -j"$jobs"
   echo "== test $dir"

@@ -140,3 +140,13 @@ TEST_CASE("cli errors: a -w or --plot file that cannot be written exits 1 naming
       },
       in_a);
 }
+
+TEST_CASE("cli: ringstamp --version and ringstamp version print the version and exit 0") {
+  for (const char* arg : {"--version", "version"}) {
+    auto r = RunHost(absl::StrCat(kBin, " ", arg, " < /dev/null"), 30);
+    CAPTURE(arg);
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.starts_with("ringstamp "));
+    CHECK(r.output.find("unknown command") == std::string::npos);
+  }
+}
