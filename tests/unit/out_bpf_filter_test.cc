@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -15,19 +16,22 @@ namespace {
 
 // Ethernet (+ optional 802.1Q tag) + IPv4 + UDP, 20 bytes of payload.
 std::vector<std::byte> UdpFrame(uint16_t dst_port, int vlan_id = -1) {
-  std::vector<uint8_t> f = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1};
+  // Byte by byte: GCC 12 at -O3 reports a false -Warray-bounds for vector::insert of an
+  // initializer list here.
+  std::vector<std::byte> out;
+  out.reserve(80);
+  auto put = [&out](std::initializer_list<uint8_t> bytes) {
+    for (uint8_t b : bytes) out.push_back(std::byte{b});
+  };
+  put({0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1});
   if (vlan_id >= 0) {
-    f.insert(f.end(), {0x81, 0x00, static_cast<uint8_t>(vlan_id >> 8),
-                       static_cast<uint8_t>(vlan_id & 0xff)});
+    put({0x81, 0x00, static_cast<uint8_t>(vlan_id >> 8), static_cast<uint8_t>(vlan_id & 0xff)});
   }
-  f.insert(f.end(), {0x08, 0x00});
-  const uint8_t ip[20] = {0x45, 0, 0, 48, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
-  f.insert(f.end(), ip, ip + 20);
-  f.insert(f.end(), {0x30, 0x39, static_cast<uint8_t>(dst_port >> 8),
-                     static_cast<uint8_t>(dst_port & 0xff), 0, 28, 0, 0});
-  f.resize(f.size() + 20, 0xab);
-  std::vector<std::byte> out(f.size());
-  for (size_t i = 0; i < f.size(); ++i) out[i] = std::byte{f[i]};
+  put({0x08, 0x00});
+  put({0x45, 0, 0, 48, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2});
+  put({0x30, 0x39, static_cast<uint8_t>(dst_port >> 8), static_cast<uint8_t>(dst_port & 0xff), 0,
+       28, 0, 0});
+  for (int i = 0; i < 20; ++i) out.push_back(std::byte{0xab});
   return out;
 }
 
