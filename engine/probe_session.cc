@@ -209,9 +209,10 @@ void ProbeTracker::Finish(ProbeResult& r, const Slot& slot) {
   }
   if (r.status != ProbeStatus::kOk && r.status != ProbeStatus::kLate) return;
   if (options_.mode == ProbeMode::kStamp && r.t3) {
+    // Real: a stamp the reflector took (its Follow-Up, or an in-packet t3 it says it stamped).
     const bool real =
-        !r.t3_estimate || r.t3->ns != r.t3_estimate->ns || r.t3->source != r.t3_estimate->source;
-    ++(real && r.t3->source != StampSource::kEstimate ? counters_.t3_real : counters_.t3_estimated);
+        r.t3->source != StampSource::kEstimate && r.t3->source != StampSource::kUserspace;
+    ++(real ? counters_.t3_real : counters_.t3_estimated);
   }
   for (size_t f = 0; f < kProbeFigureCount; ++f) {
     if (r.basis[f]) ++basis_[f][SourceIndex(*r.basis[f])];
