@@ -273,7 +273,6 @@ absl::Status EtherConn::SendIp(
     const size_t len = build(frame, MacAddress{});
     if (len == 0) return absl::InvalidArgumentError("datagram does not fit a frame");
     frame.resize(len);
-    frame.shrink_to_fit();  // parked at its length, not kMaxFrame
     RS_ASSIGN_OR_RETURN(bool ask, neighbors_.Park(hop, {std::move(frame), tx}, now));
     if (ask) hop.is_v4() ? SendArpRequest(hop) : SendNeighborSolicitation(hop);
     return absl::OkStatus();

@@ -56,7 +56,7 @@ uint32_t NeighborCache::Find(const IpAddress& ip) const {
 
 void NeighborCache::DropParked(Entry& e) {
   counters_.parked_dropped += e.parked.size();
-  for (const ParkedFrame& f : e.parked) parked_bytes_ -= f.bytes.size();
+  for (const ParkedFrame& f : e.parked) parked_bytes_ -= f.bytes.capacity();
   parked_frames_ -= e.parked.size();
   e.parked.clear();
 }
@@ -159,7 +159,7 @@ std::vector<ParkedFrame> NeighborCache::Learn(const IpAddress& ip, const MacAddr
   e.updated_ns = now_ns;
   e.tries = 0;
   SetState(i, State::kReachable);  // newest: last to be evicted
-  for (const ParkedFrame& f : e.parked) parked_bytes_ -= f.bytes.size();
+  for (const ParkedFrame& f : e.parked) parked_bytes_ -= f.bytes.capacity();
   parked_frames_ -= e.parked.size();
   out.swap(e.parked);
   cv_.notify_all();
@@ -231,8 +231,9 @@ absl::StatusOr<bool> NeighborCache::Park(const IpAddress& ip, ParkedFrame frame,
     counters_.parked_dropped++;
     counters_.parked_over_cap++;
   } else {
+    frame.bytes.shrink_to_fit();  // kept at its length, not the buffer it was built in
     parked_frames_++;
-    parked_bytes_ += frame.bytes.size();
+    parked_bytes_ += frame.bytes.capacity();
     e.parked.push_back(std::move(frame));
     counters_.parked++;
   }

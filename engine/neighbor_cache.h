@@ -72,7 +72,7 @@ struct NeighborCacheOptions {
   uint32_t max_parked = 16;                // frames kept per unresolved neighbour
   uint32_t max_entries = 1024;             // entries of all states (static ones included)
   uint32_t max_parked_total = 256;         // frames parked over all neighbours
-  uint64_t max_parked_bytes = 1 << 20;     // their bytes (real frame lengths)
+  uint64_t max_parked_bytes = 1 << 20;     // their bytes held (frames are shrunk to their length)
 };
 
 struct NeighborCounters {

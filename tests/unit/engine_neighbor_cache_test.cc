@@ -19,7 +19,13 @@ const MacAddress kB = MacAddress::FromU64(0x02000000000b);
 
 IpAddress Ip(uint32_t n) { return IpAddress::V4(0x0a000000u + n); }
 
-ParkedFrame Frame(size_t len) { return {std::vector<std::byte>(len), {}}; }
+// Built in a buffer of a jumbo frame's size, as EtherConn builds them.
+ParkedFrame Frame(size_t len) {
+  std::vector<std::byte> b;
+  b.reserve(9216);
+  b.resize(len);
+  return {std::move(b), {}};
+}
 
 enum class Before { kNone, kIncomplete, kReachableA, kStaticA };
 
@@ -75,6 +81,7 @@ TEST_CASE("neighbor cache: frames parked while resolving leave on the answer, at
   REQUIRE(out.size() == 2);
   CHECK(out[0].bytes.size() == 60);
   CHECK(out[1].bytes.size() == 100);
+  CHECK(out[1].bytes.capacity() == 100);
   CHECK(cache.counters().parked_bytes == 0);
   CHECK(cache.Lookup(ip, 3) == kA);
 }
