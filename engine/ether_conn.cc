@@ -371,8 +371,9 @@ void EtherConn::Announce() {
   }
 }
 
-void EtherConn::FlushParked(const IpAddress& ip, const MacAddress& mac, int64_t now) {
-  for (ParkedFrame& f : neighbors_.Learn(ip, mac, now)) {
+void EtherConn::FlushParked(const IpAddress& ip, const MacAddress& mac, int64_t now,
+                            LearnRule rule) {
+  for (ParkedFrame& f : neighbors_.Learn(ip, mac, now, rule)) {
     mac.StoreTo(f.bytes.data());  // parked frames were built with a zero destination MAC
     const uint32_t receiver = f.tx.receiver != 0 ? f.tx.receiver : id_;  // as SendToMac
     if (relay_->TransmitFrame(f.bytes, receiver, f.tx, static_cast<int>(id_))) {
@@ -474,10 +475,14 @@ void EtherConn::HandleArp(RelayWorker& w, const L2View& l2) {
   }
   const int64_t now = MonotonicNs();
   const bool for_us = HasAddress(arp->target_ip);
-  // RFC 826: learn the sender when we already know it or the request is for us.
-  if (arp->sender_ip.is_valid() && !arp->sender_ip.IsUnspecified() &&
-      (for_us || neighbors_.Lookup(arp->sender_ip, now) || arp->op == ArpOp::kReply)) {
-    FlushParked(arp->sender_ip, arp->sender_mac, now);
+  // RFC 826's merge: update the sender's entry if there is one (an INCOMPLETE
+  // entry is one: our request's reply completes it); create one only when the
+  // packet is a request for one of our addresses. A reply we never asked for
+  // creates nothing (counted in neighbors.not_learnt).
+  if (arp->sender_ip.is_valid() && !arp->sender_ip.IsUnspecified()) {
+    FlushParked(
+        arp->sender_ip, arp->sender_mac, now,
+        for_us && arp->op == ArpOp::kRequest ? LearnRule::kUpdateOrCreate : LearnRule::kUpdateOnly);
   }
   if (arp->op != ArpOp::kRequest || !for_us || !options_.answer_arp) return;
   if (arp->sender_ip == arp->target_ip) return;  // someone's gratuitous ARP
@@ -599,7 +604,11 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
     }
     if (!HasAddress(ns->target) || !options_.answer_arp) return;
     const bool dad = ip->src.IsUnspecified();  // duplicate address detection: answer to all-nodes
-    if (!dad && ns->source_mac) FlushParked(ip->src, *ns->source_mac, now);
+    // RFC 4861 §7.2.3: an NS for our address with a source link-layer option
+    // may create the sender's entry.
+    if (!dad && ns->source_mac) {
+      FlushParked(ip->src, *ns->source_mac, now, LearnRule::kUpdateOrCreate);
+    }
     const IpAddress dst = dad ? kAllNodesV6 : ip->src;
     const MacAddress dst_mac =
         dad ? *MulticastMac(kAllNodesV6) : (ns->source_mac ? *ns->source_mac : l2.src);
@@ -630,7 +639,11 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    FlushParked(na->target, na->target_mac ? *na->target_mac : l2.src, now);
+    // RFC 4861 §7.2.5: an NA for a target with no entry is discarded; it
+    // updates an existing one (INCOMPLETE: the answer to our NS), and without
+    // the Override flag it does not replace a known link-layer address.
+    FlushParked(na->target, na->target_mac ? *na->target_mac : l2.src, now,
+                na->override_flag ? LearnRule::kUpdateOnly : LearnRule::kNoOverride);
     return;
   }
   if (icmp->type == kIcmpv6EchoReply && mine &&

@@ -248,7 +248,7 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   void SendArpRequest(const IpAddress& target);
   void SendNeighborSolicitation(const IpAddress& target);
   void Announce();
-  void FlushParked(const IpAddress& ip, const MacAddress& mac, int64_t now);
+  void FlushParked(const IpAddress& ip, const MacAddress& mac, int64_t now, LearnRule rule);
 
   PacketRelay* relay_;
   uint32_t id_;
