@@ -75,7 +75,15 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
   return e;
 }
 
-Engine::~Engine() { Stop(); }
+namespace {
+void DetachStopSignals(Engine* engine);
+}  // namespace
+
+// A signal after this point must not reach freed memory: forget the engine first.
+Engine::~Engine() {
+  DetachStopSignals(this);
+  Stop();
+}
 
 absl::Status Engine::Start() {
   if (started_) return absl::FailedPreconditionError("engine already started");
@@ -132,6 +140,11 @@ void OnStopSignal(int) {
     if (auto fn = cb.load()) fn();
   }
   if (Engine* e = g_signal_engine.load()) e->RequestStop();
+}
+
+void DetachStopSignals(Engine* engine) {
+  Engine* expected = engine;
+  g_signal_engine.compare_exchange_strong(expected, nullptr);
 }
 }  // namespace
 
