@@ -314,16 +314,20 @@ void ProbeTracker::AbandonAtStop(ProbeResultFn emit) {
       s.state = SlotState::kUnanswered;
       --counters_.in_flight;
       ++counters_.unanswered_at_stop;
-      ProbeResult r;
-      r.seq = s.seq;
-      r.mode = options_.mode;
-      r.status = ProbeStatus::kUnanswered;
-      r.send_mono_ns = s.send_mono_ns;
-      r.t1 = BestT1(s);
-      emit(r);
+      emit(NoReplyResult(s, ProbeStatus::kUnanswered));
     }
     ++cursor_;
   }
+}
+
+ProbeResult ProbeTracker::NoReplyResult(const Slot& s, ProbeStatus status) const {
+  ProbeResult r;
+  r.seq = s.seq;
+  r.mode = options_.mode;
+  r.status = status;
+  r.send_mono_ns = s.send_mono_ns;
+  r.t1 = BestT1(s);
+  return r;
 }
 
 void ProbeTracker::AdvanceCursor() {
@@ -434,13 +438,7 @@ size_t ProbeTracker::Expire(int64_t now_mono_ns, ProbeResultFn emit) {
       --counters_.in_flight;
       ++counters_.lost;
       ++lost;
-      ProbeResult r;
-      r.seq = s.seq;
-      r.mode = options_.mode;
-      r.status = ProbeStatus::kLost;
-      r.send_mono_ns = s.send_mono_ns;
-      r.t1 = BestT1(s);
-      emit(r);
+      emit(NoReplyResult(s, ProbeStatus::kLost));
     }
     ++cursor_;
   }

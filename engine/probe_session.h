@@ -254,6 +254,8 @@ class ProbeTracker {
   Stamp BestT1(const Slot& slot) const;
   void Finish(ProbeResult& r, const Slot& slot);  // t1, figures, statistics
   void Release(Held& h, ProbeResultFn emit);      // reports a held result
+  // The result of a probe without a reply (lost, or unanswered at a stop).
+  ProbeResult NoReplyResult(const Slot& s, ProbeStatus status) const;
   void AdvanceCursor();
 
   ProbeTrackerOptions options_;
