@@ -20,11 +20,11 @@
 #include "apps/phc_mapping_output.h"
 #include "apps/run_engine.h"
 #include "apps/tap_setup.h"
-#include "common/clock.h"
-#include "engine/engine.h"
-#include "engine/timestamping_plan.h"
-#include "ring/bpf_filter.h"
-#include "ring/ring_setup.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/engine.h"
+#include "ringstamp/engine/timestamping_plan.h"
+#include "ringstamp/ring/bpf_filter.h"
+#include "ringstamp/ring/ring_setup.h"
 
 ABSL_FLAG(std::string, w, "", "write packets to this pcap file ('-' for stdout)");
 ABSL_FLAG(std::string, filter, "", "tcpdump filter expression, compiled by libpcap");

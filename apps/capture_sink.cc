@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "apps/packet_summary.h"
-#include "common/clock.h"
+#include "ringstamp/common/clock.h"
 
 namespace ringstamp::app {
 namespace {

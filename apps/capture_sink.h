@@ -22,7 +22,7 @@
 
 #include "absl/status/status.h"
 #include "apps/pcap_writer.h"
-#include "ring/frame.h"
+#include "ringstamp/ring/frame.h"
 
 namespace ringstamp::app {
 

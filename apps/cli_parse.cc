@@ -8,7 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "common/absl_compat.h"
+#include "ringstamp/common/absl_compat.h"
 
 namespace ringstamp::app {
 

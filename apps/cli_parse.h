@@ -12,9 +12,9 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "engine/proto/ip_address.h"
-#include "engine/proto/mac_address.h"
-#include "engine/proto/vlan.h"
+#include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/engine/proto/mac_address.h"
+#include "ringstamp/engine/proto/vlan.h"
 
 namespace ringstamp::app {
 

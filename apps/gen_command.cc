@@ -14,13 +14,13 @@
 #include "apps/common_flags.h"
 #include "apps/input_checks.h"
 #include "apps/run_engine.h"
-#include "common/clock.h"
-#include "engine/engine.h"
-#include "engine/timestamping_plan.h"
-#include "engine/traffic_generator.h"
-#include "ring/packet_socket.h"
-#include "ring/ring_setup.h"
-#include "ring/tx_ring.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/engine.h"
+#include "ringstamp/engine/timestamping_plan.h"
+#include "ringstamp/engine/traffic_generator.h"
+#include "ringstamp/ring/packet_socket.h"
+#include "ringstamp/ring/ring_setup.h"
+#include "ringstamp/ring/tx_ring.h"
 
 ABSL_FLAG(std::string, dst_mac, "", "destination MAC address");
 ABSL_FLAG(std::string, src_mac, "", "source MAC address (default: the interface's)");

@@ -21,11 +21,11 @@
 #include "absl/strings/str_join.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
-#include "common/fd.h"
-#include "timestamp/hw_timestamping.h"
-#include "timestamp/phc.h"
-#include "timestamp/so_timestamping.h"
-#include "timestamp/uring_tx_stamps.h"
+#include "ringstamp/common/fd.h"
+#include "ringstamp/timestamp/hw_timestamping.h"
+#include "ringstamp/timestamp/phc.h"
+#include "ringstamp/timestamp/so_timestamping.h"
+#include "ringstamp/timestamp/uring_tx_stamps.h"
 
 namespace ringstamp::app {
 namespace {

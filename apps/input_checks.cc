@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
-#include "common/absl_compat.h"
+#include "ringstamp/common/absl_compat.h"
 
 namespace ringstamp::app {
 namespace {

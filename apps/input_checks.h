@@ -21,8 +21,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/proto/ip_address.h"
-#include "engine/proto/mac_address.h"
+#include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/engine/proto/mac_address.h"
 
 namespace ringstamp::app {
 

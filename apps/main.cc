@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "apps/command.h"
-#include "common/absl_compat.h"
+#include "ringstamp/common/absl_compat.h"
 
 namespace ringstamp::app {
 

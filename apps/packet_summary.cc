@@ -2,9 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/absl_compat.h"
-#include "engine/proto/frame.h"
-#include "engine/proto/ip_proto.h"
+#include "ringstamp/common/absl_compat.h"
+#include "ringstamp/engine/proto/frame.h"
+#include "ringstamp/engine/proto/ip_proto.h"
 
 namespace ringstamp::app {
 namespace {

@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "ring/frame.h"
+#include "ringstamp/ring/frame.h"
 
 namespace ringstamp::app {
 

@@ -15,9 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/absl_compat.h"
-#include "common/clock.h"
-#include "common/errno_status.h"
+#include "ringstamp/common/absl_compat.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/errno_status.h"
 
 namespace ringstamp::app {
 namespace {

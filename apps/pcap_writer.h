@@ -47,7 +47,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "timestamp/timestamps.h"
+#include "ringstamp/timestamp/timestamps.h"
 
 namespace ringstamp::app {
 

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/timestamping_plan.h"
+#include "ringstamp/engine/timestamping_plan.h"
 
 namespace ringstamp::app {
 

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/absl_compat.h"
+#include "ringstamp/common/absl_compat.h"
 
 namespace ringstamp::app {
 namespace {

@@ -59,8 +59,8 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/svg_plot.h"
-#include "engine/probe_reflector.h"
-#include "engine/probe_summary.h"
+#include "ringstamp/engine/probe/probe_reflector.h"
+#include "ringstamp/engine/probe/probe_summary.h"
 
 namespace ringstamp::app {
 

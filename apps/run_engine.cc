@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
-#include "common/clock.h"
+#include "ringstamp/common/clock.h"
 
 namespace ringstamp::app {
 

@@ -12,7 +12,7 @@
 #include <functional>
 #include <string>
 
-#include "engine/engine.h"
+#include "ringstamp/engine/engine.h"
 
 namespace ringstamp::app {
 

@@ -11,9 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/absl_compat.h"
-#include "common/errno_status.h"
-#include "common/fd.h"
+#include "ringstamp/common/absl_compat.h"
+#include "ringstamp/common/errno_status.h"
+#include "ringstamp/common/fd.h"
 
 namespace ringstamp::app {
 namespace {

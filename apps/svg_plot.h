@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "engine/latency_stats.h"
+#include "ringstamp/engine/probe/latency_stats.h"
 
 namespace ringstamp::app {
 

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "ring/tap_port.h"
+#include "ringstamp/ring/tap_port.h"
 
 namespace ringstamp::app {
 

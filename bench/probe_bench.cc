@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "engine/probe_reflector.h"
-#include "engine/probe_session.h"
+#include "ringstamp/engine/probe/probe_reflector.h"
+#include "ringstamp/engine/probe/probe_session.h"
 
 namespace ringstamp {
 namespace {

@@ -8,14 +8,14 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/proto/byte_order.h"
-#include "engine/proto/checksum.h"
-#include "engine/proto/ethernet.h"
-#include "engine/proto/frame.h"
-#include "engine/proto/ip_proto.h"
-#include "engine/proto/ipv4.h"
-#include "engine/proto/stamp.h"
-#include "engine/proto/udp.h"
+#include "ringstamp/engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/checksum.h"
+#include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/proto/frame.h"
+#include "ringstamp/engine/proto/ip_proto.h"
+#include "ringstamp/engine/proto/ipv4.h"
+#include "ringstamp/engine/proto/stamp.h"
+#include "ringstamp/engine/proto/udp.h"
 #include "tests/unit/fixtures/proto_golden_frames.h"
 
 namespace ringstamp {

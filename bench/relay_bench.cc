@@ -40,14 +40,14 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
-#include "engine/ether_conn.h"
-#include "engine/l2_view.h"
-#include "engine/packet_relay.h"
-#include "engine/proto/ethernet.h"
-#include "engine/relay_worker.h"
-#include "engine/rudp_conn.h"
-#include "engine/udp_frame.h"
-#include "engine/worker.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/l2_view.h"
+#include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/conn/relay_worker.h"
+#include "ringstamp/engine/conn/rudp_conn.h"
+#include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/udp_frame.h"
+#include "ringstamp/engine/worker.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;

@@ -10,9 +10,9 @@
 #include <memory>
 #include <vector>
 
-#include "ring/rx_ring.h"
-#include "ring/tx_ring.h"
-#include "ring/v3_block.h"
+#include "ringstamp/ring/rx_ring.h"
+#include "ringstamp/ring/tx_ring.h"
+#include "ringstamp/ring/v3_block.h"
 #include "tests/support/v3_block_builder.h"
 
 using namespace ringstamp;

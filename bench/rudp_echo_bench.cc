@@ -12,10 +12,10 @@
 #include <memory>
 #include <thread>
 
-#include "common/clock.h"
-#include "engine/ether_conn.h"
-#include "engine/packet_relay.h"
-#include "engine/rudp_conn.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/conn/rudp_conn.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;

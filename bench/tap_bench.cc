@@ -46,9 +46,9 @@
 #include <string>
 #include <vector>
 
-#include "common/fd.h"
-#include "ring/netlink_link.h"
-#include "ring/tap_port.h"
+#include "ringstamp/common/fd.h"
+#include "ringstamp/ring/netlink_link.h"
+#include "ringstamp/ring/tap_port.h"
 
 // liburing 2.3 / Linux 6.1 headers predate these.
 #ifndef IFF_NAPI

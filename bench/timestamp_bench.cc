@@ -10,9 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "timestamp/cmsg_parse.h"
-#include "timestamp/kernel_compat.h"
-#include "timestamp/tx_stamp_tracker.h"
+#include "ringstamp/timestamp/cmsg_parse.h"
+#include "ringstamp/timestamp/kernel_compat.h"
+#include "ringstamp/timestamp/tx_stamp_tracker.h"
 
 namespace {
 

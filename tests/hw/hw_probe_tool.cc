@@ -44,16 +44,16 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_join.h"
-#include "common/clock.h"
-#include "common/errno_status.h"
-#include "common/fd.h"
-#include "ring/packet_socket.h"
-#include "ring/ring_config.h"
-#include "ring/ring_setup.h"
-#include "timestamp/cmsg_parse.h"
-#include "timestamp/hw_timestamping.h"
-#include "timestamp/phc.h"
-#include "timestamp/so_timestamping.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/errno_status.h"
+#include "ringstamp/common/fd.h"
+#include "ringstamp/ring/packet_socket.h"
+#include "ringstamp/ring/ring_config.h"
+#include "ringstamp/ring/ring_setup.h"
+#include "ringstamp/timestamp/cmsg_parse.h"
+#include "ringstamp/timestamp/hw_timestamping.h"
+#include "ringstamp/timestamp/phc.h"
+#include "ringstamp/timestamp/so_timestamping.h"
 
 namespace ringstamp::testing {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "ring/packet_socket.h"
-#include "ring/ring_setup.h"
+#include "ringstamp/ring/packet_socket.h"
+#include "ringstamp/ring/ring_setup.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"

@@ -20,7 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "apps/pcap_writer.h"
-#include "common/clock.h"
+#include "ringstamp/common/clock.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"

@@ -10,10 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/clock.h"
-#include "engine/ether_conn.h"
-#include "engine/packet_relay.h"
-#include "engine/rudp_conn.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/conn/rudp_conn.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns_testbed.h"
 

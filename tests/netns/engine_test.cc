@@ -12,8 +12,8 @@
 #include <set>
 #include <thread>
 
-#include "common/clock.h"
-#include "engine/engine.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/engine.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/test_frames.h"
 

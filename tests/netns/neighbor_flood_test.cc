@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
-#include "common/clock.h"
-#include "engine/ether_conn.h"
-#include "engine/packet_relay.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/packet_relay.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/test_skip.h"
 

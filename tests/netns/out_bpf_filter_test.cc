@@ -13,9 +13,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/clock.h"
-#include "common/fd.h"
-#include "ring/bpf_filter.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/fd.h"
+#include "ringstamp/ring/bpf_filter.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 

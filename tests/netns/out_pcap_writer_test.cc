@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "apps/pcap_writer.h"
-#include "common/clock.h"
-#include "common/errno_status.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/errno_status.h"
 
 #include <string>
 

@@ -15,8 +15,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/clock.h"
-#include "engine/proto/stamp.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/proto/stamp.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"

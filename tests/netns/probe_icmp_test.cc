@@ -15,9 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/clock.h"
-#include "engine/ether_conn.h"
-#include "engine/packet_relay.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/packet_relay.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/probe_json_checks.h"

@@ -18,15 +18,15 @@
 #include <thread>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/fd.h"
-#include "engine/ether_conn.h"
-#include "engine/packet_relay.h"
-#include "engine/relay_worker.h"
-#include "engine/rudp_conn.h"
-#include "engine/worker.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/fd.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/conn/relay_worker.h"
+#include "ringstamp/engine/conn/rudp_conn.h"
+#include "ringstamp/engine/worker.h"
+#include "ringstamp/timestamp/uring_tx_stamps.h"
 #include "tests/support/netns_testbed.h"
-#include "timestamp/uring_tx_stamps.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;

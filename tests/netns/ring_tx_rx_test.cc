@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/clock.h"
-#include "ring/packet_socket.h"
-#include "ring/ring_setup.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/ring/packet_socket.h"
+#include "ringstamp/ring/ring_setup.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/test_frames.h"

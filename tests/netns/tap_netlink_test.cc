@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "ring/netlink_link.h"
-#include "ring/tap_port.h"
+#include "ringstamp/ring/netlink_link.h"
+#include "ringstamp/ring/tap_port.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "ring/tap_port.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/ring/tap_port.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/test_frames.h"

@@ -7,10 +7,10 @@
 
 #include <cstring>
 
+#include "ringstamp/timestamp/hw_timestamping.h"
+#include "ringstamp/timestamp/phc.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
-#include "timestamp/hw_timestamping.h"
-#include "timestamp/phc.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/clock.h"
-#include "engine/ether_conn.h"
-#include "engine/packet_relay.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/packet_relay.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp;

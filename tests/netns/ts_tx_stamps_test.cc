@@ -13,15 +13,15 @@
 #include <functional>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/fd.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/fd.h"
+#include "ringstamp/timestamp/error_queue_reader.h"
+#include "ringstamp/timestamp/so_timestamping.h"
+#include "ringstamp/timestamp/tx_stamp_source.h"
+#include "ringstamp/timestamp/tx_stamp_tracker.h"
+#include "ringstamp/timestamp/uring_tx_stamps.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
-#include "timestamp/error_queue_reader.h"
-#include "timestamp/so_timestamping.h"
-#include "timestamp/tx_stamp_source.h"
-#include "timestamp/tx_stamp_tracker.h"
-#include "timestamp/uring_tx_stamps.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;

@@ -14,9 +14,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/clock.h"
-#include "ring/packet_socket.h"
-#include "ring/ring_setup.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/ring/packet_socket.h"
+#include "ringstamp/ring/ring_setup.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"

@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "timestamp/timestamps.h"
+#include "ringstamp/timestamp/timestamps.h"
 
 namespace ringstamp::testing {
 

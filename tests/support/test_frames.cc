@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "common/clock.h"
+#include "ringstamp/common/clock.h"
 #include "tests/support/netns_testbed.h"
 
 namespace ringstamp::testing {

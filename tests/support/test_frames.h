@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ring/packet_socket.h"
-#include "ring/ring_setup.h"
+#include "ringstamp/ring/packet_socket.h"
+#include "ringstamp/ring/ring_setup.h"
 
 namespace ringstamp::testing {
 

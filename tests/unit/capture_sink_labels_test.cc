@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "apps/capture_sink.h"
-#include "ring/frame.h"
+#include "ringstamp/ring/frame.h"
 #include "tests/support/test_skip.h"
 
 using namespace ringstamp;

@@ -1,4 +1,4 @@
-#include "engine/clock_error.h"
+#include "ringstamp/engine/probe/clock_error.h"
 
 #include <doctest/doctest.h>
 
@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "timestamp/clock_state.h"
+#include "ringstamp/timestamp/clock_state.h"
 
 using namespace ringstamp;
 

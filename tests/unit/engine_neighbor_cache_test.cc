@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/neighbor_cache.h"
+#include "ringstamp/engine/conn/neighbor_cache.h"
 
 using namespace ringstamp;
 

@@ -6,11 +6,11 @@
 #include <cstddef>
 #include <vector>
 
-#include "engine/proto/arp.h"
-#include "engine/proto/ethernet.h"
-#include "engine/proto/icmp.h"
-#include "engine/proto/ipv4.h"
-#include "engine/short_frames.h"
+#include "ringstamp/engine/conn/short_frames.h"
+#include "ringstamp/engine/proto/arp.h"
+#include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/proto/icmp.h"
+#include "ringstamp/engine/proto/ipv4.h"
 
 using namespace ringstamp;
 

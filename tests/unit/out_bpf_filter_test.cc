@@ -1,4 +1,4 @@
-#include "ring/bpf_filter.h"
+#include "ringstamp/ring/bpf_filter.h"
 
 #include <doctest/doctest.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "engine/latency_stats.h"
+#include "ringstamp/engine/probe/latency_stats.h"
 
 #include <doctest/doctest.h>
 

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "apps/svg_plot.h"
-#include "common/clock.h"
-#include "common/errno_status.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/errno_status.h"
 
 #include <algorithm>
 #include <cctype>

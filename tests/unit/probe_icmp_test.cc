@@ -3,7 +3,7 @@
 // sequence number and t1; malformed replies counted; loss, late, duplicates,
 // reordering and TX stamps through the shared ProbeTracker; and what the probe
 // output prints for ICMP results (no reflector figures).
-#include "engine/probe_icmp_session.h"
+#include "ringstamp/engine/probe/probe_icmp_session.h"
 
 #include <doctest/doctest.h>
 
@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/probe_output.h"
-#include "engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/byte_order.h"
 #include "tests/support/probe_clock.h"
 
 using namespace ringstamp;

@@ -8,15 +8,15 @@
 #include <fcntl.h>
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/clock.h"
-#include "common/errno_status.h"
+#include "ringstamp/common/clock.h"
+#include "ringstamp/common/errno_status.h"
 
 #include <limits>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "engine/probe_session.h"
+#include "ringstamp/engine/probe/probe_session.h"
 
 using namespace ringstamp;
 using namespace ringstamp::app;

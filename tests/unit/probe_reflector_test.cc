@@ -2,15 +2,15 @@
 // it) answered field by field at RFC 8762 offsets; stateful and stateless
 // sequence numbers per session; TLVs answered; t3 estimate error from OnSent;
 // drops, session eviction and pending overflow counted.
-#include "engine/probe_reflector.h"
+#include "ringstamp/engine/probe/probe_reflector.h"
 
 #include <doctest/doctest.h>
 
 #include <array>
 #include <vector>
 
-#include "engine/probe_tlv.h"
-#include "engine/proto/byte_order.h"
+#include "ringstamp/engine/probe/probe_tlv.h"
+#include "ringstamp/engine/proto/byte_order.h"
 
 using namespace ringstamp;
 

@@ -1,7 +1,7 @@
 // ProbeSender (+ ProbeReflector): STAMP exchanges simulated end to end with
 // synthetic clocks, every figure checked exactly; loss, late, duplicate and
 // reordered replies; sequence wrap; TX stamps after the reply; bad options.
-#include "engine/probe_session.h"
+#include "ringstamp/engine/probe/probe_session.h"
 
 #include <doctest/doctest.h>
 
@@ -10,9 +10,9 @@
 #include <limits>
 #include <vector>
 
-#include "engine/probe_reflector.h"
-#include "engine/probe_tlv.h"
-#include "engine/proto/byte_order.h"
+#include "ringstamp/engine/probe/probe_reflector.h"
+#include "ringstamp/engine/probe/probe_tlv.h"
+#include "ringstamp/engine/proto/byte_order.h"
 #include "tests/support/probe_clock.h"
 
 using namespace ringstamp;

@@ -1,12 +1,12 @@
 // RFC 8972 TLVs of the probe: request layout by size, reflection of known,
 // unknown, short and overrunning TLVs, parsing of the reply, source mapping.
-#include "engine/probe_tlv.h"
+#include "ringstamp/engine/probe/probe_tlv.h"
 
 #include <doctest/doctest.h>
 
 #include <vector>
 
-#include "engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/byte_order.h"
 
 using namespace ringstamp;
 

@@ -1,4 +1,4 @@
-// Tests for engine/proto/frame.h: ParseFrame over every golden frame, stripped VLAN tags,
+// Tests for ringstamp/engine/proto/frame.h: ParseFrame over every golden frame, stripped VLAN tags,
 // errors at each layer, and every truncation / random corruption (views stay in bounds).
 #include <doctest/doctest.h>
 
@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/proto/byte_order.h"
-#include "engine/proto/frame.h"
-#include "engine/proto/ip_proto.h"
+#include "ringstamp/engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/frame.h"
+#include "ringstamp/engine/proto/ip_proto.h"
 #include "tests/unit/fixtures/proto_golden_frames.h"
 #include "tests/unit/fixtures/proto_test_util.h"
 

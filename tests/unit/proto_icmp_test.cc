@@ -1,17 +1,17 @@
-// Tests for engine/proto/icmp.h and ndp.h: echo parse/build, NDP validity rules.
+// Tests for ringstamp/engine/proto/icmp.h and ndp.h: echo parse/build, NDP validity rules.
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <string_view>
 #include <vector>
 
-#include "engine/proto/byte_order.h"
-#include "engine/proto/icmp.h"
-#include "engine/proto/ip_proto.h"
-#include "engine/proto/ipv4.h"
-#include "engine/proto/ipv6.h"
-#include "engine/proto/multicast.h"
-#include "engine/proto/ndp.h"
+#include "ringstamp/engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/icmp.h"
+#include "ringstamp/engine/proto/ip_proto.h"
+#include "ringstamp/engine/proto/ipv4.h"
+#include "ringstamp/engine/proto/ipv6.h"
+#include "ringstamp/engine/proto/multicast.h"
+#include "ringstamp/engine/proto/ndp.h"
 #include "tests/unit/fixtures/proto_golden_frames.h"
 #include "tests/unit/fixtures/proto_test_util.h"
 

@@ -1,4 +1,4 @@
-// Tests for engine/proto/ipv6.h: fields, extension-header walk, fragments, build, malformed.
+// Tests for ringstamp/engine/proto/ipv6.h: fields, extension-header walk, fragments, build, malformed.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -6,10 +6,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/proto/byte_order.h"
-#include "engine/proto/ip_proto.h"
-#include "engine/proto/ipv6.h"
-#include "engine/proto/udp.h"
+#include "ringstamp/engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/ip_proto.h"
+#include "ringstamp/engine/proto/ipv6.h"
+#include "ringstamp/engine/proto/udp.h"
 #include "tests/unit/fixtures/proto_golden_frames.h"
 #include "tests/unit/fixtures/proto_test_util.h"
 

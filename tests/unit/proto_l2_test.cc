@@ -7,12 +7,12 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/proto/arp.h"
-#include "engine/proto/byte_order.h"
-#include "engine/proto/ethernet.h"
-#include "engine/proto/mac_address.h"
-#include "engine/proto/parse_error.h"
-#include "engine/proto/vlan.h"
+#include "ringstamp/engine/proto/arp.h"
+#include "ringstamp/engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/proto/mac_address.h"
+#include "ringstamp/engine/proto/parse_error.h"
+#include "ringstamp/engine/proto/vlan.h"
 #include "tests/unit/fixtures/proto_golden_frames.h"
 #include "tests/unit/fixtures/proto_test_util.h"
 

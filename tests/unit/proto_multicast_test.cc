@@ -1,19 +1,19 @@
-// Tests for engine/proto/multicast.h, igmp.h and mld.h: group MACs, reports against kernel frames.
+// Tests for ringstamp/engine/proto/multicast.h, igmp.h and mld.h: group MACs, reports against kernel frames.
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <string_view>
 #include <vector>
 
-#include "engine/proto/byte_order.h"
-#include "engine/proto/ethernet.h"
-#include "engine/proto/icmp.h"
-#include "engine/proto/igmp.h"
-#include "engine/proto/ip_proto.h"
-#include "engine/proto/ipv4.h"
-#include "engine/proto/ipv6.h"
-#include "engine/proto/mld.h"
-#include "engine/proto/multicast.h"
+#include "ringstamp/engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/proto/icmp.h"
+#include "ringstamp/engine/proto/igmp.h"
+#include "ringstamp/engine/proto/ip_proto.h"
+#include "ringstamp/engine/proto/ipv4.h"
+#include "ringstamp/engine/proto/ipv6.h"
+#include "ringstamp/engine/proto/mld.h"
+#include "ringstamp/engine/proto/multicast.h"
 #include "tests/unit/fixtures/proto_golden_frames.h"
 #include "tests/unit/fixtures/proto_test_util.h"
 

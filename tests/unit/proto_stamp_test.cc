@@ -1,4 +1,4 @@
-// Tests for engine/proto/stamp.h: RFC 8762 layouts against scapy-built packets, NTP and
+// Tests for ringstamp/engine/proto/stamp.h: RFC 8762 layouts against scapy-built packets, NTP and
 // PTP timestamp conversions at their edges, error estimate encoding.
 #include <doctest/doctest.h>
 
@@ -6,11 +6,11 @@
 #include <limits>
 #include <vector>
 
-#include "engine/proto/byte_order.h"
-#include "engine/proto/ipv4.h"
-#include "engine/proto/ipv6.h"
-#include "engine/proto/stamp.h"
-#include "engine/proto/udp.h"
+#include "ringstamp/engine/proto/byte_order.h"
+#include "ringstamp/engine/proto/ipv4.h"
+#include "ringstamp/engine/proto/ipv6.h"
+#include "ringstamp/engine/proto/stamp.h"
+#include "ringstamp/engine/proto/udp.h"
 #include "tests/unit/fixtures/proto_golden_frames.h"
 #include "tests/unit/fixtures/proto_test_util.h"
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <vector>
 
-#include "ring/v3_block.h"
+#include "ringstamp/ring/v3_block.h"
 #include "tests/support/v3_block_builder.h"
 
 using namespace ringstamp;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "ring/ring_config.h"
+#include "ringstamp/ring/ring_config.h"
 
 using namespace ringstamp;
 

@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "ring/rx_ring.h"
-#include "ring/v3_block.h"
+#include "ringstamp/ring/rx_ring.h"
+#include "ringstamp/ring/v3_block.h"
 #include "tests/support/v3_block_builder.h"
 
 using namespace ringstamp;

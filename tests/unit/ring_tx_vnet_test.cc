@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "ring/ring_config.h"
-#include "ring/tx_ring.h"
+#include "ringstamp/ring/ring_config.h"
+#include "ringstamp/ring/tx_ring.h"
 
 using namespace ringstamp;
 

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <vector>
 
-#include "ring/netlink_link.h"
-#include "ring/tap_port.h"
+#include "ringstamp/ring/netlink_link.h"
+#include "ringstamp/ring/tap_port.h"
 
 using namespace ringstamp;
 

@@ -1,4 +1,4 @@
-#include "timestamp/timestamps.h"
+#include "ringstamp/timestamp/timestamps.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "timestamp/cmsg_parse.h"
+#include "ringstamp/timestamp/cmsg_parse.h"
 
 #include <doctest/doctest.h>
 #include <linux/errqueue.h>
@@ -11,8 +11,8 @@
 #include <random>
 #include <vector>
 
-#include "timestamp/kernel_compat.h"
-#include "timestamp/tx_stamp_tracker.h"
+#include "ringstamp/timestamp/kernel_compat.h"
+#include "ringstamp/timestamp/tx_stamp_tracker.h"
 
 using namespace ringstamp;
 

@@ -2,8 +2,8 @@
 
 #include <cerrno>
 
-#include "timestamp/hw_timestamping.h"
-#include "timestamp/phc.h"
+#include "ringstamp/timestamp/hw_timestamping.h"
+#include "ringstamp/timestamp/phc.h"
 
 using namespace ringstamp;
 

@@ -1,4 +1,4 @@
-#include "timestamp/phc_clock_map.h"
+#include "ringstamp/timestamp/phc_clock_map.h"
 
 #include <doctest/doctest.h>
 
@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <thread>
 
-#include "common/errno_status.h"
-#include "timestamp/phc.h"
-#include "timestamp/phc_clock_tracker.h"
+#include "ringstamp/common/errno_status.h"
+#include "ringstamp/timestamp/phc.h"
+#include "ringstamp/timestamp/phc_clock_tracker.h"
 
 using namespace ringstamp;
 

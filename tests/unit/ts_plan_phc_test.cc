@@ -2,8 +2,8 @@
 
 #include <cerrno>
 
-#include "common/errno_status.h"
-#include "engine/timestamping_plan.h"
+#include "ringstamp/common/errno_status.h"
+#include "ringstamp/engine/timestamping_plan.h"
 
 using namespace ringstamp;
 

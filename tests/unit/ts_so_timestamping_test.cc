@@ -1,4 +1,4 @@
-#include "timestamp/so_timestamping.h"
+#include "ringstamp/timestamp/so_timestamping.h"
 
 #include <doctest/doctest.h>
 #include <sys/socket.h>
@@ -6,8 +6,8 @@
 
 #include <cstring>
 
-#include "common/fd.h"
-#include "timestamp/kernel_compat.h"
+#include "ringstamp/common/fd.h"
+#include "ringstamp/timestamp/kernel_compat.h"
 
 using namespace ringstamp;
 

@@ -1,4 +1,4 @@
-#include "timestamp/tx_stamp_tracker.h"
+#include "ringstamp/timestamp/tx_stamp_tracker.h"
 
 #include <doctest/doctest.h>
 

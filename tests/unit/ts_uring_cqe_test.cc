@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "timestamp/kernel_compat.h"
-#include "timestamp/uring_tx_stamps.h"
+#include "ringstamp/timestamp/kernel_compat.h"
+#include "ringstamp/timestamp/uring_tx_stamps.h"
 
 using namespace ringstamp;
 

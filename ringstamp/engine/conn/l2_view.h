@@ -1,0 +1,97 @@
+// l2_view.h — L2View: a received frame's Ethernet layer with the full VLAN stack, and its dispatch
+// key.
+//
+//   L2View l2;
+//   if (ParseL2(frame, &l2) != ParseError::kNone) { ++malformed; return; }
+//   const L2Key& key = l2.key;   // (dst MAC, VLAN IDs + TPIDs, EtherType): the relay's map key
+//
+// The kernel strips the outermost tag into the ring header on most paths
+// (Frame::vlan_valid); ParseL2 puts it back in front of the tags still in the
+// frame, so a stack reads the same whichever way it arrived. PCP and DEI are
+// kept in `vlans` but left out of the key.
+//
+// L2Key is three words so that the relay's per-frame probe hashes and compares
+// 24 bytes, whatever the stack: the MAC and EtherType share one word, and each
+// tag takes 16 bits (VID and a code for its TPID), four to a word. Only the
+// TPIDs a frame can carry as tags (IsVlanTpid) have a code; PacketRelay refuses
+// endpoints with any other. Any thread; no allocation; ParseL2 is one pass over
+// the header (a few ns).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "ringstamp/engine/proto/mac_address.h"
+#include "ringstamp/engine/proto/parse_error.h"
+#include "ringstamp/engine/proto/vlan.h"
+#include "ringstamp/ring/frame.h"
+
+namespace ringstamp {
+
+// 16-bit key form of a tag: VID | TPID code << 12 (codes 1..3; 0xf for a TPID
+// that is not a tag TPID, which no parsed frame carries). Never 0.
+constexpr uint16_t VlanKeyTag(uint16_t tpid, uint16_t tci) {
+  const uint16_t code = tpid == kEtherTypeVlan         ? 1
+                        : tpid == kEtherTypeQinQ       ? 2
+                        : tpid == kEtherTypeQinQLegacy ? 3
+                                                       : 0xf;
+  return static_cast<uint16_t>((tci & 0x0fffu) | (code << 12));
+}
+
+struct L2Key {
+  uint64_t mac_type = 0;  // destination MAC << 16 | EtherType
+  uint64_t vlans_lo = 0;  // tags 0..3 (outermost in the low bits), VlanKeyTag each, 0 = none
+  uint64_t vlans_hi = 0;  // tags 4..7
+
+  constexpr L2Key() = default;
+  constexpr L2Key(uint64_t mac, const VlanStack& vlans, uint16_t ethertype)
+      : mac_type((mac << 16) | ethertype) {
+    for (size_t i = 0; i < vlans.size(); ++i) AddTag(i, VlanKeyTag(vlans[i].tpid, vlans[i].tci));
+  }
+  // Sets tag `i` (< VlanStack::kMaxTags).
+  constexpr void AddTag(size_t i, uint16_t key_tag) {
+    const uint64_t v = uint64_t{key_tag} << ((i & 3) * 16);
+    if (i < 4) {
+      vlans_lo |= v;
+    } else {
+      vlans_hi |= v;
+    }
+  }
+
+  friend constexpr bool operator==(const L2Key&, const L2Key&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const L2Key& k) {
+    return H::combine(std::move(h), k.mac_type, k.vlans_lo, k.vlans_hi);
+  }
+};
+
+// The relay's hasher for L2Key: two 64×64→128 multiply folds, every input bit
+// reaching the high and low bits flat_hash_map uses. Not keyed (an attacker who
+// picks MACs can pick colliding ones; so can one who floods a switch).
+struct L2KeyHash {
+  static constexpr uint64_t Fold(uint64_t a, uint64_t b) {
+    const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+    return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
+  }
+  constexpr size_t operator()(const L2Key& k) const {
+    return Fold(k.mac_type ^ 0x9e3779b97f4a7c15ULL,
+                Fold(k.vlans_lo ^ 0xc2b2ae3d27d4eb4fULL, k.vlans_hi ^ 0x165667b19e3779f9ULL));
+  }
+};
+
+struct L2View {
+  MacAddress dst;
+  MacAddress src;
+  VlanStack vlans;  // outermost first, as on the wire
+  uint16_t ethertype = 0;
+  std::span<const std::byte> payload;
+  L2Key key;  // filled by ParseL2
+
+  const L2Key& Key() const { return key; }
+};
+
+// Fills *out; on failure returns the reason (too short, too many tags).
+ParseError ParseL2(const Frame& frame, L2View* out);
+
+}  // namespace ringstamp

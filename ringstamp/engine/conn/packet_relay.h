@@ -1,0 +1,164 @@
+// packet_relay.h — PacketRelay: owns an Engine's receive path and hands each frame to its endpoint.
+//
+//   RelayOptions ro{.engine = {.ifname = "eth1", .workers = 1, .rx_mode = RxMode::kImmediate}};
+//   RS_ASSIGN_OR_RETURN(auto relay, PacketRelay::Create(ro));
+//   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({.mac = mac, .vlans = stack,
+//                                                       .addresses = {"10.0.0.10/24"}}));
+//   RS_ASSIGN_OR_RETURN(auto udp, RUDPConn::Create(conn, {.local_ip = ip, .local_port = 862}));
+//   RS_RETURN_IF_ERROR(relay->Start());
+//
+// Dispatch: each frame goes to its owner by (destination MAC, VLAN stack,
+// EtherType) in one hash probe of a worker-local abseil flat_hash_map; VLAN
+// tags come from the ring header where the kernel stripped them and from the
+// frame otherwise (l2_view.h). Broadcast ARP goes to the owner of the target
+// address; other broadcast to every endpoint that asked for broadcast;
+// multicast to every endpoint that joined the group's MAC; frames without an
+// owner to the default endpoint if one is set, else counted (no_owner).
+// Registration: from any thread while traffic flows. Every worker keeps its
+// own tables, so the frame path takes no lock; a change is posted to each
+// worker and applied there between batches, and the caller waits until all
+// workers applied it (so after Close() returns, no worker touches the conn).
+// TX: a frame written on a worker thread goes straight into that worker's TX
+// ring; from any other thread it is copied into a bounded queue that one worker
+// drains (overflow counted and reported to the caller).
+// TX stamps (RelayOptions::tx_stamps): every frame sent gets a software (and
+// hardware, where the NIC does it) TX stamp through io_uring completions where
+// the kernel has them (else the error queue; EngineOptions::tx_stamp_transport), matched
+// by OPT_ID and handed to the endpoint that sent it.
+// Cost: dispatch is one parse of the Ethernet header and one hash probe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ringstamp/engine/conn/l2_view.h"
+#include "ringstamp/engine/conn/tx_options.h"
+#include "ringstamp/engine/engine.h"
+#include "ringstamp/engine/engine_options.h"
+#include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/engine/proto/mac_address.h"
+#include "ringstamp/engine/proto/vlan.h"
+
+namespace ringstamp {
+
+class EtherConn;
+class RUDPConn;
+struct EtherConnOptions;
+class RelayWorker;
+
+struct RelayOptions {
+  EngineOptions engine;
+  // tcpdump expression narrowing what the kernel hands up (compiled by libpcap);
+  // empty: everything.
+  std::string filter;
+  // Frames from non-worker threads waiting for a TX ring, per worker.
+  uint32_t tx_queue_frames = 4096;
+  // TX stamps for every frame sent (software; hardware when the NIC is set up).
+  bool tx_stamps = false;
+  bool tx_hardware_stamps = false;
+  int64_t tx_stamp_timeout_ns = 1'000'000'000;
+};
+
+struct RelayStats {
+  uint64_t frames = 0;     // frames the relay looked at
+  uint64_t delivered = 0;  // handed to an endpoint
+  uint64_t no_owner = 0;   // nobody registered for them (and no default endpoint)
+  uint64_t malformed = 0;  // Ethernet header unreadable
+  uint64_t broadcast = 0;
+  uint64_t multicast = 0;
+  uint64_t tx_frames = 0;      // frames written by endpoints
+  uint64_t tx_queue_full = 0;  // frames from other threads dropped: queue full
+  uint64_t tx_ring_full = 0;   // frames dropped: TX ring full on the worker path
+  uint64_t tx_stamps = 0;      // TX stamps delivered to endpoints
+  uint64_t tx_stamps_missed = 0;
+  uint64_t tx_stamp_resyncs = 0;  // TX stamp key mapping shifted (TxTrackerStats::resyncs)
+  uint64_t endpoints = 0;
+};
+
+// What a TX stamp completion tells its endpoint.
+struct TxStampReport {
+  uint64_t tag = 0;  // the caller's tag given at write time
+  // software / hardware TX stamps that came, userspace send time. A hardware
+  // stamp is raw NIC time (hardware_ns) and, when the engine has a PHC mapping
+  // (EngineOptions::phc_map), also on the system clock (hardware_system_ns),
+  // as on RX frames; use stamps.BestSystem() for a time comparable with others.
+  Timestamps stamps;
+  bool timed_out = false;
+};
+
+// Per-frame options for a write: TxOptions (ringstamp/engine/conn/tx_options.h).
+
+class PacketRelay {
+ public:
+  static absl::StatusOr<std::unique_ptr<PacketRelay>> Create(const RelayOptions& options);
+  ~PacketRelay();  // stops the engine; every conn must be closed or outlive nothing
+  PacketRelay(const PacketRelay&) = delete;
+  PacketRelay& operator=(const PacketRelay&) = delete;
+
+  absl::Status Start();
+  void Stop();
+  bool running() const { return running_; }
+  Engine& engine() { return *engine_; }
+  const RelayOptions& options() const { return options_; }
+  MacAddress interface_mac() const { return interface_mac_; }
+
+  // A new endpoint. Errors: a MAC + VLAN stack + EtherType already taken, bad addresses.
+  absl::StatusOr<std::shared_ptr<EtherConn>> NewEtherConn(const EtherConnOptions& options);
+  // Frames nobody owns go to `conn` (nullptr: counted and dropped).
+  void SetDefault(std::shared_ptr<EtherConn> conn);
+
+  RelayStats Stats() const;
+
+  // --- for EtherConn / RUDPConn (engine-internal API) ---
+  // Runs `fn` on every worker's thread against its tables and waits until all
+  // did (runs inline when the relay is not running).
+  void ApplyToWorkers(const std::function<void(RelayWorker&)>& fn);
+  // The relay worker whose thread is calling, or nullptr.
+  RelayWorker* CurrentWorker() const;
+  // Writes a frame built by `build` (which fills the span and returns the
+  // length, 0 to abandon). On a worker thread: in place in its TX ring.
+  // Elsewhere: built in a scratch buffer and queued for worker `hint`.
+  absl::Status Transmit(absl::FunctionRef<size_t(std::span<std::byte>)> build, uint32_t conn_id,
+                        const TxOptions& tx, int hint = 0);
+  // Like Transmit, but never blocks and never allocates on a worker thread.
+  // Returns false when the frame was dropped (ring or queue full, build failed).
+  bool TransmitFrame(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx,
+                     int hint = 0);
+  int worker_count() const { return static_cast<int>(workers_.size()); }
+  RelayWorker& relay_worker(int i) { return *workers_[i]; }
+  uint32_t NextConnId() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  friend class RelayHandler;
+  explicit PacketRelay(const RelayOptions& options) : options_(options) {}
+
+  RelayOptions options_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<RelayWorker*> workers_;  // owned by the engine's handlers
+  MacAddress interface_mac_;
+  std::atomic<uint32_t> next_conn_id_{1};
+  bool running_ = false;
+  mutable std::mutex apply_mu_;
+  // Unicast keys in use and live endpoints (for duplicate checks and stats).
+  mutable std::mutex reg_mu_;
+  absl::flat_hash_set<L2Key, L2KeyHash> taken_;
+  uint64_t endpoints_ = 0;
+  std::shared_ptr<EtherConn> default_conn_;
+
+ public:
+  // EtherConn registration bookkeeping (engine-internal).
+  absl::Status Claim(const std::vector<L2Key>& keys);
+  void Release(const std::vector<L2Key>& keys);
+};
+
+}  // namespace ringstamp

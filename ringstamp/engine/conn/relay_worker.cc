@@ -1,0 +1,350 @@
+#include "ringstamp/engine/conn/relay_worker.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "ringstamp/common/clock.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/rudp_conn.h"
+#include "ringstamp/engine/engine.h"
+#include "ringstamp/engine/proto/arp.h"
+#include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/worker.h"
+#include "ringstamp/timestamp/so_timestamping.h"
+
+namespace ringstamp {
+namespace {
+thread_local RelayWorker* tls_current_worker = nullptr;
+constexpr int64_t kTickNs = 100'000'000;
+}  // namespace
+
+RelayWorker* CurrentRelayWorker() { return tls_current_worker; }
+
+RelayWorker::RelayWorker(PacketRelay* relay, int index) : relay_(relay), index_(index) {}
+
+void RelayWorker::OnStart(Worker& worker) {
+  worker_.store(&worker, std::memory_order_release);
+  tls_current_worker = this;
+  const RelayOptions& o = relay_->options();
+  if (o.tx_stamps && worker.tx() != nullptr && worker.tx_fd() >= 0) {
+    TsFlags flags = kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly;
+    tx_wants_ = kWantSoftware;
+    if (o.tx_hardware_stamps) {
+      flags |= kTsTxHardware | kTsRawHardware | kTsOptTxSwhw;
+      tx_wants_ |= kWantHardware;
+    }
+    if (EnableSocketTimestamping(worker.tx_fd(), flags, worker.ifname()).ok() &&
+        worker.OpenTxStamps().ok()) {
+      tracker_.emplace(
+          TxStampTracker::Options{.capacity = 1u << 16, .timeout_ns = o.tx_stamp_timeout_ns});
+      stamp_meta_.resize(tracker_->capacity());
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    running_.store(true, std::memory_order_release);
+  }
+  RunPosted();
+}
+
+void RelayWorker::OnStop(Worker&) {
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    running_.store(false, std::memory_order_release);
+  }
+  RunPosted();
+  DrainTxQueue();
+  if (tracker_) DrainStamps();
+  tls_current_worker = nullptr;
+}
+
+void RelayWorker::Post(std::function<void(RelayWorker&)> fn) {
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    if (running_.load(std::memory_order_acquire)) {
+      posted_.push_back(std::move(fn));
+      ++posted_seq_;
+      has_posted_.store(true, std::memory_order_release);
+      fn = nullptr;
+    }
+  }
+  if (fn) {
+    fn(*this);  // not running: nobody else touches the tables
+    return;
+  }
+  if (worker_ != nullptr) worker()->Wake();
+}
+
+bool RelayWorker::WaitApplied() {
+  std::unique_lock<std::mutex> l(post_mu_);
+  const uint64_t want = posted_seq_;
+  return post_cv_.wait_for(l, std::chrono::seconds(10),
+                           [&] { return applied_seq_ >= want || !running_.load(); });
+}
+
+void RelayWorker::RunPosted() {
+  std::vector<std::function<void(RelayWorker&)>> todo;
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    todo.swap(posted_);
+    seq = posted_seq_;
+    has_posted_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& fn : todo) fn(*this);
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    applied_seq_ = seq;
+  }
+  post_cv_.notify_all();
+}
+
+void RelayWorker::Deliver(EtherConn* conn, const L2View& l2, const Frame& frame) {
+  counters_.delivered.Add();
+  conn->OnFrame(*this, l2, frame);
+}
+
+void RelayWorker::OnFrame(Worker&, const Frame& frame) {
+  counters_.frames.Add();
+  L2View l2;
+  if (ParseL2(frame, &l2) != ParseError::kNone) {
+    counters_.malformed.Add();
+    return;
+  }
+  auto it = tables_.unicast.find(l2.key);
+  Dispatch(l2, frame, it != tables_.unicast.end() ? it->second : nullptr);
+}
+
+// Passes over the batch so that the memory of one frame's lookup is fetched
+// while the others are worked on: parse every header and prefetch its table
+// group; probe the table and prefetch the owner; prefetch the owner's state for
+// this worker; deliver. At 100,000 endpoints the table and the endpoints are
+// out of cache, and one frame at a time would wait for each miss in turn.
+void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
+  const size_t n = std::min(frames.size(), kFrameBatch);
+  std::array<L2View, kFrameBatch>& l2 = batch_l2_;
+  size_t hash[kFrameBatch];
+  bool ok[kFrameBatch];
+  EtherConn* owner[kFrameBatch];
+  const L2KeyHash hasher;
+  for (size_t i = 0; i < n; ++i) {
+    ok[i] = ParseL2(frames[i], &l2[i]) == ParseError::kNone;
+    if (ok[i]) {
+      hash[i] = hasher(l2[i].key);
+      tables_.unicast.prefetch(l2[i].key);
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    owner[i] = nullptr;
+    if (!ok[i]) continue;
+    auto it = tables_.unicast.find(l2[i].key, hash[i]);
+    if (it == tables_.unicast.end()) continue;
+    owner[i] = it->second;
+    owner[i]->PrefetchForDelivery(index_);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (owner[i] != nullptr) owner[i]->PrefetchWorkerState(index_);
+  }
+  uint64_t malformed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!ok[i]) {
+      ++malformed;
+      continue;
+    }
+    Dispatch(l2[i], frames[i], owner[i]);
+  }
+  counters_.frames.Add(n);
+  if (malformed) counters_.malformed.Add(malformed);
+  if (frames.size() > n) OnFrames(*worker(), frames.subspan(n));
+}
+
+void RelayWorker::Dispatch(const L2View& l2, const Frame& frame, EtherConn* unicast_owner) {
+  if (unicast_owner != nullptr) {
+    Deliver(unicast_owner, l2, frame);
+    return;
+  }
+  if (l2.dst.IsMulticast()) {
+    bool delivered = false;
+    if (l2.dst.IsBroadcast()) {
+      counters_.broadcast.Add();
+      if (l2.ethertype == kEtherTypeArp) {
+        // ARP requests go to the owner of the address asked for, not to everyone.
+        auto arp = ParseArp(l2.payload);
+        if (arp) {
+          auto owner =
+              tables_.ip_owner.find(IpOwnerKey{l2.vlans.WithoutPriority(), arp->target_ip});
+          if (owner != tables_.ip_owner.end()) {
+            Deliver(owner->second, l2, frame);
+            return;
+          }
+        }
+      }
+    } else {
+      counters_.multicast.Add();
+    }
+    if (auto g = tables_.group.find(l2.key); g != tables_.group.end()) {
+      for (EtherConn* c : g->second) {
+        Deliver(c, l2, frame);
+        delivered = true;
+      }
+    }
+    if (delivered) return;
+  }
+  if (tables_.default_conn != nullptr) {
+    Deliver(tables_.default_conn, l2, frame);
+    return;
+  }
+  counters_.no_owner.Add();
+}
+
+PollResult RelayWorker::OnPoll(Worker&) {
+  PollResult r;
+  if (has_posted_.load(std::memory_order_acquire)) {
+    RunPosted();
+    r.busy = true;
+  }
+  if (txq_nonempty_.load(std::memory_order_acquire)) {
+    DrainTxQueue();
+    r.busy = true;
+  }
+  const int64_t now = MonotonicNs();
+  if (now >= next_expire_ns_) {
+    next_expire_ns_ = now + kTickNs;
+    if (tracker_) DrainStamps();
+    if (index_ == 0) {
+      for (auto& [id, conn] : tables_.ethers) conn->Tick(*this, now);
+    }
+  }
+  r.wake_at_ns = next_expire_ns_;
+  if (tracker_) {
+    // A TX stamp that will not come (a NIC that drops hardware stamps) is reported,
+    // with what did come, when its own timeout passes, not at the next tick.
+    if (auto due = tracker_->NextDeadline()) {
+      if (now >= *due) {
+        DrainStamps();
+        due = tracker_->NextDeadline();
+      }
+      if (due && *due < r.wake_at_ns) r.wake_at_ns = *due;
+    }
+  }
+  return r;
+}
+
+void RelayWorker::OnErrorQueue(Worker&) {
+  if (tracker_) DrainStamps();
+}
+
+bool RelayWorker::SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> build,
+                              uint32_t conn_id, const TxOptions& tx) {
+  TxPort* ring = worker_ != nullptr ? worker()->tx() : nullptr;
+  if (ring == nullptr) return false;
+  std::span<std::byte> slot = ring->Reserve();
+  if (slot.empty()) {
+    (void)ring->Flush();
+    ring->WaitWritable(1);
+    slot = ring->Reserve();
+    if (slot.empty()) {
+      counters_.tx_ring_full.Add();
+      return false;
+    }
+  }
+  const size_t len = build(slot);
+  if (len == 0 || ring->Commit(static_cast<uint32_t>(len)) != TxResult::kOk) return false;
+  AfterCommit(conn_id, tx);
+  if (tx.kick_now) (void)ring->Flush();
+  return true;
+}
+
+bool RelayWorker::SendCopy(std::span<const std::byte> frame, uint32_t conn_id,
+                           const TxOptions& tx) {
+  return SendInPlace(
+      [&](std::span<std::byte> slot) -> size_t {
+        if (frame.size() > slot.size()) return 0;
+        std::memcpy(slot.data(), frame.data(), frame.size());
+        return frame.size();
+      },
+      conn_id, tx);
+}
+
+void RelayWorker::AfterCommit(uint32_t conn_id, const TxOptions& tx) {
+  counters_.tx_frames.Add();
+  if (!tracker_) return;
+  // Every frame on this socket takes an OPT_ID key, asked for or not.
+  // The kick count tells the tracker which frames went to the kernel together
+  // (its check for keys the kernel took or skipped without our knowing).
+  TxPort* port = worker()->tx();
+  const uint64_t kick = port->ring() != nullptr ? port->ring()->counters().kicks.Get() : 0;
+  const uint32_t key =
+      tracker_->OnSend(tx.want_stamp ? tx_wants_ : 0, RealtimeNs(), MonotonicNs(), tx.tag, kick);
+  stamp_meta_[key & (stamp_meta_.size() - 1)] = {conn_id, tx.tag};
+}
+
+bool RelayWorker::Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx) {
+  {
+    std::lock_guard<std::mutex> l(txq_mu_);
+    if (txq_capacity_ == 0) {
+      txq_capacity_ = std::max<uint32_t>(16, relay_->options().tx_queue_frames);
+      txq_meta_.resize(txq_capacity_);
+      txq_data_.resize(static_cast<size_t>(txq_capacity_) * kSlotBytes);
+    }
+    if (frame.size() > kSlotBytes || txq_count_ == txq_capacity_) {
+      counters_.tx_queue_full.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    const uint32_t slot = (txq_head_ + txq_count_) % txq_capacity_;
+    txq_meta_[slot] = {static_cast<uint32_t>(frame.size()), conn_id, tx};
+    std::memcpy(txq_data_.data() + static_cast<size_t>(slot) * kSlotBytes, frame.data(),
+                frame.size());
+    ++txq_count_;
+    txq_nonempty_.store(true, std::memory_order_release);
+  }
+  if (worker_ != nullptr && relay_->options().engine.wait_mode == WaitMode::kIoUring)
+    worker()->Wake();
+  return true;
+}
+
+void RelayWorker::DrainTxQueue() {
+  std::lock_guard<std::mutex> l(txq_mu_);
+  while (txq_count_ > 0) {
+    const QueuedFrame& q = txq_meta_[txq_head_];
+    std::span<const std::byte> frame(txq_data_.data() + static_cast<size_t>(txq_head_) * kSlotBytes,
+                                     q.len);
+    if (!SendCopy(frame, q.conn_id, q.tx)) {
+      if (worker_ == nullptr || worker()->tx() == nullptr) break;
+      // Ring full: keep the rest for the next poll.
+      if (worker()->tx()->Reserve().empty()) break;
+    }
+    txq_head_ = (txq_head_ + 1) % txq_capacity_;
+    --txq_count_;
+  }
+  txq_nonempty_.store(txq_count_ > 0, std::memory_order_release);
+}
+
+void RelayWorker::DrainStamps() {
+  const uint32_t mask = static_cast<uint32_t>(stamp_meta_.size() - 1);
+  auto report = [&](const TxCompletion& c) {
+    const StampMeta& m = stamp_meta_[c.key & mask];
+    auto it = tables_.stamp_receivers.find(m.conn_id);
+    if (c.timed_out()) counters_.tx_stamps_missed.Add();
+    if (it == tables_.stamp_receivers.end()) return;
+    counters_.tx_stamps.Add();
+    TxStampReport r{m.tag, c.stamps, c.timed_out()};
+    // A raw hardware stamp is on the NIC's clock: put it on the system clock
+    // (hardware_system_ns) with the mapping of its time; without a mapping it
+    // stays raw, and Timestamps::BestSystem() will not offer it.
+    if (const PhcClockMap* map = worker()->phc_map()) map->MapInto(r.stamps);
+    it->second->OnTxStamp(r);
+  };
+  TxCompletion done;
+  worker()->tx_stamps()->Drain([&](const TxStampEvent& ev) {
+    if (tracker_->OnStamp(ev, &done) == TxMatch::kCompleted) report(done);
+  });
+  tracker_->Expire(MonotonicNs(), report);
+  const uint64_t resyncs = tracker_->stats().resyncs;
+  if (resyncs > counters_.tx_stamp_resyncs.Get())
+    counters_.tx_stamp_resyncs.Add(resyncs - counters_.tx_stamp_resyncs.Get());
+  if (worker_ != nullptr)
+    worker()->SetTxStampCounts(tracker_->pending(), tracker_->stats().expired);
+}
+
+}  // namespace ringstamp

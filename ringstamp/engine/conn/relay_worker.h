@@ -1,0 +1,168 @@
+// relay_worker.h — RelayWorker: the relay's FrameHandler on one engine worker, with its own tables.
+//
+// Engine-internal: EtherConn and RUDPConn reach it through PacketRelay. Every
+// table here is read and written only on this worker's thread (changes from
+// other threads arrive through PacketRelay::ApplyToWorkers), so the frame path
+// takes no lock. Cost: per frame one Ethernet parse and one flat_hash_map probe;
+// frames handed over in batches (OnFrames) have their probes and endpoints prefetched.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "ringstamp/engine/conn/l2_view.h"
+#include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/frame_handler.h"
+#include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/ring/ring_counters.h"
+#include "ringstamp/timestamp/tx_stamp_tracker.h"
+
+namespace ringstamp {
+
+class TxStampReceiver {
+ public:
+  virtual ~TxStampReceiver() = default;
+  // On the worker thread that sent the frame.
+  virtual void OnTxStamp(const TxStampReport& report) = 0;
+};
+
+// (VLAN stack, IP address): who answers ARP/NDP for an address.
+struct IpOwnerKey {
+  VlanStack vlans;
+  IpAddress ip;
+  friend bool operator==(const IpOwnerKey&, const IpOwnerKey&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const IpOwnerKey& k) {
+    return H::combine(std::move(h), k.vlans.Hash(), k.ip.Hash());
+  }
+};
+
+// (EtherConn id, local IP, UDP port) → the RUDPConn bound there. An unspecified
+// IP (family none) binds every address of the conn; port 0 is accept-any.
+struct UdpKey {
+  uint32_t conn_id = 0;
+  IpAddress ip;
+  uint16_t port = 0;
+  friend bool operator==(const UdpKey&, const UdpKey&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const UdpKey& k) {
+    return H::combine(std::move(h), k.conn_id, k.ip.Hash(), k.port);
+  }
+};
+
+struct RelayTables {
+  absl::flat_hash_map<L2Key, EtherConn*, L2KeyHash> unicast;
+  absl::flat_hash_map<L2Key, std::vector<EtherConn*>, L2KeyHash>
+      group;  // broadcast and multicast MACs
+  absl::flat_hash_map<IpOwnerKey, EtherConn*> ip_owner;
+  absl::flat_hash_map<UdpKey, RUDPConn*> udp;
+  absl::flat_hash_map<uint32_t, TxStampReceiver*> stamp_receivers;
+  absl::flat_hash_map<uint32_t, EtherConn*> ethers;  // every registered EtherConn, by id
+  EtherConn* default_conn = nullptr;
+};
+
+// The relay worker running on the calling thread (any relay), or nullptr.
+RelayWorker* CurrentRelayWorker();
+
+class RelayWorker : public FrameHandler {
+ public:
+  RelayWorker(PacketRelay* relay, int index);
+
+  void OnStart(Worker& worker) override;
+  void OnFrame(Worker& worker, const Frame& frame) override;
+  void OnFrames(Worker& worker, std::span<const Frame> frames) override;
+  PollResult OnPoll(Worker& worker) override;
+  void OnErrorQueue(Worker& worker) override;
+  void OnStop(Worker& worker) override;
+
+  int index() const { return index_; }
+  RelayTables& tables() { return tables_; }
+  PacketRelay& relay() { return *relay_; }
+  Worker* worker() { return worker_.load(std::memory_order_acquire); }
+
+  // Worker thread: build a frame in place in the TX ring. False when dropped.
+  bool SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> build, uint32_t conn_id,
+                   const TxOptions& tx);
+  bool SendCopy(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
+
+  // Any thread: queue a frame for this worker's TX ring. False: queue full.
+  bool Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
+
+  // Any thread: run `fn` on this worker (or inline when it is not running).
+  void Post(std::function<void(RelayWorker&)> fn);
+  // Waits until every posted function ran. Bounded: gives up after 10 s (false).
+  bool WaitApplied();
+
+  // Counters (worker thread writes, any thread reads).
+  struct Counters {
+    RelaxedCounter frames, delivered, no_owner, malformed, broadcast, multicast, tx_frames,
+        tx_ring_full, tx_stamps, tx_stamps_missed, tx_stamp_resyncs;
+    std::atomic<uint64_t> tx_queue_full{0};
+  };
+  const Counters& counters() const { return counters_; }
+  bool running() const { return running_.load(std::memory_order_acquire); }
+
+ private:
+  void RunPosted();
+  void DrainTxQueue();
+  void AfterCommit(uint32_t conn_id, const TxOptions& tx);
+  void DrainStamps();
+  void Deliver(EtherConn* conn, const L2View& l2, const Frame& frame);
+  // Everything after the unicast probe: the owner found there, else broadcast,
+  // multicast, the default endpoint, or counted as having none.
+  void Dispatch(const L2View& l2, const Frame& frame, EtherConn* unicast_owner);
+
+  PacketRelay* relay_;
+  int index_;
+  std::atomic<Worker*> worker_{nullptr};  // set in OnStart; read by Post/Enqueue callers
+  RelayTables tables_;
+  std::atomic<bool> running_{false};
+
+  // Posted control functions.
+  std::mutex post_mu_;
+  std::condition_variable post_cv_;
+  std::vector<std::function<void(RelayWorker&)>> posted_;
+  std::atomic<bool> has_posted_{false};
+  uint64_t posted_seq_ = 0;   // guarded by post_mu_
+  uint64_t applied_seq_ = 0;  // guarded by post_mu_
+
+  // Frames from other threads: a bounded ring of fixed slots, allocated on first use.
+  struct QueuedFrame {
+    uint32_t len = 0;
+    uint32_t conn_id = 0;
+    TxOptions tx;
+  };
+  static constexpr uint32_t kSlotBytes = 9232;
+  std::mutex txq_mu_;
+  std::vector<QueuedFrame> txq_meta_;
+  std::vector<std::byte> txq_data_;
+  uint32_t txq_head_ = 0, txq_count_ = 0, txq_capacity_ = 0;
+  std::atomic<bool> txq_nonempty_{false};
+
+  // TX stamps.
+  std::optional<TxStampTracker> tracker_;
+  struct StampMeta {
+    uint32_t conn_id = 0;
+    uint64_t tag = 0;
+  };
+  std::vector<StampMeta> stamp_meta_;
+  TxWants tx_wants_ = 0;
+  int64_t next_expire_ns_ = 0;
+
+  Counters counters_;
+  // OnFrames' parsed headers: a member so that a batch does not construct (zero)
+  // 32 views; ParseL2 writes every field it is read for.
+  std::array<L2View, kFrameBatch> batch_l2_;
+};
+
+}  // namespace ringstamp

@@ -1,0 +1,187 @@
+// rudp_conn.h — RUDPConn: a UDP endpoint (IPv4 or IPv6 address + port) on an EtherConn, shaped like
+// a datagram socket, without a kernel socket.
+//
+//   RS_ASSIGN_OR_RETURN(auto udp, RUDPConn::Create(conn, {.local_ip = ip, .local_port = 9000}));
+//   udp->WriteTo(data, {peer_ip, 9000});                       // next hop resolved by the
+//   EtherConn RS_ASSIGN_OR_RETURN(UdpReadResult r, udp->ReadFrom(buf));   // r.n bytes from r.src,
+//   r.meta
+//   // or zero-copy on the worker thread:
+//   udp->SetHandler([](const Datagram& d, RUDPConn& c) { c.WriteTo(d.payload, d.meta.source()); });
+//
+// Meta carries what golang.org/x/net/ipv4 control messages carry — TTL/hop
+// limit, TOS/traffic class, source, destination, ifindex — plus the VLAN stack,
+// the sender's MAC and the frame's Timestamps. Per-conn TOS/DSCP and TTL;
+// accept-any (local_port 0: every UDP datagram reaching the EtherConn's
+// addresses that no other conn took); connected mode (only the peer's
+// datagrams, and WriteTo without an address goes to it). Checksums are computed
+// on TX and verified on RX (a zero IPv4 checksum is accepted).
+// Threads: WriteTo/ReadFrom/batches from any thread (ReadFrom blocks, so not on
+// a worker thread); the handler runs on worker threads. Memory: ~0.5 KiB fixed;
+// the read queue (queue_datagrams × max_datagram bytes) is allocated on first
+// ReadFrom, never with a handler.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/ring/ring_counters.h"
+
+namespace ringstamp {
+
+struct UdpEndpoint {
+  IpAddress ip;
+  uint16_t port = 0;
+  friend bool operator==(const UdpEndpoint&, const UdpEndpoint&) = default;
+};
+
+struct DatagramMeta {
+  IpAddress src;
+  uint16_t src_port = 0;
+  IpAddress dst;
+  uint16_t dst_port = 0;
+  uint8_t ttl = 0;  // TTL / hop limit as received
+  uint8_t tos = 0;  // TOS / traffic class as received
+  int ifindex = 0;
+  MacAddress src_mac;
+  VlanStack vlans;
+  Timestamps stamps;
+  int worker = -1;
+  UdpEndpoint source() const { return {src, src_port}; }
+};
+
+struct Datagram {
+  std::span<const std::byte> payload;
+  DatagramMeta meta;
+};
+
+struct UdpReadResult {
+  size_t n = 0;              // bytes copied
+  size_t datagram_size = 0;  // before truncation to the buffer
+  UdpEndpoint src;
+  DatagramMeta meta;
+};
+
+struct RUDPConnOptions {
+  IpAddress local_ip;       // must be one of the EtherConn's addresses (none: all of them)
+  uint16_t local_port = 0;  // 0: accept-any
+  uint8_t tos = 0;          // TOS / traffic class for sends (DSCP << 2 | ECN)
+  uint8_t ttl = 64;         // TTL / hop limit for sends
+  std::optional<UdpEndpoint> connected;
+  uint32_t queue_datagrams = 1024;
+  uint32_t max_datagram = 2048;
+  QueuePolicy policy = QueuePolicy::kDropNewest;
+};
+
+struct RUDPConnStats {
+  uint64_t received = 0;
+  uint64_t queue_dropped = 0;
+  uint64_t filtered = 0;  // not from the connected peer
+  uint64_t sent = 0;
+  uint64_t send_failed = 0;
+};
+
+struct UdpReadMsg {
+  std::span<std::byte> buf;
+  UdpReadResult result;
+};
+struct UdpWriteMsg {
+  std::span<const std::byte> data;
+  UdpEndpoint dst;
+  TxOptions tx;
+};
+
+class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUDPConn> {
+ public:
+  static absl::StatusOr<std::shared_ptr<RUDPConn>> Create(std::shared_ptr<EtherConn> conn,
+                                                          RUDPConnOptions options);
+  ~RUDPConn() override;
+
+  UdpEndpoint local() const;
+  EtherConn& ether() { return *conn_; }
+
+  absl::Status WriteTo(std::span<const std::byte> data, const UdpEndpoint& dst,
+                       const TxOptions& tx = {});
+  // Answers a received datagram: to its source address and port, through the MAC
+  // it came from (no neighbour lookup: right on-link and through a router alike).
+  absl::Status Reply(std::span<const std::byte> data, const DatagramMeta& to,
+                     const TxOptions& tx = {});
+  // As Reply, but the payload is written in place: `fill` gets the payload's `size` bytes
+  // inside the frame (in the TX slot on the worker thread: no copy) and returns how many it
+  // wrote (0: send nothing). The UDP checksum is computed after it returns, so `fill` may
+  // write a time into the payload as its last step (a reflector's t3).
+  absl::Status ReplyInPlace(size_t size, absl::FunctionRef<size_t(std::span<std::byte>)> fill,
+                            const DatagramMeta& to, const TxOptions& tx = {});
+  // Connected mode: to the peer.
+  absl::Status Write(std::span<const std::byte> data, const TxOptions& tx = {});
+  // Writes each message; returns how many were sent before the first error (and that error).
+  absl::StatusOr<size_t> WriteBatch(std::span<const UdpWriteMsg> msgs);
+
+  // Deadline: CLOCK_MONOTONIC ns; -1 waits forever; 0 does not wait.
+  absl::StatusOr<UdpReadResult> ReadFrom(std::span<std::byte> buf, int64_t deadline_ns = -1);
+  // Fills up to msgs.size() messages: waits for the first, takes the rest that are queued.
+  absl::StatusOr<size_t> ReadBatch(std::span<UdpReadMsg> msgs, int64_t deadline_ns = -1);
+
+  void SetHandler(std::function<void(const Datagram&, RUDPConn&)> handler);
+  void SetTxStampHandler(std::function<void(const TxStampReport&)> handler);
+  void SetTos(uint8_t tos) { options_.tos = tos; }
+  void SetTtl(uint8_t ttl) { options_.ttl = ttl; }
+
+  void Close();
+  RUDPConnStats Stats() const;
+  // Bytes this conn holds (fixed part plus an allocated queue).
+  size_t MemoryBytes() const;
+
+  // --- relay-internal (worker thread) ---
+  void Deliver(RelayWorker& w, const Datagram& d);
+  void OnTxStamp(const TxStampReport& report) override;
+  uint32_t id() const { return id_; }
+
+ private:
+  RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uint32_t id);
+  UdpKey Key() const;
+  absl::Status Send(std::span<const std::byte> data, const UdpEndpoint& dst, const MacAddress* via,
+                    const TxOptions& tx);
+  absl::Status SendFilled(size_t size, absl::FunctionRef<size_t(std::span<std::byte>)> fill,
+                          const UdpEndpoint& dst, const MacAddress* via, const TxOptions& tx);
+
+  std::shared_ptr<EtherConn> conn_;
+  RUDPConnOptions options_;
+  uint32_t id_;
+  bool closed_ = false;
+  // One copy per worker, each written only on its worker's thread.
+  std::vector<std::function<void(const Datagram&, RUDPConn&)>> handlers_;
+  std::vector<std::function<void(const TxStampReport&)>> stamp_handlers_;
+
+  mutable std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  struct Slot {
+    DatagramMeta meta;
+    uint32_t size = 0;
+  };
+  std::vector<Slot> slots_;
+  std::vector<std::byte> data_;
+  size_t q_head_ = 0, q_count_ = 0;
+
+  // Receive-path counters, one set per worker, each written only on its worker's
+  // thread (no locked add per datagram); Stats() sums them. Sends come from any
+  // thread: shared atomics.
+  struct RxCounters {
+    RelaxedCounter received, queue_dropped, filtered;
+  };
+  std::unique_ptr<RxCounters[]> rx_;
+  size_t rx_count_ = 0;
+  std::atomic<uint64_t> sent_{0}, send_failed_{0};
+};
+
+}  // namespace ringstamp

@@ -1,0 +1,189 @@
+// probe_reflector.h — ProbeReflector: the STAMP session-reflector of `ringstamp probe server`, no
+// I/O.
+//
+//   auto reflector = ProbeReflector::Create({});
+//   // for each UDP datagram to the STAMP port (the transport owns sockets and clocks):
+//   Reflection r = reflector->Reflect(payload, rx_stamps, ip_ttl, PeerKey(src_ip, src_port),
+//                                     RealtimeNs(), reply_payload);
+//   if (r.size) Send(reply_payload.first(r.size));     // TX stamp request keyed by r.id
+//   reflector->OnSent(r.id, tx_stamps);                 // when the TX stamp arrives (or never)
+//   ReflectorSummary s = reflector->Summary();
+//
+// Answers any STAMP session-sender in unauthenticated mode (RFC 8762 §4.3),
+// including a plain 44-byte packet from a kernel UDP socket: the reply has the
+// request's length, the reflector's own sequence number per session (stateful)
+// or the sender's (stateless), t2 = the best receive stamp (hardware mapped to
+// system time, then software, then userspace; without any, the t3 estimate,
+// labelled userspace), t3 = `t3_estimate_unix_ns` (a packet cannot carry its own
+// send time: read the clock as late as possible, RestampT3 right before the send), the sender's
+// sequence number, timestamp, error estimate and SSID copied, and the TTL /
+// hop limit the request arrived with. Timestamps are NTP, or PTPv2 truncated
+// when options.error_estimate has the Z bit.
+//
+// RFC 8972 TLVs in the request are answered (probe_tlv.h): Timestamp
+// Information with the real source of this t2 and "control plane" for t3;
+// Follow-Up Telemetry with the real TX stamp (given to OnSent) of this session's
+// oldest reply whose stamp is known and not yet reported (the last one reported
+// again when none is new); unknown TLVs returned with U set.
+//
+// A session is (peer_key, SSID): peer_key is the caller's digest of the
+// sender's address and port. Sessions live in a table of max_sessions
+// entries reserved up front; when it is full the least recently used one is
+// replaced (counted). OnSent(id) finds the reply among the last `pending_tx`
+// ones; the error of its t3 estimate (real TX stamp − estimate, hardware or
+// software stamps only) goes into a distribution.
+//
+// Ownership: owns its tables (allocated in Create). Thread-safety: none; one
+// thread drives a reflector (a worker). Cost: Reflect O(1 + TLVs), no
+// allocation (a new session when the table is full scans it once, O(max_sessions));
+// OnSent O(1). Memory: ~48 bytes × (max_sessions + pending_tx) plus 8 bytes
+// per TX stamp in the error distribution.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "ringstamp/engine/probe/latency_stats.h"
+#include "ringstamp/engine/probe/probe_summary.h"
+#include "ringstamp/engine/probe/probe_tlv.h"
+#include "ringstamp/engine/proto/stamp.h"
+#include "ringstamp/timestamp/timestamps.h"
+
+namespace ringstamp {
+
+struct ProbeReflectorOptions {
+  bool stateful = true;  // own sequence numbers per session (RFC 8762 §4.3.1); else the sender's
+  // The reflector's error estimate in every reply (S: clock synchronised to
+  // UTC; Z: PTP timestamp format). Default: not synchronised, 1 ms.
+  StampErrorEstimate error_estimate = StampErrorEstimate::FromNs(1'000'000, false);
+  // TAI − UTC in seconds (TaiUtcOffsetSeconds()): PTP-format timestamps are TAI.
+  int32_t tai_utc_offset_s = 0;
+  // Reported in the Timestamp Information TLV. A Linux system clock is
+  // normally NTP-disciplined; kPtp when ptp4l/phc2sys steer it,
+  // kLocalFreeRunning when nothing does.
+  StampSyncSource sync_source = StampSyncSource::kNtp;
+  uint32_t max_sessions = 1024;  // ≥ 1
+  uint32_t pending_tx = 4096;    // replies awaiting OnSent; rounded up to a power of two, ≥ 16
+  size_t max_exact_samples = LatencyStats::kDefaultMaxExactSamples;
+};
+
+enum class ReflectorDrop : uint8_t {
+  kNone = 0,
+  kTruncated,       // fewer than 44 bytes: not a STAMP packet
+  kOutputTooSmall,  // the reply buffer is shorter than the request
+  kCount,
+};
+
+// "none", "truncated", "output_too_small".
+std::string_view ReflectorDropName(ReflectorDrop drop);
+
+struct Reflection {
+  size_t size = 0;  // reply bytes written (= request length); 0 when dropped
+  ReflectorDrop drop = ReflectorDrop::kNone;
+  uint64_t id = 0;  // pass to OnSent with this reply's TX stamps
+  uint32_t reflector_seq = 0;
+  uint32_t sender_seq = 0;
+};
+
+struct ReflectorSummary {
+  uint64_t reflected = 0;
+  std::array<uint64_t, static_cast<size_t>(ReflectorDrop::kCount)> dropped{};  // by reason
+  uint64_t rx_stamp_missing = 0;   // requests without any RX stamp (t2 = t3 estimate)
+  uint64_t tlv_requests = 0;       // requests that carried TLVs
+  uint64_t tlv_unrecognized = 0;   // TLVs returned with U set
+  uint64_t tlv_malformed = 0;      // requests with a TLV flagged M
+  uint64_t tx_stamps = 0;          // OnSent with a hardware or software stamp
+  uint64_t tx_stamps_missing = 0;  // OnSent without one (the kernel never stamped the reply)
+  uint64_t tx_stamps_unknown = 0;  // OnSent for an id no longer (or never) pending
+  uint64_t tx_pending_overwritten =
+      0;                            // replies whose OnSent never came before their slot was reused
+  uint64_t follow_ups_dropped = 0;  // real TX stamps never reported: a session's queue was full
+  uint64_t sessions = 0;            // currently known
+  uint64_t sessions_evicted = 0;
+  std::array<uint64_t, kStampSourceCount> t2_sources{};  // by StampSource
+  std::array<uint64_t, kStampSourceCount> tx_sources{};  // real TX stamps by StampSource
+  LatencySummary t3_error;                               // real TX stamp − t3 estimate, ns
+};
+
+class ProbeReflector {
+ public:
+  static absl::StatusOr<ProbeReflector> Create(const ProbeReflectorOptions& options);
+
+  ProbeReflector(ProbeReflector&&) noexcept;
+  ProbeReflector& operator=(ProbeReflector&&) noexcept;
+  ~ProbeReflector();
+
+  // Writes the reply to `request` (a UDP payload) into `out`, which must not
+  // overlap `request` (the reply is zeroed before the TLVs are read). `received_ttl`:
+  // TTL / hop limit of the request's IP header; `peer_key`: the caller's
+  // session digest of the sender's address and port.
+  Reflection Reflect(std::span<const std::byte> request, const Timestamps& rx_stamps,
+                     uint8_t received_ttl, uint64_t peer_key, int64_t t3_estimate_unix_ns,
+                     std::span<std::byte> out, uint64_t reserved_id = 0);
+
+  // Takes an id for a reply before it is built, so that the TX stamp request can name it
+  // before Reflect runs; pass it to Reflect. An id never used costs nothing.
+  uint64_t ReserveId() { return next_id_++; }
+
+  // Rewrites the t3 estimate of reply `r` in `reply` (what Reflect wrote into) with a
+  // later reading of the clock: call it as the last step before the send, after
+  // everything else of the reply is written, so that the estimate is as late as it can be.
+  void RestampT3(const Reflection& r, std::span<std::byte> reply, int64_t t3_estimate_unix_ns);
+
+  // The TX stamps of reply `id` (Reflection::id), whenever they come.
+  void OnSent(uint64_t id, const Timestamps& tx_stamps);
+
+  ReflectorSummary Summary() const;  // O(TX stamps) for the percentiles
+  const LatencyStats& t3_error_stats() const { return t3_error_; }
+  const ProbeReflectorOptions& options() const { return options_; }
+
+ private:
+  struct SessionKey {
+    uint64_t peer = 0;
+    uint16_t ssid = 0;
+    friend bool operator==(const SessionKey&, const SessionKey&) = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const SessionKey& k) {
+      return H::combine(std::move(h), k.peer, k.ssid);
+    }
+  };
+  // Real TX stamps of a session's replies not yet reported in a Follow-Up TLV, oldest
+  // first: each reply reports one, so that every reply's real t3 reaches the sender even
+  // when a stamp comes after the next request was answered.
+  static constexpr uint32_t kFollowUpQueue = 8;
+  struct Session {
+    uint32_t next_seq = 0;
+    uint64_t last_used = 0;  // reflection id of its latest request
+    bool has_follow_up = false;
+    StampFollowUp follow_up;  // the last one reported (repeated while nothing is new)
+    std::array<StampFollowUp, kFollowUpQueue> unreported{};
+    uint32_t unreported_head = 0;
+    uint32_t unreported_count = 0;
+  };
+  struct Pending {
+    uint64_t id = 0;
+    bool open = false;
+    SessionKey key;
+    uint32_t reflector_seq = 0;
+    int64_t t3_estimate_ns = 0;
+  };
+
+  explicit ProbeReflector(const ProbeReflectorOptions& options);
+  Session& FindOrAddSession(const SessionKey& key);
+
+  ProbeReflectorOptions options_;
+  absl::flat_hash_map<SessionKey, Session> sessions_;
+  std::vector<Pending> pending_;
+  uint64_t next_id_ = 1;
+  ReflectorSummary counters_;
+  LatencyStats t3_error_;
+};
+
+}  // namespace ringstamp

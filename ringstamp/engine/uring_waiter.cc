@@ -1,0 +1,116 @@
+#include "ringstamp/engine/uring_waiter.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ringstamp/common/errno_status.h"
+
+namespace ringstamp {
+namespace {
+constexpr uint64_t kTagRx = 1;
+constexpr uint64_t kTagErr = 2;
+constexpr uint64_t kTagWake = 3;
+constexpr uint64_t kTagStamp = 4;
+constexpr uint64_t kTagIgnore = 5;  // completions of our own cancellations
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<UringWaiter>> UringWaiter::Create(int rx_fd, int err_fd,
+                                                                 int wake_fd) {
+  std::unique_ptr<UringWaiter> w(new UringWaiter());
+  int rc = io_uring_queue_init(16, &w->ring_, 0);
+  if (rc < 0) {
+    return ErrnoStatus(-rc, "io_uring_queue_init",
+                       "io_uring may be disabled (sysctl kernel.io_uring_disabled); use busy-poll "
+                       "wait mode instead");
+  }
+  w->initialised_ = true;
+  w->rx_fd_ = rx_fd;
+  w->err_fd_ = err_fd;
+  w->wake_fd_ = wake_fd;
+  if (rx_fd >= 0) w->Arm(rx_fd, POLLIN, kTagRx);
+  if (err_fd >= 0) w->Arm(err_fd, POLLERR, kTagErr);
+  w->Arm(wake_fd, POLLIN, kTagWake);
+  rc = io_uring_submit(&w->ring_);
+  if (rc < 0) return ErrnoStatus(-rc, "io_uring_submit (multishot poll)");
+  return w;
+}
+
+UringWaiter::~UringWaiter() {
+  if (initialised_) io_uring_queue_exit(&ring_);
+}
+
+void UringWaiter::WatchStampFd(int fd, uint32_t mask) {
+  stamp_fd_ = fd;
+  stamp_mask_ = mask;
+  Arm(fd, mask, kTagStamp);
+  if (err_fd_ >= 0) {
+    // The stamps no longer wait in the error queue: stop waking for it.
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe != nullptr) {
+      io_uring_prep_poll_remove(sqe, kTagErr);
+      io_uring_sqe_set_data64(sqe, kTagIgnore);
+      err_fd_ = -1;
+    }
+  }
+  io_uring_submit(&ring_);
+}
+
+void UringWaiter::Arm(int fd, uint32_t mask, uint64_t tag) {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe == nullptr) {
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  io_uring_prep_poll_multishot(sqe, fd, mask);
+  io_uring_sqe_set_data64(sqe, tag);
+}
+
+uint32_t UringWaiter::Wait(int64_t timeout_ns) {
+  uint32_t events = 0;
+  io_uring_cqe* cqe = nullptr;
+  int rc;
+  if (timeout_ns > 0) {
+    __kernel_timespec ts{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
+    rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  } else {
+    io_uring_submit(&ring_);
+    rc = io_uring_peek_cqe(&ring_, &cqe);
+  }
+  if (rc == -ETIME || rc == -EAGAIN || rc == -EINTR) events |= kTimeout;
+  unsigned head;
+  unsigned seen = 0;
+  bool rearm_rx = false, rearm_err = false, rearm_wake = false, rearm_stamp = false;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    ++seen;
+    const uint64_t tag = io_uring_cqe_get_data64(cqe);
+    const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    const int res = cqe->res;
+    if (tag == kTagRx) {
+      if (res > 0 && (res & POLLIN)) events |= kReadable;
+      if (res > 0 && (res & POLLERR)) events |= kErrQueue;
+      if (!more) rearm_rx = true;
+    } else if (tag == kTagErr) {
+      if (res > 0) events |= kErrQueue;
+      if (!more) rearm_err = true;
+    } else if (tag == kTagStamp) {
+      if (res > 0) events |= kErrQueue;
+      if (!more) rearm_stamp = true;
+    } else if (tag == kTagWake) {
+      events |= kWake;
+      uint64_t v;
+      (void)!read(wake_fd_, &v, sizeof(v));
+      if (!more) rearm_wake = true;
+    }
+  }
+  io_uring_cq_advance(&ring_, seen);
+  if (rearm_rx && rx_fd_ >= 0) Arm(rx_fd_, POLLIN, kTagRx);
+  if (rearm_err && err_fd_ >= 0) Arm(err_fd_, POLLERR, kTagErr);
+  if (rearm_wake) Arm(wake_fd_, POLLIN, kTagWake);
+  if (rearm_stamp && stamp_fd_ >= 0) Arm(stamp_fd_, stamp_mask_, kTagStamp);
+  return events;
+}
+
+}  // namespace ringstamp

@@ -1,0 +1,59 @@
+// uring_waiter.h — UringWaiter: one worker's sleep, in io_uring instead of poll().
+//
+//   RS_ASSIGN_OR_RETURN(auto waiter, UringWaiter::Create(rx_fd, tx_fd, wake_fd));
+//   uint32_t ev = waiter->Wait(/*timeout_ns=*/1'000'000);
+//   if (ev & UringWaiter::kReadable) DrainRing();
+//   if (ev & UringWaiter::kErrQueue) DrainTxStamps();
+//
+// Multishot POLL_ADD on the packet socket (POLLIN: a block or frame retired to
+// userspace), POLLERR on the TX socket (TX stamps on the error queue), and on
+// an eventfd (stop / wake from other threads); the timeout is the wait's own.
+// Re-arms a multishot poll when the kernel ends it. With TX stamps coming as
+// io_uring completions (ringstamp/timestamp/uring_tx_stamps.h), the stamp ring's fd is
+// watched instead of the socket's POLLERR (WatchStampFd). One waiter per worker
+// thread; not thread-safe. Cost: one io_uring_enter per sleep, none while busy.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+
+namespace ringstamp {
+
+class UringWaiter {
+ public:
+  static constexpr uint32_t kReadable = 1u << 0;
+  static constexpr uint32_t kErrQueue = 1u << 1;
+  static constexpr uint32_t kWake = 1u << 2;
+  static constexpr uint32_t kTimeout = 1u << 3;
+
+  // rx_fd may be -1 (TX-only worker); err_fd may equal rx_fd or be -1.
+  static absl::StatusOr<std::unique_ptr<UringWaiter>> Create(int rx_fd, int err_fd, int wake_fd);
+  ~UringWaiter();
+  UringWaiter(const UringWaiter&) = delete;
+  UringWaiter& operator=(const UringWaiter&) = delete;
+
+  // Sleeps until an event or `timeout_ns` (≤ 0: don't sleep, just collect).
+  // Returns the events seen (bit set).
+  uint32_t Wait(int64_t timeout_ns);
+
+  // Also wakes for `fd` becoming ready for `mask` (reported as kErrQueue): the
+  // completion ring of an io_uring TX-stamp source (POLLIN), or a TX socket's
+  // error queue (POLLERR). One such fd; replaces the err_fd given to Create.
+  void WatchStampFd(int fd, uint32_t mask);
+
+  io_uring* ring() { return &ring_; }
+
+ private:
+  UringWaiter() = default;
+  void Arm(int fd, uint32_t mask, uint64_t tag);
+  io_uring ring_{};
+  bool initialised_ = false;
+  int rx_fd_ = -1, err_fd_ = -1, wake_fd_ = -1, stamp_fd_ = -1;
+  uint32_t stamp_mask_ = 0;
+};
+
+}  // namespace ringstamp
