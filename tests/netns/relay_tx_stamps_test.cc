@@ -144,12 +144,12 @@ void RunCase(const Case& c) {
   }
   // Which transport the worker really opened.
   TxTransport opened = TxTransport::kAuto;
-  (*relay)->relay_worker(0).Post([&](RelayWorker& w) {
+  const uint64_t ticket = (*relay)->relay_worker(0).Post([&](RelayWorker& w) {
     if (w.worker() != nullptr && w.worker()->tx_stamps() != nullptr) {
       opened = w.worker()->tx_stamps()->transport();
     }
   });
-  (*relay)->relay_worker(0).WaitApplied();
+  REQUIRE((*relay)->relay_worker(0).WaitApplied(ticket, std::chrono::seconds(10)));
   (*conn)->Close();
   (*relay)->Stop();
   const std::vector<int64_t> rx = DrainPeer(peer_rx.get(), kFrames, MonotonicNs() + 2'000'000'000);
@@ -232,10 +232,10 @@ TEST_CASE("relay tx stamps: a datagram parked while its neighbour resolves keeps
   absl::Status sent = absl::UnknownError("not run");
   const UdpEndpoint peer{*IpAddress::Parse((*tb)->ip4_a()), 9};
   std::byte payload[8] = {};
-  (*relay)->relay_worker(0).Post([&](RelayWorker&) {
+  const uint64_t ticket = (*relay)->relay_worker(0).Post([&](RelayWorker&) {
     sent = (*udp)->WriteTo(payload, peer, {.want_stamp = true, .tag = 77});
   });
-  (*relay)->relay_worker(0).WaitApplied();
+  REQUIRE((*relay)->relay_worker(0).WaitApplied(ticket, std::chrono::seconds(10)));
   const int64_t deadline = MonotonicNs() + 5'000'000'000;
   while (reports.load() < 1 && MonotonicNs() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

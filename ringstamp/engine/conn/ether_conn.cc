@@ -103,7 +103,11 @@ absl::StatusOr<std::shared_ptr<EtherConn>> PacketRelay::NewEtherConn(
   RS_RETURN_IF_ERROR(Claim(keys));
   std::shared_ptr<EtherConn> conn(new EtherConn(this, NextConnId(), options, std::move(addresses)));
   EtherConn* raw = conn.get();
-  ApplyToWorkers([raw](RelayWorker& w) { raw->Register(w); });
+  if (absl::Status applied = TryApplyToWorkers([raw](RelayWorker& w) { raw->Register(w); });
+      !applied.ok()) {
+    conn->Close();  // takes it out of the workers that did register it
+    return applied;
+  }
   if (options.gratuitous_arp) raw->Announce();
   return conn;
 }
@@ -174,8 +178,7 @@ void EtherConn::Unregister(RelayWorker& w) {
 }
 
 void EtherConn::Close() {
-  if (closed_) return;
-  closed_ = true;
+  if (closed_.exchange(true)) return;
   relay_->ApplyToWorkers([this](RelayWorker& w) { Unregister(w); });
   std::vector<L2Key> keys;
   for (uint16_t et : options_.ethertypes) {

@@ -27,6 +27,7 @@
 // Memory: ~1 KiB fixed, plus the read queue (allocated on first ReadFrom).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -256,7 +257,7 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   std::vector<IpSubnet> addresses_;
   std::vector<MacAddress> groups_;  // joined multicast MACs (solicited-node included)
   NeighborCache neighbors_;
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};  // read by any thread (Write, ReadFrom), set by Close
 
   // One copy per worker, each written only on its worker's thread (ApplyToWorkers),
   // so a handler can be set while traffic flows without a lock on the frame path.

@@ -1,8 +1,10 @@
 #include "ringstamp/engine/conn/packet_relay.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "ringstamp/common/status_macros.h"
 #include "ringstamp/engine/conn/ether_conn.h"
 #include "ringstamp/engine/conn/relay_worker.h"
@@ -78,18 +80,50 @@ void PacketRelay::SetDefault(std::shared_ptr<EtherConn> conn) {
 }
 
 void PacketRelay::ApplyToWorkers(const std::function<void(RelayWorker&)>& fn) {
+  absl::Status s = Apply(fn, std::nullopt);
+  (void)s;  // unbounded: always OK
+}
+
+absl::Status PacketRelay::TryApplyToWorkers(const std::function<void(RelayWorker&)>& fn,
+                                            std::chrono::milliseconds timeout) {
+  return Apply(fn, timeout);
+}
+
+absl::Status PacketRelay::Apply(const std::function<void(RelayWorker&)>& fn,
+                                std::optional<std::chrono::milliseconds> timeout) {
   std::lock_guard<std::mutex> l(apply_mu_);
   RelayWorker* self = CurrentWorker();
-  for (RelayWorker* w : workers_) {
-    if (w == self) {
-      fn(*w);  // our own tables, on our own thread
+  std::vector<uint64_t> tickets(workers_.size(), 0);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (workers_[i] == self) {
+      fn(*workers_[i]);  // our own tables, on our own thread
     } else {
-      w->Post(fn);
+      tickets[i] = workers_[i]->Post(fn);
     }
   }
-  for (RelayWorker* w : workers_) {
-    if (w != self) w->WaitApplied();
+  const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(kApplyTimeout);
+  std::vector<int> late;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (tickets[i] == 0) continue;
+    if (!timeout) {
+      while (!workers_[i]->WaitApplied(tickets[i], kApplyTimeout)) {
+        control_waits_over_timeout_.fetch_add(1, std::memory_order_relaxed);
+      }
+      continue;
+    }
+    const auto left = std::max(std::chrono::milliseconds(0),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
+    if (!workers_[i]->WaitApplied(tickets[i], left) && workers_[i]->Withdraw(tickets[i])) {
+      late.push_back(workers_[i]->index());
+    }
   }
+  if (late.empty()) return absl::OkStatus();
+  control_waits_over_timeout_.fetch_add(1, std::memory_order_relaxed);
+  return absl::DeadlineExceededError(absl::StrFormat(
+      "relay worker(s) %s did not take the change within %d ms (a handler blocking its "
+      "thread?); the change was withdrawn there",
+      absl::StrJoin(late, ","), static_cast<int>(timeout->count())));
 }
 
 RelayWorker* PacketRelay::CurrentWorker() const {
@@ -142,6 +176,7 @@ RelayStats PacketRelay::Stats() const {
   }
   std::lock_guard<std::mutex> l(reg_mu_);
   s.endpoints = endpoints_;
+  s.control_waits_over_timeout = control_waits_over_timeout_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -29,10 +29,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -83,6 +85,9 @@ struct RelayStats {
   uint64_t tx_stamps_missed = 0;
   uint64_t tx_stamp_resyncs = 0;  // TX stamp key mapping shifted (TxTrackerStats::resyncs)
   uint64_t endpoints = 0;
+  // Control changes (endpoints, handlers, groups) that waited more than kApplyTimeout for a
+  // worker, or were withdrawn from one: a handler is blocking its worker's thread.
+  uint64_t control_waits_over_timeout = 0;
 };
 
 // What a TX stamp completion tells its endpoint.
@@ -120,9 +125,19 @@ class PacketRelay {
   RelayStats Stats() const;
 
   // --- for EtherConn / RUDPConn (engine-internal API) ---
-  // Runs `fn` on every worker's thread against its tables and waits until all
-  // did (runs inline when the relay is not running).
+  // Runs `fn` on every worker's thread against its tables and waits until all did (inline
+  // for a worker that is not running). Neither returns while `fn` could still run later, so
+  // `fn` may hold references to the caller's stack and objects.
+  //   ApplyToWorkers waits as long as it takes (a change that takes an object out of the
+  //     tables must: returning early would leave a worker a pointer to a freed object);
+  //     each kApplyTimeout it waits beyond is counted (RelayStats::control_waits_over_timeout).
+  //   TryApplyToWorkers gives up after `timeout`: it takes the change back from workers
+  //     that have not run it (one stuck in a handler) and returns DeadlineExceeded; workers
+  //     that did run it keep it, so the caller undoes it with ApplyToWorkers.
+  static constexpr std::chrono::milliseconds kApplyTimeout{10'000};
   void ApplyToWorkers(const std::function<void(RelayWorker&)>& fn);
+  absl::Status TryApplyToWorkers(const std::function<void(RelayWorker&)>& fn,
+                                 std::chrono::milliseconds timeout = kApplyTimeout);
   // The relay worker whose thread is calling, or nullptr.
   RelayWorker* CurrentWorker() const;
   // Writes a frame built by `build` (which fills the span and returns the
@@ -139,6 +154,9 @@ class PacketRelay {
   uint32_t NextConnId() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  // Bounded when `timeout` is set.
+  absl::Status Apply(const std::function<void(RelayWorker&)>& fn,
+                     std::optional<std::chrono::milliseconds> timeout);
   friend class RelayHandler;
   explicit PacketRelay(const RelayOptions& options) : options_(options) {}
 
@@ -149,6 +167,7 @@ class PacketRelay {
   std::atomic<uint32_t> next_conn_id_{1};
   bool running_ = false;
   mutable std::mutex apply_mu_;
+  std::atomic<uint64_t> control_waits_over_timeout_{0};
   // Unicast keys in use and live endpoints (for duplicate checks and stats).
   mutable std::mutex reg_mu_;
   absl::flat_hash_set<L2Key, L2KeyHash> taken_;

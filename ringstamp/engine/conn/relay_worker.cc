@@ -1,5 +1,6 @@
 #include "ringstamp/engine/conn/relay_worker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -42,6 +43,7 @@ void RelayWorker::OnStart(Worker& worker) {
   }
   {
     std::lock_guard<std::mutex> l(post_mu_);
+    post_state_ = PostState::kRunning;
     running_.store(true, std::memory_order_release);
   }
   RunPosted();
@@ -50,51 +52,74 @@ void RelayWorker::OnStart(Worker& worker) {
 void RelayWorker::OnStop(Worker&) {
   {
     std::lock_guard<std::mutex> l(post_mu_);
+    post_state_ = PostState::kStopping;  // changes still queue: the drains below read tables
     running_.store(false, std::memory_order_release);
   }
   RunPosted();
   DrainTxQueue();
   if (tracker_) DrainStamps();
+  {
+    // What arrived during the drains runs here, under the lock, so nothing is queued
+    // once the state says changes run inline.
+    std::lock_guard<std::mutex> l(post_mu_);
+    for (PostedChange& c : posted_) c.fn(*this);
+    posted_.clear();
+    has_posted_.store(false, std::memory_order_relaxed);
+    post_state_ = PostState::kStopped;
+    applied_seq_ = posted_seq_;
+  }
+  post_cv_.notify_all();
   tls_current_worker = nullptr;
 }
 
-void RelayWorker::Post(std::function<void(RelayWorker&)> fn) {
+uint64_t RelayWorker::Post(std::function<void(RelayWorker&)> fn) {
+  uint64_t ticket;
   {
     std::lock_guard<std::mutex> l(post_mu_);
-    if (running_.load(std::memory_order_acquire)) {
-      posted_.push_back(std::move(fn));
-      ++posted_seq_;
-      has_posted_.store(true, std::memory_order_release);
-      fn = nullptr;
+    if (post_state_ == PostState::kIdle || post_state_ == PostState::kStopped) {
+      // Not running: nobody else touches the tables, and a worker that starts now waits
+      // for this lock before it reads them.
+      fn(*this);
+      return 0;
     }
+    ticket = ++posted_seq_;
+    posted_.push_back({ticket, std::move(fn)});
+    has_posted_.store(true, std::memory_order_release);
   }
-  if (fn) {
-    fn(*this);  // not running: nobody else touches the tables
-    return;
-  }
-  if (worker_ != nullptr) worker()->Wake();
+  if (Worker* w = worker()) w->Wake();
+  return ticket;
 }
 
-bool RelayWorker::WaitApplied() {
+bool RelayWorker::WaitApplied(uint64_t ticket, std::chrono::milliseconds timeout) {
+  if (ticket == 0) return true;
   std::unique_lock<std::mutex> l(post_mu_);
-  const uint64_t want = posted_seq_;
-  return post_cv_.wait_for(l, std::chrono::seconds(10),
-                           [&] { return applied_seq_ >= want || !running_.load(); });
+  return post_cv_.wait_for(l, timeout, [&] { return applied_seq_ >= ticket; });
+}
+
+bool RelayWorker::Withdraw(uint64_t ticket) {
+  std::unique_lock<std::mutex> l(post_mu_);
+  if (std::erase_if(posted_, [&](const PostedChange& c) { return c.ticket == ticket; }) > 0) {
+    if (posted_.empty()) has_posted_.store(false, std::memory_order_relaxed);
+    return true;
+  }
+  // The worker took it already and is running it now (table edits: short): wait for it.
+  post_cv_.wait(l, [&] { return applied_seq_ >= ticket; });
+  return false;
 }
 
 void RelayWorker::RunPosted() {
-  std::vector<std::function<void(RelayWorker&)>> todo;
-  uint64_t seq;
+  std::vector<PostedChange> todo;
   {
     std::lock_guard<std::mutex> l(post_mu_);
     todo.swap(posted_);
-    seq = posted_seq_;
     has_posted_.store(false, std::memory_order_relaxed);
   }
-  for (auto& fn : todo) fn(*this);
+  if (todo.empty()) return;
+  for (auto& c : todo) c.fn(*this);
   {
     std::lock_guard<std::mutex> l(post_mu_);
-    applied_seq_ = seq;
+    // Tickets are taken in order; any withdrawn in between are below this one too.
+    applied_seq_ = std::max(applied_seq_, todo.back().ticket);
   }
   post_cv_.notify_all();
 }

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -98,10 +99,17 @@ class RelayWorker : public FrameHandler {
   // Any thread: queue a frame for this worker's TX ring. False: queue full.
   bool Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
 
-  // Any thread: run `fn` on this worker (or inline when it is not running).
-  void Post(std::function<void(RelayWorker&)> fn);
-  // Waits until every posted function ran. Bounded: gives up after 10 s (false).
-  bool WaitApplied();
+  // Any thread: run `fn` on this worker's thread between batches. When the worker is not
+  // running (not started yet, or stopped), `fn` runs here at once, under the same lock the
+  // worker takes to start, so it never races a starting or stopping worker. Returns the
+  // change's ticket, 0 when it already ran.
+  uint64_t Post(std::function<void(RelayWorker&)> fn);
+  // Waits until the change `ticket` ran (or the worker stopped: a stopping worker runs
+  // everything still queued). False when `timeout` passed first.
+  bool WaitApplied(uint64_t ticket, std::chrono::milliseconds timeout);
+  // Takes the change `ticket` back if the worker has not started it (true); if it has, waits
+  // until it ran (false). Either way it does not run after this returns.
+  bool Withdraw(uint64_t ticket);
 
   // Counters (worker thread writes, any thread reads).
   struct Counters {
@@ -128,13 +136,20 @@ class RelayWorker : public FrameHandler {
   RelayTables tables_;
   std::atomic<bool> running_{false};
 
-  // Posted control functions.
+  // Posted control functions. The state says whether changes queue (the worker runs them)
+  // or run inline under post_mu_ (nobody else touches the tables).
+  enum class PostState : uint8_t { kIdle, kRunning, kStopping, kStopped };
+  struct PostedChange {
+    uint64_t ticket;
+    std::function<void(RelayWorker&)> fn;
+  };
   std::mutex post_mu_;
   std::condition_variable post_cv_;
-  std::vector<std::function<void(RelayWorker&)>> posted_;
+  std::vector<PostedChange> posted_;  // guarded by post_mu_
   std::atomic<bool> has_posted_{false};
-  uint64_t posted_seq_ = 0;   // guarded by post_mu_
-  uint64_t applied_seq_ = 0;  // guarded by post_mu_
+  PostState post_state_ = PostState::kIdle;  // guarded by post_mu_
+  uint64_t posted_seq_ = 0;                  // guarded by post_mu_
+  uint64_t applied_seq_ = 0;  // guarded by post_mu_: every ticket <= ran or was withdrawn
 
   // Frames from other threads: a bounded ring of fixed slots, allocated on first use.
   struct QueuedFrame {

@@ -32,19 +32,20 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
   RUDPConn* raw = c.get();
   bool taken = false;
   PacketRelay& relay = conn->relay();
-  relay.ApplyToWorkers([&, raw](RelayWorker& w) {
+  const absl::Status applied = relay.TryApplyToWorkers([&, raw](RelayWorker& w) {
     auto [it, inserted] = w.tables().udp.try_emplace(key, raw);
     if (!inserted && it->second != raw) taken = true;
     if (inserted) w.tables().stamp_receivers[raw->id_] = raw;
   });
-  if (taken) {
-    // Some worker had the key already: undo where we did insert.
+  if (taken || !applied.ok()) {
+    // Some worker had the key already, or did not take the change: undo where we did insert.
     relay.ApplyToWorkers([&, raw](RelayWorker& w) {
       auto it = w.tables().udp.find(key);
       if (it != w.tables().udp.end() && it->second == raw) w.tables().udp.erase(it);
       w.tables().stamp_receivers.erase(raw->id_);
     });
     c->closed_ = true;
+    if (!applied.ok()) return applied;
     return absl::AlreadyExistsError(
         absl::StrFormat("UDP %s port %d is already bound on endpoint %s",
                         key.ip.is_valid() ? key.ip.ToString() : std::string("*"), key.port,
@@ -68,8 +69,7 @@ UdpKey RUDPConn::Key() const { return UdpKey{conn_->id(), options_.local_ip, opt
 UdpEndpoint RUDPConn::local() const { return {options_.local_ip, options_.local_port}; }
 
 void RUDPConn::Close() {
-  if (closed_) return;
-  closed_ = true;
+  if (closed_.exchange(true)) return;
   const UdpKey key = Key();
   RUDPConn* raw = this;
   conn_->relay().ApplyToWorkers([key, raw](RelayWorker& w) {

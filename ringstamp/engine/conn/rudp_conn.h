@@ -21,6 +21,7 @@
 // ReadFrom, never with a handler.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -158,7 +159,7 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   std::shared_ptr<EtherConn> conn_;
   RUDPConnOptions options_;
   uint32_t id_;
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};  // read by any thread (WriteTo, ReadFrom), set by Close
   // One copy per worker, each written only on its worker's thread.
   std::vector<std::function<void(const Datagram&, RUDPConn&)>> handlers_;
   std::vector<std::function<void(const TxStampReport&)>> stamp_handlers_;
