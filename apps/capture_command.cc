@@ -18,6 +18,7 @@
 #include "apps/common_flags.h"
 #include "apps/input_checks.h"
 #include "apps/phc_mapping_output.h"
+#include "apps/privileges.h"
 #include "apps/run_engine.h"
 #include "apps/tap_setup.h"
 #include "ringstamp/common/clock.h"
@@ -30,6 +31,9 @@ ABSL_FLAG(std::string, w, "", "write packets to this pcap file ('-' for stdout)"
 ABSL_FLAG(std::string, filter, "", "tcpdump filter expression, compiled by libpcap");
 ABSL_FLAG(int32_t, snaplen, 262144, "bytes kept of each frame");
 ABSL_FLAG(bool, pcapng, false, "write pcapng (records the stamp source of every packet)");
+ABSL_FLAG(std::string, Z, "",
+          "after the sockets, rings and files are open, become this user (keeping only "
+          "CAP_NET_ADMIN, to restore the NIC's timestamping config at exit), as tcpdump -Z");
 
 namespace ringstamp::app {
 namespace {
@@ -162,6 +166,10 @@ int RunCapture(const CommandArgs& args) {
   if (!mode.ok()) return Fail(mode.status());
   const bool json = absl::GetFlag(FLAGS_json);
   const bool quiet = absl::GetFlag(FLAGS_q);
+  const std::string run_as = absl::GetFlag(FLAGS_Z);
+  if (!run_as.empty()) {
+    if (absl::Status s = CheckCanBecome(run_as); !s.ok()) return Fail(s);
+  }
 
   // The filter is compiled before anything starts: a bad expression changes nothing.
   const std::string expr = absl::GetFlag(FLAGS_filter);
@@ -223,6 +231,10 @@ int RunCapture(const CommandArgs& args) {
   if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
   InstallStopSignals(engine->get());
   InstallHwTimestampingRestoreHandlers();
+  // Before any worker thread starts: capabilities are per thread.
+  if (!run_as.empty()) {
+    if (absl::Status s = DropPrivilegesTo(run_as); !s.ok()) return Fail(s);
+  }
   // On stderr also with --json (the JSON is on stdout): scripts wait for this line.
   std::fprintf(stderr, "capturing on %s with %d worker%s%s%s\n", ifname.c_str(), workers,
                workers == 1 ? "" : "s", expr.empty() ? "" : ", filter: ", expr.c_str());
@@ -350,7 +362,7 @@ RINGSTAMP_COMMAND(capture, "capture",
                   "capture frames to pcap with nanosecond stamps (tcpdump/netsniff-ng)",
                   (std::vector<std::string>{"i", "w", "c", "duration", "workers", "filter",
                                             "snaplen", "tstamp", "json", "immediate", "q", "pcapng",
-                                            "tap", "tap_ip"}),
+                                            "tap", "tap_ip", "Z"}),
                   RunCapture);
 
 }  // namespace ringstamp::app

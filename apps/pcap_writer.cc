@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "apps/privileges.h"
 #include "ringstamp/common/absl_compat.h"
 #include "ringstamp/common/clock.h"
 #include "ringstamp/common/errno_status.h"
@@ -222,10 +223,13 @@ absl::StatusOr<RecordSink> RecordSink::Open(std::string_view path, size_t buffer
   // Check before open(2) truncates anything.
   if (absl::Status s = CheckBuffer(path, buffer_bytes, max_record_bytes); !s.ok()) return s;
   const std::string name(path);
-  int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  auto nofollow = NoFollowFlagsFor(name, "-w");
+  if (!nofollow.ok()) return nofollow.status();
+  int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | *nofollow, 0644);
   if (fd < 0) {
     const int err = errno;
     std::string_view hint;
+    if (err == ELOOP) hint = "it became a symbolic link after it was checked; not following it";
     if (err == ENOENT) hint = "its directory does not exist";
     if (err == EACCES || err == EPERM) hint = "no permission to write there";
     if (err == EISDIR) hint = "it is a directory; give a file name inside it";

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "apps/privileges.h"
 #include "ringstamp/common/absl_compat.h"
 #include "ringstamp/common/errno_status.h"
 #include "ringstamp/common/fd.h"
@@ -513,13 +514,15 @@ absl::Status PlotOpenError(int err, const std::string& name) {
 absl::Status CheckPlotWritable(std::string_view path) {
   const std::string name(path);
   if (name.empty()) return absl::InvalidArgumentError("--plot: the file name is empty");
+  auto nofollow = NoFollowFlagsFor(name, "--plot");
+  if (!nofollow.ok()) return nofollow.status();
   int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd >= 0) {  // made it: leave no empty file behind should the run fail
     ::close(fd);
     ::unlink(name.c_str());
     return absl::OkStatus();
   }
-  if (errno == EEXIST) fd = ::open(name.c_str(), O_WRONLY | O_CLOEXEC);
+  if (errno == EEXIST) fd = ::open(name.c_str(), O_WRONLY | O_CLOEXEC | *nofollow);
   if (fd < 0) return PlotOpenError(errno, name);
   ::close(fd);
   return absl::OkStatus();
@@ -529,7 +532,9 @@ absl::Status WriteProbeSvg(std::string_view path, const ProbePlotData& data,
                            const SvgPlotOptions& options) {
   const std::string doc = RenderProbeSvg(data, options);
   const std::string name(path);
-  UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  auto nofollow = NoFollowFlagsFor(name, "--plot");
+  if (!nofollow.ok()) return nofollow.status();
+  UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | *nofollow, 0644));
   if (!fd.valid()) return PlotOpenError(errno, name);
   size_t off = 0;
   while (off < doc.size()) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -36,9 +37,15 @@ namespace {
 
 constexpr int64_t kBaseNs = 1'700'000'000'000'001'234;
 
-// Ethernet + IPv4 + UDP 10.0.0.1:1000+i → 10.0.0.2:2000 with `payload` bytes.
+// Ethernet + IPv4 + UDP 10.0.0.1:1000+i → 10.0.0.2:2000 with `payload` bytes. Built byte by
+// byte: GCC 12 at -O3 reports a false -Warray-bounds for vector::insert of a byte range here.
 std::vector<std::byte> UdpFrame(int i, size_t payload) {
-  std::vector<uint8_t> f = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00};
+  std::vector<std::byte> out;
+  out.reserve(42 + payload);
+  auto put = [&out](std::initializer_list<uint8_t> bytes) {
+    for (uint8_t b : bytes) out.push_back(std::byte{b});
+  };
+  put({0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00});
   const uint16_t ip_len = static_cast<uint16_t>(20 + 8 + payload);
   uint8_t ip[20] = {0x45,
                     0,
@@ -65,14 +72,12 @@ std::vector<std::byte> UdpFrame(int i, size_t payload) {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   ip[10] = uint8_t(~sum >> 8);
   ip[11] = uint8_t(~sum);
-  f.insert(f.end(), ip, ip + 20);
+  for (uint8_t b : ip) out.push_back(std::byte{b});
   const uint16_t sport = static_cast<uint16_t>(1000 + i);
   const uint16_t udp_len = static_cast<uint16_t>(8 + payload);
-  f.insert(f.end(), {uint8_t(sport >> 8), uint8_t(sport), 0x07, 0xd0, uint8_t(udp_len >> 8),
-                     uint8_t(udp_len), 0, 0});
-  for (size_t k = 0; k < payload; ++k) f.push_back(static_cast<uint8_t>(k));
-  std::vector<std::byte> out(f.size());
-  std::memcpy(out.data(), f.data(), f.size());
+  put({uint8_t(sport >> 8), uint8_t(sport), 0x07, 0xd0, uint8_t(udp_len >> 8), uint8_t(udp_len), 0,
+       0});
+  for (size_t k = 0; k < payload; ++k) out.push_back(static_cast<std::byte>(k));
   return out;
 }
 
