@@ -32,7 +32,7 @@ const std::vector<CommandSpec>& Commands() { return Registry(); }
 namespace {
 
 void PrintUsage(FILE* out) {
-  std::fprintf(out, "usage: ringstamp <command> [flags]\n\ncommands:\n");
+  std::fprintf(out, "Usage: ringstamp <command> [flags]\n\ncommands:\n");
   for (const CommandSpec& c : Commands()) std::fprintf(out, "  %-14s %s\n", c.name, c.summary);
   std::fprintf(out, "\n`ringstamp <command> --help` lists a command's flags.\n");
 }
@@ -62,7 +62,7 @@ std::vector<std::string> ForeignFlags(const CommandSpec& spec) {
 }
 
 void PrintCommandHelp(const CommandSpec& spec) {
-  std::printf("usage: ringstamp %s [flags]\n%s\n\nflags:\n", spec.name, spec.summary);
+  std::printf("Usage: ringstamp %s [flags]\n%s\n\nflags:\n", spec.name, spec.summary);
   auto all = absl::GetAllFlags();
   for (const std::string& f : spec.flags) {
     auto it = all.find(f);

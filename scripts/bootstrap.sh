@@ -10,6 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcap-dev libmnl-dev
   iproute2 iputils-ping procps tcpdump tshark python3 python3-scapy
   netsniff-ng sockperf
+  help2man dpkg-dev fakeroot libcap2-bin bash-completion man-db
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -39,7 +39,7 @@ void CheckRows(const std::vector<Row>& rows, const std::string& prefix = "") {
 TEST_CASE("cli errors: bad values on the command line exit 2 and name the flag and the fix") {
   // Usage errors are found before any socket opens: no root needed.
   CheckRows({
-      {"", 2, {"usage: ringstamp <command>"}},
+      {"", 2, {"Usage: ringstamp <command>"}},
       {"frobnicate", 2, {"unknown command 'frobnicate'"}},
       {"capture", 2, {"-i"}},
       {"capture -i lo --snaplen 0", 2, {"--snaplen must be 1..262144"}},
