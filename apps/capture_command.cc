@@ -12,6 +12,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "apps/capture_sink.h"
 #include "apps/cli_parse.h"
 #include "apps/command.h"
@@ -31,6 +32,12 @@ ABSL_FLAG(std::string, w, "", "write packets to this pcap file ('-' for stdout)"
 ABSL_FLAG(std::string, filter, "", "tcpdump filter expression, compiled by libpcap");
 ABSL_FLAG(int32_t, snaplen, 262144, "bytes kept of each frame");
 ABSL_FLAG(bool, pcapng, false, "write pcapng (records the stamp source of every packet)");
+ABSL_FLAG(bool, n, false,
+          "print addresses as numbers (ringstamp never resolves names; accepted as in tcpdump -n)");
+ABSL_FLAG(bool, U, false,
+          "packet-buffered: each packet goes to the file as it is captured (tcpdump -U); "
+          "without it a buffered packet waits at most 1 s");
+ABSL_FLAG(int32_t, B, 65536, "ring buffer per worker in KiB, as tcpdump -B");
 ABSL_FLAG(std::string, Z, "",
           "after the sockets, rings and files are open, become this user (keeping only "
           "CAP_NET_ADMIN, to restore the NIC's timestamping config at exit), as tcpdump -Z");
@@ -39,7 +46,6 @@ namespace ringstamp::app {
 namespace {
 
 // Each worker's RX ring.
-constexpr uint64_t kRingBytesPerWorker = 64ull << 20;
 
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "ringstamp capture: %s\n", std::string(s.message()).c_str());
@@ -89,6 +95,13 @@ class CaptureHandler : public FrameHandler {
     }
   }
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  // A slow capture's buffered packets reach the file (or the pipe's reader) within the
+  // sink's flush interval, frames or not.
+  PollResult OnPoll(Worker& w) override {
+    const int64_t again = sink_.FlushIfDue(MonotonicNs());
+    StopIfFailed(w);
+    return {.wake_at_ns = again};
+  }
   // After the worker's last poll and its last PACKET_STATISTICS read: the
   // counts are final. SIGINT, -c and --duration all end here.
   void OnStop(Worker& w) override {
@@ -131,9 +144,15 @@ int RunCapture(const CommandArgs& args) {
   // A closed pipe must be an EPIPE we report, not a signal that ends the
   // process without a word (the file header is written during setup already).
   signal(SIGPIPE, SIG_IGN);
+  // As tcpdump: the filter may also come as the words after the flags.
+  std::string expr = absl::GetFlag(FLAGS_filter);
   if (!args.positional.empty()) {
-    return Fail(absl::InvalidArgumentError("unexpected argument '" + args.positional[0] +
-                                           "'; put the filter in --filter '...'"));
+    if (!expr.empty()) {
+      return Fail(
+          absl::InvalidArgumentError("a filter came both in --filter and as trailing words ('" +
+                                     args.positional[0] + "' ...); give it once"));
+    }
+    expr = absl::StrJoin(args.positional, " ");
   }
   auto port = PortName();
   if (!port.ok()) return Fail(port.status());
@@ -142,8 +161,13 @@ int RunCapture(const CommandArgs& args) {
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256)
     return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
-  if (absl::Status c = CheckRingMemory(workers, kRingBytesPerWorker, AvailableMemoryBytes());
-      !c.ok()) {
+  const int32_t ring_kib = absl::GetFlag(FLAGS_B);
+  if (ring_kib < 1024 || ring_kib > (4 << 20)) {
+    return Fail(absl::InvalidArgumentError(absl::StrFormat(
+        "-B %d: the ring buffer per worker must be 1024..4194304 KiB (1 MiB..4 GiB)", ring_kib)));
+  }
+  const uint64_t ring_bytes = static_cast<uint64_t>(ring_kib) << 10;
+  if (absl::Status c = CheckRingMemory(workers, ring_bytes, AvailableMemoryBytes()); !c.ok()) {
     return Fail(c);
   }
   if (path == "-" && workers > 1) {
@@ -172,7 +196,6 @@ int RunCapture(const CommandArgs& args) {
   }
 
   // The filter is compiled before anything starts: a bad expression changes nothing.
-  const std::string expr = absl::GetFlag(FLAGS_filter);
   auto program = expr.empty()
                      ? absl::StatusOr<BpfProgram>(BpfProgram::AcceptAll(snaplen))
                      : BpfProgram::Compile(
@@ -199,7 +222,7 @@ int RunCapture(const CommandArgs& args) {
   eo.promiscuous = true;
   eo.ignore_outgoing = false;  // a capture sees both directions, as tcpdump does
   eo.rx_mode = absl::GetFlag(FLAGS_immediate) ? RxMode::kImmediate : RxMode::kBlock;
-  eo.ring_budget_bytes = kRingBytesPerWorker;
+  eo.ring_budget_bytes = ring_bytes;
   eo.block_timeout_ms = 10;
   if (!*tap) eo.bpf.assign(program->instructions().begin(), program->instructions().end());
   eo.tap = tap->get();
@@ -217,7 +240,8 @@ int RunCapture(const CommandArgs& args) {
                           .pcapng = absl::GetFlag(FLAGS_pcapng),
                           .snaplen = static_cast<uint32_t>(snaplen),
                           .summary_lines = path.empty() && !quiet && !json,
-                          .ifname = ifname};
+                          .ifname = ifname,
+                          .packet_buffered = absl::GetFlag(FLAGS_U)};
     PacketSocket* tap_socket =
         *tap ? (*tap)->queue(static_cast<uint32_t>(i)).rx().packet_socket() : nullptr;
     auto h = std::make_unique<CaptureHandler>(so, static_cast<uint64_t>(count), &taken,
@@ -362,7 +386,7 @@ RINGSTAMP_COMMAND(capture, "capture",
                   "capture frames to pcap with nanosecond stamps (tcpdump/netsniff-ng)",
                   (std::vector<std::string>{"i", "w", "c", "duration", "workers", "filter",
                                             "snaplen", "tstamp", "json", "immediate", "q", "pcapng",
-                                            "tap", "tap_ip", "Z"}),
+                                            "tap", "tap_ip", "Z", "n", "U", "B"}),
                   RunCapture);
 
 }  // namespace ringstamp::app

@@ -66,6 +66,7 @@ void CaptureSink::Write(const Frame& f) {
     } else {
       pcapng_->AppendGather(ns, source, parts, f.wire_len + 4);
     }
+    AfterAppend();
     return;
   }
   if (pcap_) {
@@ -73,6 +74,24 @@ void CaptureSink::Write(const Frame& f) {
   } else {
     pcapng_->Append(ns, source, bytes, f.wire_len);
   }
+  AfterAppend();
+}
+
+void CaptureSink::AfterAppend() {
+  if (options_.packet_buffered) {
+    (void)(pcap_ ? pcap_->Flush() : pcapng_->Flush());  // an error shows in status()
+  } else if (first_buffered_ns_ == 0 && options_.flush_interval_ns > 0) {
+    first_buffered_ns_ = MonotonicNs();
+  }
+}
+
+int64_t CaptureSink::FlushIfDue(int64_t now_ns) {
+  if (first_buffered_ns_ == 0) return 0;
+  const int64_t due = first_buffered_ns_ + options_.flush_interval_ns;
+  if (now_ns < due) return due;
+  (void)(pcap_ ? pcap_->Flush() : pcapng_->Flush());
+  first_buffered_ns_ = 0;
+  return 0;
 }
 
 absl::Status CaptureSink::Close(const CaptureCounts& counts) {

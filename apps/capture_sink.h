@@ -32,6 +32,11 @@ struct CaptureSinkOptions {
   uint32_t snaplen = 262144;
   bool summary_lines = false;  // tcpdump-like line per packet on stdout
   std::string ifname;          // for pcapng's interface block
+  // -U: every record goes to the file as it is written (one write(2) each), as tcpdump -U.
+  bool packet_buffered = false;
+  // Otherwise records wait in the buffer at most this long (FlushIfDue), so a reader at the
+  // other end of a pipe sees a slow capture's packets promptly. 0: only when full.
+  int64_t flush_interval_ns = 1'000'000'000;
 };
 
 // What the kernel and the worker counted for the socket this sink's frames
@@ -62,6 +67,9 @@ class CaptureSink {
   // closes the file; the first error seen, if any (a statistics block that
   // did not fit after a write error adds none).
   absl::Status Close(const CaptureCounts& counts = {});
+  // Flushes buffered records older than flush_interval_ns (CLOCK_MONOTONIC `now_ns`).
+  // Returns when to ask again (0: nothing buffered). Worker thread; cheap when nothing is due.
+  int64_t FlushIfDue(int64_t now_ns);
   // Interface Statistics Blocks in the file (0 or 1; pcapng only).
   uint64_t statistics_blocks() const;
   // Records in the file so far (whole records only).
@@ -75,11 +83,14 @@ class CaptureSink {
   }
 
  private:
+  void AfterAppend();  // -U flush, or note when the buffer's oldest record came
+
   CaptureSinkOptions options_;
   std::optional<PcapWriter> pcap_;
   std::optional<PcapngWriter> pcapng_;
   absl::Status closed_status_;
-  int64_t start_ns_ = 0;  // CLOCK_REALTIME at Open
+  int64_t start_ns_ = 0;           // CLOCK_REALTIME at Open
+  int64_t first_buffered_ns_ = 0;  // CLOCK_MONOTONIC of the oldest unflushed record, 0: none
 };
 
 // The file a worker writes: `path` itself with one worker; with several, the

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "ringstamp/common/absl_compat.h"
 
 namespace ringstamp::app {
@@ -78,5 +79,25 @@ absl::StatusOr<int64_t> ParseDurationNs(std::string_view flag, std::string_view 
 }
 
 bool StderrIsTerminal() { return isatty(STDERR_FILENO) == 1; }
+
+bool AbslParseFlag(absl::string_view text, FlagSeconds* out, std::string* error) {
+  double plain = 0;
+  if (absl::SimpleAtod(text, &plain)) {  // "10", "1.5": seconds (NaN/inf: checked later)
+    out->seconds = plain;
+    return true;
+  }
+  absl::Duration d;
+  if (absl::ParseDuration(text, &d) && d != absl::InfiniteDuration() &&
+      d != -absl::InfiniteDuration()) {
+    out->seconds = absl::ToDoubleSeconds(d);
+    return true;
+  }
+  *error = "a length of time: seconds (10, 1.5) or with a unit (10s, 250ms, 2m, 1h30m)";
+  return false;
+}
+
+std::string AbslUnparseFlag(FlagSeconds value) {
+  return value.seconds == 0 ? "0" : absl::StrFormat("%gs", value.seconds);
+}
 
 }  // namespace ringstamp::app

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ringstamp/engine/proto/ip_address.h"
 #include "ringstamp/engine/proto/mac_address.h"
 #include "ringstamp/engine/proto/vlan.h"
@@ -25,6 +26,15 @@ absl::StatusOr<MacAddress> ParseMacFlag(std::string_view flag, std::string_view 
 absl::StatusOr<IpAddress> ParseIpFlag(std::string_view flag, std::string_view text);
 // "1.5", "250ms", "10us", "2s", "1m" → nanoseconds; a bare number is seconds.
 absl::StatusOr<int64_t> ParseDurationNs(std::string_view flag, std::string_view text);
+
+// A length of time in seconds, as a flag type: "10", "1.5" (seconds) or with a unit as
+// absl::ParseDuration reads it ("10s", "250ms", "2m", "1h30m"). Reads as a double.
+struct FlagSeconds {
+  double seconds = 0;
+  operator double() const { return seconds; }  // NOLINT: read where a double was
+};
+bool AbslParseFlag(absl::string_view text, FlagSeconds* out, std::string* error);
+std::string AbslUnparseFlag(FlagSeconds value);
 
 // True when stderr is a terminal (live stats lines are shown only then).
 bool StderrIsTerminal();

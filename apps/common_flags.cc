@@ -4,9 +4,10 @@
 
 ABSL_FLAG(std::string, i, "", "network interface to use, e.g. eth1");
 ABSL_FLAG(bool, json, false, "print JSON instead of text");
-ABSL_FLAG(double, duration, 0, "stop after this many seconds (0: no limit)");
-ABSL_FLAG(int64_t, c, 0, "stop after this many packets (0: no limit)");
-ABSL_FLAG(int64_t, count, 0, "number of packets or probes to send (0: no limit)");
+ABSL_FLAG(ringstamp::app::FlagSeconds, duration, {},
+          "stop after this long: seconds or with a unit (10, 10s, 250ms, 2m; 0: no limit)");
+ABSL_FLAG(int64_t, c, 0, "stop after this many packets, also --count (0: no limit)");
+ABSL_FLAG(int64_t, count, 0, "number of packets or probes to send, also -c (0: no limit)");
 ABSL_FLAG(int32_t, workers, 1, "worker threads, one per CPU");
 ABSL_FLAG(std::string, tstamp, "auto", "timestamp source: auto, hardware or software");
 ABSL_FLAG(std::string, vlan, "", "VLAN stack, outer first: ID or ID,ID (QinQ)");

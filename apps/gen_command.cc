@@ -135,8 +135,7 @@ int RunGen(const CommandArgs& args) {
   }
   g.frame_size = static_cast<uint32_t>(size);
   if (absl::Status c = CheckCount("--count", absl::GetFlag(FLAGS_count)); !c.ok()) return Fail(c);
-  if (absl::Status c = CheckCount("-c", absl::GetFlag(FLAGS_c)); !c.ok()) return Fail(c);
-  const int64_t count = std::max(absl::GetFlag(FLAGS_count), absl::GetFlag(FLAGS_c));
+  const int64_t count = absl::GetFlag(FLAGS_count);  // -c is the same flag (argv_normalize)
   g.count = static_cast<uint64_t>(count);
   g.rate_pps = absl::GetFlag(FLAGS_rate);
   if (absl::Status c = CheckRate("--rate", g.rate_pps); !c.ok()) return Fail(c);
@@ -292,7 +291,7 @@ int RunGen(const CommandArgs& args) {
 
 RINGSTAMP_COMMAND(gen, "gen", "send UDP traffic from TX rings (a trafgen replacement)",
                   (std::vector<std::string>{"i", "dst_mac", "src_mac", "src_ip", "dst_ip",
-                                            "src_port", "dst_port", "size", "count", "c",
+                                            "src_port", "dst_port", "size", "count",
                                             "duration", "rate", "burst", "workers", "vlan", "flows",
                                             "json", "tx_stamps", "tstamp"}),
                   RunGen);

@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "apps/argv_normalize.h"
 #include "apps/command.h"
 #include "ringstamp/common/absl_compat.h"
 
@@ -146,22 +147,24 @@ int main(int argc, char** argv) {
     PrintUsage(stderr);
     return kExitUsage;
   }
-  std::vector<char*> rest;
-  rest.push_back(argv[0]);
+  std::vector<std::string> words;
   for (int k = consumed + 1; k < argc; ++k) {
     if (std::strcmp(argv[k], "--help") == 0 || std::strcmp(argv[k], "-h") == 0) {
       PrintCommandHelp(*spec);
       return kExitOk;
     }
-    // Flags are spelled with dashes on the command line (--dst-mac); abseil names
-    // them with underscores (dst_mac). Rewrite the name part of "--flag[=value]".
-    if (std::strncmp(argv[k], "--", 2) == 0 && argv[k][2] != '\0') {
-      for (char* c = argv[k] + 2; *c != '\0' && *c != '='; ++c) {
-        if (*c == '-') *c = '_';
-      }
-    }
-    rest.push_back(argv[k]);
+    words.emplace_back(argv[k]);
   }
+  // tcpdump/ping spellings (-c10, -nn, -s, -W, --dst-mac) onto the command's own flags.
+  std::vector<FlagShape> shapes;
+  for (const std::string& f : spec->flags) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(f);
+    shapes.push_back({f, flag != nullptr && flag->IsOfType<bool>()});
+  }
+  std::vector<std::string> normalized = NormalizeArgs(words, shapes);
+  std::vector<char*> rest;
+  rest.push_back(argv[0]);
+  for (std::string& w : normalized) rest.push_back(w.data());
   // A repeated list flag (--ip A --ip B) means both values; abseil would keep the last.
   std::vector<char*> merged;
   std::string ip_values;

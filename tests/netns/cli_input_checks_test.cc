@@ -89,7 +89,7 @@ TEST_CASE("cli input: a flag abseil cannot parse, or an unknown flag, is a usage
                           {"--workers", "--workers needs a value"},
                           {"--no-such-flag 1", "unknown flag --no-such-flag"}});
   ExpectUsageError(kBin + " capture -i nosuch0 ",
-                   {{"--snaplen abc", "--snaplen"}, {"--duration=1s", "--duration"}});
+                   {{"--snaplen abc", "--snaplen"}, {"--duration=1x", "--duration"}});
 }
 
 TEST_CASE("cli input: gen --tstamp is checked and wants --tx-stamps") {

@@ -1,0 +1,100 @@
+#include "apps/argv_normalize.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string_view>
+#include <utility>
+
+namespace ringstamp::app {
+
+namespace {
+
+const FlagShape* FindFlag(const std::vector<FlagShape>& flags, std::string_view name) {
+  for (const FlagShape& f : flags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// Pairs with one meaning: the command defines one of them; the other spelling is mapped.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kSynonyms = {{
+    {"c", "count"},
+    {"s", "snaplen"},
+    {"W", "timeout"},
+}};
+
+// The name the command defines for `name`, or `name` itself.
+std::string Canonical(std::string_view name, const std::vector<FlagShape>& flags) {
+  if (FindFlag(flags, name) != nullptr) return std::string(name);
+  for (const auto& [a, b] : kSynonyms) {
+    if (name == a && FindFlag(flags, b) != nullptr) return std::string(b);
+    if (name == b && FindFlag(flags, a) != nullptr) return std::string(a);
+  }
+  return std::string(name);
+}
+
+std::string Spelled(const std::string& name) { return (name.size() == 1 ? "-" : "--") + name; }
+
+}  // namespace
+
+std::vector<std::string> NormalizeArgs(const std::vector<std::string>& args,
+                                       const std::vector<FlagShape>& flags) {
+  std::vector<std::string> out;
+  out.reserve(args.size() + 4);
+  bool flags_done = false;
+  for (const std::string& arg : args) {
+    if (flags_done || arg.size() < 2 || arg[0] != '-') {
+      out.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      out.push_back(arg);
+      continue;
+    }
+    if (arg[1] == '-') {  // --name[=value]
+      std::string body = arg.substr(2);
+      const size_t eq = body.find('=');
+      std::string name = body.substr(0, eq);
+      std::replace(name.begin(), name.end(), '-', '_');
+      std::string rest = eq == std::string::npos ? "" : body.substr(eq);
+      out.push_back(Spelled(Canonical(name, flags)) + rest);
+      continue;
+    }
+    // A single dash: -x, -x=value, -xVALUE, or -xyz (booleans together).
+    const std::string letter = arg.substr(1, 1);
+    const std::string canonical = Canonical(letter, flags);
+    const FlagShape* f = FindFlag(flags, canonical);
+    if (arg.size() == 2 || arg[2] == '=' || f == nullptr) {
+      out.push_back(Spelled(canonical) + arg.substr(2));
+      continue;
+    }
+    if (!f->is_bool) {  // -c10
+      out.push_back(Spelled(canonical));
+      out.push_back(arg.substr(2));
+      continue;
+    }
+    // -nn, -qn: every letter must be a boolean one-letter flag; otherwise leave it whole so
+    // the error names what was typed.
+    std::vector<std::string> expanded;
+    bool all_bool = true;
+    for (size_t k = 1; k < arg.size() && all_bool; ++k) {
+      const std::string name = Canonical(std::string(1, arg[k]), flags);
+      const FlagShape* g = FindFlag(flags, name);
+      all_bool = g != nullptr && g->is_bool && std::isalpha(static_cast<unsigned char>(arg[k]));
+      if (all_bool &&
+          std::find(expanded.begin(), expanded.end(), Spelled(name)) == expanded.end()) {
+        expanded.push_back(Spelled(name));
+      }
+    }
+    if (all_bool) {
+      out.insert(out.end(), expanded.begin(), expanded.end());
+    } else {
+      out.push_back(arg);
+    }
+  }
+  return out;
+}
+
+}  // namespace ringstamp::app

@@ -1,0 +1,29 @@
+// argv_normalize.h — turns the spellings users bring from tcpdump and ping into the flags a
+// command defines, before abseil parses them:
+//
+//   -c10        → -c 10          (a one-letter flag that takes a value, value glued on)
+//   -nn, -qn    → -n, -q -n      (one-letter boolean flags run together; repeats are one)
+//   -c / --count, -s / --snaplen, -W / --timeout
+//               → whichever of the pair the command defines (one meaning per pair)
+//   --dst-mac   → --dst_mac      (abseil names flags with underscores)
+//
+// Anything else passes unchanged (a bad flag is reported later, by name). "--" ends flags.
+// Main thread, at start-up; allocates.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ringstamp::app {
+
+// What normalizing needs to know of a flag the command lists.
+struct FlagShape {
+  std::string name;  // abseil name: "c", "snaplen", "dst_mac"
+  bool is_bool = false;
+};
+
+// `args` are the words after the command name. Returns the words to hand to abseil.
+std::vector<std::string> NormalizeArgs(const std::vector<std::string>& args,
+                                       const std::vector<FlagShape>& flags);
+
+}  // namespace ringstamp::app
