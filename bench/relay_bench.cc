@@ -49,6 +49,7 @@
 #include "ringstamp/engine/udp_frame.h"
 #include "ringstamp/engine/worker.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/packet_relay_test_access.h"
 
 using namespace ringstamp;
 
@@ -102,7 +103,7 @@ class RelayFixture {
   }
 
   uint32_t n() const { return n_; }
-  RelayWorker& relay_worker() { return relay_->relay_worker(0); }
+  RelayWorker& relay_worker() { return PacketRelayTestAccess::Worker(*relay_, 0); }
   Worker& worker() { return relay_->engine().worker(0); }
   std::vector<uint64_t>& l2_count() { return l2_count_; }
   std::vector<uint64_t>& udp_count() { return udp_count_; }

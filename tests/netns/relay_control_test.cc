@@ -14,6 +14,7 @@
 #include "ringstamp/engine/conn/relay_worker.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/packet_relay_test_access.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;
@@ -62,12 +63,12 @@ TEST_CASE("a relay worker that is not running takes a change at once") {
   auto relay = OneWorkerRelay(*tb);
   REQUIRE(relay.ok());
   bool ran = false;
-  CHECK((*relay)->relay_worker(0).Post([&](RelayWorker&) { ran = true; }) == 0);
+  CHECK(PacketRelayTestAccess::Worker(**relay, 0).Post([&](RelayWorker&) { ran = true; }) == 0);
   CHECK(ran);
   REQUIRE((*relay)->Start().ok());
   (*relay)->Stop();
   ran = false;
-  CHECK((*relay)->relay_worker(0).Post([&](RelayWorker&) { ran = true; }) == 0);
+  CHECK(PacketRelayTestAccess::Worker(**relay, 0).Post([&](RelayWorker&) { ran = true; }) == 0);
   CHECK(ran);
 }
 
@@ -82,18 +83,19 @@ TEST_CASE("a change a busy worker did not take is withdrawn and never runs later
   PacketRelay& r = **relay;
 
   // Started means its thread is running OnStart soon; until then changes run inline.
-  for (int i = 0; i < 1000 && !r.relay_worker(0).running(); ++i) {
+  for (int i = 0; i < 1000 && !PacketRelayTestAccess::Worker(r, 0).running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  REQUIRE(r.relay_worker(0).running());
+  REQUIRE(PacketRelayTestAccess::Worker(r, 0).running());
   Gate gate;
-  const uint64_t busy = r.relay_worker(0).Post([&](RelayWorker&) { gate.Hold(); });
+  const uint64_t busy =
+      PacketRelayTestAccess::Worker(r, 0).Post([&](RelayWorker&) { gate.Hold(); });
   REQUIRE(busy != 0);
   REQUIRE(gate.WaitEntered());  // the worker's thread is now held inside a change
 
   std::atomic<bool> late_ran{false};
-  const absl::Status s =
-      r.TryApplyToWorkers([&](RelayWorker&) { late_ran = true; }, std::chrono::milliseconds(200));
+  const absl::Status s = PacketRelayTestAccess::TryApplyToWorkers(
+      r, [&](RelayWorker&) { late_ran = true; }, std::chrono::milliseconds(200));
   CHECK(s.code() == absl::StatusCode::kDeadlineExceeded);
   CHECK(std::string(s.message()).find("withdrawn") != std::string::npos);
   CHECK(r.Stats().control_waits_over_timeout == 1);
@@ -107,7 +109,7 @@ TEST_CASE("a change a busy worker did not take is withdrawn and never runs later
     opened = true;
     gate.Open();
   });
-  r.ApplyToWorkers([&](RelayWorker&) { ran_after_open = opened.load(); });
+  PacketRelayTestAccess::ApplyToWorkers(r, [&](RelayWorker&) { ran_after_open = opened.load(); });
   opener.join();
   CHECK(ran_after_open);
   CHECK_FALSE(late_ran);  // the withdrawn change did not run once the worker was free

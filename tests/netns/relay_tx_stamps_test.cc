@@ -27,6 +27,7 @@
 #include "ringstamp/engine/worker.h"
 #include "ringstamp/timestamp/uring_tx_stamps.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/packet_relay_test_access.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;
@@ -144,12 +145,12 @@ void RunCase(const Case& c) {
   }
   // Which transport the worker really opened.
   TxTransport opened = TxTransport::kAuto;
-  const uint64_t ticket = (*relay)->relay_worker(0).Post([&](RelayWorker& w) {
+  const uint64_t ticket = PacketRelayTestAccess::Worker(**relay, 0).Post([&](RelayWorker& w) {
     if (w.worker() != nullptr && w.worker()->tx_stamps() != nullptr) {
       opened = w.worker()->tx_stamps()->transport();
     }
   });
-  REQUIRE((*relay)->relay_worker(0).WaitApplied(ticket, std::chrono::seconds(10)));
+  REQUIRE(PacketRelayTestAccess::Worker(**relay, 0).WaitApplied(ticket, std::chrono::seconds(10)));
   (*conn)->Close();
   (*relay)->Stop();
   const std::vector<int64_t> rx = DrainPeer(peer_rx.get(), kFrames, MonotonicNs() + 2'000'000'000);
@@ -224,18 +225,18 @@ TEST_CASE("relay tx stamps: a datagram parked while its neighbour resolves keeps
   REQUIRE((*relay)->Start().ok());
   // Post runs inline until the worker runs: wait for it, so the write is on its thread.
   const int64_t running_by = MonotonicNs() + 5'000'000'000;
-  while (!(*relay)->relay_worker(0).running() && MonotonicNs() < running_by) {
+  while (!PacketRelayTestAccess::Worker(**relay, 0).running() && MonotonicNs() < running_by) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  REQUIRE((*relay)->relay_worker(0).running());
+  REQUIRE(PacketRelayTestAccess::Worker(**relay, 0).running());
   // On the worker thread the peer's MAC is unknown: the datagram is parked, ARP asked.
   absl::Status sent = absl::UnknownError("not run");
   const UdpEndpoint peer{*IpAddress::Parse((*tb)->ip4_a()), 9};
   std::byte payload[8] = {};
-  const uint64_t ticket = (*relay)->relay_worker(0).Post([&](RelayWorker&) {
+  const uint64_t ticket = PacketRelayTestAccess::Worker(**relay, 0).Post([&](RelayWorker&) {
     sent = (*udp)->WriteTo(payload, peer, {.want_stamp = true, .tag = 77});
   });
-  REQUIRE((*relay)->relay_worker(0).WaitApplied(ticket, std::chrono::seconds(10)));
+  REQUIRE(PacketRelayTestAccess::Worker(**relay, 0).WaitApplied(ticket, std::chrono::seconds(10)));
   const int64_t deadline = MonotonicNs() + 5'000'000'000;
   while (reports.load() < 1 && MonotonicNs() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -205,7 +205,10 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
 
   EtherConnStats Stats() const;
 
-  // --- relay-internal ---
+ private:
+  // Relay-internal: the relay's workers and RUDPConn call these, on worker threads.
+  friend class RelayWorker;
+  friend class RUDPConn;
   void OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame);
   // Starts fetching what OnFrame reads first; the relay calls it a few frames ahead.
   void PrefetchForDelivery(int /*worker*/) const { __builtin_prefetch(this); }
@@ -228,7 +231,6 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
                      absl::FunctionRef<size_t(std::span<std::byte>, const MacAddress&)> build,
                      const TxOptions& tx);
 
- private:
   friend class PacketRelay;
   EtherConn(PacketRelay* relay, uint32_t id, EtherConnOptions options,
             std::vector<IpSubnet> addresses);

@@ -123,8 +123,15 @@ class PacketRelay {
   void SetDefault(std::shared_ptr<EtherConn> conn);
 
   RelayStats Stats() const;
+  int worker_count() const { return static_cast<int>(workers_.size()); }
 
-  // --- for EtherConn / RUDPConn (engine-internal API) ---
+ private:
+  // Relay-internal: EtherConn, RUDPConn and the workers call these (tests and benchmarks
+  // through PacketRelayTestAccess, defined in tests/support).
+  friend class EtherConn;
+  friend class RUDPConn;
+  friend class RelayWorker;
+  friend struct PacketRelayTestAccess;
   // Runs `fn` on every worker's thread against its tables and waits until all did (inline
   // for a worker that is not running). Neither returns while `fn` could still run later, so
   // `fn` may hold references to the caller's stack and objects.
@@ -149,11 +156,9 @@ class PacketRelay {
   // Returns false when the frame was dropped (ring or queue full, build failed).
   bool TransmitFrame(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx,
                      int hint = 0);
-  int worker_count() const { return static_cast<int>(workers_.size()); }
   RelayWorker& relay_worker(int i) { return *workers_[i]; }
   uint32_t NextConnId() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
 
- private:
   // Bounded when `timeout` is set.
   absl::Status Apply(const std::function<void(RelayWorker&)>& fn,
                      std::optional<std::chrono::milliseconds> timeout);

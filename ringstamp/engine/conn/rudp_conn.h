@@ -143,12 +143,14 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   // Bytes this conn holds (fixed part plus an allocated queue).
   size_t MemoryBytes() const;
 
-  // --- relay-internal (worker thread) ---
-  void Deliver(RelayWorker& w, const Datagram& d);
-  void OnTxStamp(const TxStampReport& report) override;
   uint32_t id() const { return id_; }
 
  private:
+  // Relay-internal: the relay's workers and the EtherConn call these, on worker threads.
+  friend class RelayWorker;
+  friend class EtherConn;
+  void Deliver(RelayWorker& w, const Datagram& d);
+  void OnTxStamp(const TxStampReport& report) override;
   RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uint32_t id);
   UdpKey Key() const;
   absl::Status Send(std::span<const std::byte> data, const UdpEndpoint& dst, const MacAddress* via,
