@@ -209,10 +209,11 @@ int RunCapture(const CommandArgs& args) {
         absl::InvalidArgumentError("--filter applies to AF_PACKET interfaces; a --tap port hands "
                                    "over every frame the host sends"));
   }
+  // Before the NIC's config is changed: a signal during setup restores it.
+  InstallHwTimestampingRestoreHandlers();
   auto plan =
       PlanTimestamping(ifname, *tap ? TstampMode::kSoftware : *mode, /*rx=*/true, /*tx=*/false);
   if (!plan.ok()) return Fail(plan.status());
-  InstallHwTimestampingRestoreHandlers();
   if (!json) std::fprintf(stderr, "%s\n", plan->note.c_str());
 
   EngineOptions eo;
@@ -253,8 +254,9 @@ int RunCapture(const CommandArgs& args) {
   if (!engine.ok()) return Fail(engine.status());
   if (!open_status.ok()) return Fail(open_status);
   if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
+  // From here SIGINT/SIGTERM/SIGHUP stop cleanly (the sinks close whole, the NIC is restored
+  // after the last frame); a second one restores and exits at once.
   InstallStopSignals(engine->get());
-  InstallHwTimestampingRestoreHandlers();
   // Before any worker thread starts: capabilities are per thread.
   if (!run_as.empty()) {
     if (absl::Status s = DropPrivilegesTo(run_as); !s.ok()) return Fail(s);

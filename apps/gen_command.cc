@@ -167,6 +167,7 @@ int RunGen(const CommandArgs& args) {
   // exit), else software; the NIC is left alone without --tx-stamps.
   std::optional<TimestampingPlan> plan;
   if (g.tx_stamps) {
+    InstallHwTimestampingRestoreHandlers();  // before the config changes: setup signals restore
     auto p = PlanTimestamping(ifname, *tstamp, /*rx=*/false, /*tx=*/true);
     if (!p.ok()) return Fail(p.status());
     plan.emplace(std::move(*p));
@@ -197,9 +198,8 @@ int RunGen(const CommandArgs& args) {
   });
   if (!engine.ok()) return Fail(engine.status());
   if (!(*engine)->warnings().empty()) std::fprintf(stderr, "%s", (*engine)->warnings().c_str());
+  // A clean stop restores the NIC after the last TX stamp; a second signal at once.
   InstallStopSignals(engine->get());
-  // After the stop handlers: restores the NIC's config, then chains to them.
-  if (plan) InstallHwTimestampingRestoreHandlers();
   const int64_t t0 = MonotonicNs();
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(s);
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
@@ -291,9 +291,9 @@ int RunGen(const CommandArgs& args) {
 
 RINGSTAMP_COMMAND(gen, "gen", "send UDP traffic from TX rings (a trafgen replacement)",
                   (std::vector<std::string>{"i", "dst_mac", "src_mac", "src_ip", "dst_ip",
-                                            "src_port", "dst_port", "size", "count",
-                                            "duration", "rate", "burst", "workers", "vlan", "flows",
-                                            "json", "tx_stamps", "tstamp"}),
+                                            "src_port", "dst_port", "size", "count", "duration",
+                                            "rate", "burst", "workers", "vlan", "flows", "json",
+                                            "tx_stamps", "tstamp"}),
                   RunGen);
 
 }  // namespace ringstamp::app

@@ -128,6 +128,10 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   auto tap = MaybeCreateTap(1);
   if (!tap.ok()) return tap.status();
   h.tap = std::move(*tap);
+  // Before the NIC's config is changed: a signal during setup restores it. Once the run
+  // starts, InstallSignals replaces these with the clean stop, which restores only after
+  // the last probe's stamps were read.
+  InstallHwTimestampingRestoreHandlers();
   auto plan =
       PlanTimestamping(ifname, h.tap ? TstampMode::kSoftware : *mode, /*rx=*/true, /*tx=*/true);
   if (!plan.ok()) return plan.status();
@@ -177,7 +181,6 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
 void InstallSignals(PacketRelay& relay) {
   AddStopCallback(OnStop);
   InstallStopSignals(nullptr);  // the relay is stopped by the command itself
-  InstallHwTimestampingRestoreHandlers();
   (void)relay;
 }
 

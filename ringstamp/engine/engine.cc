@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "ringstamp/common/clock.h"
 #include "ringstamp/common/status_macros.h"
+#include "ringstamp/timestamp/hw_timestamping.h"
 
 namespace ringstamp {
 
@@ -134,7 +136,24 @@ std::atomic<bool> g_signalled{false};
 constexpr int kMaxStopCallbacks = 8;
 std::atomic<void (*)()> g_stop_callbacks[kMaxStopCallbacks];
 
-void OnStopSignal(int) {
+std::atomic<int> g_signal_count{0};
+
+// Writes a constant message with write(2): async-signal-safe.
+void SignalSafeNote(const char* text) {
+  size_t n = 0;
+  while (text[n] != '\0') ++n;
+  ssize_t w = ::write(STDERR_FILENO, text, n);
+  (void)w;
+}
+
+void OnStopSignal(int sig) {
+  if (g_signal_count.fetch_add(1) > 0) {
+    // The second signal: the clean stop is taking too long for the user. Put the NIC's
+    // timestamping config back and leave now; files hold the whole records written so far.
+    RestoreAllHwTimestamping();
+    SignalSafeNote("ringstamp: second signal: exiting now (NIC config restored)\n");
+    _exit(128 + sig);
+  }
   g_signalled.store(true);
   for (auto& cb : g_stop_callbacks) {
     if (auto fn = cb.load()) fn();
@@ -156,6 +175,7 @@ void InstallStopSignals(Engine* engine) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // a closed terminal stops cleanly too
 }
 
 void AddStopCallback(void (*fn)()) {

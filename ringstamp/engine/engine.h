@@ -69,12 +69,15 @@ class Engine {
 // The CPUs this process may run on (sched_getaffinity), in order.
 std::vector<int> AllowedCpus();
 
-// Routes SIGINT and SIGTERM to engine->RequestStop() (and to any extra
-// callback registered with AddStopCallback). Safe to call again with another engine.
+// Routes SIGINT, SIGTERM and SIGHUP to engine->RequestStop() (and to any extra callback
+// registered with AddStopCallback): the run stops cleanly, files close whole, the NIC's
+// timestamping config is restored after the last stamp. A second such signal restores the
+// NIC (RestoreAllHwTimestamping) and exits at once with 128 + the signal. Safe to call
+// again with another engine; ~Engine detaches it.
 void InstallStopSignals(Engine* engine);
-// A function run (in signal context: async-signal-safe only) on SIGINT/SIGTERM.
+// A function run (in signal context: async-signal-safe only) on the first stop signal.
 void AddStopCallback(void (*fn)());
-// True once SIGINT or SIGTERM arrived.
+// True once a stop signal arrived.
 bool StopSignalled();
 
 }  // namespace ringstamp

@@ -120,11 +120,13 @@ void FreeSlot(int i) {
 
 struct sigaction g_prev_int;
 struct sigaction g_prev_term;
+struct sigaction g_prev_hup;
 
 void RestoreSignalHandler(int sig, siginfo_t* info, void* uctx) {
   int saved_errno = errno;
   RestoreAllHwTimestamping();
-  const struct sigaction& prev = sig == SIGINT ? g_prev_int : g_prev_term;
+  const struct sigaction& prev =
+      sig == SIGINT ? g_prev_int : (sig == SIGTERM ? g_prev_term : g_prev_hup);
   errno = saved_errno;
   if (prev.sa_flags & SA_SIGINFO) {
     if (prev.sa_sigaction != nullptr) prev.sa_sigaction(sig, info, uctx);
@@ -569,6 +571,7 @@ void InstallHwTimestampingRestoreHandlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &g_prev_int);
   sigaction(SIGTERM, &sa, &g_prev_term);
+  sigaction(SIGHUP, &sa, &g_prev_hup);
 }
 
 }  // namespace ringstamp

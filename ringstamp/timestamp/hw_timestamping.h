@@ -210,10 +210,13 @@ class HwTimestampingRestorer {
 // only); returns how many were restored.
 int RestoreAllHwTimestamping();
 
-// Once per process: atexit(RestoreAllHwTimestamping) and SIGINT/SIGTERM
+// Once per process: atexit(RestoreAllHwTimestamping) and SIGINT/SIGTERM/SIGHUP
 // handlers that restore, then chain to the handler that was installed before
 // (or, if that was the default, re-raise so the process ends as it would have).
-// Call it from main (apps/), after installing the program's own handlers.
+// Call it from main (apps/) before the first config is changed (PlanTimestamping), so a
+// signal during setup restores. Once the program installs its own clean-stop handlers
+// (InstallStopSignals), those replace these: the clean stop restores after the last stamp
+// was read (restorers, atexit), and a second signal restores and exits.
 void InstallHwTimestampingRestoreHandlers();
 
 }  // namespace ringstamp
