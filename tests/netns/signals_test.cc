@@ -90,6 +90,12 @@ TEST_CASE("signals: SIGTERM during setup ends the process and leaves no torn fil
   // A large ring per worker makes setup take a moment; the signal comes as it starts.
   pid_t cap =
       StartCapture(kBin, tb, "-B 1048576 --duration 60 -w " + base + ".pcap", base + ".out");
+  // Once the child is ringstamp (exec'd), not the test's own fork with the test's handlers.
+  const std::string comm = absl::StrCat("/proc/", cap, "/comm");
+  for (int i = 0; i < 400 && ReadFile(comm) != "ringstamp\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(ReadFile(comm) == "ringstamp\n");
   kill(cap, SIGTERM);
   const int rc = WaitPid(cap, 30);
   INFO(ReadFile(base + ".out.err"));
