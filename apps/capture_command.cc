@@ -18,6 +18,7 @@
 #include "apps/command.h"
 #include "apps/common_flags.h"
 #include "apps/input_checks.h"
+#include "apps/link_watch.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/privileges.h"
 #include "apps/run_engine.h"
@@ -271,6 +272,11 @@ int RunCapture(const CommandArgs& args) {
   // Output to stdout (-w -, or summary lines) ends when its reader goes away.
   const bool watch_stdout = path == "-" || (path.empty() && !quiet && !json);
   bool stdout_gone = false;
+  // An interface that goes down or away ends the capture with what was written kept
+  // (tcpdump and libpcap do the same): nothing more can arrive on it.
+  std::optional<LinkWatch> link;
+  if (!*tap) link.emplace(ifname);
+  std::string link_error;
   RunEngineLoop(**engine, {.duration_ns = static_cast<int64_t>(duration * 1e9),
                            .live = StderrIsTerminal() && !json && (!path.empty() || quiet),
                            .label = "capture",
@@ -281,6 +287,13 @@ int RunCapture(const CommandArgs& args) {
                              if (watch_stdout && StdoutReaderGone()) {
                                stdout_gone = true;
                                return true;
+                             }
+                             if (link) {
+                               if (auto change = link->Poll(MonotonicNs());
+                                   change && *change != LinkState::kUp) {
+                                 link_error = link->Describe(*change);
+                                 return true;
+                               }
                              }
                              // --tstamp auto keeps hardware only when stamps actually arrive.
                              if (auto_checked || !plan->hardware_rx) return false;
@@ -313,6 +326,9 @@ int RunCapture(const CommandArgs& args) {
     if (write_status.ok() && !handlers[i]->close_status().ok())
       write_status = handlers[i]->close_status();
   }
+  if (write_status.ok() && !link_error.empty()) {
+    write_status = absl::UnavailableError(link_error + "; capture stopped");
+  }
   if (write_status.ok() && stdout_gone) {
     write_status = absl::FailedPreconditionError(
         "stdout: the reader closed the pipe (EPIPE: Broken pipe); capture stopped");
@@ -338,7 +354,12 @@ int RunCapture(const CommandArgs& args) {
     if (!expr.empty()) j["filter"] = expr;
     // Hardware stamps: how well they map to system time.
     if (auto phc = PhcMappingJson(*plan)) j["phc_mapping"] = std::move(*phc);
-    if (!write_status.ok()) j["write_error"] = std::string(write_status.message());
+    if (!link_error.empty()) {
+      j["link_error"] = link_error;
+    } else if (!write_status.ok()) {
+      j["write_error"] = std::string(write_status.message());
+    }
+    if (st.total.socket_errors > 0) j["socket_errors"] = st.total.socket_errors;
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::fprintf(stderr,

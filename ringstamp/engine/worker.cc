@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <poll.h>
@@ -203,6 +204,8 @@ WorkerStats Worker::Stats() const {
   s.freezes = freezes_.Get();
   s.handler_drops = handler_drops_.Get();
   s.hw_stamps_missing = hw_missing_.Get();
+  s.socket_errors = socket_errors_.Get();
+  s.last_socket_error = last_socket_error_.load(std::memory_order_relaxed);
   if (tap_queue_ != nullptr) {
     const TapRxCounters& r = tap_queue_->rx().counters();
     s.frames = r.frames.Get();
@@ -304,6 +307,18 @@ void Worker::ReadKernelStats() {
   freezes_.Add(st->delta.freezes);
 }
 
+void Worker::ReadSocketErrors() {
+  for (PacketSocket* sock : {rx_socket(), tx_sock_ ? &*tx_sock_ : nullptr}) {
+    if (sock == nullptr) continue;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(sock->fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+      socket_errors_.Add();
+      last_socket_error_.store(err, std::memory_order_relaxed);
+    }
+  }
+}
+
 void Worker::Run() {
   handler_->OnStart(*this);
   const int64_t stats_every =
@@ -343,7 +358,10 @@ void Worker::Run() {
       continue;
     }
     const uint32_t ev = waiter_->Wait(wake - now);
-    if (ev & UringWaiter::kErrQueue) handler_->OnErrorQueue(*this);
+    if (ev & UringWaiter::kErrQueue) {
+      ReadSocketErrors();
+      handler_->OnErrorQueue(*this);
+    }
   }
   // Nothing is left in userspace: Poll's guards return every block they took.
   FlushTx();

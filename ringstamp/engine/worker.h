@@ -115,7 +115,12 @@ class Worker {
   std::thread thread_;
   std::string warnings_;
 
-  RelaxedCounter kernel_packets_, kernel_drops_, freezes_, handler_drops_, hw_missing_;
+  RelaxedCounter kernel_packets_, kernel_drops_, freezes_, handler_drops_, hw_missing_,
+      socket_errors_;
+  std::atomic<int> last_socket_error_{0};
+  // Reads (and so clears) SO_ERROR on the worker's sockets after a POLLERR: a socket whose
+  // interface went down keeps reporting POLLERR until its error is read.
+  void ReadSocketErrors();
   std::atomic<uint64_t> tx_stamps_pending_{0}, tx_stamps_missed_{0};
   int64_t next_stats_ns_ = 0;
 };

@@ -22,6 +22,8 @@ WorkerStats& WorkerStats::operator+=(const WorkerStats& o) {
   tx_rejected += o.tx_rejected;
   tx_stamps_pending += o.tx_stamps_pending;
   tx_stamps_missed += o.tx_stamps_missed;
+  socket_errors += o.socket_errors;
+  if (o.last_socket_error != 0) last_socket_error = o.last_socket_error;
   return *this;
 }
 

@@ -31,6 +31,10 @@ struct WorkerStats {
   uint64_t tx_rejected = 0;  // frames refused before the kernel (too long / short)
   uint64_t tx_stamps_pending = 0;
   uint64_t tx_stamps_missed = 0;
+  // Errors the kernel set on the worker's sockets (read and cleared with SO_ERROR when poll
+  // said POLLERR): ENETDOWN when the interface went down or away. The last one's errno.
+  uint64_t socket_errors = 0;
+  int last_socket_error = 0;
 
   WorkerStats& operator+=(const WorkerStats& o);
 };

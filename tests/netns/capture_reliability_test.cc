@@ -3,6 +3,7 @@
 // down interface is a clear error, and fanout still works in that order.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/ringstamp_cli.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;
@@ -94,4 +96,34 @@ TEST_CASE(
     REQUIRE_MESSAGE(id2.ok(), id2.status().ToString());
     CHECK(*id2 == *id);
   }
+}
+
+TEST_CASE("a capture whose interface is removed mid-run ends with exit 1 and a whole pcap") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  const std::string base = absl::StrCat("/tmp/rs-linkdel-", tb.suffix());
+  struct Rm {
+    std::string base;
+    ~Rm() { RunHost("rm -f " + base + ".pcap " + base + ".out " + base + ".out.err"); }
+  } rm{base};
+  pid_t cap = StartCapture(kBin, tb, "--json -c 1000 -w " + base + ".pcap", base + ".out");
+  REQUIRE(WaitForFile(base + ".out.err", "capturing on", 0, 20));
+  auto gen = tb.Run(tb.ns_a(), GenCommand(kBin, tb, "-c 50 --rate 1000"), 60);
+  CHECK_MESSAGE(gen.exit_code == 0, gen.output);
+  // Frames on the veth's far end, then the pair goes away (deleting one end deletes both).
+  REQUIRE(tb.Run(tb.ns_b(), "ip link del " + tb.if_b()).exit_code == 0);
+  const int rc = WaitPid(cap, 30);  // -c 1000 would never come: before, this hung for good
+  const std::string err = ReadFile(base + ".out.err");
+  const std::string out = ReadFile(base + ".out");
+  INFO(err, out);
+  CHECK(rc == 1);
+  CHECK(err.find(tb.if_b() + " was removed") != std::string::npos);
+  REQUIRE(out.find('{') != std::string::npos);
+  auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  CHECK(j["link_error"] == tb.if_b() + " was removed");
+  const int records = j["records_written"];
+  CHECK(records >= 1);
+  auto td = RunHost("tcpdump -r " + base + ".pcap -nn 2>/dev/null | wc -l");
+  CHECK(td.output == absl::StrCat(records, "\n"));
 }
