@@ -19,6 +19,7 @@
 #include "apps/command.h"
 #include "apps/common_flags.h"
 #include "apps/input_checks.h"
+#include "apps/link_watch.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/probe_output.h"
 #include "apps/svg_plot.h"
@@ -67,6 +68,61 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void OnStop() { g_stop.store(true); }
+
+// Says when the interface goes down, comes back or goes away, one line each (text, or a
+// {"type":"link"} JSON line), and counts the outages. The run itself carries on through a
+// down/up (the TX ring resumes, the kernel re-hooks the socket); a removed interface ends
+// it (g_stop), as nothing can be sent or received any more.
+class LinkReporter {
+ public:
+  LinkReporter(const std::string& ifname, bool json) : watch_(ifname), json_(json) {}
+  // From the main thread's loop, or from the reporter's own thread (StartThread).
+  void Poll() {
+    auto change = watch_.Poll(MonotonicNs());
+    if (!change) return;
+    const std::string what = watch_.Describe(*change);
+    const char* event = *change == LinkState::kUp     ? "up"
+                        : *change == LinkState::kDown ? "down"
+                                                      : "removed";
+    if (json_) {
+      nlohmann::json j = {
+          {"type", "link"}, {"event", event}, {"message", what}, {"time_ns", RealtimeNs()}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("link: %s%s\n", what.c_str(),
+                  *change == LinkState::kDown   ? "; probing on, answered again once it is up"
+                  : *change == LinkState::kGone ? "; stopping"
+                                                : "");
+    }
+    std::fflush(stdout);
+    if (*change == LinkState::kGone) {
+      gone_ = true;
+      g_stop.store(true);
+    }
+  }
+  void StartThread() {
+    thread_ = std::thread([this] {
+      while (!done_.load()) {
+        Poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  }
+  void StopThread() {
+    done_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  ~LinkReporter() { StopThread(); }
+  int outages() const { return watch_.outages(); }
+  bool gone() const { return gone_; }
+
+ private:
+  LinkWatch watch_;
+  bool json_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> gone_{false};
+  std::thread thread_;
+};
 
 int Fail(std::string_view cmd, const absl::Status& s) {
   std::fprintf(stderr, "ringstamp %s: %s\n", std::string(cmd).c_str(),
@@ -214,7 +270,10 @@ int RunServer(const CommandArgs& args) {
                  host->conn->mac().ToString().c_str());
   }
   const int64_t end = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
+  std::optional<LinkReporter> link;
+  if (!host->tap) link.emplace(absl::GetFlag(FLAGS_i), json);
   while (!g_stop.load() && (end == 0 || MonotonicNs() < end)) {
+    if (link) link->Poll();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // last TX stamps
@@ -229,6 +288,7 @@ int RunServer(const CommandArgs& args) {
     j["ndp_answered"] = cs.ndp_answered;
     j["echo_answered"] = cs.echo_answered;
     j["send_failures"] = (*server)->send_failures();
+    j["link_outages"] = link ? link->outages() : 0;
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s\n", FormatReflectorSummary(rs, "reflector").c_str());
@@ -240,6 +300,11 @@ int RunServer(const CommandArgs& args) {
                 static_cast<unsigned long long>(cs.ndp_answered),
                 static_cast<unsigned long long>(cs.echo_answered),
                 static_cast<unsigned long long>((*server)->send_failures()));
+    if (link && link->outages() > 0) std::printf("link outages: %d\n", link->outages());
+  }
+  if (link && link->gone()) {
+    std::fprintf(stderr, "ringstamp %s: the interface was removed\n", cmd.c_str());
+    return kExitFailure;
   }
   return kExitOk;
 }
@@ -396,8 +461,14 @@ int RunClient(const CommandArgs& args) {
     std::fflush(stdout);
     if (!plot.empty()) results.push_back(r);
   };
+  std::optional<LinkReporter> link;
+  if (!host->tap) {
+    link.emplace(absl::GetFlag(FLAGS_i), json);
+    link->StartThread();
+  }
   const ClientRun run = icmp ? RunToEnd(*icmp_client, *host->relay, on_result, deadline)
                              : RunToEnd(*stamp_client, *host->relay, on_result, deadline);
+  if (link) link->StopThread();
   if (!run.status.ok()) return Fail(cmd, run.status);
   const std::string title = absl::StrCat("probe ", icmp ? "icmp " : "", server_ip->ToString());
   if (json) {
@@ -406,6 +477,7 @@ int RunClient(const CommandArgs& args) {
     j["rx_overhead_ns"] = LatencyToJson(run.rx_overhead);
     if (auto phc = PhcMappingJson(host->plan)) j["phc_mapping"] = std::move(*phc);
     if (icmp) j["identifier"] = icmp_client->identifier();
+    j["link_outages"] = link ? link->outages() : 0;
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s\n", FormatProbeSummary(run.summary, title).c_str());
@@ -417,6 +489,9 @@ int RunClient(const CommandArgs& args) {
     if (const std::string phc = PhcMappingLine(host->plan); !phc.empty()) {
       std::printf("%s\n", phc.c_str());
     }
+    if (link && link->outages() > 0) {
+      std::printf("link outages: %d (lines above say when)\n", link->outages());
+    }
   }
   if (!plot.empty()) {
     ProbePlotData data = MakeProbePlotData(
@@ -427,6 +502,10 @@ int RunClient(const CommandArgs& args) {
                      " stamps"));
     if (absl::Status s = WriteProbeSvg(plot, data); !s.ok()) return Fail(cmd, s);
     if (!json) std::printf("plot: %s\n", plot.c_str());
+  }
+  if (link && link->gone()) {
+    std::fprintf(stderr, "ringstamp %s: the interface was removed\n", cmd.c_str());
+    return kExitFailure;
   }
   return kExitOk;
 }

@@ -183,11 +183,13 @@ TEST_CASE("tx outage: a probe client answers again once the link is back") {
   REQUIRE(rc == 0);
   int answered_late_in_run = 0;
   nlohmann::json summary;
+  std::vector<std::string> link_events;
   const std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
   for (const std::string& line : lines) {
     if (line.empty() || line[0] != '{') continue;
     auto j = nlohmann::json::parse(line);
     if (j["type"] == "summary") summary = j;
+    if (j["type"] == "link") link_events.push_back(j["event"]);
     if (j["type"] == "probe" && j["status"] == "ok" && j["seq"].get<int>() >= kProbes - 500) {
       ++answered_late_in_run;
     }
@@ -197,4 +199,7 @@ TEST_CASE("tx outage: a probe client answers again once the link is back") {
   CHECK(answered_late_in_run > 400);
   REQUIRE(summary.is_object());
   CHECK(summary["sent"] == kProbes);
+  // The outage was reported as it happened, once each way, and counted.
+  CHECK(link_events == std::vector<std::string>{"down", "up"});
+  CHECK(summary["link_outages"] == 1);
 }
