@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "ringstamp/common/errno_status.h"
 
 namespace ringstamp {
@@ -20,16 +21,18 @@ constexpr uint64_t kTagIgnore = 5;  // completions of our own cancellations
 absl::StatusOr<std::unique_ptr<UringWaiter>> UringWaiter::Create(int rx_fd, int err_fd,
                                                                  int wake_fd) {
   std::unique_ptr<UringWaiter> w(new UringWaiter());
-  int rc = io_uring_queue_init(16, &w->ring_, 0);
-  if (rc < 0) {
-    return ErrnoStatus(-rc, "io_uring_queue_init",
-                       "io_uring may be disabled (sysctl kernel.io_uring_disabled); use busy-poll "
-                       "wait mode instead");
-  }
-  w->initialised_ = true;
   w->rx_fd_ = rx_fd;
   w->err_fd_ = err_fd;
   w->wake_fd_ = wake_fd;
+  int rc = io_uring_queue_init(16, &w->ring_, 0);
+  if (rc < 0) {
+    // Refused here (kernel.io_uring_disabled, a seccomp profile, memlock limits): the same
+    // events through ppoll().
+    w->polling_ = true;
+    w->fallback_reason_ = absl::StrCat("io_uring_queue_init: ", std::strerror(-rc));
+    return w;
+  }
+  w->initialised_ = true;
   if (rx_fd >= 0) w->Arm(rx_fd, POLLIN, kTagRx);
   if (err_fd >= 0) w->Arm(err_fd, POLLERR, kTagErr);
   w->Arm(wake_fd, POLLIN, kTagWake);
@@ -45,6 +48,10 @@ UringWaiter::~UringWaiter() {
 void UringWaiter::WatchStampFd(int fd, uint32_t mask) {
   stamp_fd_ = fd;
   stamp_mask_ = mask;
+  if (polling_) {
+    err_fd_ = -1;  // the stamp fd replaces it
+    return;
+  }
   Arm(fd, mask, kTagStamp);
   if (err_fd_ >= 0) {
     // The stamps no longer wait in the error queue: stop waking for it.
@@ -59,6 +66,7 @@ void UringWaiter::WatchStampFd(int fd, uint32_t mask) {
 }
 
 void UringWaiter::Arm(int fd, uint32_t mask, uint64_t tag) {
+  if (polling_) return;
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
     io_uring_submit(&ring_);
@@ -68,7 +76,43 @@ void UringWaiter::Arm(int fd, uint32_t mask, uint64_t tag) {
   io_uring_sqe_set_data64(sqe, tag);
 }
 
+uint32_t UringWaiter::WaitPoll(int64_t timeout_ns) {
+  pollfd fds[4];
+  uint64_t tags[4];
+  nfds_t n = 0;
+  auto add = [&](int fd, short mask, uint64_t tag) {
+    if (fd < 0) return;
+    fds[n] = pollfd{fd, mask, 0};
+    tags[n++] = tag;
+  };
+  add(rx_fd_, POLLIN, kTagRx);
+  add(err_fd_, POLLERR, kTagErr);
+  add(stamp_fd_, static_cast<short>(stamp_mask_), kTagStamp);
+  add(wake_fd_, POLLIN, kTagWake);
+  const int64_t t = timeout_ns > 0 ? timeout_ns : 0;
+  const timespec ts{t / 1'000'000'000, t % 1'000'000'000};
+  const int rc = ppoll(fds, n, &ts, nullptr);
+  if (rc <= 0) return kTimeout;
+  uint32_t events = 0;
+  for (nfds_t i = 0; i < n; ++i) {
+    const short re = fds[i].revents;
+    if (re == 0) continue;
+    if (tags[i] == kTagRx) {
+      if (re & POLLIN) events |= kReadable;
+      if (re & POLLERR) events |= kErrQueue;
+    } else if (tags[i] == kTagWake) {
+      events |= kWake;
+      uint64_t v;
+      (void)!read(wake_fd_, &v, sizeof(v));
+    } else {
+      events |= kErrQueue;
+    }
+  }
+  return events;
+}
+
 uint32_t UringWaiter::Wait(int64_t timeout_ns) {
+  if (polling_) return WaitPoll(timeout_ns);
   uint32_t events = 0;
   io_uring_cqe* cqe = nullptr;
   int rc;

@@ -11,13 +11,15 @@
 // Re-arms a multishot poll when the kernel ends it. With TX stamps coming as
 // io_uring completions (ringstamp/timestamp/uring_tx_stamps.h), the stamp ring's fd is
 // watched instead of the socket's POLLERR (WatchStampFd). One waiter per worker
-// thread; not thread-safe. Cost: one io_uring_enter per sleep, none while busy.
+// thread; not thread-safe. Cost: one io_uring_enter per sleep, none while busy. Where
+// io_uring is refused (kernel.io_uring_disabled=2, seccomp) it sleeps in ppoll() instead.
 #pragma once
 
 #include <liburing.h>
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 
@@ -45,13 +47,20 @@ class UringWaiter {
   // error queue (POLLERR). One such fd; replaces the err_fd given to Create.
   void WatchStampFd(int fd, uint32_t mask);
 
-  io_uring* ring() { return &ring_; }
+  // True when io_uring could not be set up here (kernel.io_uring_disabled, a seccomp
+  // profile, RLIMIT_MEMLOCK) and the waiter sleeps in ppoll() instead: the same events,
+  // one poll set rebuilt per sleep. `fallback_reason()` says why.
+  bool polling() const { return polling_; }
+  const std::string& fallback_reason() const { return fallback_reason_; }
 
  private:
   UringWaiter() = default;
   void Arm(int fd, uint32_t mask, uint64_t tag);
+  uint32_t WaitPoll(int64_t timeout_ns);
   io_uring ring_{};
   bool initialised_ = false;
+  bool polling_ = false;
+  std::string fallback_reason_;
   int rx_fd_ = -1, err_fd_ = -1, wake_fd_ = -1, stamp_fd_ = -1;
   uint32_t stamp_mask_ = 0;
 };

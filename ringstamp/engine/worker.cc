@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ringstamp/common/clock.h"
 #include "ringstamp/common/errno_status.h"
@@ -77,6 +78,15 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(Engine* engine, int index
   return w;
 }
 
+void Worker::NoteWaitFallback() {
+  // Said once per process, not once per worker.
+  static std::atomic<bool> said{false};
+  if (waiter_ && waiter_->polling() && !said.exchange(true)) {
+    absl::StrAppend(&warnings_, "io_uring unavailable (", waiter_->fallback_reason(),
+                    "): waiting with poll()\n");
+  }
+}
+
 absl::Status Worker::Open() {
   wake_fd_.Reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_fd_.valid()) return ErrnoStatus(errno, "eventfd");
@@ -92,6 +102,7 @@ absl::Status Worker::Open() {
       RS_ASSIGN_OR_RETURN(
           waiter_,
           UringWaiter::Create(options_.rx ? tap_queue_->rx().wait_fd() : -1, -1, wake_fd_.get()));
+      NoteWaitFallback();
     }
     return absl::OkStatus();
   }
@@ -142,6 +153,7 @@ absl::Status Worker::Open() {
   if (options_.wait_mode == WaitMode::kIoUring) {
     RS_ASSIGN_OR_RETURN(waiter_,
                         UringWaiter::Create(rx_sock_ ? rx_sock_->fd() : -1, -1, wake_fd_.get()));
+    NoteWaitFallback();
   }
   return absl::OkStatus();
 }

@@ -121,6 +121,8 @@ class Worker {
   // Reads (and so clears) SO_ERROR on the worker's sockets after a POLLERR: a socket whose
   // interface went down keeps reporting POLLERR until its error is read.
   void ReadSocketErrors();
+  // After the waiter is made: a warning (once per process) when it sleeps in poll().
+  void NoteWaitFallback();
   std::atomic<uint64_t> tx_stamps_pending_{0}, tx_stamps_missed_{0};
   int64_t next_stats_ns_ = 0;
 };
