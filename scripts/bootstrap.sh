@@ -11,6 +11,7 @@ PACKAGES=(
   iproute2 iputils-ping procps tcpdump tshark python3 python3-scapy
   netsniff-ng sockperf
   help2man dpkg-dev fakeroot libcap2-bin bash-completion man-db
+  clang libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

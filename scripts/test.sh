@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is needed, builds with warnings as errors, runs every
 # test through ctest, then again in the ASan+UBSan configuration, and builds the other
-# build types (Debug, Release, MinSizeRel: every target, warnings as errors, no test run).
+# build types (Debug, Release, MinSizeRel: every target, warnings as errors, no test run),
+# and runs every libFuzzer target for 10 s.
 # Exits non-zero on any failure.
 #
 #   sudo scripts/test.sh            # everything
@@ -12,7 +13,7 @@
 #
 # A test that cannot run here reports Skipped (exit 77) and says why. The run fails on any
 # skip unless its category is named in RINGSTAMP_ALLOW_SKIP (comma-separated: root, kernel,
-# tool, hw, sanitize, build-types; or "all"), e.g. RINGSTAMP_SKIP_HW=1 RINGSTAMP_ALLOW_SKIP=hw.
+# tool, hw, sanitize, build-types, fuzz; or "all"), e.g. RINGSTAMP_SKIP_HW=1 RINGSTAMP_ALLOW_SKIP=hw.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,14 @@ else
     echo "== build $dir"
     cmake --build "$dir" -j"$jobs"
   done
+fi
+
+# A short run of every fuzz target (scripts/fuzz.sh; clang, ASan+UBSan): a finding fails.
+if [ "${RINGSTAMP_SKIP_FUZZ:-0}" = 1 ]; then
+  printf 'fuzz\t(libFuzzer targets, 10 s each)\tRINGSTAMP_SKIP_FUZZ=1\n' >>"$skip_log"
+else
+  echo "== fuzz (10 s per target)"
+  scripts/fuzz.sh 10
 fi
 
 left=$(comm -13 <(echo "$ns_before") <(ip netns list 2>/dev/null | awk '{print $1}' | sort) |
