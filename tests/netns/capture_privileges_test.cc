@@ -25,11 +25,6 @@ bool Has(const std::string& haystack, const std::string& needle) {
 }
 
 // Removes the given paths (recursively) at scope exit.
-struct RmAtEnd {
-  std::string paths;
-  ~RmAtEnd() { RunHost("rm -rf " + paths); }
-};
-
 // The "Uid:" and "CapEff:" lines of every thread of `pid`, one "uid capeff" pair a line.
 std::string ThreadCredentials(pid_t pid) {
   return RunHost(absl::StrCat("for t in /proc/", pid,
@@ -46,7 +41,7 @@ TEST_CASE("capture -Z nobody: every thread runs as nobody with CAP_NET_ADMIN onl
   Testbed& tb = *testbed;
   if (RunHost("id -u nobody").exit_code != 0) return SkipTest("tool", "no user 'nobody' here");
   const std::string base = absl::StrCat("/tmp/rs-z-", tb.suffix());
-  RmAtEnd rm{base + ".pcap " + base + ".out " + base + ".out.err"};
+  RemoveAtEnd rm{{base + ".pcap", base + ".out", base + ".out.err"}};
   pid_t cap = StartCapture(kBin, tb, "-Z nobody -q -c 50 --duration 60 -w " + base + ".pcap",
                            base + ".out");
   REQUIRE(WaitForFile(base + ".out.err", "capturing on", 0, 20));
@@ -73,7 +68,7 @@ TEST_CASE("capture -Z with an unknown user is a usage error before anything is o
   if (!testbed) return;
   Testbed& tb = *testbed;
   const std::string pcap = absl::StrCat("/tmp/rs-zbad-", tb.suffix(), ".pcap");
-  RmAtEnd rm{pcap};
+  RemoveAtEnd rm{{pcap}};
   auto r = tb.Run(
       tb.ns_b(),
       absl::StrCat(kBin, " capture -i ", tb.if_b(), " -Z rs-no-such-user -c 1 -w ", pcap, " 2>&1"),
@@ -91,7 +86,7 @@ TEST_CASE("capture -w does not follow a symlink planted by another user in a sti
   if (RunHost("id -u nobody").exit_code != 0) return SkipTest("tool", "no user 'nobody' here");
   const std::string dir = absl::StrCat("/tmp/rs-sticky-", tb.suffix());
   const std::string victim = absl::StrCat("/tmp/rs-victim-", tb.suffix());
-  RmAtEnd rm{dir + " " + victim};
+  RemoveAtEnd rm{{dir, victim}};
   REQUIRE(RunHost("mkdir -m 1777 " + dir + " && printf keep > " + victim + " && ln -s " + victim +
                   " " + dir + "/cap.pcap && chown -h nobody " + dir + "/cap.pcap")
               .exit_code == 0);

@@ -103,10 +103,7 @@ TEST_CASE("a capture whose interface is removed mid-run ends with exit 1 and a w
   if (!testbed) return;
   Testbed& tb = *testbed;
   const std::string base = absl::StrCat("/tmp/rs-linkdel-", tb.suffix());
-  struct Rm {
-    std::string base;
-    ~Rm() { RunHost("rm -f " + base + ".pcap " + base + ".out " + base + ".out.err"); }
-  } rm{base};
+  RemoveAtEnd rm{{base + ".pcap", base + ".out", base + ".out.err"}};
   pid_t cap = StartCapture(kBin, tb, "--json -c 1000 -w " + base + ".pcap", base + ".out");
   REQUIRE(WaitForFile(base + ".out.err", "capturing on", 0, 20));
   auto gen = tb.Run(tb.ns_a(), GenCommand(kBin, tb, "-c 50 --rate 1000"), 60);

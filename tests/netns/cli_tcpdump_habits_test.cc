@@ -20,11 +20,6 @@ namespace {
 
 const std::string kBin = RINGSTAMP_BIN;
 
-struct RmAtEnd {
-  std::string paths;
-  ~RmAtEnd() { RunHost("rm -f " + paths); }
-};
-
 }  // namespace
 
 TEST_CASE("capture takes -c5 -nn -s 96 and a trailing filter as tcpdump does") {
@@ -32,7 +27,7 @@ TEST_CASE("capture takes -c5 -nn -s 96 and a trailing filter as tcpdump does") {
   if (!testbed) return;
   Testbed& tb = *testbed;
   const std::string base = absl::StrCat("/tmp/rs-habits-", tb.suffix());
-  RmAtEnd rm{base + ".pcap " + base + ".out " + base + ".out.err"};
+  RemoveAtEnd rm{{base + ".pcap", base + ".out", base + ".out.err"}};
   pid_t cap =
       StartCapture(kBin, tb, "-c5 -nn -s 96 --duration 1m -w " + base + ".pcap udp", base + ".out");
   REQUIRE(WaitForFile(base + ".out.err", "capturing on", 0, 20));
@@ -60,7 +55,7 @@ TEST_CASE("capture -w - to a reader sees a slow capture's packets while it runs"
   for (const char* buffering : {"-U", ""}) {  // -U: each packet; without: within 1 s
     CAPTURE(std::string(buffering));
     const std::string out = absl::StrCat("/tmp/rs-habits-pipe-", tb.suffix(), ".out");
-    RmAtEnd rm{out};
+    RemoveAtEnd rm{{out, out + ".td"}};
     // tcpdump leaves after one packet; the capture then finds its pipe closed and ends
     // with 1 well before its 15 s. Had the packet sat in the buffer, the capture would
     // have run the 15 s and ended with 0.
@@ -72,7 +67,6 @@ TEST_CASE("capture -w - to a reader sees a slow capture's packets while it runs"
     CHECK(WaitPid(pipeline, 30) == 0);
     CHECK(ReadFile(out) == "capture=1\n");
     CHECK(ReadFile(out + ".td").find("ICMP echo") != std::string::npos);
-    RunHost("rm -f " + out + ".td");
   }
 }
 

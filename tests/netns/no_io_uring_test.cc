@@ -52,10 +52,7 @@ TEST_CASE("no io_uring: capture and gen --rate wait with poll() and say so once"
     return SkipTest("kernel", "this kernel has no kernel.io_uring_disabled sysctl");
   }
   const std::string base = absl::StrCat("/tmp/rs-nouring-", tb.suffix());
-  struct Rm {
-    std::string base;
-    ~Rm() { RunHost("rm -f " + base + ".pcap " + base + ".out " + base + ".out.err"); }
-  } rm{base};
+  RemoveAtEnd rm{{base + "-w0.pcap", base + "-w1.pcap", base + ".out", base + ".out.err"}};
   std::string gen_out, cap_err;
   int gen_rc = -1, cap_rc = -1;
   {

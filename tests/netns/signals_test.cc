@@ -22,11 +22,6 @@ namespace {
 
 const std::string kBin = RINGSTAMP_BIN;
 
-struct RmAtEnd {
-  std::string paths;
-  ~RmAtEnd() { RunHost("rm -f " + paths); }
-};
-
 }  // namespace
 
 TEST_CASE("signals: SIGHUP and SIGTERM stop a capture cleanly with a whole pcap") {
@@ -36,7 +31,7 @@ TEST_CASE("signals: SIGHUP and SIGTERM stop a capture cleanly with a whole pcap"
   for (int sig : {SIGHUP, SIGTERM}) {
     CAPTURE(sig);
     const std::string base = absl::StrCat("/tmp/rs-sig-", tb.suffix(), "-", sig);
-    RmAtEnd rm{base + ".pcap " + base + ".out " + base + ".out.err"};
+    RemoveAtEnd rm{{base + ".pcap", base + ".out", base + ".out.err"}};
     pid_t cap = StartCapture(kBin, tb, "--json --duration 60 -w " + base + ".pcap", base + ".out");
     REQUIRE(WaitForFile(base + ".out.err", "capturing on", 0, 20));
     auto gen = tb.Run(tb.ns_a(), GenCommand(kBin, tb, "-c 300 --rate 3000"), 60);
@@ -61,7 +56,7 @@ TEST_CASE("signals: a second SIGINT ends a probe client that is still waiting fo
   if (!testbed) return;
   Testbed& tb = *testbed;
   const std::string out = absl::StrCat("/tmp/rs-sig2-", tb.suffix(), ".out");
-  RmAtEnd rm{out};
+  RemoveAtEnd rm{{out}};
   // The kernel at ip4_b answers ARP but no STAMP: every probe stays open, so the first
   // SIGINT starts a grace period of --timeout (20 s) for them.
   pid_t cli =
@@ -86,7 +81,7 @@ TEST_CASE("signals: SIGTERM during setup ends the process and leaves no torn fil
   if (!testbed) return;
   Testbed& tb = *testbed;
   const std::string base = absl::StrCat("/tmp/rs-sig-setup-", tb.suffix());
-  RmAtEnd rm{base + ".pcap " + base + ".out " + base + ".out.err"};
+  RemoveAtEnd rm{{base + ".pcap", base + ".out", base + ".out.err"}};
   // A large ring per worker makes setup take a moment; the signal comes as it starts.
   pid_t cap =
       StartCapture(kBin, tb, "-B 1048576 --duration 60 -w " + base + ".pcap", base + ".out");

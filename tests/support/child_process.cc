@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -47,6 +48,13 @@ bool WaitForFile(const std::string& path, const std::string& needle, size_t min_
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+RemoveAtEnd::~RemoveAtEnd() {
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    std::filesystem::remove_all(p, ec);
+  }
 }
 
 }  // namespace ringstamp::testing

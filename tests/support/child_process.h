@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace ringstamp::testing {
 
@@ -33,5 +34,12 @@ std::string ReadFile(const std::string& path);
 // `min_size` bytes. False when the time ran out.
 bool WaitForFile(const std::string& path, const std::string& needle, size_t min_size,
                  int timeout_s);
+
+// Removes files and folders (recursively) when it goes out of scope, a failed check included:
+//   RemoveAtEnd rm{{base + ".pcap", base + ".out", base + ".out.err"}};
+struct RemoveAtEnd {
+  std::vector<std::string> paths;
+  ~RemoveAtEnd();
+};
 
 }  // namespace ringstamp::testing
