@@ -261,7 +261,8 @@ int RunServer(const CommandArgs& args) {
   if (!server.ok()) return Fail(cmd, server.status());
   InstallSignals(*host->relay);
   if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
-  if (!json) {
+  {
+    // On stderr also with --json (the JSON is on stdout): scripts wait for this line.
     std::string addrs;
     for (const auto& a : host->conn->addresses())
       absl::StrAppend(&addrs, addrs.empty() ? "" : ", ", a.address.ToString());
@@ -287,6 +288,9 @@ int RunServer(const CommandArgs& args) {
     j["arp_answered"] = cs.arp_answered;
     j["ndp_answered"] = cs.ndp_answered;
     j["echo_answered"] = cs.echo_answered;
+    j["malformed"] = cs.malformed;      // IP/ARP/ICMP/UDP headers that did not parse
+    j["not_ours"] = cs.not_ours;        // IP packets for addresses it does not own
+    j["udp_no_port"] = cs.udp_no_port;  // UDP to one of its addresses, another port
     j["send_failures"] = (*server)->send_failures();
     j["link_outages"] = link ? link->outages() : 0;
     std::printf("%s\n", j.dump().c_str());
