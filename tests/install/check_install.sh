@@ -24,8 +24,15 @@ if [ -n "$(find "$prefix/include/ringstamp" -type f ! -name '*.h')" ]; then
   exit 1
 fi
 
+# A sanitizer build installs sanitized libraries: consumers link the same runtime.
+san_flags=
+if grep -q '^RINGSTAMP_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
+  san_flags="-fsanitize=address,undefined"
+fi
+
 echo "== find_package(ringstamp) =="
-cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" >"$work/cfg.log" ||
+cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS="$san_flags" -DCMAKE_EXE_LINKER_FLAGS="$san_flags" >"$work/cfg.log" ||
   { cat "$work/cfg.log"; exit 1; }
 cmake --build "$work/consumer" -j2 >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 "$work/consumer/consumer_static"
@@ -35,13 +42,15 @@ echo "== pkg-config ringstamp =="
 export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig"
 pkg-config --modversion ringstamp
 # shellcheck disable=SC2046
-g++ -std=c++20 -I"$src/tests/install/consumer" "$src/tests/install/consumer/consumer.cc" \
+# shellcheck disable=SC2086
+g++ -std=c++20 $san_flags -I"$src/tests/install/consumer" "$src/tests/install/consumer/consumer.cc" \
   $(pkg-config --cflags --libs ringstamp) -o "$work/consumer_pc"
 LD_LIBRARY_PATH="$prefix/$libdir" "$work/consumer_pc"
 
 if [ -f "$src/examples/CMakeLists.txt" ]; then
   echo "== examples/ against the installed package =="
-  cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" >"$work/ex-cfg.log" ||
+  cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_CXX_FLAGS="$san_flags" -DCMAKE_EXE_LINKER_FLAGS="$san_flags" >"$work/ex-cfg.log" ||
     { cat "$work/ex-cfg.log"; exit 1; }
   cmake --build "$work/examples" -j2 >"$work/ex-build.log" || { cat "$work/ex-build.log"; exit 1; }
   ls "$work/examples"
