@@ -122,7 +122,9 @@ probe_lines_check() {
     function diff(a, b,   n) {  # a - b for equal-length digit strings close together
       n = length(a) - 12; if (n < 1) n = 1
       if (substr(a, 1, n) != substr(b, 1, n)) return "far"
-      return substr(a, n + 1) - substr(b, n + 1)
+      # A "1" in front of both tails: busybox awk reads a digit string with a leading 0 and
+      # only digits 0-7 as octal ("072317453553"), which once made a good line look 64 s off.
+      return ("1" substr(a, n + 1)) - ("1" substr(b, n + 1))
     }
     /"type":"summary"/ { next }
     /"status":"ok"/ {
