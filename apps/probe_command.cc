@@ -194,8 +194,8 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
   h.plan = std::move(*plan);
   if (!json) std::fprintf(stderr, "%s\n", h.plan.note.c_str());
 
-  RelayOptions ro;
-  ro.engine.ifname = ifname;
+  // Stamps, PHC mapping and TX stamp timeout from the plan; the rest is this command's.
+  RelayOptions ro = RelayOptions::FromPlan(ifname, h.plan);
   ro.engine.tap = h.tap.get();
   ro.engine.workers = 1;
   const int cpu = absl::GetFlag(FLAGS_cpu);
@@ -214,13 +214,6 @@ absl::StatusOr<ProbeHost> SetUpHost(std::string_view cmd, bool json) {
         absl::StrFormat("--tx-stamps-via %s: use auto, io_uring or errqueue", ToAbsl(via)));
   }
   ro.engine.ring_budget_bytes = 8ull << 20;
-  ro.engine.hardware_stamps = h.plan.hardware_rx;
-  ro.engine.phc_map = h.plan.phc_map;  // RX and TX hardware stamps onto system time
-  ro.tx_stamps = true;
-  ro.tx_hardware_stamps = h.plan.hardware_tx;
-  // A hardware TX stamp comes within microseconds or not at all (e1000e drops one
-  // while another is pending): report what came (the software stamp) after 10 ms.
-  ro.tx_stamp_timeout_ns = h.plan.hardware_tx ? 10'000'000 : 1'000'000'000;
   auto relay = PacketRelay::Create(ro);
   if (!relay.ok()) return relay.status();
   h.relay = std::move(*relay);

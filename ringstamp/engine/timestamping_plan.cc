@@ -31,6 +31,8 @@ absl::StatusOr<TimestampingPlan> PlanTimestamping(std::string_view ifname, Tstam
                                                   bool tx) {
   TimestampingPlan plan;
   plan.mode = mode;
+  plan.software_rx = rx;  // what the caller will ask of its sockets
+  plan.software_tx = tx;
   const std::string name(ifname);
   if (mode == TstampMode::kSoftware) {
     plan.note =

@@ -48,10 +48,10 @@ std::string_view TstampModeName(TstampMode mode);
 
 struct TimestampingPlan {
   TstampMode mode = TstampMode::kAuto;
-  bool hardware_rx = false;  // ring frames will carry raw hardware stamps
-  bool hardware_tx = false;  // TX stamps from the NIC
-  bool software_rx = true;
-  bool software_tx = true;
+  bool hardware_rx = false;             // ring frames will carry raw hardware stamps
+  bool hardware_tx = false;             // TX stamps from the NIC
+  bool software_rx = true;              // software RX stamps (PlanTimestamping's `rx`)
+  bool software_tx = true;              // software TX stamps (its `tx`)
   std::optional<PhcOffset> phc_offset;  // PHC − system at plan time, when a PHC exists
   bool phc_frozen = false;              // the PHC did not advance (hardware stamps meaningless)
   std::string phc_path;

@@ -13,6 +13,17 @@
 
 namespace ringstamp {
 
+RelayOptions RelayOptions::FromPlan(std::string_view ifname, const TimestampingPlan& plan) {
+  RelayOptions ro;
+  ro.engine.ifname = std::string(ifname);
+  ro.engine.hardware_stamps = plan.hardware_rx;
+  ro.engine.phc_map = plan.phc_map;
+  ro.tx_stamps = plan.software_tx || plan.hardware_tx;
+  ro.tx_hardware_stamps = plan.hardware_tx;
+  ro.tx_stamp_timeout_ns = plan.hardware_tx ? 10'000'000 : 1'000'000'000;
+  return ro;
+}
+
 absl::StatusOr<std::unique_ptr<PacketRelay>> PacketRelay::Create(const RelayOptions& options) {
   std::unique_ptr<PacketRelay> relay(new PacketRelay(options));
   EngineOptions eo = options.engine;

@@ -37,6 +37,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -50,6 +51,7 @@
 #include "ringstamp/engine/proto/ip_address.h"
 #include "ringstamp/engine/proto/mac_address.h"
 #include "ringstamp/engine/proto/vlan.h"
+#include "ringstamp/engine/timestamping_plan.h"
 
 namespace ringstamp {
 
@@ -69,6 +71,18 @@ struct RelayOptions {
   bool tx_stamps = false;
   bool tx_hardware_stamps = false;
   int64_t tx_stamp_timeout_ns = 1'000'000'000;
+
+  // A relay on `ifname` that delivers the stamps `plan` promises: raw hardware RX stamps and
+  // the PHC mapping when the plan kept them (RX and TX stamps then also on the system clock),
+  // TX stamps for every frame when the plan has any (hardware when it has them), and a TX
+  // stamp timeout suited to the source: a hardware TX stamp comes within microseconds or
+  // not at all (a NIC drops one while another is pending), so after 10 ms the report carries
+  // what came; software stamps get 1 s. Workers, CPUs and wait mode stay at their defaults.
+  //   RS_ASSIGN_OR_RETURN(TimestampingPlan plan, PlanTimestamping("eth1", TstampMode::kAuto,
+  //                                                               /*rx=*/true, /*tx=*/true));
+  //   RS_ASSIGN_OR_RETURN(auto relay, PacketRelay::Create(RelayOptions::FromPlan("eth1", plan)));
+  // The plan must outlive the relay (it restores the NIC and keeps the mapping current).
+  static RelayOptions FromPlan(std::string_view ifname, const TimestampingPlan& plan);
 };
 
 struct RelayStats {
