@@ -60,7 +60,10 @@ std::optional<VlanStack> ParseStack(const std::string& text) {
 std::string StackText(const VlanStack& s) {
   if (s.empty()) return "untagged";
   std::string t = "vlan ";
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? "/" : "") + std::to_string(s[i].vid());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i > 0) t += '/';
+    t += std::to_string(s[i].vid());
+  }
   return t;
 }
 
