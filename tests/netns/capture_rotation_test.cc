@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
@@ -265,4 +266,164 @@ TEST_CASE("capture -G 1 -W 2 --pcapng makes two whole files and stops") {
   CHECK(!all.empty());
   CheckRunFromZero(all);
   CHECK(static_cast<int>(all.size()) < sent);
+}
+
+TEST_CASE("capture --workers 2 -C 1 rotates each worker's own files, names per worker") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  Run r = Prepare(tb, "workers");
+  RemoveAtEnd rm{{r.dir, r.out, r.out + ".err", r.script}};
+  constexpr int kSent = 2500;
+  pid_t cap = StartCapture(kBin, tb,
+                           absl::StrCat("--json --duration 2m --workers 2 -c ", kSent, " -C 1 -w ",
+                                        r.dir, "/cap.pcap udp dst port ", kPort),
+                           r.out);
+  REQUIRE(WaitForFile(r.out + ".err", "capturing on", 0, 20));
+  auto send = tb.Run(
+      tb.ns_a(), absl::StrCat("python3 ", r.script, " ", tb.ip4_b(), " ", kSent, " 1000 ", r.stop),
+      120);
+  REQUIRE_MESSAGE(send.exit_code == 0, send.output);
+  REQUIRE(WaitPid(cap, 60) == 0);
+  INFO(ReadFile(r.out + ".err"));
+  const nlohmann::json j = Summary(r.out);
+  CHECK(j["records_written"] == kSent);
+  const std::vector<std::string> files = ListDir(r.dir);
+  INFO(absl::StrJoin(files, " "));
+  CHECK(static_cast<int64_t>(files.size()) == j["files_opened"].get<int64_t>());
+  std::vector<int> all;
+  for (int w = 0; w < 2; ++w) {
+    // Each worker: cap-wN.pcap, then cap-wN.pcap1, 2, ... with no number missing.
+    const std::string first = absl::StrCat("cap-w", w, ".pcap");
+    const int64_t opened = j["workers"][w]["files_opened"];
+    REQUIRE(opened >= 1);
+    std::vector<std::string> mine;
+    for (int64_t k = 0; k < opened; ++k) {
+      mine.push_back(k == 0 ? first : absl::StrCat(first, k));
+      CHECK(std::find(files.begin(), files.end(), mine.back()) != files.end());
+    }
+    std::vector<int> seqs_of_worker;
+    for (const std::string& f : mine) {
+      const std::vector<int> seqs = ReadSequences(tb, r.dir + "/" + f);
+      seqs_of_worker.insert(seqs_of_worker.end(), seqs.begin(), seqs.end());
+    }
+    // A worker's frames are in order across its files.
+    CHECK(std::is_sorted(seqs_of_worker.begin(), seqs_of_worker.end()));
+    all.insert(all.end(), seqs_of_worker.begin(), seqs_of_worker.end());
+  }
+  std::sort(all.begin(), all.end());
+  CHECK(all.size() == static_cast<size_t>(kSent));
+  CheckRunFromZero(all);
+}
+
+TEST_CASE("capture -Z nobody -C 1 -W 2 opens every file as nobody and reuses the ring") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  if (RunHost("id -u nobody").exit_code != 0) return SkipTest("tool", "no user 'nobody' here");
+  Run r = Prepare(tb, "z");
+  RemoveAtEnd rm{{r.dir, r.out, r.out + ".err", r.script}};
+  REQUIRE(RunHost("chmod 0777 " + r.dir).exit_code == 0);
+  constexpr int kSent = 3500;  // ~3.7 MB: the ring of two wraps
+  pid_t cap = StartCapture(kBin, tb,
+                           absl::StrCat("--json -Z nobody --duration 2m -c ", kSent,
+                                        " -C 1 -W 2 -w ", r.dir, "/cap.pcap udp dst port ", kPort),
+                           r.out);
+  REQUIRE(WaitForFile(r.out + ".err", "capturing on", 0, 20));
+  auto send = tb.Run(
+      tb.ns_a(), absl::StrCat("python3 ", r.script, " ", tb.ip4_b(), " ", kSent, " 1000 ", r.stop),
+      120);
+  REQUIRE_MESSAGE(send.exit_code == 0, send.output);
+  REQUIRE(WaitPid(cap, 60) == 0);
+  INFO(ReadFile(r.out + ".err"));
+  const nlohmann::json j = Summary(r.out);
+  CHECK(j["records_written"] == kSent);
+  CHECK(j["files_opened"] > 2);  // FILE0 and FILE1 were each opened again
+  CHECK(ListDir(r.dir) == std::vector<std::string>{"cap.pcap0", "cap.pcap1"});
+  auto owners = RunHost(absl::StrCat("stat -c %U ", r.dir, "/cap.pcap0 ", r.dir, "/cap.pcap1"));
+  CHECK(owners.output == "nobody\nnobody\n");
+  for (const char* f : {"cap.pcap0", "cap.pcap1"}) {
+    CHECK(!ReadSequences(tb, r.dir + "/" + std::string(f)).empty());
+  }
+
+  // A directory nobody may not write to: refused at start, naming the user; no file made.
+  const std::string closed = r.dir + "-closed";
+  RemoveAtEnd rm_closed{{closed}};
+  REQUIRE(RunHost("mkdir -m 0755 " + closed).exit_code == 0);
+  auto bad = tb.Run(tb.ns_b(),
+                    absl::StrCat(kBin, " capture -i ", tb.if_b(),
+                                 " -Z nobody -C 1 --duration 5 -w ", closed, "/cap.pcap 2>&1"),
+                    30);
+  INFO(bad.output);
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.output.find("writable by that user") != std::string::npos);
+  CHECK(ListDir(closed).empty());
+}
+
+TEST_CASE("capture -C does not follow a symlink planted where a rotated file goes") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  if (RunHost("id -u nobody").exit_code != 0) return SkipTest("tool", "no user 'nobody' here");
+  Run r = Prepare(tb, "link");
+  const std::string victim = r.dir + ".victim";
+  RemoveAtEnd rm{{r.dir, r.out, r.out + ".err", r.script, victim}};
+  REQUIRE(RunHost("chmod 1777 " + r.dir + " && printf keep > " + victim + " && ln -s " + victim +
+                  " " + r.dir + "/cap.pcap1 && chown -h nobody " + r.dir + "/cap.pcap1")
+              .exit_code == 0);
+  pid_t cap = StartCapture(kBin, tb,
+                           absl::StrCat("--json --duration 2m -c 1500 -C 1 -w ", r.dir,
+                                        "/cap.pcap udp dst port ", kPort),
+                           r.out);
+  REQUIRE(WaitForFile(r.out + ".err", "capturing on", 0, 20));
+  auto send = tb.Run(
+      tb.ns_a(), absl::StrCat("python3 ", r.script, " ", tb.ip4_b(), " 1500 1000 ", r.stop), 120);
+  REQUIRE_MESSAGE(send.exit_code == 0, send.output);
+  const int rc = WaitPid(cap, 60);
+  const std::string err = ReadFile(r.out + ".err");
+  INFO(err);
+  CHECK(rc == 1);
+  CHECK(err.find("rotating to the next file") != std::string::npos);
+  CHECK(err.find("symbolic link in a shared directory") != std::string::npos);
+  CHECK(ReadFile(victim) == "keep");
+  // The file before the link is whole.
+  CHECK(!ReadSequences(tb, r.dir + "/cap.pcap").empty());
+}
+
+TEST_CASE("capture rotation flags: bad values exit 2 naming the flag, before any file") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  Run r = Prepare(tb, "usage");
+  RemoveAtEnd rm{{r.dir, r.script}};
+  const std::string file = r.dir + "/cap.pcap";
+  struct Row {
+    std::string args, needle;
+  };
+  const std::vector<Row> rows = {
+      {"-w - -C 1", "stdout"},
+      {"-w - -G 5 -W 2", "stdout"},
+      {"-w " + file + " -W 3", "-W limits"},
+      {"-C 1", "-w FILE"},
+      {"-w " + file + " -C 0", "-C 0"},
+      {"-w " + file + " -C -1", "-C -1"},
+      {"-w " + file + " -C 99999999999", "-C 99999999999"},
+      {"-w " + file + " -C1 -W0", "-W 0"},
+      {"-w " + file + " -G 0", "-G 0"},
+      {"-w " + file + " -G 40000000", "-G 40000000"},
+      {"-w " + file + " -G1 -W-2", "-W -2"},
+      {"-w " + file + " -C 1.5", "-C"},
+      {"-w " + file + " -G 1s", "-G"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.args);
+    auto res = tb.Run(tb.ns_b(),
+                      absl::StrCat(kBin, " capture -i ", tb.if_b(), " ", row.args,
+                                   " --duration 5 2>&1 > /dev/null"),
+                      30);
+    INFO(res.output);
+    CHECK(res.exit_code == 2);
+    CHECK(res.output.find(row.needle) != std::string::npos);
+    CHECK(ListDir(r.dir).empty());
+  }
 }
