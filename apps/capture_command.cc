@@ -449,12 +449,13 @@ int RunCapture(const CommandArgs& args) {
                    static_cast<unsigned long long>(st.total.foreign_frames));
     }
     if (!path.empty()) {
-      std::fprintf(stderr, "%llu records written to %s%s%s\n",
-                   static_cast<unsigned long long>(written), path.c_str(),
-                   workers > 1 ? " (one file per worker: NAME-wN.EXT)" : "",
-                   rotation->enabled()
-                       ? absl::StrFormat(", %d files opened", static_cast<long long>(files)).c_str()
-                       : "");
+      std::fprintf(
+          stderr, "%llu records written to %s%s%s\n", static_cast<unsigned long long>(written),
+          path.c_str(), workers > 1 ? " (one file per worker: NAME-wN.EXT)" : "",
+          rotation->enabled() ? absl::StrFormat(", %d file%s opened", static_cast<long long>(files),
+                                                files == 1 ? "" : "s")
+                                    .c_str()
+                              : "");
     }
     if (rotation_done) {
       std::fprintf(stderr, "file limit reached: -W %lld files made, capture stopped\n",
