@@ -4,7 +4,6 @@
 #include <array>
 #include <cctype>
 #include <string_view>
-#include <utility>
 
 namespace ringstamp::app {
 
@@ -18,18 +17,24 @@ const FlagShape* FindFlag(const std::vector<FlagShape>& flags, std::string_view 
 }
 
 // Pairs with one meaning: the command defines one of them; the other spelling is mapped.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kSynonyms = {{
-    {"c", "count"},
-    {"s", "snaplen"},
-    {"W", "timeout"},
+// One-way pairs map only a -> b: ping's -W is the probe's --timeout, but capture's -W
+// (tcpdump's file count) is no timeout, so --timeout never becomes -W.
+struct Synonym {
+  std::string_view a, b;
+  bool both_ways;
+};
+constexpr std::array<Synonym, 3> kSynonyms = {{
+    {"c", "count", true},
+    {"s", "snaplen", true},
+    {"W", "timeout", false},
 }};
 
 // The name the command defines for `name`, or `name` itself.
 std::string Canonical(std::string_view name, const std::vector<FlagShape>& flags) {
   if (FindFlag(flags, name) != nullptr) return std::string(name);
-  for (const auto& [a, b] : kSynonyms) {
-    if (name == a && FindFlag(flags, b) != nullptr) return std::string(b);
-    if (name == b && FindFlag(flags, a) != nullptr) return std::string(a);
+  for (const Synonym& s : kSynonyms) {
+    if (name == s.a && FindFlag(flags, s.b) != nullptr) return std::string(s.b);
+    if (s.both_ways && name == s.b && FindFlag(flags, s.a) != nullptr) return std::string(s.a);
   }
   return std::string(name);
 }

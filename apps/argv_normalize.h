@@ -3,8 +3,12 @@
 //
 //   -c10        → -c 10          (a one-letter flag that takes a value, value glued on)
 //   -nn, -qn    → -n, -q -n      (one-letter boolean flags run together; repeats are one)
-//   -c / --count, -s / --snaplen, -W / --timeout
+//   -c / --count, -s / --snaplen
 //               → whichever of the pair the command defines (one meaning per pair)
+//   -W          → --timeout where the command has no -W of its own (probe, as ping -W);
+//                 capture's -W is tcpdump's file count (-C/-G rotation), and --timeout
+//                 never becomes it
+//   -C10, -G60  → -C 10, -G 60 (capture's rotation flags, like any one-letter flag)
 //   --dst-mac   → --dst_mac      (abseil names flags with underscores)
 //
 // Anything else passes unchanged (a bad flag is reported later, by name). "--" ends flags.

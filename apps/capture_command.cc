@@ -6,13 +6,16 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "apps/capture_rotation.h"
 #include "apps/capture_sink.h"
 #include "apps/cli_parse.h"
 #include "apps/command.h"
@@ -39,6 +42,15 @@ ABSL_FLAG(bool, U, false,
           "packet-buffered: each packet goes to the file as it is captured (tcpdump -U); "
           "without it a buffered packet waits at most 1 s");
 ABSL_FLAG(int32_t, B, 65536, "ring buffer per worker in KiB, as tcpdump -B");
+ABSL_FLAG(std::optional<int64_t>, C, std::nullopt,
+          "rotate -w's file once it is larger than this many million bytes (1,000,000): FILE, "
+          "FILE1, FILE2, ... as tcpdump -C");
+ABSL_FLAG(std::optional<int64_t>, G, std::nullopt,
+          "rotate -w's file every this many seconds; FILE is then a strftime(3) template "
+          "(local time at each opening), as tcpdump -G");
+ABSL_FLAG(std::optional<int64_t>, W, std::nullopt,
+          "with -C: a ring of this many files FILE0..FILE<N-1>, the oldest overwritten; with -G "
+          "alone: stop after this many files (as tcpdump -W)");
 ABSL_FLAG(std::string, Z, "",
           "after the sockets, rings and files are open, become this user (keeping only "
           "CAP_NET_ADMIN, to restore the NIC's timestamping config at exit), as tcpdump -Z");
@@ -63,16 +75,24 @@ class CaptureHandler : public FrameHandler {
         count_(count),
         taken_(taken),
         filtered_(filtered),
-        tap_socket_(tap_socket) {}
+        tap_socket_(tap_socket) {
+    // A pcapng file closed by a rotation gets the socket's counters so far in its
+    // statistics block (asked on this worker's thread, in the middle of Write).
+    sink_.SetCountsSource([this] {
+      return worker_ != nullptr ? CountsNow(*worker_, /*final=*/false) : CaptureCounts{};
+    });
+  }
 
   absl::Status Open() { return sink_.Open(); }
 
   void OnFrame(Worker& w, const Frame& f) override {
+    worker_ = &w;
     Take(w, f);
     StopIfFailed(w);
   }
   // A batch without a virtual call per frame.
   void OnFrames(Worker& w, std::span<const Frame> frames) override {
+    worker_ = &w;
     if (count_ == 0) {
       for (const Frame& f : frames) sink_.Write(f);
     } else {
@@ -90,12 +110,17 @@ class CaptureHandler : public FrameHandler {
   }
   // A file that refused a write (disk full, the pipe's reader gone) ends the
   // capture: every later frame would only be counted as lost.
+  // -G with -W made its files: the capture ends (tcpdump exits 0 then).
   void StopIfFailed(Worker& w) {
     if (sink_.failed() && !failed_.exchange(true, std::memory_order_relaxed)) {
       w.engine().RequestStop();
     }
+    if (sink_.rotation_done() && !rotation_done_.exchange(true, std::memory_order_relaxed)) {
+      w.engine().RequestStop();
+    }
   }
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  bool rotation_done() const { return rotation_done_.load(std::memory_order_relaxed); }
   // A slow capture's buffered packets reach the file (or the pipe's reader) within the
   // sink's flush interval, frames or not.
   PollResult OnPoll(Worker& w) override {
@@ -105,11 +130,15 @@ class CaptureHandler : public FrameHandler {
   }
   // After the worker's last poll and its last PACKET_STATISTICS read: the
   // counts are final. SIGINT, -c and --duration all end here.
-  void OnStop(Worker& w) override {
+  void OnStop(Worker& w) override { close_status_ = sink_.Close(CountsNow(w, /*final=*/true)); }
+
+  // The counters of the worker's socket; a TAP queue's only when `final` (at the end).
+  CaptureCounts CountsNow(Worker& w, bool final) {
     const WorkerStats s = w.Stats();
     CaptureCounts counts{.delivered = s.frames, .filtered = filtered_};
     if (tap_socket_ != nullptr) {
       // Nobody else reads this socket's counters: its totals are the capture's.
+      if (!final) return counts;
       if (auto st = tap_socket_->ReadStats(); st.ok()) {
         counts.received = st->total.packets;
         counts.dropped = st->total.drops;
@@ -118,7 +147,7 @@ class CaptureHandler : public FrameHandler {
       counts.received = s.kernel_packets;
       counts.dropped = s.kernel_drops;
     }
-    close_status_ = sink_.Close(counts);
+    return counts;
   }
 
   const CaptureSink& sink() const { return sink_; }
@@ -129,6 +158,8 @@ class CaptureHandler : public FrameHandler {
   uint64_t count_;
   std::atomic<uint64_t>* taken_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> rotation_done_{false};
+  Worker* worker_ = nullptr;  // the worker this handler runs on, once it has frames
   bool filtered_;
   PacketSocket* tap_socket_;
   absl::Status close_status_;
@@ -159,6 +190,9 @@ int RunCapture(const CommandArgs& args) {
   if (!port.ok()) return Fail(port.status());
   const std::string ifname = *port;
   const std::string path = absl::GetFlag(FLAGS_w);
+  auto rotation = CheckRotationFlags(path, absl::GetFlag(FLAGS_C), absl::GetFlag(FLAGS_G),
+                                     absl::GetFlag(FLAGS_W));
+  if (!rotation.ok()) return Fail(rotation.status());
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256)
     return Fail(absl::InvalidArgumentError("--workers must be 1..256"));
@@ -236,6 +270,7 @@ int RunCapture(const CommandArgs& args) {
 
   std::atomic<uint64_t> taken{0};
   std::vector<CaptureHandler*> handlers(workers, nullptr);
+  const bool open_after_drop = rotation->enabled() && !run_as.empty();
   absl::Status open_status;
   auto engine = Engine::Create(eo, [&](int i) {
     CaptureSinkOptions so{.path = WorkerCapturePath(path, i, workers),
@@ -243,12 +278,17 @@ int RunCapture(const CommandArgs& args) {
                           .snaplen = static_cast<uint32_t>(snaplen),
                           .summary_lines = path.empty() && !quiet && !json,
                           .ifname = ifname,
-                          .packet_buffered = absl::GetFlag(FLAGS_U)};
+                          .packet_buffered = absl::GetFlag(FLAGS_U),
+                          .rotation = *rotation};
     PacketSocket* tap_socket =
         *tap ? (*tap)->queue(static_cast<uint32_t>(i)).rx().packet_socket() : nullptr;
     auto h = std::make_unique<CaptureHandler>(so, static_cast<uint64_t>(count), &taken,
                                               !expr.empty(), tap_socket);
-    if (absl::Status s = h->Open(); !s.ok() && open_status.ok()) open_status = s;
+    // Rotating with -Z: every file, the first included, is opened as that user (after the
+    // drop below), as tcpdump does; a ring of -W files can then be reused.
+    if (!open_after_drop) {
+      if (absl::Status s = h->Open(); !s.ok() && open_status.ok()) open_status = s;
+    }
     handlers[i] = h.get();
     return h;
   });
@@ -261,6 +301,15 @@ int RunCapture(const CommandArgs& args) {
   // Before any worker thread starts: capabilities are per thread.
   if (!run_as.empty()) {
     if (absl::Status s = DropPrivilegesTo(run_as); !s.ok()) return Fail(s);
+  }
+  if (open_after_drop) {
+    for (CaptureHandler* h : handlers) {
+      if (absl::Status s = h->Open(); !s.ok()) {
+        return Fail(absl::Status(
+            s.code(), absl::StrCat(s.message(), " (as -Z ", run_as,
+                                   ": with -C/-G the directory must be writable by that user)")));
+      }
+    }
   }
   // On stderr also with --json (the JSON is on stdout): scripts wait for this line.
   std::fprintf(stderr, "capturing on %s with %d worker%s%s%s\n", ifname.c_str(), workers,
@@ -310,6 +359,8 @@ int RunCapture(const CommandArgs& args) {
   const double elapsed = static_cast<double>(MonotonicNs() - t0) / 1e9;
   EngineStats st = (*engine)->Snapshot();
   uint64_t packets = 0, written = 0;
+  int64_t files = 0;
+  bool rotation_done = false;
   absl::Status write_status;
   nlohmann::json per_worker = nlohmann::json::array();
   for (int i = 0; i < workers; ++i) {
@@ -321,7 +372,13 @@ int RunCapture(const CommandArgs& args) {
                           {"file", WorkerCapturePath(path, i, workers)},
                           {"records_written", handlers[i]->sink().records_written()},
                           {"statistics_blocks", handlers[i]->sink().statistics_blocks()}});
+    if (rotation->enabled()) {
+      per_worker.back()["files_opened"] = handlers[i]->sink().files_opened();
+      per_worker.back()["last_file"] = handlers[i]->sink().current_path();
+    }
     written += handlers[i]->sink().records_written();
+    files += handlers[i]->sink().files_opened();
+    rotation_done |= handlers[i]->rotation_done();
     (void)kept;
     if (write_status.ok() && !handlers[i]->close_status().ok())
       write_status = handlers[i]->close_status();
@@ -351,6 +408,10 @@ int RunCapture(const CommandArgs& args) {
                         {"foreign_frames", st.total.foreign_frames},
                         {"records_written", written},
                         {"workers", per_worker}};
+    if (rotation->enabled()) {
+      j["files_opened"] = files;
+      if (rotation_done) j["file_limit_reached"] = true;
+    }
     if (!expr.empty()) j["filter"] = expr;
     // Hardware stamps: how well they map to system time.
     if (auto phc = PhcMappingJson(*plan)) j["phc_mapping"] = std::move(*phc);
@@ -388,9 +449,17 @@ int RunCapture(const CommandArgs& args) {
                    static_cast<unsigned long long>(st.total.foreign_frames));
     }
     if (!path.empty()) {
-      std::fprintf(stderr, "%llu records written to %s%s\n",
-                   static_cast<unsigned long long>(written), path.c_str(),
-                   workers > 1 ? " (one file per worker: NAME-wN.EXT)" : "");
+      std::fprintf(
+          stderr, "%llu records written to %s%s%s\n", static_cast<unsigned long long>(written),
+          path.c_str(), workers > 1 ? " (one file per worker: NAME-wN.EXT)" : "",
+          rotation->enabled() ? absl::StrFormat(", %d file%s opened", static_cast<long long>(files),
+                                                files == 1 ? "" : "s")
+                                    .c_str()
+                              : "");
+    }
+    if (rotation_done) {
+      std::fprintf(stderr, "file limit reached: -W %lld files made, capture stopped\n",
+                   static_cast<long long>(rotation->file_count));
     }
   }
   if (!write_status.ok()) {
@@ -407,9 +476,10 @@ int RunCapture(const CommandArgs& args) {
 
 RINGSTAMP_COMMAND(capture, "capture",
                   "capture frames to pcap with nanosecond stamps (tcpdump/netsniff-ng)",
-                  (std::vector<std::string>{"i", "w", "c", "duration", "workers", "filter",
-                                            "snaplen", "tstamp", "json", "immediate", "q", "pcapng",
-                                            "tap", "tap_ip", "Z", "n", "U", "B"}),
+                  (std::vector<std::string>{
+                      "i",      "w",    "c",         "duration", "workers", "filter", "snaplen",
+                      "tstamp", "json", "immediate", "q",        "pcapng",  "tap",    "tap_ip",
+                      "Z",      "n",    "U",         "B",        "C",       "G",      "W"}),
                   RunCapture);
 
 }  // namespace ringstamp::app

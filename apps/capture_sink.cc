@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -24,23 +25,77 @@ std::string WorkerCapturePath(const std::string& path, int worker, int workers) 
   return absl::StrCat(path.substr(0, dot), "-w", worker, path.substr(dot));
 }
 
+CaptureSink::CaptureSink(CaptureSinkOptions options) : options_(std::move(options)) {
+  if (options_.rotation.enabled() && !options_.path.empty() && options_.path != "-") {
+    rotation_.emplace(options_.rotation, options_.path);
+  }
+}
+
 absl::Status CaptureSink::Open() {
   start_ns_ = RealtimeNs();
   if (options_.path.empty()) return absl::OkStatus();
+  if (!rotation_) return OpenFile(options_.path);
+  auto first = rotation_->Start(std::time(nullptr));
+  if (!first.ok()) return first.status();
+  return OpenFile(*first);
+}
+
+absl::Status CaptureSink::OpenFile(const std::string& path) {
+  start_ns_ = RealtimeNs();
+  current_path_ = path;
   if (options_.pcapng) {
     PcapngWriterOptions o{.snaplen = options_.snaplen, .interface_name = options_.ifname};
-    auto w = options_.path == "-" ? PcapngWriter::OpenFd(STDOUT_FILENO, "stdout", o)
-                                  : PcapngWriter::Open(options_.path, o);
+    auto w = path == "-" ? PcapngWriter::OpenFd(STDOUT_FILENO, "stdout", o)
+                         : PcapngWriter::Open(path, o);
     if (!w.ok()) return w.status();
     pcapng_.emplace(std::move(*w));
   } else {
     PcapWriterOptions o{.snaplen = options_.snaplen};
-    auto w = options_.path == "-" ? PcapWriter::OpenFd(STDOUT_FILENO, "stdout", o)
-                                  : PcapWriter::Open(options_.path, o);
+    auto w =
+        path == "-" ? PcapWriter::OpenFd(STDOUT_FILENO, "stdout", o) : PcapWriter::Open(path, o);
     if (!w.ok()) return w.status();
     pcap_.emplace(std::move(*w));
   }
+  ++files_opened_;
   return absl::OkStatus();
+}
+
+bool CaptureSink::RotateIfDue() {
+  if (!rotation_) return true;
+  if (rotation_done_ || !rotation_status_.ok()) return false;
+  const uint64_t size = pcap_ ? pcap_->file_bytes() : pcapng_->file_bytes();
+  auto step = rotation_->BeforeRecord(size, std::time(nullptr));
+  if (!step.ok()) {
+    rotation_status_ = step.status();
+    return false;
+  }
+  switch (step->action) {
+    case RotationAction::kKeep:
+      return true;
+    case RotationAction::kStop:
+      rotation_done_ = true;
+      return false;
+    case RotationAction::kRotate:
+      break;
+  }
+  const CaptureCounts counts = counts_source_ ? counts_source_() : CaptureCounts{};
+  absl::Status closed = CloseFile(counts);
+  // Closing flushed the buffered records: the closed file's counts are final now.
+  records_closed_ = records_written();
+  statistics_closed_ = statistics_blocks();
+  pcap_.reset();
+  pcapng_.reset();
+  first_buffered_ns_ = 0;
+  if (!closed.ok()) {
+    rotation_status_ = closed;
+    return false;
+  }
+  if (absl::Status opened = OpenFile(step->next); !opened.ok()) {
+    rotation_status_ =
+        absl::Status(opened.code(), absl::StrCat("rotating to the next file: ", opened.message()));
+    return false;
+  }
+  return true;
 }
 
 void CaptureSink::Write(const Frame& f) {
@@ -51,6 +106,7 @@ void CaptureSink::Write(const Frame& f) {
     std::fputc('\n', stdout);
   }
   if (!pcap_ && !pcapng_) return;
+  if (!RotateIfDue()) return;
   const std::optional<Stamp> best = f.stamps.BestSystem();
   const int64_t ns = best ? best->ns : 0;
   const StampSource source = best ? best->source : StampSource::kUserspace;
@@ -95,36 +151,38 @@ int64_t CaptureSink::FlushIfDue(int64_t now_ns) {
 }
 
 absl::Status CaptureSink::Close(const CaptureCounts& counts) {
-  if (pcap_) closed_status_ = pcap_->Close();
-  if (pcapng_) {
-    // Flush first: the writer's own drops are final only then.
-    (void)pcapng_->Flush();
-    InterfaceStatistics isb{
-        .start_ns = start_ns_,
-        .end_ns = RealtimeNs(),
-        .if_recv = counts.received,
-        .if_drop = counts.dropped,
-        .filter_accept = counts.filtered ? counts.received : std::nullopt,
-        .os_drop = pcapng_->stats().records_dropped,
-        .user_delivered = counts.delivered,
-        .comment =
-            "ringstamp: ifrecv/ifdrop = PACKET_STATISTICS of the capture socket; "
-            "osdrop = frames the file could not take"};
-    // Its error, if any, is the writer's status when it is the first one.
-    (void)pcapng_->WriteStatistics(isb);
-    closed_status_ = pcapng_->Close();
-  }
+  if (pcap_ || pcapng_) closed_status_ = CloseFile(counts);
+  if (closed_status_.ok() && !rotation_status_.ok()) closed_status_ = rotation_status_;
   return closed_status_;
 }
 
+absl::Status CaptureSink::CloseFile(const CaptureCounts& counts) {
+  if (pcap_) return pcap_->Close();
+  // Flush first: the writer's own drops are final only then.
+  (void)pcapng_->Flush();
+  InterfaceStatistics isb{.start_ns = start_ns_,
+                          .end_ns = RealtimeNs(),
+                          .if_recv = counts.received,
+                          .if_drop = counts.dropped,
+                          .filter_accept = counts.filtered ? counts.received : std::nullopt,
+                          .os_drop = pcapng_->stats().records_dropped,
+                          .user_delivered = counts.delivered,
+                          .comment =
+                              "ringstamp: ifrecv/ifdrop = PACKET_STATISTICS of the capture socket; "
+                              "osdrop = frames the file could not take"};
+  // Its error, if any, is the writer's status when it is the first one.
+  (void)pcapng_->WriteStatistics(isb);
+  return pcapng_->Close();
+}
+
 uint64_t CaptureSink::statistics_blocks() const {
-  return pcapng_ ? pcapng_->stats().trailer_blocks : 0;
+  return statistics_closed_ + (pcapng_ ? pcapng_->stats().trailer_blocks : 0);
 }
 
 uint64_t CaptureSink::records_written() const {
-  if (pcap_) return pcap_->stats().records_written;
-  if (pcapng_) return pcapng_->stats().records_written;
-  return 0;
+  if (pcap_) return records_closed_ + pcap_->stats().records_written;
+  if (pcapng_) return records_closed_ + pcapng_->stats().records_written;
+  return records_closed_;
 }
 
 const absl::Status& CaptureSink::status() const {

@@ -113,6 +113,9 @@ class RecordSink {
   const absl::Status& status() const { return status_; }
   bool failed() const { return !status_.ok(); }
   const std::string& name() const { return name_; }
+  // How long the file is once the buffer is flushed: header, records (buffered ones
+  // included) and trailer. What tcpdump -C compares with its limit (its ftell).
+  uint64_t file_bytes() const { return file_offset_ + used_; }
   WriterStats& stats() { return stats_; }
   const WriterStats& stats() const { return stats_; }
 
@@ -172,6 +175,7 @@ class PcapWriter {
   absl::Status Close() { return sink_.Close(); }
   const absl::Status& status() const { return sink_.status(); }
   const WriterStats& stats() const { return sink_.stats(); }
+  uint64_t file_bytes() const { return sink_.file_bytes(); }
   uint32_t snaplen() const { return snaplen_; }
 
  private:
@@ -235,6 +239,7 @@ class PcapngWriter {
   absl::Status Close() { return sink_.Close(); }
   const absl::Status& status() const { return sink_.status(); }
   const WriterStats& stats() const { return sink_.stats(); }
+  uint64_t file_bytes() const { return sink_.file_bytes(); }
 
  private:
   PcapngWriter(RecordSink sink, uint32_t snaplen, bool comment)

@@ -12,8 +12,9 @@ using namespace ringstamp::app;
 
 namespace {
 
-const std::vector<FlagShape> kCapture = {{"i"},       {"w"},       {"c"}, {"snaplen"}, {"q", true},
-                                         {"n", true}, {"U", true}, {"Z"}, {"tap_ip"}};
+const std::vector<FlagShape> kCapture = {{"i"},       {"w"},       {"c"},       {"snaplen"},
+                                         {"q", true}, {"n", true}, {"U", true}, {"Z"},
+                                         {"tap_ip"},  {"C"},       {"G"},       {"W"}};
 const std::vector<FlagShape> kProbeClient = {{"i"}, {"count"}, {"timeout"}, {"json", true}};
 
 std::vector<std::string> N(std::vector<std::string> args, const std::vector<FlagShape>& f) {
@@ -43,6 +44,15 @@ TEST_CASE("argv: synonyms map onto the spelling the command defines") {
   CHECK(N({"--count", "5"}, kCapture) == V{"-c", "5"});
   CHECK(N({"-c", "5", "-W", "2s"}, kProbeClient) == V{"--count", "5", "--timeout", "2s"});
   CHECK(N({"-c5"}, kProbeClient) == V{"--count", "5"});
+}
+
+TEST_CASE("argv: capture's rotation flags take glued values and -W stays capture's own") {
+  CHECK(N({"-C10", "-G60", "-W3"}, kCapture) == V{"-C", "10", "-G", "60", "-W", "3"});
+  CHECK(N({"-C", "1", "-W", "2"}, kCapture) == V{"-C", "1", "-W", "2"});
+  // -W is ping's --timeout only where the command has no -W of its own; --timeout is never
+  // capture's -W (a file count is not a timeout).
+  CHECK(N({"--timeout", "5"}, kCapture) == V{"--timeout", "5"});
+  CHECK(N({"-W", "2s"}, kProbeClient) == V{"--timeout", "2s"});
 }
 
 TEST_CASE("argv: dashes in long names become abseil's underscores, values untouched") {
