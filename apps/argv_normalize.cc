@@ -41,6 +41,54 @@ std::string Canonical(std::string_view name, const std::vector<FlagShape>& flags
 
 std::string Spelled(const std::string& name) { return (name.size() == 1 ? "-" : "--") + name; }
 
+// A value ping users give -i: seconds ("0.2"), or a number with a duration unit ("10ms").
+// No interface is named like that in practice (names start with a letter on every distro).
+bool LooksLikeDuration(std::string_view v) {
+  for (std::string_view unit : {"ns", "us", "µs", "ms", "s", "m"}) {
+    if (v.size() > unit.size() && v.substr(v.size() - unit.size()) == unit) {
+      v.remove_suffix(unit.size());
+      break;
+    }
+  }
+  if (v.empty()) return false;
+  bool digit = false;
+  for (char c : v) {
+    if (c != '.' && !std::isdigit(static_cast<unsigned char>(c))) return false;
+    digit |= c != '.';
+  }
+  return digit;
+}
+
+// ping's spellings for a command that has both an interface (-i) and an --interval: ping's
+// -i is the interval and -I the interface. -i VALUE is the interval when VALUE reads as a
+// duration, else the interface as everywhere else in ringstamp; -I IFACE is the interface.
+// Returns true when it consumed args[k] (and maybe its value).
+bool MapPingInterval(const std::vector<std::string>& args, size_t& k,
+                     const std::vector<FlagShape>& flags, std::vector<std::string>& out) {
+  if (FindFlag(flags, "interval") == nullptr || FindFlag(flags, "i") == nullptr) return false;
+  const std::string& arg = args[k];
+  if (arg.size() < 2 || arg[0] != '-' || (arg[1] != 'i' && arg[1] != 'I')) return false;
+  std::string value;
+  size_t used = k;
+  if (arg.size() == 2) {
+    if (k + 1 >= args.size()) return false;  // "-i needs a value" is said later
+    value = args[k + 1];
+    used = k + 1;
+  } else {
+    value = arg.substr(arg[2] == '=' ? 3 : 2);
+  }
+  if (arg[1] == 'I') {
+    out.push_back("-i");
+  } else if (LooksLikeDuration(value)) {
+    out.push_back("--interval");
+  } else {
+    return false;
+  }
+  out.push_back(value);
+  k = used;
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> NormalizeArgs(const std::vector<std::string>& args,
@@ -48,7 +96,9 @@ std::vector<std::string> NormalizeArgs(const std::vector<std::string>& args,
   std::vector<std::string> out;
   out.reserve(args.size() + 4);
   bool flags_done = false;
-  for (const std::string& arg : args) {
+  for (size_t k = 0; k < args.size(); ++k) {
+    const std::string& arg = args[k];
+    if (!flags_done && MapPingInterval(args, k, flags, out)) continue;
     if (flags_done || arg.size() < 2 || arg[0] != '-') {
       out.push_back(arg);
       continue;

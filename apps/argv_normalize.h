@@ -8,6 +8,11 @@
 //   -W          → --timeout where the command has no -W of its own (probe, as ping -W);
 //                 capture's -W is tcpdump's file count (-C/-G rotation), and --timeout
 //                 never becomes it
+//   -i 0.2, -i10ms
+//               → --interval 0.2 where the command has an --interval (probe client, as
+//                 ping -i): a value that reads as a duration (digits, optional unit) is the
+//                 interval, anything else stays the interface
+//   -I eth1     → -i eth1 there too (ping's interface flag)
 //   -C10, -G60  → -C 10, -G 60 (capture's rotation flags, like any one-letter flag)
 //   --dst-mac   → --dst_mac      (abseil names flags with underscores)
 //

@@ -153,6 +153,10 @@ int main(int argc, char** argv) {
       PrintCommandHelp(*spec);
       return kExitOk;
     }
+    if (std::strcmp(argv[k], "--version") == 0) {  // tcpdump -i eth0 --version works too
+      std::printf("ringstamp %s\n", RINGSTAMP_VERSION);
+      return kExitOk;
+    }
     words.emplace_back(argv[k]);
   }
   // tcpdump/ping spellings (-c10, -nn, -s, -W, --dst-mac) onto the command's own flags.

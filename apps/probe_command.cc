@@ -449,14 +449,16 @@ int RunClient(const CommandArgs& args) {
   std::vector<ProbeResult> results;
   const std::string plot = absl::GetFlag(FLAGS_plot);
   const int64_t deadline = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
+  const bool quiet = absl::GetFlag(FLAGS_q);  // ping's -q: the summary only
   auto on_result = [&](const ProbeResult& r) {
+    if (!plot.empty()) results.push_back(r);
+    if (quiet) return;
     if (json) {
       std::printf("%s\n", ProbeResultToJson(r, so.clocks_synchronised).dump().c_str());
     } else {
       std::printf("%s\n", FormatProbeLine(r).c_str());
     }
     std::fflush(stdout);
-    if (!plot.empty()) results.push_back(r);
   };
   std::optional<LinkReporter> link;
   if (!host->tap) {
@@ -515,32 +517,15 @@ RINGSTAMP_COMMAND(probe_server, "probe server",
                                             "json", "gateway", "busy_poll", "cpu", "tap", "tap_ip",
                                             "tx_stamps_via"}),
                   RunServer);
-RINGSTAMP_COMMAND(probe_client, "probe client",
-                  "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
-                  "icmp, any host with ICMP echo (RTT)",
-                  (std::vector<std::string>{"i",
-                                            "ip",
-                                            "mac",
-                                            "vlan",
-                                            "server",
-                                            "port",
-                                            "count",
-                                            "interval",
-                                            "size",
-                                            "tos",
-                                            "json",
-                                            "plot",
-                                            "tstamp",
-                                            "gateway",
-                                            "timeout",
-                                            "duration",
-                                            "clocks_synchronised",
-                                            "busy_poll",
-                                            "cpu",
-                                            "tap",
-                                            "tap_ip",
-                                            "mode",
-                                            "tx_stamps_via"}),
-                  RunClient);
+RINGSTAMP_COMMAND(
+    probe_client, "probe client",
+    "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
+    "icmp, any host with ICMP echo (RTT)",
+    (std::vector<std::string>{
+        "i",         "ip",       "mac",     "vlan",    "server",   "port",
+        "count",     "interval", "q",       "size",    "tos",      "json",
+        "plot",      "tstamp",   "gateway", "timeout", "duration", "clocks_synchronised",
+        "busy_poll", "cpu",      "tap",     "tap_ip",  "mode",     "tx_stamps_via"}),
+    RunClient);
 
 }  // namespace ringstamp::app

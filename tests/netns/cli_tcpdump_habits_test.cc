@@ -4,6 +4,8 @@
 // capture's packets while it runs, `gen -c N` as --count, durations with units.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -84,4 +86,36 @@ TEST_CASE("gen -c N means --count N, and durations take units") {
   auto bad = tb.Run(tb.ns_a(), GenCommand(kBin, tb, "-c7 --duration 2x 2>&1"), 30);
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("10s, 250ms") != std::string::npos);
+}
+
+TEST_CASE("probe client takes ping's -c -i -I -q -W: the interval, the interface, summary only") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  const std::string srv_log = absl::StrCat("/tmp/rs-habits-ping-", tb.suffix(), ".srv");
+  RemoveAtEnd rm{{srv_log}};
+  pid_t srv = SpawnShell(
+      absl::StrCat("ip netns exec ", tb.ns_b(), " ", kBin, " probe server -i ", tb.if_b(), " --ip ",
+                   tb.ip4_extra(10), " --duration 60 > ", srv_log, " 2>&1"),
+      /*own_process_group=*/true);
+  REQUIRE_MESSAGE(WaitForFile(srv_log, "STAMP reflector on", 0, 20), ReadFile(srv_log));
+  const std::string client = absl::StrCat(kBin, " probe client -I ", tb.if_a(), " --ip ",
+                                          tb.ip4_extra(20), " --server ", tb.ip4_extra(10));
+  // ping -c 5 -i 0.05 -W 1 -q: five probes 50 ms apart, a one-second timeout, no probe lines.
+  auto quiet = tb.Run(tb.ns_a(), client + " -c5 -i 0.05 -W 1 -q", 60);
+  INFO(quiet.output);
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.output.find("every 0.05") != std::string::npos);  // the header names the interval
+  CHECK(quiet.output.find("seq=") == std::string::npos);        // no per-probe line
+  CHECK(quiet.output.find("sent 5, received 5") != std::string::npos);  // the summary
+  // Without -q the five probe lines are there, and JSON -q keeps only the summary object.
+  auto loud = tb.Run(tb.ns_a(), client + " -c 5 -i10ms", 60);
+  CHECK(loud.exit_code == 0);
+  CHECK(loud.output.find("seq=4") != std::string::npos);
+  auto json = tb.Run(tb.ns_a(), client + " -c 3 -i 10ms -q --json", 60);
+  CHECK(json.exit_code == 0);
+  CHECK(json.output.find("\"type\":\"probe\"") == std::string::npos);
+  CHECK(json.output.find("\"type\":\"summary\"") != std::string::npos);
+  kill(-srv, SIGINT);
+  CHECK(WaitPid(srv, 20) == 0);
 }

@@ -15,7 +15,8 @@ namespace {
 const std::vector<FlagShape> kCapture = {{"i"},       {"w"},       {"c"},       {"snaplen"},
                                          {"q", true}, {"n", true}, {"U", true}, {"Z"},
                                          {"tap_ip"},  {"C"},       {"G"},       {"W"}};
-const std::vector<FlagShape> kProbeClient = {{"i"}, {"count"}, {"timeout"}, {"json", true}};
+const std::vector<FlagShape> kProbeClient = {{"i"},        {"count"},   {"timeout"},
+                                             {"interval"}, {"q", true}, {"json", true}};
 
 std::vector<std::string> N(std::vector<std::string> args, const std::vector<FlagShape>& f) {
   return NormalizeArgs(args, f);
@@ -53,6 +54,21 @@ TEST_CASE("argv: capture's rotation flags take glued values and -W stays capture
   // capture's -W (a file count is not a timeout).
   CHECK(N({"--timeout", "5"}, kCapture) == V{"--timeout", "5"});
   CHECK(N({"-W", "2s"}, kProbeClient) == V{"--timeout", "2s"});
+}
+
+TEST_CASE("argv: ping's -i is the probe's interval when it reads as a duration, -I the interface") {
+  CHECK(N({"-i", "0.2", "-I", "eth1"}, kProbeClient) == V{"--interval", "0.2", "-i", "eth1"});
+  CHECK(N({"-i10ms", "-Ieth1"}, kProbeClient) == V{"--interval", "10ms", "-i", "eth1"});
+  CHECK(N({"-i=250us"}, kProbeClient) == V{"--interval", "250us"});
+  // Anything that is not digits with an optional unit stays the interface.
+  CHECK(N({"-i", "eth1"}, kProbeClient) == V{"-i", "eth1"});
+  CHECK(N({"-i", "veth-a1"}, kProbeClient) == V{"-i", "veth-a1"});
+  CHECK(N({"-i", "ms"}, kProbeClient) == V{"-i", "ms"});
+  CHECK(N({"-i", "."}, kProbeClient) == V{"-i", "."});
+  CHECK(N({"-qi", "1"}, kProbeClient) == V{"-qi", "1"});
+  // A command without --interval keeps -i as the interface whatever its value.
+  CHECK(N({"-i", "10"}, kCapture) == V{"-i", "10"});
+  CHECK(N({"-I", "eth1"}, kCapture) == V{"-I", "eth1"});
 }
 
 TEST_CASE("argv: dashes in long names become abseil's underscores, values untouched") {
