@@ -21,6 +21,7 @@
 #include "apps/command.h"
 #include "apps/common_flags.h"
 #include "apps/input_checks.h"
+#include "apps/json_line.h"
 #include "apps/link_watch.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/privileges.h"
@@ -421,7 +422,7 @@ int RunCapture(const CommandArgs& args) {
       j["write_error"] = std::string(write_status.message());
     }
     if (st.total.socket_errors > 0) j["socket_errors"] = st.total.socket_errors;
-    std::printf("%s\n", j.dump().c_str());
+    PrintJsonLine("capture", std::move(j));
   } else {
     std::fprintf(stderr,
                  "%llu packets captured (%llu bytes) in %.3f s, %s pps; %llu kernel drops, %llu "
@@ -476,10 +477,11 @@ int RunCapture(const CommandArgs& args) {
 
 RINGSTAMP_COMMAND(capture, "capture",
                   "capture frames to pcap with nanosecond stamps (tcpdump/netsniff-ng)",
-                  (std::vector<std::string>{
-                      "i",      "w",    "c",         "duration", "workers", "filter", "snaplen",
-                      "tstamp", "json", "immediate", "q",        "pcapng",  "tap",    "tap_ip",
-                      "Z",      "n",    "U",         "B",        "C",       "G",      "W"}),
+                  (std::vector<std::string>{"i",         "w",       "c",      "duration", "workers",
+                                            "filter",    "snaplen", "tstamp", "json",     "label",
+                                            "immediate", "q",       "pcapng", "tap",      "tap_ip",
+                                            "Z",         "n",       "U",      "B",        "C",
+                                            "G",         "W"}),
                   RunCapture);
 
 }  // namespace ringstamp::app

@@ -20,3 +20,5 @@ ABSL_FLAG(int32_t, size, 0,
 ABSL_FLAG(std::string, tap, "",
           "create this TAP device and use it instead of -i: the far end is this host's own stack");
 ABSL_FLAG(std::string, tap_ip, "", "address (ADDR/LEN) the host's stack gets on the --tap device");
+ABSL_FLAG(std::vector<std::string>, label, {},
+          "KEY=VALUE added to every JSON line's labels (repeat the flag or comma-separate)");

@@ -19,6 +19,7 @@ ABSL_DECLARE_FLAG(std::string, tstamp);                    // auto|hardware|soft
 ABSL_DECLARE_FLAG(std::string, vlan);                      // "ID[,ID]" outer first
 ABSL_DECLARE_FLAG(bool, q);                                // quiet
 ABSL_DECLARE_FLAG(bool, immediate);                        // TPACKET_V2 immediate RX
-ABSL_DECLARE_FLAG(int32_t, size);        // gen: frame bytes; probe: UDP payload bytes; 0 = default
-ABSL_DECLARE_FLAG(std::string, tap);     // TAP device to create instead of -i
-ABSL_DECLARE_FLAG(std::string, tap_ip);  // the host side's address on it, ADDR/LEN
+ABSL_DECLARE_FLAG(int32_t, size);     // gen: frame bytes; probe: UDP payload bytes; 0 = default
+ABSL_DECLARE_FLAG(std::string, tap);  // TAP device to create instead of -i
+ABSL_DECLARE_FLAG(std::vector<std::string>, label);  // k=v pairs on every JSON line
+ABSL_DECLARE_FLAG(std::string, tap_ip);              // the host side's address on it, ADDR/LEN

@@ -13,6 +13,7 @@
 #include "apps/command.h"
 #include "apps/common_flags.h"
 #include "apps/input_checks.h"
+#include "apps/json_line.h"
 #include "apps/run_engine.h"
 #include "ringstamp/common/clock.h"
 #include "ringstamp/engine/engine.h"
@@ -252,7 +253,7 @@ int RunGen(const CommandArgs& args) {
                           {"max", sp.max},
                           {"mean", sp.mean}}}};
     }
-    std::printf("%s\n", j.dump().c_str());
+    PrintJsonLine("gen", std::move(j));
   } else {
     std::printf("sent %llu frames, %llu bytes in %.3f s: %s pps, %.1f Mbit/s (%d worker%s)\n",
                 static_cast<unsigned long long>(sent),
@@ -293,7 +294,7 @@ RINGSTAMP_COMMAND(gen, "gen", "send UDP traffic from TX rings (a trafgen replace
                   (std::vector<std::string>{"i", "dst_mac", "src_mac", "src_ip", "dst_ip",
                                             "src_port", "dst_port", "size", "count", "duration",
                                             "rate", "burst", "workers", "vlan", "flows", "json",
-                                            "tx_stamps", "tstamp"}),
+                                            "label", "tx_stamps", "tstamp"}),
                   RunGen);
 
 }  // namespace ringstamp::app

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/json_line.h"
 #include "ringstamp/common/fd.h"
 #include "ringstamp/timestamp/hw_timestamping.h"
 #include "ringstamp/timestamp/phc.h"
@@ -205,8 +206,8 @@ void PrintText(const InfoReport& r) {
   std::printf("TX stamps come back through %s\n", r.tx_transport_why.c_str());
 }
 
-nlohmann::ordered_json ToJson(const InfoReport& r) {
-  nlohmann::ordered_json j;
+nlohmann::json ToJson(const InfoReport& r) {
+  nlohmann::json j;
   j["interface"] = r.ifname;
   j["ifindex"] = r.ifindex;
   j["driver"] = {{"name", r.driver.driver},
@@ -229,7 +230,7 @@ nlohmann::ordered_json ToJson(const InfoReport& r) {
   if (!r.phc) {
     j["phc"] = nullptr;
   } else {
-    nlohmann::ordered_json p = {{"path", r.phc->path}};
+    nlohmann::json p = {{"path", r.phc->path}};
     if (r.phc->offset) {
       const PhcOffset& o = *r.phc->offset;
       p["offset_ns"] = o.offset_ns();
@@ -242,9 +243,7 @@ nlohmann::ordered_json ToJson(const InfoReport& r) {
     if (r.phc->frozen) p["frozen"] = *r.phc->frozen;
     j["phc"] = p;
   }
-  auto d = [](const Deliver& x) {
-    return nlohmann::ordered_json{{"available", x.yes}, {"why", x.why}};
-  };
+  auto d = [](const Deliver& x) { return nlohmann::json{{"available", x.yes}, {"why", x.why}}; };
   j["delivers"] = {{"hardware_rx", d(r.hw_rx)},
                    {"hardware_tx", d(r.hw_tx)},
                    {"software_rx", d(r.sw_rx)},
@@ -271,7 +270,7 @@ int RunInfo(const CommandArgs& args) {
     return kExitFailure;
   }
   if (absl::GetFlag(FLAGS_json)) {
-    std::printf("%s\n", ToJson(*r).dump(2).c_str());
+    PrintJsonLine("info", ToJson(*r));
   } else {
     PrintText(*r);
   }
@@ -281,6 +280,6 @@ int RunInfo(const CommandArgs& args) {
 }  // namespace
 
 RINGSTAMP_COMMAND(info, "info", "timestamping capabilities of an interface (reads, never changes)",
-                  (std::vector<std::string>{"i", "json"}), RunInfo);
+                  (std::vector<std::string>{"i", "json", "label"}), RunInfo);
 
 }  // namespace ringstamp::app

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
@@ -14,6 +15,8 @@
 #include "absl/strings/str_join.h"
 #include "apps/argv_normalize.h"
 #include "apps/command.h"
+#include "apps/common_flags.h"
+#include "apps/json_line.h"
 #include "ringstamp/common/absl_compat.h"
 
 namespace ringstamp::app {
@@ -169,21 +172,35 @@ int main(int argc, char** argv) {
   std::vector<char*> rest;
   rest.push_back(argv[0]);
   for (std::string& w : normalized) rest.push_back(w.data());
-  // A repeated list flag (--ip A --ip B) means both values; abseil would keep the last.
+  // A repeated list flag (--ip A --ip B, --label a=1 --label b=2) means every value;
+  // abseil would keep the last.
   std::vector<char*> merged;
-  std::string ip_values;
+  std::string list_values[2];
+  constexpr const char* kListFlags[2] = {"ip", "label"};
   for (size_t k = 0; k < rest.size(); ++k) {
     const std::string a = rest[k];
-    if (k > 0 && a == "--ip" && k + 1 < rest.size()) {
-      absl::StrAppend(&ip_values, ip_values.empty() ? "" : ",", rest[++k]);
-    } else if (k > 0 && a.rfind("--ip=", 0) == 0) {
-      absl::StrAppend(&ip_values, ip_values.empty() ? "" : ",", a.substr(5));
-    } else {
-      merged.push_back(rest[k]);
+    bool taken = false;
+    for (int f = 0; f < 2 && k > 0 && !taken; ++f) {
+      const std::string flag = absl::StrCat("--", kListFlags[f]);
+      std::string value;
+      if (a == flag && k + 1 < rest.size()) {
+        value = rest[++k];
+      } else if (a.rfind(flag + "=", 0) == 0) {
+        value = a.substr(flag.size() + 1);
+      } else {
+        continue;
+      }
+      absl::StrAppend(&list_values[f], list_values[f].empty() ? "" : ",", value);
+      taken = true;
     }
+    if (!taken) merged.push_back(rest[k]);
   }
-  std::string ip_flag = "--ip=" + ip_values;
-  if (!ip_values.empty()) merged.push_back(ip_flag.data());
+  std::string list_flags[2];
+  for (int f = 0; f < 2; ++f) {
+    if (list_values[f].empty()) continue;
+    list_flags[f] = absl::StrCat("--", kListFlags[f], "=", list_values[f]);
+    merged.push_back(list_flags[f].data());
+  }
   if (std::string error = FlagSyntaxError(merged); !error.empty()) {
     std::fprintf(stderr, "ringstamp %s: %s (see `ringstamp %s --help`)\n", name.c_str(),
                  error.c_str(), name.c_str());
@@ -198,6 +215,18 @@ int main(int argc, char** argv) {
                  name.c_str(), absl::StrJoin(foreign, ", ").c_str(), name.c_str());
     return kExitUsage;
   }
+  // Where every JSON line says it is from (apps/json_line.h).
+  JsonOrigin origin = NewJsonOrigin(RINGSTAMP_VERSION);
+  origin.interface =
+      absl::GetFlag(FLAGS_tap).empty() ? absl::GetFlag(FLAGS_i) : absl::GetFlag(FLAGS_tap);
+  auto labels = ParseLabels(absl::GetFlag(FLAGS_label));
+  if (!labels.ok()) {
+    std::fprintf(stderr, "ringstamp %s: %s\n", name.c_str(),
+                 std::string(labels.status().message()).c_str());
+    return kExitUsage;
+  }
+  origin.labels = *std::move(labels);
+  SetJsonOrigin(std::move(origin));
   CommandArgs args;
   args.name = name;
   for (size_t k = 1; k < positional.size(); ++k) args.positional.emplace_back(positional[k]);

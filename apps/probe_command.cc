@@ -19,6 +19,7 @@
 #include "apps/command.h"
 #include "apps/common_flags.h"
 #include "apps/input_checks.h"
+#include "apps/json_line.h"
 #include "apps/link_watch.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/probe_output.h"
@@ -85,9 +86,7 @@ class LinkReporter {
                         : *change == LinkState::kDown ? "down"
                                                       : "removed";
     if (json_) {
-      nlohmann::json j = {
-          {"type", "link"}, {"event", event}, {"message", what}, {"time_ns", RealtimeNs()}};
-      std::printf("%s\n", j.dump().c_str());
+      PrintJsonLine("link", {{"event", event}, {"message", what}, {"time_ns", RealtimeNs()}});
     } else {
       std::printf("link: %s%s\n", what.c_str(),
                   *change == LinkState::kDown   ? "; probing on, answered again once it is up"
@@ -276,7 +275,6 @@ int RunServer(const CommandArgs& args) {
   host->relay->Stop();
   if (json) {
     nlohmann::json j = ReflectorSummaryToJson(rs);
-    j["type"] = "server_summary";
     if (auto phc = PhcMappingJson(host->plan)) j["phc_mapping"] = std::move(*phc);
     j["arp_answered"] = cs.arp_answered;
     j["ndp_answered"] = cs.ndp_answered;
@@ -286,7 +284,7 @@ int RunServer(const CommandArgs& args) {
     j["udp_no_port"] = cs.udp_no_port;  // UDP to one of its addresses, another port
     j["send_failures"] = (*server)->send_failures();
     j["link_outages"] = link ? link->outages() : 0;
-    std::printf("%s\n", j.dump().c_str());
+    PrintJsonLine("server_summary", std::move(j));
   } else {
     std::printf("%s\n", FormatReflectorSummary(rs, "reflector").c_str());
     if (const std::string phc = PhcMappingLine(host->plan); !phc.empty()) {
@@ -359,6 +357,13 @@ int RunClient(const CommandArgs& args) {
   if (icmp && port != static_cast<int>(kStampPort)) {
     return Fail(cmd, absl::InvalidArgumentError(
                          "--port does not apply to --mode icmp: ICMP echo has no port"));
+  }
+  if (icmp) {
+    SetJsonTarget(server_ip->ToString());
+  } else if (server_ip->is_v6()) {
+    SetJsonTarget(absl::StrCat("[", server_ip->ToString(), "]:", port));
+  } else {
+    SetJsonTarget(absl::StrCat(server_ip->ToString(), ":", port));
   }
   if (icmp && absl::GetFlag(FLAGS_clocks_synchronised)) {
     return Fail(cmd, absl::InvalidArgumentError(
@@ -454,7 +459,7 @@ int RunClient(const CommandArgs& args) {
     if (!plot.empty()) results.push_back(r);
     if (quiet) return;
     if (json) {
-      std::printf("%s\n", ProbeResultToJson(r, so.clocks_synchronised).dump().c_str());
+      PrintJsonLine("probe", ProbeResultToJson(r, so.clocks_synchronised));
     } else {
       std::printf("%s\n", FormatProbeLine(r).c_str());
     }
@@ -472,12 +477,11 @@ int RunClient(const CommandArgs& args) {
   const std::string title = absl::StrCat("probe ", icmp ? "icmp " : "", server_ip->ToString());
   if (json) {
     nlohmann::json j = ProbeSummaryToJson(run.summary);
-    j["type"] = "summary";
     j["rx_overhead_ns"] = LatencyToJson(run.rx_overhead);
     if (auto phc = PhcMappingJson(host->plan)) j["phc_mapping"] = std::move(*phc);
     if (icmp) j["identifier"] = icmp_client->identifier();
     j["link_outages"] = link ? link->outages() : 0;
-    std::printf("%s\n", j.dump().c_str());
+    PrintJsonLine("summary", std::move(j));
   } else {
     std::printf("%s\n", FormatProbeSummary(run.summary, title).c_str());
     const LatencySummary& o = run.rx_overhead;
@@ -514,18 +518,37 @@ int RunClient(const CommandArgs& args) {
 RINGSTAMP_COMMAND(probe_server, "probe server",
                   "answer STAMP probes (RFC 8762) with hardware/software stamps",
                   (std::vector<std::string>{"i", "ip", "mac", "vlan", "port", "duration", "tstamp",
-                                            "json", "gateway", "busy_poll", "cpu", "tap", "tap_ip",
-                                            "tx_stamps_via"}),
+                                            "json", "label", "gateway", "busy_poll", "cpu", "tap",
+                                            "tap_ip", "tx_stamps_via"}),
                   RunServer);
-RINGSTAMP_COMMAND(
-    probe_client, "probe client",
-    "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
-    "icmp, any host with ICMP echo (RTT)",
-    (std::vector<std::string>{
-        "i",         "ip",       "mac",     "vlan",    "server",   "port",
-        "count",     "interval", "q",       "size",    "tos",      "json",
-        "plot",      "tstamp",   "gateway", "timeout", "duration", "clocks_synchronised",
-        "busy_poll", "cpu",      "tap",     "tap_ip",  "mode",     "tx_stamps_via"}),
-    RunClient);
+RINGSTAMP_COMMAND(probe_client, "probe client",
+                  "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
+                  "icmp, any host with ICMP echo (RTT)",
+                  (std::vector<std::string>{"i",
+                                            "ip",
+                                            "mac",
+                                            "vlan",
+                                            "server",
+                                            "port",
+                                            "count",
+                                            "interval",
+                                            "q",
+                                            "size",
+                                            "tos",
+                                            "json",
+                                            "label",
+                                            "plot",
+                                            "tstamp",
+                                            "gateway",
+                                            "timeout",
+                                            "duration",
+                                            "clocks_synchronised",
+                                            "busy_poll",
+                                            "cpu",
+                                            "tap",
+                                            "tap_ip",
+                                            "mode",
+                                            "tx_stamps_via"}),
+                  RunClient);
 
 }  // namespace ringstamp::app

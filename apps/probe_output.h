@@ -23,7 +23,8 @@
 // the legend and the summary state that RTT = network RTT with the peer's stack
 // time inside, and that dwell, one-way delays and offset are not measured.
 //
-// JSON lines (keys stable; documented for the README):
+// JSON lines (keys stable; docs/json.md describes them, docs/json-schema.json is the schema;
+// the command adds the origin keys of apps/json_line.h when it prints them):
 //   per probe: {"type":"probe","seq","status":"ok"|"late"|"lost"|"duplicate"|"unanswered",
 //     "t1".."t4": {"ns": <Unix ns>, "source": "hardware"|"software"|"userspace"|"estimate"} or
 //     null (t3 the reflector's real TX time when it came, else its estimate),

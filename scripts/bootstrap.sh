@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format
   liburing-dev libabsl-dev libbenchmark-dev doctest-dev libpcap-dev
   nlohmann-json3-dev libcap-dev libmnl-dev
-  iproute2 iputils-ping procps tcpdump tshark python3 python3-scapy
+  iproute2 iputils-ping procps tcpdump tshark python3 python3-scapy python3-jsonschema
   netsniff-ng sockperf
   help2man netcat-openbsd dpkg-dev fakeroot libcap2-bin bash-completion man-db
   clang libclang-rt-14-dev
