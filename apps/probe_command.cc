@@ -23,6 +23,7 @@
 #include "apps/link_watch.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/probe_output.h"
+#include "apps/probe_verdict.h"
 #include "apps/svg_plot.h"
 #include "apps/tap_setup.h"
 #include "ringstamp/common/absl_compat.h"
@@ -59,6 +60,9 @@ ABSL_FLAG(int32_t, cpu, -1, "pin the worker to this CPU (default: the first allo
 ABSL_FLAG(std::string, tx_stamps_via, "auto",
           "how TX stamps come back: auto (io_uring completions where the kernel has them, Linux "
           ">= 6.15, else the error queue), io_uring, or errqueue");
+ABSL_FLAG(std::string, max_loss, "100",
+          "exit 1 when more than this percentage of the probes is lost (with or without '%'); "
+          "exit 1 also when nothing is answered at all");
 ABSL_FLAG(std::string, mode, "stamp",
           "probe client: stamp (UDP STAMP to a reflector: t1..t4, dwell, network RTT) or icmp "
           "(ICMP / ICMPv6 echo to any host's own stack: t1 and t4, RTT only; --size is then the "
@@ -370,6 +374,8 @@ int RunClient(const CommandArgs& args) {
                          "--clocks-synchronised does not apply to --mode icmp: without reflector "
                          "stamps there are no one-way delays to report"));
   }
+  auto max_loss = ParseMaxLoss(absl::GetFlag(FLAGS_max_loss));
+  if (!max_loss.ok()) return Fail(cmd, max_loss.status());
   auto interval = ParseDurationNs("--interval", absl::GetFlag(FLAGS_interval));
   if (!interval.ok()) return Fail(cmd, interval.status());
   if (*interval <= 0) return Fail(cmd, absl::InvalidArgumentError("--interval must be > 0"));
@@ -510,7 +516,10 @@ int RunClient(const CommandArgs& args) {
     std::fprintf(stderr, "ringstamp %s: the interface was removed\n", cmd.c_str());
     return kExitFailure;
   }
-  return kExitOk;
+  const ProbeVerdict verdict = JudgeProbeRun(run.summary.counters, *max_loss);
+  if (verdict.code != kExitOk)
+    std::fprintf(stderr, "ringstamp %s: %s\n", cmd.c_str(), verdict.why.c_str());
+  return verdict.code;
 }
 
 }  // namespace
@@ -548,6 +557,7 @@ RINGSTAMP_COMMAND(probe_client, "probe client",
                                             "tap",
                                             "tap_ip",
                                             "mode",
+                                            "max_loss",
                                             "tx_stamps_via"}),
                   RunClient);
 

@@ -88,7 +88,8 @@ TEST_CASE("gen -c N means --count N, and durations take units") {
   CHECK(bad.output.find("10s, 250ms") != std::string::npos);
 }
 
-TEST_CASE("probe client takes ping's -c -i -I -q -W: the interval, the interface, summary only") {
+TEST_CASE(
+    "probe client takes ping's -c -i -I -q -W and exits as ping does: 1 when nothing came back") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
   Testbed& tb = *testbed;
@@ -116,6 +117,19 @@ TEST_CASE("probe client takes ping's -c -i -I -q -W: the interval, the interface
   CHECK(json.exit_code == 0);
   CHECK(json.output.find("\"type\":\"probe\"") == std::string::npos);
   CHECK(json.output.find("\"type\":\"summary\"") != std::string::npos);
+  // Exit codes scripts branch on, as ping's: loss above --max-loss is 1 with the reason.
+  auto strict = tb.Run(tb.ns_a(), client + " -c 3 -i 10ms -q --max-loss 0 2>&1", 60);
+  CHECK(strict.exit_code == 0);  // nothing lost on a quiet veth pair
+  auto bad = tb.Run(tb.ns_a(), client + " -c 3 --max-loss 120 2>&1", 60);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("--max-loss") != std::string::npos);
   kill(-srv, SIGINT);
   CHECK(WaitPid(srv, 20) == 0);
+  // The peer's kernel answers ARP but no STAMP: nothing received is exit 1.
+  auto none = tb.Run(tb.ns_a(),
+                     absl::StrCat(kBin, " probe client -I ", tb.if_a(), " --ip ", tb.ip4_extra(20),
+                                  " --server ", tb.ip4_b(), " -c 3 -i 10ms -W 0.2 -q 2>&1"),
+                     60);
+  CHECK(none.exit_code == 1);
+  CHECK_MESSAGE(none.output.find("no reply to any of 3 probes") != std::string::npos, none.output);
 }

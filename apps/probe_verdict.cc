@@ -1,0 +1,38 @@
+#include "apps/probe_verdict.h"
+
+#include <cmath>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "ringstamp/common/absl_compat.h"
+
+namespace ringstamp::app {
+
+ProbeVerdict JudgeProbeRun(const ProbeCounters& c, double max_loss_pct) {
+  ProbeVerdict v;
+  const uint64_t open = c.in_flight + c.unanswered_at_stop;
+  const uint64_t known = c.sent > open ? c.sent - open : 0;
+  v.loss_pct = known > 0 ? 100.0 * static_cast<double>(c.lost) / static_cast<double>(known) : 0;
+  if (c.sent > 0 && c.received + c.late == 0) {
+    v.code = 1;
+    v.why = absl::StrFormat("no reply to any of %d probes", c.sent);
+  } else if (v.loss_pct > max_loss_pct) {
+    v.code = 1;
+    v.why = absl::StrFormat("loss %.3g%% (%d of %d probes) is above --max-loss %.3g%%", v.loss_pct,
+                            c.lost, known, max_loss_pct);
+  }
+  return v;
+}
+
+absl::StatusOr<double> ParseMaxLoss(std::string_view text) {
+  std::string s(text);
+  if (!s.empty() && s.back() == '%') s.pop_back();
+  double v = 0;
+  if (!absl::SimpleAtod(s, &v) || !std::isfinite(v) || v < 0 || v > 100) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--max-loss: '%s' is not a percentage from 0 to 100 (e.g. 5 or 0.1%%)", ToAbsl(text)));
+  }
+  return v;
+}
+
+}  // namespace ringstamp::app
