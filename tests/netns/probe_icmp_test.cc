@@ -133,8 +133,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "probe icmp: a peer that ignores echo requests gives every probe counted lost, exit status 0 "
-    "as the STAMP client") {
+    "probe icmp: a peer that ignores echo requests gives every probe counted lost, the summary, "
+    "and exit status 1 as ping") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
   Testbed& tb = *testbed;
@@ -158,7 +158,7 @@ TEST_CASE(
     REQUIRE(tb.Run(tb.ns_b(), "sysctl -qw " + f.sysctl + "=1").exit_code == 0);
     r = tb.Run(tb.ns_a(), IcmpClient(tb, f.mine, f.target, opts), 30);
     tb.Run(tb.ns_b(), "sysctl -qw " + f.sysctl + "=0");
-    CHECK_MESSAGE(r.exit_code == 0, r.output);
+    CHECK_MESSAGE(r.exit_code == 1, r.output);  // nothing came back: ping's 1
     run = ParseJsonLines(r.output);
     REQUIRE_MESSAGE(run.summary.is_object(), r.output);
     CHECK(run.summary["sent"] == 10);
