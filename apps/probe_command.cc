@@ -23,6 +23,7 @@
 #include "apps/link_watch.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/probe_output.h"
+#include "apps/probe_series.h"
 #include "apps/probe_verdict.h"
 #include "apps/svg_plot.h"
 #include "apps/tap_setup.h"
@@ -60,6 +61,9 @@ ABSL_FLAG(int32_t, cpu, -1, "pin the worker to this CPU (default: the first allo
 ABSL_FLAG(std::string, tx_stamps_via, "auto",
           "how TX stamps come back: auto (io_uring completions where the kernel has them, Linux "
           ">= 6.15, else the error queue), io_uring, or errqueue");
+ABSL_FLAG(std::string, report_every, "",
+          "print a summary of each interval this long (e.g. 10s; JSON: an interval line), for "
+          "runs that go on until stopped");
 ABSL_FLAG(std::string, max_loss, "100",
           "exit 1 when more than this percentage of the probes is lost (with or without '%'); "
           "exit 1 also when nothing is answered at all");
@@ -236,6 +240,51 @@ void InstallSignals(PacketRelay& relay) {
   (void)relay;
 }
 
+// The reflector's counters at the start of the current --report-every window.
+struct ReflectorInterval {
+  int64_t start_ns = 0;
+  uint64_t reflected = 0, dropped = 0, rx_stamp_missing = 0, tx_stamps_missing = 0;
+  uint64_t tlv_malformed = 0, malformed = 0;
+};
+
+// Prints the window [iv.start_ns, end_ns) (counter deltas; sessions as now; the t3 error
+// distribution since the start) and starts the next one.
+void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const ReflectorSummary& rs,
+                            const EtherConnStats& cs, bool json) {
+  uint64_t dropped = 0;
+  for (uint64_t d : rs.dropped) dropped += d;
+  const ReflectorInterval now{
+      end_ns,           rs.reflected, dropped, rs.rx_stamp_missing, rs.tx_stamps_missing,
+      rs.tlv_malformed, cs.malformed};
+  if (json) {
+    PrintJsonLine("server_interval",
+                  {{"start_ns", iv.start_ns},
+                   {"end_ns", end_ns},
+                   {"sessions", rs.sessions},
+                   {"reflected", now.reflected - iv.reflected},
+                   {"dropped", now.dropped - iv.dropped},
+                   {"rx_stamp_missing", now.rx_stamp_missing - iv.rx_stamp_missing},
+                   {"tx_stamps_missing", now.tx_stamps_missing - iv.tx_stamps_missing},
+                   {"tlv_malformed", now.tlv_malformed - iv.tlv_malformed},
+                   {"malformed", now.malformed - iv.malformed},
+                   {"t3_error_since_start_ns", LatencyToJson(rs.t3_error)}});
+  } else {
+    std::printf(
+        "interval +%.3gs: reflected %llu, dropped %llu, sessions %llu, malformed %llu, no RX "
+        "stamp %llu, no TX stamp %llu; t3 error since start p50 %s max %s\n",
+        static_cast<double>(end_ns - iv.start_ns) / 1e9,
+        static_cast<unsigned long long>(now.reflected - iv.reflected),
+        static_cast<unsigned long long>(now.dropped - iv.dropped),
+        static_cast<unsigned long long>(rs.sessions),
+        static_cast<unsigned long long>(now.malformed - iv.malformed),
+        static_cast<unsigned long long>(now.rx_stamp_missing - iv.rx_stamp_missing),
+        static_cast<unsigned long long>(now.tx_stamps_missing - iv.tx_stamps_missing),
+        FormatDurationUs(rs.t3_error.p50).c_str(), FormatDurationUs(rs.t3_error.max).c_str());
+    std::fflush(stdout);
+  }
+  iv = now;
+}
+
 int RunServer(const CommandArgs& args) {
   const std::string cmd = "probe server";
   if (!args.positional.empty())
@@ -252,6 +301,8 @@ int RunServer(const CommandArgs& args) {
   ProbeReflectorOptions reflector;
   reflector.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), /*ptp_format=*/false);
   reflector.tai_utc_offset_s = TaiUtcOffsetSeconds();
+  auto report_every = ParseReportEvery(absl::GetFlag(FLAGS_report_every));
+  if (!report_every.ok()) return Fail(cmd, report_every.status());
   auto server = ProbeServer::Create(host->conn,
                                     {.port = static_cast<uint16_t>(port), .reflector = reflector});
   if (!server.ok()) return Fail(cmd, server.status());
@@ -269,8 +320,17 @@ int RunServer(const CommandArgs& args) {
   const int64_t end = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
   std::optional<LinkReporter> link;
   if (!host->tap) link.emplace(absl::GetFlag(FLAGS_i), json);
+  // --report-every: the reflector's counters per window (aligned to the clock like the
+  // client's), from the main thread; the workers are not disturbed.
+  ReflectorInterval interval{.start_ns = RealtimeNs()};
+  int64_t next_report = *report_every > 0 ? NextBoundary(interval.start_ns, *report_every) : 0;
   while (!g_stop.load() && (end == 0 || MonotonicNs() < end)) {
     if (link) link->Poll();
+    if (next_report > 0 && RealtimeNs() >= next_report) {
+      PrintReflectorInterval(interval, next_report, (*server)->Summary(), host->conn->Stats(),
+                             json);
+      next_report = NextBoundary(RealtimeNs(), *report_every);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // last TX stamps
@@ -376,6 +436,8 @@ int RunClient(const CommandArgs& args) {
   }
   auto max_loss = ParseMaxLoss(absl::GetFlag(FLAGS_max_loss));
   if (!max_loss.ok()) return Fail(cmd, max_loss.status());
+  auto report_every = ParseReportEvery(absl::GetFlag(FLAGS_report_every));
+  if (!report_every.ok()) return Fail(cmd, report_every.status());
   auto interval = ParseDurationNs("--interval", absl::GetFlag(FLAGS_interval));
   if (!interval.ok()) return Fail(cmd, interval.status());
   if (*interval <= 0) return Fail(cmd, absl::InvalidArgumentError("--interval must be > 0"));
@@ -457,12 +519,31 @@ int RunClient(const CommandArgs& args) {
                 std::string(host->plan.rx_source_name()).c_str());
   }
   if (!json) std::printf("%s\n", FormatProbeLegend(so.clocks_synchronised, *mode).c_str());
-  std::vector<ProbeResult> results;
   const std::string plot = absl::GetFlag(FLAGS_plot);
   const int64_t deadline = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
   const bool quiet = absl::GetFlag(FLAGS_q);  // ping's -q: the summary only
+  // --report-every: windows on the system clock, aligned to multiples of the period.
+  ProbeWindow window(RealtimeNs());
+  int64_t next_report = *report_every > 0 ? NextBoundary(RealtimeNs(), *report_every) : 0;
+  auto report = [&](int64_t end_ns) {
+    const ProbeWindowSummary w = window.Close(end_ns);
+    if (json) {
+      PrintJsonLine("interval", ProbeWindowToJson(w, *mode, so.clocks_synchronised));
+    } else {
+      std::printf("%s\n", FormatProbeWindow(w, *mode, so.clocks_synchronised).c_str());
+      std::fflush(stdout);
+    }
+  };
+  PlotSeries plot_series;
   auto on_result = [&](const ProbeResult& r) {
-    if (!plot.empty()) results.push_back(r);
+    if (next_report > 0) {
+      if (const int64_t now = RealtimeNs(); now >= next_report) {
+        report(next_report);  // results so far belong to the window that just ended
+        next_report = NextBoundary(now, *report_every);
+      }
+      window.Add(r);
+    }
+    if (!plot.empty()) plot_series.Add(r);
     if (quiet) return;
     if (json) {
       PrintJsonLine("probe", ProbeResultToJson(r, so.clocks_synchronised));
@@ -478,6 +559,7 @@ int RunClient(const CommandArgs& args) {
   }
   const ClientRun run = icmp ? RunToEnd(*icmp_client, *host->relay, on_result, deadline)
                              : RunToEnd(*stamp_client, *host->relay, on_result, deadline);
+  if (next_report > 0 && !window.empty()) report(RealtimeNs());  // the last, shorter window
   if (link) link->StopThread();
   if (!run.status.ok()) return Fail(cmd, run.status);
   const std::string title = absl::StrCat("probe ", icmp ? "icmp " : "", server_ip->ToString());
@@ -504,7 +586,7 @@ int RunClient(const CommandArgs& args) {
   }
   if (!plot.empty()) {
     ProbePlotData data = MakeProbePlotData(
-        results, run.summary,
+        plot_series.results(), run.summary,
         absl::StrCat("ringstamp probe ", icmp ? "icmp " : "", "→ ", server_ip->ToString()),
         absl::StrCat(icmp ? "ICMP echo (RTT includes the peer's stack), " : "", "interval ",
                      absl::GetFlag(FLAGS_interval), ", ", ToAbsl(host->plan.rx_source_name()),
@@ -528,7 +610,7 @@ RINGSTAMP_COMMAND(probe_server, "probe server",
                   "answer STAMP probes (RFC 8762) with hardware/software stamps",
                   (std::vector<std::string>{"i", "ip", "mac", "vlan", "port", "duration", "tstamp",
                                             "json", "label", "gateway", "busy_poll", "cpu", "tap",
-                                            "tap_ip", "tx_stamps_via"}),
+                                            "tap_ip", "tx_stamps_via", "report_every"}),
                   RunServer);
 RINGSTAMP_COMMAND(probe_client, "probe client",
                   "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
@@ -558,6 +640,7 @@ RINGSTAMP_COMMAND(probe_client, "probe client",
                                             "tap_ip",
                                             "mode",
                                             "max_loss",
+                                            "report_every",
                                             "tx_stamps_via"}),
                   RunClient);
 

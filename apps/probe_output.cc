@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <set>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -611,6 +613,86 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
     }
   }
   return d;
+}
+
+namespace {
+
+// The figures a window line shows for the mode, in this order.
+std::vector<ProbeFigure> WindowFigures(ProbeMode mode, bool clocks_synchronised) {
+  if (mode == ProbeMode::kIcmpEcho) return {ProbeFigure::kRtt, ProbeFigure::kNetworkRtt};
+  if (clocks_synchronised) {
+    return {ProbeFigure::kRtt, ProbeFigure::kNetworkRtt, ProbeFigure::kDwell, ProbeFigure::kForward,
+            ProbeFigure::kReverse};
+  }
+  return {ProbeFigure::kRtt, ProbeFigure::kNetworkRtt, ProbeFigure::kDwell, ProbeFigure::kOffset};
+}
+
+std::string UtcSeconds(int64_t ns) {
+  const time_t t = static_cast<time_t>(ns / 1'000'000'000);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// "rtt", "net", "dwell", "fwd", "rev", "offset": the short names of the text line.
+std::string_view WindowFigureName(ProbeFigure f) {
+  switch (f) {
+    case ProbeFigure::kRtt:
+      return "rtt";
+    case ProbeFigure::kNetworkRtt:
+      return "net";
+    case ProbeFigure::kDwell:
+      return "dwell";
+    case ProbeFigure::kForward:
+      return "fwd";
+    case ProbeFigure::kReverse:
+      return "rev";
+    case ProbeFigure::kOffset:
+      break;
+  }
+  return "offset";
+}
+
+}  // namespace
+
+std::string FormatProbeWindow(const ProbeWindowSummary& w, ProbeMode mode,
+                              bool clocks_synchronised) {
+  std::string line =
+      absl::StrFormat("interval %s +%.3gs: received %d, lost %d (%.3g%%), late %d, duplicated %d",
+                      UtcSeconds(w.start_ns), static_cast<double>(w.end_ns - w.start_ns) / 1e9,
+                      w.ok, w.lost, w.loss_pct, w.late, w.duplicated);
+  for (ProbeFigure f : WindowFigures(mode, clocks_synchronised)) {
+    const LatencySummary& l = w.figures[static_cast<size_t>(f)];
+    if (l.count == 0) continue;
+    absl::StrAppend(&line, "; ", ToAbsl(WindowFigureName(f)), " p50 ", FormatDurationUs(l.p50));
+    if (l.count >= 100) absl::StrAppend(&line, " p99 ", FormatDurationUs(l.p99));
+    absl::StrAppend(&line, " max ", FormatDurationUs(l.max), " (",
+                    SourcesText(w.basis[static_cast<size_t>(f)]), ")");
+  }
+  return line;
+}
+
+nlohmann::json ProbeWindowToJson(const ProbeWindowSummary& w, ProbeMode mode,
+                                 bool clocks_synchronised) {
+  nlohmann::json j = {{"start_ns", w.start_ns},
+                      {"end_ns", w.end_ns},
+                      {"received", w.ok},
+                      {"late", w.late},
+                      {"lost", w.lost},
+                      {"duplicated", w.duplicated},
+                      {"unanswered", w.unanswered},
+                      {"reordered", w.reordered},
+                      {"loss_pct", w.loss_pct},
+                      {"user_rtt_ns", LatencyToJson(w.user_rtt)}};
+  if (mode == ProbeMode::kIcmpEcho) j["mode"] = std::string(ProbeModeName(mode));
+  for (ProbeFigure f : WindowFigures(mode, clocks_synchronised)) {
+    nlohmann::json d = LatencyToJson(w.figures[static_cast<size_t>(f)]);
+    d["rests_on"] = SourcesJson(w.basis[static_cast<size_t>(f)]);
+    j[std::string(ProbeFigureKey(f))] = std::move(d);
+  }
+  return j;
 }
 
 }  // namespace ringstamp::app

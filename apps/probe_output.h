@@ -62,6 +62,7 @@
 #include "apps/svg_plot.h"
 #include "ringstamp/engine/probe/probe_reflector.h"
 #include "ringstamp/engine/probe/probe_summary.h"
+#include "ringstamp/engine/probe/probe_window.h"
 
 namespace ringstamp::app {
 
@@ -75,6 +76,17 @@ std::string FormatDurationUs(int64_t ns);
 std::string FormatProbeLegend(bool clocks_synchronised, ProbeMode mode = ProbeMode::kStamp);
 
 std::string FormatProbeLine(const ProbeResult& result);
+
+// One reporting interval of --report-every, as a text line:
+// "interval 2026-12-05T12:00:00Z +10s: received 99, lost 1 (1%), late 0, duplicated 0;
+//  rtt p50 41.234µs p99 52.100µs; net p50 ... (software)"
+std::string FormatProbeWindow(const ProbeWindowSummary& w, ProbeMode mode,
+                              bool clocks_synchronised);
+// ... and as the body of a {"type":"interval"} JSON line: start_ns, end_ns, received, late,
+// lost, duplicated, unanswered, reordered, loss_pct, and the mode's figures (each a
+// distribution with rests_on) plus user_rtt_ns.
+nlohmann::json ProbeWindowToJson(const ProbeWindowSummary& w, ProbeMode mode,
+                                 bool clocks_synchronised);
 
 // The end-of-run summary (several lines, no trailing newline), headed
 // "--- <title> summary ---", e.g. title "probe 10.0.0.2".

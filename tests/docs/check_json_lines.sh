@@ -40,6 +40,7 @@ done
 
 # probe: a reflector, a client in each mode (one with labels and synchronised clocks).
 ip netns exec "$nb" "$bin" probe server -i "$ib" --ip 10.98.0.12/24 --duration 60 --json --label role=reflector \
+  --report-every 200ms \
   >"$out/server.json" 2>"$out/server.err" &
 server=$!
 wait_for "$out/server.err" "STAMP reflector on"
@@ -49,6 +50,10 @@ in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.12 -c 5 -i
   --clocks-synchronised >"$out/client-sync.json"
 in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.2 --mode icmp -c 3 \
   -i 10ms --json >"$out/client-icmp.json"
+in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.12 --duration 1 -i 10ms \
+  --report-every 200ms -q --json >"$out/client-report.json"
+in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.2 --mode icmp \
+  --duration 0.5 -i 10ms --report-every 200ms -q --json >"$out/client-icmp-report.json"
 # A link outage in the middle of a run: the client prints link lines. (Background jobs run
 # `ip netns exec` itself, which execs ringstamp, so $! is ringstamp and takes the signal.)
 ip netns exec "$na" "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.12 -c 40 -i 20ms --json \
