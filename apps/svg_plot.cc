@@ -22,8 +22,8 @@ namespace {
 constexpr size_t kMaxDots = 3000;       // above: per-column min–max spans
 constexpr size_t kMaxCdfPoints = 1000;  // CDF steps drawn
 constexpr size_t kMinPointsToClip = 100;
-constexpr double kClipFactor = 3.0;     // clip when max > 3 × p99.9
-constexpr double kClipHeadroom = 1.25;  // range ends at 1.25 × p99.9
+constexpr double kClipFactor = 3.0;     // clip when max > 3 × the reference percentile
+constexpr double kClipHeadroom = 1.25;  // range ends at 1.25 × the reference percentile
 
 constexpr const char* kRttColor = "#1f77b4";
 constexpr const char* kNetColor = "#ff7f0e";
@@ -72,6 +72,28 @@ std::string FormatTick(double v, int decimals, double step) {
 }
 
 // Nearest-rank value of sorted `v` (non-empty).
+double SortedPercentile(const std::vector<double>& v, double p);
+
+// Where a range may stop so that a few outliers do not squash the rest: the highest
+// percentile the sample count can hold (p99.9 from 1,000 values, p99 from 100; below 100
+// no clipping, +inf). With fewer values p99.9 is the maximum itself and could never clip.
+double ClipReference(const std::vector<double>& sorted) {
+  if (sorted.size() >= 1000) return SortedPercentile(sorted, 99.9);
+  if (sorted.size() >= kMinPointsToClip) return SortedPercentile(sorted, 99);
+  return std::numeric_limits<double>::infinity();
+}
+
+// The end of the range for `sorted` values: 1.25 × ClipReference when the maximum is more
+// than 3 × it, else +inf (no clipping).
+double ClipAt(const std::vector<double>& sorted) {
+  if (sorted.empty()) return std::numeric_limits<double>::infinity();
+  const double ref = ClipReference(sorted);
+  if (!std::isfinite(ref) || ref <= 0 || sorted.back() <= kClipFactor * ref) {
+    return std::numeric_limits<double>::infinity();
+  }
+  return kClipHeadroom * ref;
+}
+
 double SortedPercentile(const std::vector<double>& v, double p) {
   return v[NearestRank(p, v.size()) - 1];
 }
@@ -313,9 +335,8 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
   if (!all.empty()) {
     v_lo = all.front();
     v_hi = all.back();
-    const double q999 = SortedPercentile(all, 99.9);
-    if (received >= kMinPointsToClip && q999 > 0 && v_hi > kClipFactor * q999) {
-      clip_ns = kClipHeadroom * q999;
+    if (received >= kMinPointsToClip && std::isfinite(ClipAt(all))) {
+      clip_ns = ClipAt(all);
       v_hi = clip_ns;
       clipped = static_cast<size_t>(
           std::count_if(peak.begin(), peak.end(), [&](double v) { return v > clip_ns; }));
@@ -434,20 +455,33 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
   std::vector<double> secondary = has_net ? rtt.v : std::vector<double>{};
   std::sort(primary.begin(), primary.end());
   std::sort(secondary.begin(), secondary.end());
-  const struct {
+  struct Mark {
     const char* name;
     int64_t value;
-  } pcts[4] = {{"p50", marks.p50}, {"p90", marks.p90}, {"p99", marks.p99}, {"p99.9", marks.p999}};
+  };
+  // Only the percentiles the count can hold (p90 from 10 values, p99 from 100, p99.9 from
+  // 1,000): below that a "p99.9" is the maximum and would stretch the axis to it.
+  std::vector<Mark> pcts;
+  if (marks.count > 0) pcts.push_back({"p50", marks.p50});
+  if (marks.count >= 10) pcts.push_back({"p90", marks.p90});
+  if (marks.count >= 100) pcts.push_back({"p99", marks.p99});
+  if (marks.count >= 1000) pcts.push_back({"p99.9", marks.p999});
+  // The axis is sized from the series whose percentiles are marked (network RTT when there
+  // is one): a lone slow RTT must not squeeze the network RTT's CDF into the panel's edge.
+  // The lighter RTT curve is drawn within that range; past it, the count says so.
   double c_lo = 0, c_hi = 1e6;
-  if (!all.empty()) {
-    c_lo = all.front();
-    c_hi = std::isfinite(clip_ns) ? clip_ns : all.back();
-    if (marks.count > 0) {
-      for (const auto& pc : pcts) {
-        c_lo = std::min(c_lo, static_cast<double>(pc.value));
-        c_hi = std::max(c_hi, static_cast<double>(pc.value) * 1.02);
-      }
+  size_t cdf_above = 0;
+  if (!primary.empty()) {
+    const double cdf_clip = ClipAt(primary);
+    c_lo = primary.front();
+    c_hi = std::isfinite(cdf_clip) ? cdf_clip : primary.back();
+    for (const Mark& pc : pcts) {
+      if (static_cast<double>(pc.value) <= c_hi) continue;
+      if (!std::isfinite(cdf_clip)) c_hi = static_cast<double>(pc.value) * 1.02;
     }
+    for (const Mark& pc : pcts) c_lo = std::min(c_lo, static_cast<double>(pc.value));
+    cdf_above = static_cast<size_t>(
+        std::count_if(primary.begin(), primary.end(), [&](double v) { return v > c_hi; }));
     const double pad = (c_hi - c_lo) * 0.03;
     c_lo = (c_lo >= 0 && c_lo - pad < 0) ? 0 : c_lo - pad;
     c_hi += pad;
@@ -473,8 +507,14 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
              pts.empty() ? "no probes" : absl::StrCat("no replies (", lost_t.size(), " lost)"),
              "middle", " font-size=\"16\" fill=\"#888888\"");
   }
+  if (cdf_above > 0) {
+    svg.Text(
+        bot.right - 6, bot.top + 16 + 16 * static_cast<double>(pcts.size()),
+        absl::StrCat(cdf_above, " above range â (max ", FormatDurationNs(primary.back()), ")"),
+        "end", " fill=\"#444444\"");
+  }
   if (marks.count > 0) {
-    for (int k = 0; k < 4; ++k) {
+    for (size_t k = 0; k < pcts.size(); ++k) {
       const double x =
           std::clamp(cxs(static_cast<double>(pcts[k].value) / cu.ns), bot.left, bot.right);
       svg.Line(x, bot.top, x, bot.bottom, kMarkColor, 1, " stroke-dasharray=\"4 3\"");
@@ -482,7 +522,7 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
           absl::StrCat(pcts[k].name, " ", FormatDurationNs(static_cast<double>(pcts[k].value)));
       const bool right_side = x < bot.right - 130;
       // Labels step down the panel so close percentiles stay readable.
-      svg.Text(right_side ? x + 4 : x - 4, bot.top + 16 + 16 * k, label,
+      svg.Text(right_side ? x + 4 : x - 4, bot.top + 16 + 16 * static_cast<double>(k), label,
                right_side ? "start" : "end", absl::StrCat(" fill=\"", kMarkColor, "\"").c_str());
     }
     const std::string stats_line = absl::StrCat(

@@ -10,10 +10,12 @@
 // in any browser. Top panel: per-probe RTT and network RTT against time since
 // the first probe, lost probes as red crosses along the bottom edge; above
 // 3,000 probes each pixel column shows the min–max span instead of dots, and
-// when a few outliers would squash the rest (max > 3 × p99.9, ≥ 100 points) the
-// range stops at 1.25 × p99.9 and the outliers sit as triangles on the top
-// edge, counted in the legend. Bottom panel: the CDF of network RTT (and of
-// RTT, lighter), with the summary's percentiles as labelled dashed lines.
+// when a few outliers would squash the rest (max > 3 × the highest percentile the
+// count holds: p99.9 from 1,000 replies, p99 from 100) the range stops at 1.25 ×
+// that percentile and the outliers sit as triangles on the top edge, counted in
+// the legend. Bottom panel: the CDF of network RTT (and of RTT, lighter), its axis
+// sized from the network RTT alone and clipped the same way, with the percentiles
+// the count holds (p90 from 10, p99 from 100, p99.9 from 1,000) as labelled lines.
 // Units (ns, µs, ms, s) and tick steps (1, 2, 5 × 10^k) are picked from the
 // data. 0 probes, 1 probe and all-lost runs give a valid picture with a note
 // instead of a curve; no NaN or infinity ever reaches the file.

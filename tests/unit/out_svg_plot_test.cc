@@ -149,7 +149,8 @@ TEST_CASE("svg plot: durations pick their unit and keep three digits") {
 }
 
 TEST_CASE("svg plot: a normal run is well-formed and labels its percentiles") {
-  ProbePlotData d = Run(1000, 1, 0.01, 0.0);
+  ProbePlotData d = Run(1100, 1, 0.01, 0.0);  // over 1,000 replies: p99.9 is a percentile
+  REQUIRE(d.network_rtt.count >= 1000);
   const std::string doc = RenderProbeSvg(d);
   CheckDocument(doc, "normal");
   for (const char* label : {">p50 ", ">p90 ", ">p99 ", ">p99.9 "}) {
@@ -159,7 +160,7 @@ TEST_CASE("svg plot: a normal run is well-formed and labels its percentiles") {
   CHECK(doc.find("RTT (\xc2\xb5s)") != std::string::npos);
   CHECK(doc.find("network RTT") != std::string::npos);
   CHECK(doc.find("lost (") != std::string::npos);
-  CHECK(doc.find("1000 probes") != std::string::npos);
+  CHECK(doc.find("1100 probes") != std::string::npos);
   CHECK(doc.find("above range") == std::string::npos);
   // One dot per reply, spread over the whole time axis (x 80..930) inside the panel.
   const auto dots = PathPoints(doc, "#1f77b4");
@@ -202,7 +203,8 @@ TEST_CASE("svg plot: 0 probes, 1 probe and all-lost give valid pictures") {
   one.network_rtt = s.Summarize();
   const std::string o = RenderProbeSvg(one);
   CheckDocument(o, "one");
-  CHECK(o.find(">p99.9 30.0 \xc2\xb5s<") != std::string::npos);
+  CHECK(o.find(">p50 30.0 \xc2\xb5s<") != std::string::npos);
+  CHECK(o.find(">p99.9 ") == std::string::npos);  // one value holds no p99.9
 
   ProbePlotData lost;
   for (int i = 0; i < 10; ++i) {
@@ -243,4 +245,50 @@ TEST_CASE("svg plot: WriteProbeSvg writes the file or names the failure") {
   absl::Status st = WriteProbeSvg("/nonexistent-rs-dir/p.svg", ProbePlotData{});
   REQUIRE_FALSE(st.ok());
   CHECK(std::string(st.message()).find("/nonexistent-rs-dir/p.svg") != std::string::npos);
+}
+
+namespace {
+
+// The x of the <text> element whose content starts with `label`.
+double TextX(const std::string& doc, const std::string& label) {
+  const size_t at = doc.find(">" + label);
+  if (at == std::string::npos) return -1;
+  const size_t x = doc.rfind("<text x=\"", at);
+  return x == std::string::npos ? -1 : std::atof(doc.c_str() + x + 9);
+}
+
+}  // namespace
+
+TEST_CASE("svg plot: one slow RTT does not squeeze the network RTT's percentiles (300 probes)") {
+  ProbePlotData d = Run(300, 3, 0.0, 0.0);
+  d.points[150].rtt_ns = 2'500'000;  // one 2.5 ms RTT; its network RTT stays ~25 µs
+  LatencyStats rtt;
+  for (const ProbePlotPoint& p : d.points) rtt.Add(p.rtt_ns);
+  d.rtt = rtt.Summarize();
+  const std::string doc = RenderProbeSvg(d);
+  CheckDocument(doc, "slow_rtt");
+  // Only the percentiles 300 values hold, and they spread over the CDF panel (x 80..930),
+  // not crowded into its first few per cent as when the axis ran to 2.5 ms.
+  CHECK(doc.find(">p99.9 ") == std::string::npos);
+  const double p50 = TextX(doc, "p50 "), p99 = TextX(doc, "p99 ");
+  REQUIRE(p50 > 0);
+  REQUIRE(p99 > 0);
+  CHECK(p99 - p50 > 0.2 * (930 - 80));
+  CHECK(p50 > 80 + 0.1 * (930 - 80));
+}
+
+TEST_CASE("svg plot: outliers are clipped below 1,000 replies too, against p99") {
+  ProbePlotData d = Run(300, 4, 0.0, 0.0);
+  d.points[10].rtt_ns = 30'000'000;
+  d.points[10].network_rtt_ns = 29'990'000;
+  LatencyStats rtt, net;
+  for (const ProbePlotPoint& p : d.points) {
+    rtt.Add(p.rtt_ns);
+    net.Add(*p.network_rtt_ns);
+  }
+  d.rtt = rtt.Summarize();
+  d.network_rtt = net.Summarize();
+  const std::string doc = RenderProbeSvg(d);
+  CheckDocument(doc, "clip_300");
+  CHECK(doc.find("1 above range (max 30.0 ms)") != std::string::npos);
 }
