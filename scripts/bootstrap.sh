@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcap-dev libmnl-dev
   iproute2 iputils-ping procps tcpdump tshark python3 python3-scapy python3-jsonschema
   netsniff-ng sockperf
-  help2man netcat-openbsd dpkg-dev fakeroot libcap2-bin bash-completion man-db
+  help2man netcat-openbsd dpkg-dev fakeroot libcap2-bin bash-completion man-db systemd util-linux
   clang libclang-rt-14-dev
 )
 

@@ -105,7 +105,7 @@ absl::StatusOr<PacketSocket> PacketSocket::Open(std::string_view ifname,
     if (err == EPERM || err == EACCES) {
       return absl::PermissionDeniedError(absl::StrFormat(
           "%s: socket(AF_PACKET): permission denied; raw sockets need CAP_NET_RAW: run as root "
-          "or `setcap cap_net_raw,cap_net_admin,cap_ipc_lock+ep` on the binary",
+          "or `setcap cap_net_raw,cap_net_admin+ep` on the binary (as the .deb does)",
           ToAbsl(ifname)));
     }
     return ErrnoStatus(err, absl::StrCat(ToAbsl(ifname), ": socket(AF_PACKET)"));
