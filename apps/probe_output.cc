@@ -612,6 +612,17 @@ ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const Prob
         break;
     }
   }
+  // The system-clock time of the plot's time origin (points sit at their monotonic send
+  // time): from a probe whose TX time is on the system clock, shifted back to the earliest.
+  if (!d.points.empty()) {
+    int64_t t0 = d.points.front().time_ns;
+    for (const ProbePlotPoint& p : d.points) t0 = std::min(t0, p.time_ns);
+    for (const ProbeResult& r : results) {
+      if (!r.t1) continue;
+      d.origin_realtime_ns = r.t1->ns - (r.send_mono_ns - t0);
+      break;
+    }
+  }
   return d;
 }
 

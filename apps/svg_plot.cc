@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -377,7 +378,16 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
   svg.Text(top.left, 50, sub, "start", " fill=\"#444444\"");
 
   // ---- top panel: RTT over time ------------------------------------------
-  DrawAxes(svg, top, ta, txs, ya, tys, absl::StrCat("time since the first probe (", tu.name, ")"),
+  std::string since = "the first probe";
+  if (data.origin_realtime_ns) {
+    const time_t secs = static_cast<time_t>(*data.origin_realtime_ns / 1'000'000'000);
+    struct tm tm {};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    since = buf;
+  }
+  DrawAxes(svg, top, ta, txs, ya, tys, absl::StrCat("time since ", since, " (", tu.name, ")"),
            absl::StrCat("RTT (", yu.name, ")"));
   absl::StrAppend(&o, "<g clip-path=\"url(#clip-top)\">\n");
   const bool dots = received <= kMaxDots;

@@ -53,6 +53,9 @@ struct ProbePlotData {
   // when that is less than kernel or NIC stamps (e.g. "network RTT (t3 estimated for 12
   // of 300)").
   std::string network_rtt_name = "network RTT";
+  // System-clock time (Unix ns) of the earliest point, when known: the time axis then says
+  // when the run started ("time since 2026-12-05 12:00:00 UTC").
+  std::optional<int64_t> origin_realtime_ns = {};
 };
 
 struct SvgPlotOptions {

@@ -158,6 +158,9 @@ TEST_CASE("svg plot: a normal run is well-formed and labels its percentiles") {
   }
   CHECK(doc.find(FormatDurationNs(static_cast<double>(d.network_rtt.p99))) != std::string::npos);
   CHECK(doc.find("RTT (\xc2\xb5s)") != std::string::npos);
+  CHECK(doc.find("time since the first probe (s)") != std::string::npos);
+  d.origin_realtime_ns = 1'796'400'000'000'000'000;  // 2026-12-04 16:00:00 UTC
+  CHECK(RenderProbeSvg(d).find("time since 2026-12-04 16:00:00 UTC (s)") != std::string::npos);
   CHECK(doc.find("network RTT") != std::string::npos);
   CHECK(doc.find("lost (") != std::string::npos);
   CHECK(doc.find("1100 probes") != std::string::npos);

@@ -399,6 +399,15 @@ TEST_CASE("probe output: plot data keeps answered probes, lost ones once, no dup
   CHECK(d.points[1].time_ns == 300);
   CHECK_FALSE(d.points[2].lost);
   CHECK(d.points[2].time_ns == 200);
+  // The time origin on the system clock: the first probe with a TX time, shifted back to the
+  // earliest point (its send time 100 ns before).
+  REQUIRE(rs[0].t1.has_value());
+  REQUIRE(d.origin_realtime_ns.has_value());
+  CHECK(*d.origin_realtime_ns == rs[0].t1->ns);
+  ProbeResult no_stamp = Answered();
+  no_stamp.t1.reset();
+  const std::vector<ProbeResult> unstamped = {no_stamp};
+  CHECK_FALSE(MakeProbePlotData(unstamped, s, "t").origin_realtime_ns.has_value());
   s.sources[0][static_cast<size_t>(StampSource::kSoftware)] = 2;
   s.sources[1][static_cast<size_t>(StampSource::kSoftware)] = 1;
   s.sources[1][static_cast<size_t>(StampSource::kUserspace)] = 1;
