@@ -1,12 +1,23 @@
 #!/bin/bash
 # check_install.sh BUILD_DIR SOURCE_DIR — installs the build into a temporary prefix, then
 # builds tests/install/consumer (and examples/, when it exists) as separate projects against
-# it: with find_package(ringstamp CONFIG) and with pkg-config. Runs what it built. Cleans up.
+# it: with find_package(ringstamp CONFIG) and with pkg-config. Runs what it built: as root,
+# the standalone udp_time server in a namespace pair of its own, asked by `nc -u` from the
+# other side. Cleans up (namespaces too), also on failure; every wait is bounded.
 set -euo pipefail
 build=$1
 src=$2
 work=$(mktemp -d /tmp/rs-install.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+ns_a= ns_b= server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  for ns in $ns_a $ns_b; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
@@ -54,5 +65,52 @@ if [ -f "$src/examples/CMakeLists.txt" ]; then
     { cat "$work/ex-cfg.log"; exit 1; }
   cmake --build "$work/examples" -j2 >"$work/ex-build.log" || { cat "$work/ex-build.log"; exit 1; }
   ls "$work/examples"
+
+  # The standalone udp_time, run: server in ns_a on an address the OS does not have,
+  # the kernel's UDP client (nc -u) in ns_b.
+  if [ "$(id -u)" -ne 0 ] || ! command -v nc >/dev/null; then
+    echo "check_install: not root or no nc: udp_time not run"
+  else
+    echo "== examples/udp_time (standalone build) against nc -u =="
+    sfx=$$
+    ns_a=rsia$sfx ns_b=rsib$sfx
+    ip netns add "$ns_a"
+    ip netns add "$ns_b"
+    ip link add "rsia$sfx" netns "$ns_a" type veth peer name "rsib$sfx" netns "$ns_b"
+    ip -n "$ns_a" link set lo up
+    ip -n "$ns_b" link set lo up
+    ip -n "$ns_a" link set "rsia$sfx" up
+    ip -n "$ns_b" link set "rsib$sfx" up
+    ip -n "$ns_b" addr add 10.213.0.2/24 dev "rsib$sfx"
+    LD_LIBRARY_PATH="$prefix/$libdir" timeout 60 ip netns exec "$ns_a" \
+      "$work/examples/udp_time" server -i "rsia$sfx" --ip 10.213.0.10/24 2>"$work/udp_time.err" &
+    server_pid=$!
+    for _ in $(seq 1 100); do  # up to 10 s
+      grep -q "serving on" "$work/udp_time.err" && break
+      sleep 0.1
+    done
+    if ! grep -q "serving on" "$work/udp_time.err"; then
+      echo "check_install: udp_time server did not start:" >&2
+      cat "$work/udp_time.err" >&2
+      exit 1
+    fi
+    answer=
+    for _ in 1 2 3; do  # the first datagram may wait on ARP
+      answer=$(echo 'SAY HI' | timeout 10 ip netns exec "$ns_b" nc -u -w2 10.213.0.10 7007 || true)
+      [ -n "$answer" ] && break
+    done
+    if [ "$answer" != "Hello, World!" ]; then
+      echo "check_install: udp_time answered '$answer' to SAY HI, want 'Hello, World!'" >&2
+      cat "$work/udp_time.err" >&2
+      exit 1
+    fi
+    echo "udp_time: SAY HI -> $answer"
+    kill "$server_pid"
+    wait "$server_pid" || { echo "check_install: udp_time server exited $?" >&2; exit 1; }
+    server_pid=
+    ip netns del "$ns_a"
+    ip netns del "$ns_b"
+    ns_a= ns_b=
+  fi
 fi
 echo "check_install: ok"
