@@ -103,7 +103,9 @@ def parse(path, lines):
                     b[1].startswith(INDENT):
                 block.append(b[1][len(INDENT):])
                 i += 1
-            if any(looks_like_code(t) for t in block):
+            # A block whose first line is indented further continues a bullet ("//  - ..."),
+            # it is prose; a sample starts at exactly three spaces.
+            if not block[0].startswith(" ") and any(looks_like_code(t) for t in block):
                 problems.append(f"{path}:{start + 1}: indented comment block that looks like code "
                                 f"without '{EXAMPLE}' or '{SKETCH}' before it")
             continue
