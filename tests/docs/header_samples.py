@@ -105,7 +105,10 @@ def parse(path, lines):
                 i += 1
             # A block whose first line is indented further continues a bullet ("//  - ..."),
             # it is prose; a sample starts at exactly three spaces.
-            if not block[0].startswith(" ") and any(looks_like_code(t) for t in block):
+            # A table or a JSON description may have a line that looks like code; a sample has
+            # mostly such lines.
+            code_lines = sum(looks_like_code(t) for t in block)
+            if not block[0].startswith(" ") and code_lines and 2 * code_lines >= len(block):
                 problems.append(f"{path}:{start + 1}: indented comment block that looks like code "
                                 f"without '{EXAMPLE}' or '{SKETCH}' before it")
             continue
