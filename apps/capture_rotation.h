@@ -1,10 +1,15 @@
 // capture_rotation.h — tcpdump's file rotation for `capture -w FILE` (-C, -G, -W): which file
 // comes next, and when to move on to it. It opens nothing; CaptureSink does.
 //
+// Example:
+// Given: #include <ctime>
+// Given: #include "apps/capture_sink.h"
+// Given: const std::string& path; std::optional<int64_t> C; std::optional<int64_t> G
+// Given: std::optional<int64_t> W; int i; int workers; uint64_t file_bytes
 //   RS_ASSIGN_OR_RETURN(RotationOptions o, CheckRotationFlags(path, C, G, W));
 //   FileRotation r(o, WorkerCapturePath(path, i, workers));
-//   std::string first = r.Start(time(nullptr));        // name of the first file
-//   RotationStep s = r.BeforeRecord(file_bytes, time(nullptr));  // before every record
+//   RS_ASSIGN_OR_RETURN(std::string first, r.Start(time(nullptr)));  // name of the first file
+//   RS_ASSIGN_OR_RETURN(RotationStep s, r.BeforeRecord(file_bytes, time(nullptr)));  // each record
 //   // kRotate: close, open s.next; kStop: -G with -W made its N files, write nothing more
 //
 // Names, as tcpdump(8):

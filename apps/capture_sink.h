@@ -1,10 +1,12 @@
 // capture_sink.h — CaptureSink: one worker's capture output (pcap, pcapng, summary lines, or
 // counting).
 //
+// Example:
+// Given: const Frame& frame; const CaptureCounts& counts
 //   CaptureSink sink(CaptureSinkOptions{.path = "out.pcap", .snaplen = 262144});
 //   RS_RETURN_IF_ERROR(sink.Open());
-//   sink.Write(frame);            // on the worker's thread
-//   sink.Close(counts);           // on the worker's thread (OnStop), SIGINT included
+//   sink.Write(frame);                         // on the worker's thread
+//   RS_RETURN_IF_ERROR(sink.Close(counts));    // on the worker's thread (OnStop), SIGINT included
 //
 // VLAN tags the kernel stripped into the ring header are put back into the
 // written frame (so tcpdump/tshark see the tags that were on the wire). The

@@ -1,8 +1,10 @@
 // cli_parse.h — parsing of command-line values shared by the ringstamp commands.
 //
-//   auto vlans = ParseVlanList("100,200");         // QinQ: outer 802.1ad 100, inner 802.1Q 200
-//   auto d = ParseDurationNs("10ms");              // 10'000'000
-//   auto mac = ParseMacFlag("--dst-mac", "02:00:00:00:00:01");
+// Example:
+//   RS_ASSIGN_OR_RETURN(VlanStack vlans, ParseVlanList("--vlan", "100,200"));  // QinQ: 802.1ad 100
+//                                                                              // outside 802.1Q 200
+//   RS_ASSIGN_OR_RETURN(int64_t d, ParseDurationNs("--interval", "10ms"));    // 10'000'000
+//   RS_ASSIGN_OR_RETURN(MacAddress mac, ParseMacFlag("--dst-mac", "02:00:00:00:00:01"));
 //
 // Errors name the flag and what would be accepted. apps/ only; any thread.
 #pragma once

@@ -1,5 +1,6 @@
 // command.h — how a `ringstamp` subcommand plugs into main.
 //
+// Sketch:
 //   // apps/info_command.cc
 //   ABSL_FLAG(...);                       // flags only this command uses
 //   static int RunInfo(const CommandArgs& args) { ... return 0; }

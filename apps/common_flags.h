@@ -1,5 +1,10 @@
 // common_flags.h — flags shared by several `ringstamp` commands (defined in common_flags.cc).
 // Main thread only.
+//
+// Example:
+// Given: #include "absl/flags/flag.h"
+//   std::string ifname = absl::GetFlag(FLAGS_i);
+//   int64_t count = absl::GetFlag(FLAGS_count);
 #pragma once
 
 #include <cstdint>

@@ -4,8 +4,12 @@
 // naming the flag and what would be accepted, so the command exits 2 before
 // anything is opened.
 //
+// Example:
+// Given: #include "absl/flags/flag.h"
+// Given: #include "apps/common_flags.h"
+// Given: double rate; const MacAddress& mac
 //   RS_RETURN_IF_ERROR(CheckCount("--count", absl::GetFlag(FLAGS_count)));
-//   RS_ASSIGN_OR_RETURN(double rate, CheckRate("--rate", absl::GetFlag(FLAGS_rate)));
+//   RS_RETURN_IF_ERROR(CheckRate("--rate", rate));
 //   RS_RETURN_IF_ERROR(CheckSourceMac("--src-mac", mac));
 //
 // Pure functions (CheckRingMemory takes the memory figure from the caller):

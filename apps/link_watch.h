@@ -2,6 +2,9 @@
 // or was removed (ip link set down / ip link del), so the command can say so and act
 // (capture ends with what it wrote kept; the probe reports the outage and carries on).
 //
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: void Report(LinkState change, const std::string& text)
 //   LinkWatch watch("eth1");
 //   if (auto change = watch.Poll(MonotonicNs())) Report(*change, watch.Describe(*change));
 //

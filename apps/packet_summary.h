@@ -1,5 +1,7 @@
 // packet_summary.h — one tcpdump-like line per captured frame.
 //
+// Example:
+// Given: const Frame& frame
 //   std::string line = FormatPacketSummary(frame);
 //   // "1700000000.123456789 sw 02:52:53:00:00:01 > 02:52:53:00:00:02, vlan 100,
 //   //  IPv4 10.0.0.1.1000 > 10.0.0.2.9: UDP, length 18"

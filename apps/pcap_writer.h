@@ -1,6 +1,8 @@
 // pcap_writer.h — buffered pcap (nanosecond) and pcapng writers that never
 // leave a torn record in the file, over one shared buffered file sink.
 //
+// Example:
+// Given: int64_t frame_stamp_ns; std::span<const std::byte> frame_bytes; uint32_t wire_len
 //   RS_ASSIGN_OR_RETURN(PcapWriter w, PcapWriter::Open("out.pcap", {.snaplen = 2048}));
 //   w.Append(frame_stamp_ns, frame_bytes, wire_len);   // hot path: memcpy, no allocation
 //   absl::Status st = w.Close();                       // on exit, SIGINT included

@@ -2,7 +2,9 @@
 // the PHC mapping's uncertainty (PhcClockMap::Stats) as a text line and as a JSON object,
 // printed by capture and probe wherever hardware stamps were used.
 //
-//   if (auto line = PhcMappingLine(plan); !line.empty()) std::fprintf(stderr, "%s\n", ...);
+// Example:
+// Given: const TimestampingPlan& plan; nlohmann::json& summary
+//   if (auto line = PhcMappingLine(plan); !line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
 //   if (auto j = PhcMappingJson(plan)) summary["phc_mapping"] = *j;
 //
 // Pure functions over the plan (Stats() takes the map's lock-free snapshot): any thread.

@@ -1,12 +1,19 @@
 // probe_output.h — what `ringstamp probe` prints: per-probe lines, summaries, JSON lines, plot
 // data.
 //
+// Example:
+// Given: #include "ringstamp/engine/probe/probe_session.h"
+// Given: #include "ringstamp/common/clock.h"
+// Given: ProbeSender& sender; std::span<const std::byte> payload; const Timestamps& rx; uint8_t ttl
+// Given: bool clocks_synchronised; bool json; std::span<const ProbeResult> results
 //   std::puts(FormatProbeLegend(clocks_synchronised).c_str());
-//   sender.OnReply(..., [&](const ProbeResult& r) {
-//     std::puts(json ? ProbeResultToJson(r, sync).dump().c_str() : FormatProbeLine(r).c_str());
+//   sender.OnReply(payload, rx, ttl, MonotonicNs(), [&](const ProbeResult& r) {
+//     std::puts(json ? ProbeResultToJson(r, clocks_synchronised).dump().c_str()
+//                    : FormatProbeLine(r).c_str());
 //   });
 //   std::puts(FormatProbeSummary(sender.Summary(), "probe 10.0.0.2").c_str());
-//   WriteProbeSvg("run.svg", MakeProbePlotData(results, sender.Summary(), "ringstamp probe"));
+//   RS_RETURN_IF_ERROR(WriteProbeSvg("run.svg", MakeProbePlotData(results, sender.Summary(),
+//                                                                 "ringstamp probe")));
 //
 // Text (one line per result):
 //   seq=12 t1=1700000000.000041000(sw) t2=...(sw) t3=...(sw) t4=...(sw) t3est=...(est)

@@ -1,5 +1,8 @@
 // run_engine.h — the loop a command runs while an Engine works: live stats line, stop conditions.
 //
+// Example:
+// Given: #include "apps/cli_parse.h"
+// Given: Engine* engine; int64_t d; bool gens_done()
 //   RunEngineLoop(*engine, {.duration_ns = d, .live = StderrIsTerminal(), .label = "capture",
 //                           .done = [&] { return gens_done(); }});
 //

@@ -1,6 +1,8 @@
 // svg_plot.h — a self-contained SVG picture of a probe run: RTT over time on
 // top, the latency distribution (CDF) with p50/p90/p99/p99.9 marked below.
 //
+// Example:
+// Given: int64_t t1; int64_t rtt; int64_t net; const LatencyStats& net_stats; const LatencyStats& rtt_stats
 //   ProbePlotData d{.title = "ringstamp probe 10.0.0.1 → 10.0.0.2"};
 //   d.points.push_back({.time_ns = t1, .rtt_ns = rtt, .network_rtt_ns = net, .lost = false});
 //   d.network_rtt = net_stats.Summarize();  d.rtt = rtt_stats.Summarize();

@@ -1,5 +1,8 @@
 // tap_setup.h — `--tap NAME --tap-ip ADDR/LEN`: the TAP port a command uses instead of `-i IFACE`.
 //
+// Example:
+// Given: #include "ringstamp/engine/engine_options.h"
+// Given: EngineOptions& engine_options
 //   RS_ASSIGN_OR_RETURN(auto tap, MaybeCreateTap(/*queues=*/1));   // nullptr without --tap
 //   if (tap) engine_options.tap = tap.get(), engine_options.ifname = tap->name();
 //

@@ -1,5 +1,6 @@
 // clock.h — nanosecond clock reads used for userspace stamps and deadlines.
 //
+// Example:
 //   int64_t t = ringstamp::RealtimeNs();   // Unix time in ns (CLOCK_REALTIME)
 //
 // Any thread. Cost: one vDSO clock_gettime, ~25 ns on this machine kind.

@@ -1,8 +1,10 @@
 // deadline_wait.h — one bounded wait on a condition variable toward a CLOCK_MONOTONIC deadline.
 //
-//   std::unique_lock<std::mutex> l(mu_);
+// Example:
+// Given: std::mutex& mu; std::condition_variable& cv; const bool& queue_empty; int64_t deadline_ns;
+//   std::unique_lock<std::mutex> l(mu);
 //   while (queue_empty) {
-//     if (!WaitTowardDeadline(cv_, l, deadline_ns)) return absl::DeadlineExceededError(...);
+//     if (!WaitTowardDeadline(cv, l, deadline_ns)) return absl::DeadlineExceededError("no item");
 //   }
 //
 // Waits at most 100 ms per call (so a caller rechecks closed/stop flags), never past the

@@ -1,6 +1,12 @@
 // errno_status.h — turn a failed syscall into an absl::Status a person can act on.
 //
-//   if (setsockopt(...) != 0) return ErrnoStatus(errno, "eth1: PACKET_RX_RING");
+// Example:
+// Given: #include <sys/socket.h>
+// Given: #include <linux/if_packet.h>
+// Given: #include <cerrno>
+// Given: int fd; const tpacket_req3& req;
+//   if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) != 0)
+//     return ErrnoStatus(errno, "eth1: PACKET_RX_RING");
 //   // → "eth1: PACKET_RX_RING: Cannot allocate memory (ENOMEM)"
 //
 // Read errno right after the failing call and pass it in; these functions never

@@ -1,5 +1,9 @@
 // fd.h — UniqueFd: owns one file descriptor and closes it exactly once.
 //
+// Example:
+// Given: #include <sys/socket.h>
+// Given: #include <cerrno>
+// Given: #include "ringstamp/common/errno_status.h"
 //   UniqueFd fd(socket(AF_PACKET, SOCK_RAW, 0));
 //   if (!fd.valid()) return ErrnoStatus(errno, "socket");
 //

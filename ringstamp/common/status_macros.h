@@ -2,8 +2,10 @@
 //
 // abseil 20220623 has no RETURN_IF_ERROR / ASSIGN_OR_RETURN; these are ours.
 //
-//   RS_RETURN_IF_ERROR(sock.SetQdiscBypass());
-//   RS_ASSIGN_OR_RETURN(auto ring, RxRing::Create(sock, cfg));
+// Example:
+// Given: #include "ringstamp/ring/packet_socket.h"
+//   RS_ASSIGN_OR_RETURN(PacketSocket sock, PacketSocket::Open("eth1"));
+//   RS_RETURN_IF_ERROR(sock.SetQdiscBypass(true));
 //
 // Any thread. Cost: one branch on the status code.
 #pragma once

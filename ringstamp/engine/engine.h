@@ -1,5 +1,7 @@
 // engine.h — Engine: N pinned workers on one interface, joined in one PACKET_FANOUT group.
 //
+// Example:
+// Given: std::unique_ptr<FrameHandler> MakeHandler(int worker_index)
 //   EngineOptions o{.ifname = "eth1", .workers = 2};
 //   RS_ASSIGN_OR_RETURN(auto engine, Engine::Create(o, [](int i) { return MakeHandler(i); }));
 //   RS_RETURN_IF_ERROR(engine->Start());

@@ -1,5 +1,6 @@
 // engine_options.h — EngineOptions: everything an Engine needs to know before it starts.
 //
+// Example:
 //   EngineOptions o{.ifname = "eth1", .cpus = {0, 1}, .rx_mode = RxMode::kImmediate,
 //                   .wait_mode = WaitMode::kBusyPoll};
 //

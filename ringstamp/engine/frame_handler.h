@@ -1,7 +1,10 @@
 // frame_handler.h — FrameHandler: what a Worker runs for each frame and between batches.
 //
+// Example:
+// Given: #include "ringstamp/engine/engine.h"
 //   class Counter : public FrameHandler {
-//     void OnFrame(Worker& w, const Frame& f) override { ++frames_; }
+//     void OnFrame(Worker&, const Frame&) override { ++frames_; }
+//     uint64_t frames_ = 0;
 //   };
 //   EngineOptions opts{.ifname = "eth1"};
 //   auto engine = Engine::Create(opts, [](int) { return std::make_unique<Counter>(); });

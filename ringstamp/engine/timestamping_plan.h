@@ -1,11 +1,14 @@
 // timestamping_plan.h — TimestampingPlan: which stamps an engine on an interface will deliver,
 // with the NIC's hardware stamping switched on (and later restored) when asked and possible.
 //
+// Example:
+// Given: #include "ringstamp/engine/engine_options.h"
+// Given: EngineOptions& options
 //   RS_ASSIGN_OR_RETURN(TimestampingPlan plan,
 //                       PlanTimestamping("eth1", TstampMode::kAuto, /*rx=*/true, /*tx=*/true));
 //   options.hardware_stamps = plan.hardware_rx;     // ring sockets ask for raw hardware stamps
 //   options.phc_map = plan.phc_map;                 // map them to system time (kept current)
-//   fprintf(stderr, "%s\n", plan.note.c_str());     // "eth1: hardware RX and TX stamps on ..."
+//   std::fprintf(stderr, "%s\n", plan.note.c_str());  // "eth1: hardware RX and TX stamps on ..."
 //
 // Modes: software — the NIC is not touched; hardware — SIOCSHWTSTAMP is
 // negotiated (ALL, then PTP/NTP filters, then TX only) and an error returned

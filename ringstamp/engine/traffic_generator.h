@@ -1,6 +1,9 @@
 // traffic_generator.h — TrafficGenerator: a FrameHandler that fills a worker's TX ring with UDP
 // frames.
 //
+// Example:
+// Given: #include "ringstamp/engine/engine.h"
+// Given: const UdpFrameSpec& udp_spec
 //   TrafficGenOptions g{.spec = udp_spec, .frame_size = 60, .flows = 16, .count = 1'000'000,
 //                       .rate_pps = 0 /* unlimited */, .burst = 256};
 //   auto engine = Engine::Create({.ifname = "eth1", .workers = 2, .rx = false},

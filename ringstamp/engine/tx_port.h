@@ -1,8 +1,11 @@
 // tx_port.h — TxPort: a worker's transmit side, a TPACKET_V3 TxRing or a TAP queue, one API.
 //
+// Example:
+// Given: #include "ringstamp/engine/worker.h"
+// Given: Worker& worker; uint32_t BuildFrame(std::span<std::byte> slot)
 //   TxPort* tx = worker.tx();
 //   std::span<std::byte> slot = tx->Reserve();     // empty: full (counted); Flush and retry
-//   ...; tx->Commit(len);                          // the worker flushes after each batch
+//   if (!slot.empty()) tx->Commit(BuildFrame(slot));  // the worker flushes after each batch
 //
 // Handlers and generators write through this so they run unchanged over an
 // AF_PACKET ring or a TAP port (ringstamp/ring/tap_port.h). Each call is one predictable

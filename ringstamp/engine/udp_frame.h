@@ -1,7 +1,12 @@
 // udp_frame.h — BuildUdpFrame: Ethernet + VLAN stack + IPv4/IPv6 + UDP, written in place.
 //
+// Example:
+// Given: #include <cstring>
+// Given: #include "ringstamp/engine/tx_port.h"
+// Given: const MacAddress& gw; const MacAddress& me; const VlanStack& stack; const IpAddress& peer
+// Given: TxPort& tx; std::span<const std::byte> payload
 //   UdpFrameSpec spec{.dst_mac = gw, .src_mac = me, .vlans = stack,
-//                     .src = IpAddress::Parse("10.0.0.1").value(), .dst = ..., .src_port = 862,
+//                     .src = IpAddress::Parse("10.0.0.1").value(), .dst = peer, .src_port = 862,
 //                     .dst_port = 862, .tos = 0, .ttl = 64};
 //   std::span<std::byte> slot = tx.Reserve();
 //   size_t hdr = UdpFrameHeaderSize(spec);

@@ -1,5 +1,7 @@
 // uring_waiter.h — UringWaiter: one worker's sleep, in io_uring instead of poll().
 //
+// Example:
+// Given: int rx_fd; int tx_fd; int wake_fd; void DrainRing(); void DrainTxStamps()
 //   RS_ASSIGN_OR_RETURN(auto waiter, UringWaiter::Create(rx_fd, tx_fd, wake_fd));
 //   uint32_t ev = waiter->Wait(/*timeout_ns=*/1'000'000);
 //   if (ev & UringWaiter::kReadable) DrainRing();

@@ -1,11 +1,15 @@
 // worker.h — Worker: one pinned thread owning its packet socket(s), its RX ring and its TX ring.
 //
 // Made by Engine (engine.h); handlers see it as the `worker` argument:
-//   void OnFrame(Worker& w, const Frame& f) override {
-//     auto slot = w.tx()->Reserve();         // reply on the same worker: no locks
-//     ...
-//     w.tx()->Commit(len);                   // flushed by the worker after this batch
-//   }
+// Example:
+// Given: #include "ringstamp/engine/frame_handler.h"
+// Given: uint32_t BuildReply(std::span<std::byte> slot, const Frame& f)
+//   struct Echo : FrameHandler {
+//     void OnFrame(Worker& w, const Frame& f) override {
+//       auto slot = w.tx()->Reserve();         // reply on the same worker: no locks
+//       if (!slot.empty()) w.tx()->Commit(BuildReply(slot, f));  // flushed after this batch
+//     }
+//   };
 //
 // Run-to-completion: walk a block (or the ready V2 frames), hand each frame to
 // the handler, return the block, let the handler generate (OnPoll), flush TX

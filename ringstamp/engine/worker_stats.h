@@ -1,7 +1,10 @@
 // worker_stats.h — WorkerStats: a snapshot of one worker's counters (or their sum).
 //
-//   EngineStats s = engine->Snapshot();   // any thread, while workers run
-//   printf("%lu frames, %lu kernel drops\n", s.total.frames, s.total.kernel_drops);
+// Example:
+// Given: #include "ringstamp/engine/engine.h"
+// Given: const Engine& engine
+//   EngineStats s = engine.Snapshot();   // any thread, while workers run
+//   std::printf("%lu frames, %lu kernel drops\n", s.total.frames, s.total.kernel_drops);
 //
 // Plain values, copied out of counters the workers keep with relaxed atomics.
 #pragma once

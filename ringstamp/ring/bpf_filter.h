@@ -1,6 +1,8 @@
 // bpf_filter.h — BpfProgram: a tcpdump expression compiled by libpcap into an owned
 // classic BPF program, and AttachBpf() to put it on an AF_PACKET socket.
 //
+// Example:
+// Given: int fd
 //   RS_ASSIGN_OR_RETURN(BpfProgram prog, BpfProgram::Compile("udp port 862", {.snaplen = 2048}));
 //   RS_RETURN_IF_ERROR(AttachBpf(fd, BpfProgram::DropAll()));  // while the ring is set up
 //   RS_RETURN_IF_ERROR(AttachBpf(fd, prog));                     // then drain what slipped in

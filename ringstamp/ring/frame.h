@@ -1,9 +1,13 @@
 // frame.h — Frame: a zero-copy view of one received frame, and the ring stamp decoder.
 //
+// Example:
+// Given: #include "ringstamp/ring/rx_ring.h"
+// Given: RxRing& rx; void Use(std::span<const std::byte> bytes, uint32_t wire_len)
+// Given: void UseTag(uint16_t tpid, uint16_t tci); void UseStamp(int64_t ns)
 //   rx.Poll([](const Frame& f) {
 //     Use(f.bytes(), f.wire_len);                    // valid only inside the handler
 //     if (f.vlan_valid) UseTag(f.vlan_tpid, f.vlan_tci);
-//     if (f.stamps.software_ns) ...;                 // kernel stamp, labelled by TP_STATUS_TS_*
+//     if (f.stamps.software_ns) UseStamp(*f.stamps.software_ns);  // labelled by TP_STATUS_TS_*
 //   });
 //
 // A Frame points into ring memory owned by the kernel again once the handler

@@ -1,6 +1,9 @@
 // immediate_rx_ring.h — ImmediateRxRing: a TPACKET_V2 receive ring that hands over each frame as it
 // lands.
 //
+// Example:
+// Given: #include "ringstamp/ring/ring_setup.h"
+// Given: PacketSocket& sock; const RingConfig& cfg; void Echo(const Frame& f)
 //   RS_ASSIGN_OR_RETURN(Rings rings, SetupRings(sock, {.rx = cfg, .rx_kind = RingKind::kRxV2}));
 //   rings.rx_immediate->Poll([](const Frame& f) { Echo(f); });
 //

@@ -1,5 +1,6 @@
 // netlink_link.h — NetlinkLink: configure an existing network interface over rtnetlink (libmnl).
 //
+// Example:
 //   RS_ASSIGN_OR_RETURN(NetlinkLink nl, NetlinkLink::Open());     // this thread's namespace
 //   RS_ASSIGN_OR_RETURN(LinkRef tap, nl.Lookup("tap00"));
 //   RS_RETURN_IF_ERROR(nl.SetMtu(tap, 1500));

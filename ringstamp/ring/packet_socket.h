@@ -1,11 +1,11 @@
 // packet_socket.h — PacketSocket: an AF_PACKET socket on one interface, set up in named steps.
 //
+// Example:
 //   RS_ASSIGN_OR_RETURN(PacketSocket sock, PacketSocket::Open("eth1", {.protocol = ETH_P_ALL}));
 //   RS_RETURN_IF_ERROR(sock.SetQdiscBypass(true));
 //   ... set up rings on sock.fd() (ring_setup.h) ...
 //   RS_RETURN_IF_ERROR(sock.Bind());           // last: the kernel's order is version → ring → mmap
-//   → bind PacketStats s = sock.ReadStats().value();  // deltas since the last read, plus running
-//   totals
+//   RS_ASSIGN_OR_RETURN(PacketStats s, sock.ReadStats());  // deltas since the last read, totals
 //
 // Ownership: owns the fd (closed on destruction; promiscuous membership goes with it).
 // Threads: setup from one thread; ReadStats() from the thread that owns the socket's

@@ -1,7 +1,8 @@
 // ring_config.h — RingConfig: the geometry of one TPACKET ring, checked before any syscall.
 //
+// Example:
 //   RingConfig cfg = RingConfig::ForRx(/*bytes=*/64 << 20);
-//   if (absl::Status s = cfg.Validate(RingKind::kRxV3); !s.ok()) ...  // says which value is wrong
+//   if (absl::Status s = cfg.Validate(RingKind::kRxV3); !s.ok()) return s;  // names the wrong value
 //   tpacket_req3 req = cfg.ToReq3(RingKind::kRxV3);
 //
 // A plain value: copy it freely, any thread. Validation is pure arithmetic.

@@ -1,5 +1,7 @@
 // ring_counters.h — RelaxedCounter: a counter with one writer and any number of readers.
 //
+// Example:
+// Given: uint64_t n
 //   RelaxedCounter frames;          // owned by the ring's thread
 //   frames.Add(n);                  // writer: a plain load + store, no lock prefix
 //   uint64_t seen = frames.Get();   // any thread: a snapshot, never torn

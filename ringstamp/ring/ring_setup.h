@@ -1,5 +1,6 @@
 // ring_setup.h — SetupRings: attach RX and/or TX rings to a PacketSocket and map them once.
 //
+// Example:
 //   RS_ASSIGN_OR_RETURN(PacketSocket sock, PacketSocket::Open("eth1"));
 //   RS_ASSIGN_OR_RETURN(Rings rings, SetupRings(sock, {.rx = RingConfig::ForRx(64 << 20),
 //                                                      .tx = RingConfig::ForTx(4 << 20)}));

@@ -1,9 +1,11 @@
 // rx_ring.h — RxRing: the TPACKET_V3 receive ring; blocks handed over whole, frames as views.
 //
+// Example:
+// Given: #include "ringstamp/ring/ring_setup.h"
+// Given: PacketSocket& sock; void Handle(const Frame& f)
 //   RS_ASSIGN_OR_RETURN(Rings rings, SetupRings(sock, {.rx = RingConfig::ForRx(64 << 20)}));
 //   RxRing& rx = *rings.rx;
 //   size_t n = rx.Poll([](const Frame& f) { Handle(f); });   // every frame of every ready block
-//
 //   // or block by block:
 //   if (auto block = rx.TryAcquire()) {
 //     Frame f;

@@ -1,10 +1,14 @@
 // tap_port.h — TapPort: a TAP device whose far end is the host's own stack, behind the ring API.
 //
+// Example:
+// Given: void Handle(const Frame& f); uint32_t BuildFrame(std::span<std::byte> slot)
 //   RS_ASSIGN_OR_RETURN(auto port, TapPort::Create({.name = "tap00",
 //                                                   .addresses = {"192.168.0.100/24"}}));
 //   TapQueue& q = port->queue(0);               // one queue per worker thread
 //   q.rx().Poll([](const Frame& f) { Handle(f); }, 256);   // frames the host sent on tap00
-//   auto slot = q.tx().Reserve(); ...; q.tx().Commit(len); q.tx().Flush();  // into the host
+//   auto slot = q.tx().Reserve();               // into the host:
+//   q.tx().Commit(BuildFrame(slot));
+//   RS_RETURN_IF_ERROR(q.tx().Flush());
 //
 // What it owns: the TAP device (created with IFF_TAP | IFF_NO_PI, IFF_MULTI_QUEUE
 // when queues > 1, never persistent), its MAC/MTU/addresses/up state (set over
@@ -418,9 +422,10 @@ class TapPort {
   // the fd numbers stay owned by the port, so the destructor still closes
   // exactly its own fds). No allocation, no locks. After it the port's
   // reads/writes fail (counted); destroying it is still required and safe.
-  // Use from a SIGINT/SIGTERM handler, e.g.
+  // Use from a SIGINT/SIGTERM handler, or in a handler of your own before _exit():
+  // Example:
+  // Given: #include "ringstamp/engine/engine.h"
   //   AddStopCallback(&TapPort::RemoveAllFromSignalHandler);   // ringstamp/engine/engine.h
-  // or in a handler of your own before _exit().
   void RemoveFromSignalHandler() noexcept;
   // The same for every live TapPort of the process (up to 64 at once are
   // tracked; Create() refuses more). A port being destroyed concurrently is

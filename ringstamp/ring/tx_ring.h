@@ -1,13 +1,17 @@
 // tx_ring.h — TxRing: the TPACKET_V3 transmit ring; write frames in place, one kick per burst.
 //
+// Example:
+// Given: #include "ringstamp/ring/ring_setup.h"
+// Given: PacketSocket& sock; int burst; uint32_t BuildFrame(std::span<std::byte> slot)
 //   RS_ASSIGN_OR_RETURN(Rings rings, SetupRings(sock, {.tx = RingConfig::ForTx(4 << 20)}));
 //   TxRing& tx = *rings.tx;
-//   for (...) {
+//   for (int i = 0; i < burst; ++i) {
 //     std::span<std::byte> slot = tx.Reserve();      // empty: ring full (counted); Flush and retry
-//     size_t len = BuildFrame(slot);
-//     if (tx.Commit(len) != TxResult::kOk) ...;      // too long/short: not sent, slot reusable
+//     if (slot.empty()) break;
+//     uint32_t len = BuildFrame(slot);
+//     if (tx.Commit(len) != TxResult::kOk) continue;  // too long/short: not sent, slot reusable
 //   }
-//   tx.Flush();                                       // one sendto() for the whole burst
+//   RS_RETURN_IF_ERROR(tx.Flush());                   // one sendto() for the whole burst
 //
 // Frames are checked before the kernel sees them: at least an Ethernet header,
 // at most MTU + 14 bytes (+ 4 when the frame carries an 802.1Q/802.1ad tag, as

@@ -1,9 +1,12 @@
 // v3_block.h — the TPACKET_V3 block walk: frames out of one retired block, every offset checked.
 //
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: const std::byte* block_memory; uint32_t block_size; uint64_t& malformed_blocks; void Handle(const Frame& f)
 //   V3BlockWalker walk(block_memory, block_size, /*userspace_ns=*/RealtimeNs());
 //   Frame f;
 //   while (walk.Next(&f)) Handle(f);
-//   if (walk.error() != V3BlockError::kNone) ++stats.malformed_blocks;
+//   if (walk.error() != V3BlockError::kNone) ++malformed_blocks;
 //
 // Pure: works on any memory, so tests walk blocks built in heap memory. The
 // walker trusts nothing the block says: num_pkts, blk_len, offset_to_first_pkt,

@@ -1,9 +1,11 @@
 // clock_state.h — what the kernel says about the system clock: synchronised or not, its
 // error estimates, and the TAI−UTC offset (adjtimex).
 //
+// Example:
+// Given: int64_t utc_ns; void Warn(std::string_view what, int64_t maxerror_ns)
 //   RS_ASSIGN_OR_RETURN(SystemClockState c, ReadSystemClockState());
 //   if (!c.synchronized) Warn("clock not synchronised; error up to", c.maxerror_ns);
-//   int64_t tai_ns = utc_ns + c.tai_utc_offset_s * 1'000'000'000;   // for PTP-format stamps
+//   int64_t tai_ns = utc_ns + c.tai_utc_offset_s * 1'000'000'000LL;   // for PTP-format stamps
 //
 // The fields come from adjtimex(2) with modes 0 (read only): `status`'s
 // STA_UNSYNC bit and the TIME_ERROR return tell an unsynchronised clock;

@@ -1,8 +1,15 @@
 // cmsg_parse.h — pure decoding of recvmsg control areas: timestamps and TX stamp reports.
 //
-//   ParsedCmsgs p = ParseCmsgs(std::span(control, msg.msg_controllen));
-//   if (p.tx) tracker.OnStamp(TxStampEvent::From(p));   // TX stamp from the error queue
-//   else use(p.stamps);                                   // RX stamps of a datagram
+// Example:
+// Given: #include "ringstamp/timestamp/tx_stamp_tracker.h"
+// Given: std::span<const std::byte> control; TxStampTracker& tracker; void Use(const Timestamps& rx)
+//   ParsedCmsgs p = ParseCmsgs(control);                  // msg_control, msg_controllen bytes
+//   if (auto event = TxStampEvent::FromCmsgs(p)) {         // TX stamp from the error queue
+//     TxCompletion done;
+//     tracker.OnStamp(*event, &done);
+//   } else {
+//     Use(p.stamps);                                       // RX stamps of a datagram
+//   }
 //
 // What is decoded (everything else is skipped and counted in `ignored`):
 //  - SOL_SOCKET/SCM_TIMESTAMPING (and _NEW, the 64-bit variant): ts[0] is the

@@ -1,9 +1,11 @@
 // error_queue_reader.h — drains a socket's error queue without blocking and decodes TX stamps.
 //
+// Example:
+// Given: int fd; TxStampTracker& tracker; void OnComplete(const TxCompletion& c); void Show(const ParsedCmsgs& p)
 //   ErrorQueueReader reader(fd);                     // fd: SO_TIMESTAMPING with OPT_ID set
-//   DrainResult r = DrainInto(reader, tracker, on_complete);
+//   DrainResult r = DrainInto(reader, tracker, OnComplete);
 //   // or raw, e.g. to see every message:
-//   reader.DrainMessages([](const ParsedCmsgs& p) { ... });
+//   reader.DrainMessages([](const ParsedCmsgs& p) { Show(p); });
 //
 // Each recvmsg(MSG_ERRQUEUE | MSG_DONTWAIT) dequeues one message (one TX
 // stamp of one packet and stage); the payload echo (without OPT_TSONLY) is

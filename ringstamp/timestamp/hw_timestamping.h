@@ -1,5 +1,7 @@
 // hw_timestamping.h — a NIC's timestamping: capabilities, hwtstamp config, negotiation, restore.
 //
+// Example:
+// Given: void Log(std::string_view line)
 //   RS_ASSIGN_OR_RETURN(HwTimestamping hw, HwTimestamping::Open("eth1"));   // this netns
 //   RS_ASSIGN_OR_RETURN(TsInfo caps, hw.GetTsInfo());        // what `ethtool -T` shows
 //   RS_ASSIGN_OR_RETURN(HwNegotiation n, hw.Negotiate({.rx_filter = kHwRxAll}));

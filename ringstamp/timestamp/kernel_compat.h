@@ -1,12 +1,16 @@
 // kernel_compat.h — kernel uapi constants newer than the 6.1 headers this machine builds with.
 //
-//   #include "ringstamp/timestamp/kernel_compat.h"
-//   setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING_NEW, ...);
+// Example:
+// Given: #include <sys/socket.h>
+// Given: int fd; int flags
+//   setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING_NEW, &flags, sizeof(flags));
 //
 // Each value is defined only when the system headers lack it, and is checked
 // against the layout the kernel uses (x86-64 / generic socket numbers). Any
 // thread; constants only.
 #pragma once
+
+#include <time.h>  // struct timespec: <linux/errqueue.h> uses it without including it
 
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>

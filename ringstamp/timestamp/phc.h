@@ -1,5 +1,7 @@
 // phc.h — the PTP hardware clock (PHC) of a NIC: find it, read it, map it to system time.
 //
+// Example:
+// Given: const HwTimestamping& hw; Timestamps& frame_stamps
 //   RS_ASSIGN_OR_RETURN(Phc phc, Phc::OpenForInterface(hw));     // /dev/ptpN of eth1
 //   RS_ASSIGN_OR_RETURN(PhcOffset off, phc.MeasureOffset());     // PHC − CLOCK_REALTIME
 //   MapHardwareToSystem(frame_stamps, off);   // fills hardware_system_ns from hardware_ns

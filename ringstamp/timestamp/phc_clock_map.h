@@ -1,10 +1,14 @@
 // phc_clock_map.h — PhcClockMap: the PHC → CLOCK_REALTIME mapping of a run, kept current.
 //
+// Example:
+// Given: #include "ringstamp/timestamp/phc.h"
+// Given: const Phc& phc; Timestamps& stamps
 //   auto map = std::make_shared<PhcClockMap>();
-//   map->Update(phc.MeasureOffset().value());      // tracker thread, about once a second
+//   RS_ASSIGN_OR_RETURN(PhcOffset offset, phc.MeasureOffset());
+//   map->Update(offset);                             // tracker thread, about once a second
 //   ...
-//   if (auto m = map->Map(frame.stamps.hardware_ns.value())) {   // any worker
-//     frame.stamps.hardware_system_ns = m->system_ns;   // ± m->uncertainty_ns
+//   if (auto m = map->Map(stamps.hardware_ns.value())) {   // any worker
+//     stamps.hardware_system_ns = m->system_ns;      // ± m->uncertainty_ns
 //   }
 //   PhcClockStats s = map->Stats();                  // for a summary: uncertainty, slope
 //

@@ -1,9 +1,13 @@
 // phc_clock_tracker.h — PhcClockTracker: a thread that re-measures a PHC against system time.
 //
+// Example:
+// Given: #include "ringstamp/timestamp/phc.h"
+// Given: #include "ringstamp/engine/engine_options.h"
+// Given: std::shared_ptr<Phc> phc; const PhcOffset& first_offset; EngineOptions& options
 //   auto map = std::make_shared<PhcClockMap>();
 //   map->Update(first_offset);                           // the setup measurement
 //   auto tracker = PhcClockTracker::Start(
-//       [phc](){ return phc->MeasureOffset(); }, map);    // then once a second
+//       [phc]() { return phc->MeasureOffset(); }, map);  // then once a second
 //   options.phc_map = map;                               // workers map stamps with it
 //   ...                                                  // ~PhcClockTracker stops the thread
 //

@@ -1,5 +1,7 @@
 // so_timestamping.h — SO_TIMESTAMPING / PACKET_TIMESTAMP flags and the calls that set them.
 //
+// Example:
+// Given: int fd; std::span<std::byte> control
 //   TsFlags f = kTsRxSoftware | kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly;
 //   RS_RETURN_IF_ERROR(EnableSocketTimestamping(fd, f, "eth1"));
 //   size_t n = BuildTxTimestampCmsg(control, kTsTxSoftware | kTsTxHardware);  // per send

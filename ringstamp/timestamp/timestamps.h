@@ -1,5 +1,8 @@
 // timestamps.h — Timestamps: the hardware, software and userspace times of one frame.
 //
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: void Print(int64_t ns, std::string_view source)
 //   Timestamps ts;
 //   ts.software_ns = 1700000000'123456789;
 //   ts.userspace_ns = RealtimeNs();

@@ -1,5 +1,7 @@
 // tx_stamp_source.h — one interface over the two ways TX stamps come back from the kernel.
 //
+// Example:
+// Given: int fd; TxStampTracker& tracker; void Report(const TxCompletion& c)
 //   RS_ASSIGN_OR_RETURN(auto source, OpenTxStampSource(fd, TxTransport::kAuto));
 //   // poll(source->wait_fd(), source->wait_events()) in the worker loop, then:
 //   DrainResult r = DrainInto(*source, tracker, [](const TxCompletion& c) { Report(c); });

@@ -1,11 +1,15 @@
 // tx_stamp_tracker.h — matches TX stamps to the sends they belong to through the OPT_ID key.
 //
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: uint64_t probe_seq; const TxStampEvent& event; void Report(const TxCompletion& c)
+// Given: void Warn(const std::string& message)
 //   TxStampTracker tracker({.capacity = 16384, .timeout_ns = 50'000'000});
 //   uint32_t key = tracker.OnSend(kWantSoftware, RealtimeNs(), MonotonicNs(), probe_seq);
 //   ...  // the error-queue reader feeds stamps:
 //   TxCompletion done;
 //   if (tracker.OnStamp(event, &done) == TxMatch::kCompleted) Report(done);
-//   tracker.Expire(MonotonicNs(), [](const TxCompletion& c) { Warn(TxTimeoutMessage(c, ...)); });
+//   tracker.Expire(MonotonicNs(), [](const TxCompletion& c) { Warn(TxTimeoutMessage(c, 50'000'000)); });
 //
 // The kernel numbers every send that asks for a TX stamp with a per-socket
 // counter (SOF_TIMESTAMPING_OPT_ID, starting at 0 when OPT_ID is switched on);

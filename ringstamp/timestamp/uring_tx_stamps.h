@@ -1,13 +1,20 @@
 // uring_tx_stamps.h — TX stamps as io_uring completions (SOCKET_URING_OP_TX_TIMESTAMP, Linux
 // ≥ 6.15).
 //
+// Example:
+// Given: io_uring& ring; int fd; const io_uring_cqe* cqe; TxStampTracker& tracker
 //   // A worker with its own CQE32 ring:
+//   constexpr uint64_t kTxStampTag = 1;
 //   PrepTxTimestampSqe(io_uring_get_sqe(&ring), fd, kTxStampTag);   // arm once
 //   ... for each CQE with user_data == kTxStampTag:
 //   TxCqe c = DecodeTxTimestampCqe(cqe);
+//   TxCompletion done;
 //   if (c.event) tracker.OnStamp(*c.event, &done);
-//   if (c.ended) PrepTxTimestampSqe(...);   // re-arm (or fall back if c.res says unsupported)
+//   if (c.ended) PrepTxTimestampSqe(io_uring_get_sqe(&ring), fd, kTxStampTag);  // re-arm (or fall
+//   // back if c.res says unsupported)
 //
+// Example:
+// Given: int fd
 //   // Or self-contained, behind TxStampSource:
 //   RS_ASSIGN_OR_RETURN(auto src, UringTxStampSource::Create(fd));
 //

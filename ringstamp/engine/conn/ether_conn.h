@@ -1,13 +1,19 @@
 // ether_conn.h — EtherConn: an Ethernet endpoint with its own MAC and VLAN stack on a PacketRelay,
 // and the host duties for its addresses (ARP/NDP answers and resolution, ICMP echo).
 //
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: #include "ringstamp/engine/conn/packet_relay.h"
+// Given: PacketRelay* relay; const VlanStack& stack; std::span<const std::byte> payload
+// Given: const MacAddress& dst_mac; std::span<std::byte> buf
 //   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({
 //       .mac = MacAddress::Parse("02:00:00:00:00:10").value(),
 //       .vlans = stack,                              // empty, one tag, or QinQ
 //       .addresses = {"10.0.0.10/24", "fd00::10/64"},
 //       .gateway4 = IpAddress::Parse("10.0.0.1").value()}));
-//   conn->Write(payload, 0x88b5, dst_mac);           // headers built straight into the TX ring
-//   auto r = conn->ReadFrom(buf, MonotonicNs() + 1'000'000'000);   // or SetHandler(...)
+//   RS_RETURN_IF_ERROR(conn->Write(payload, 0x88b5, dst_mac));  // built straight into the TX ring
+//   RS_ASSIGN_OR_RETURN(L2ReadResult r, conn->ReadFrom(buf, MonotonicNs() + 1'000'000'000));
+//   // or SetHandler(...) to see frames on the worker thread
 //
 // No OS interface or address is created: the endpoint exists only in the relay.
 // It answers ARP requests and IPv6 neighbour solicitations for its addresses,

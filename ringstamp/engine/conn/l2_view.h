@@ -1,8 +1,10 @@
 // l2_view.h — L2View: a received frame's Ethernet layer with the full VLAN stack, and its dispatch
 // key.
 //
+// Example:
+// Given: const Frame& frame; uint64_t& malformed
 //   L2View l2;
-//   if (ParseL2(frame, &l2) != ParseError::kNone) { ++malformed; return; }
+//   if (ParseL2(frame, &l2) != ParseError::kNone) { ++malformed; return absl::OkStatus(); }
 //   const L2Key& key = l2.key;   // (dst MAC, VLAN IDs + TPIDs, EtherType): the relay's map key
 //
 // The kernel strips the outermost tag into the ring header on most paths

@@ -2,12 +2,19 @@
 // timeouts, static entries and frames parked while a neighbour is being resolved. Bounded:
 // a peer that floods ARP/NDP can neither grow it nor make its housekeeping slower.
 //
-//   NeighborCache cache({.reachable_ns = 60s, .retry_ns = 1s, .retries = 3});
-//   if (auto mac = cache.Lookup(ip, now)) Send(*mac);
-//   else if (cache.Park(ip, frame, now)) SendArpRequest(ip);   // first miss: ask
-//   ...on ARP reply:  for (auto& f : cache.Learn(ip, mac, now, LearnRule::kUpdateOnly)) ...
-//   ...on a request for us: cache.Learn(ip, mac, now, LearnRule::kUpdateOrCreate)
-//   ...every 100 ms: cache.Tick(now, resend);
+// Example:
+// Given: const IpAddress& ip; const MacAddress& mac; int64_t now; ParkedFrame frame
+// Given: void Send(const MacAddress& mac); void SendArpRequest(const IpAddress& ip)
+// Given: void SendParked(const ParkedFrame& f, const MacAddress& mac)
+//   NeighborCache cache({.reachable_ns = 60'000'000'000, .retry_ns = 1'000'000'000, .retries = 3});
+//   if (auto known = cache.Lookup(ip, now)) Send(*known);
+//   else if (cache.Park(ip, frame, now).value_or(false)) SendArpRequest(ip);  // first miss: ask
+//   // on an ARP reply:
+//   for (auto& f : cache.Learn(ip, mac, now, LearnRule::kUpdateOnly)) SendParked(f, mac);
+//   // on a request for us:
+//   cache.Learn(ip, mac, now, LearnRule::kUpdateOrCreate);
+//   // every 100 ms:
+//   cache.Tick(now, [](const IpAddress& ip) { SendArpRequest(ip); });
 //
 // Learning follows RFC 826 (merge: update an entry that exists; create one only
 // when the packet is a request for one of our addresses) and RFC 4861 §7.2.5

@@ -1,5 +1,8 @@
 // packet_relay.h — PacketRelay: owns an Engine's receive path and hands each frame to its endpoint.
 //
+// Example:
+// Given: #include "ringstamp/engine/conn/rudp_conn.h"
+// Given: const MacAddress& mac; const VlanStack& stack; const IpAddress& ip
 //   RelayOptions ro{.engine = {.ifname = "eth1", .workers = 1, .rx_mode = RxMode::kImmediate}};
 //   RS_ASSIGN_OR_RETURN(auto relay, PacketRelay::Create(ro));
 //   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({.mac = mac, .vlans = stack,
@@ -78,6 +81,7 @@ struct RelayOptions {
   // stamp timeout suited to the source: a hardware TX stamp comes within microseconds or
   // not at all (a NIC drops one while another is pending), so after 10 ms the report carries
   // what came; software stamps get 1 s. Workers, CPUs and wait mode stay at their defaults.
+  // Example:
   //   RS_ASSIGN_OR_RETURN(TimestampingPlan plan, PlanTimestamping("eth1", TstampMode::kAuto,
   //                                                               /*rx=*/true, /*tx=*/true));
   //   RS_ASSIGN_OR_RETURN(auto relay, PacketRelay::Create(RelayOptions::FromPlan("eth1", plan)));

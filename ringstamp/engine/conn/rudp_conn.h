@@ -1,12 +1,14 @@
 // rudp_conn.h — RUDPConn: a UDP endpoint (IPv4 or IPv6 address + port) on an EtherConn, shaped like
 // a datagram socket, without a kernel socket.
 //
+// Example:
+// Given: std::shared_ptr<EtherConn> conn; const IpAddress& ip; const IpAddress& peer_ip
+// Given: std::span<const std::byte> data; std::span<std::byte> buf
 //   RS_ASSIGN_OR_RETURN(auto udp, RUDPConn::Create(conn, {.local_ip = ip, .local_port = 9000}));
-//   udp->WriteTo(data, {peer_ip, 9000});                       // next hop resolved by the
-//   EtherConn RS_ASSIGN_OR_RETURN(UdpReadResult r, udp->ReadFrom(buf));   // r.n bytes from r.src,
-//   r.meta
+//   RS_RETURN_IF_ERROR(udp->WriteTo(data, {peer_ip, 9000}));  // next hop resolved by the EtherConn
+//   RS_ASSIGN_OR_RETURN(UdpReadResult r, udp->ReadFrom(buf));  // r.n bytes from r.src, r.meta
 //   // or zero-copy on the worker thread:
-//   udp->SetHandler([](const Datagram& d, RUDPConn& c) { c.WriteTo(d.payload, d.meta.source()); });
+//   udp->SetHandler([](const Datagram& d, RUDPConn& c) { (void)c.WriteTo(d.payload, d.meta.source()); });
 //
 // Meta carries what golang.org/x/net/ipv4 control messages carry — TTL/hop
 // limit, TOS/traffic class, source, destination, ifindex — plus the VLAN stack,

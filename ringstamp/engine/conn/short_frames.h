@@ -2,8 +2,11 @@
 // the Ethernet minimum (ARP reply, ICMPv4 echo reply, IGMPv3 report), built in
 // place in a TX slot and padded to 60 bytes with zeros.
 //
+// Example:
+// Given: std::span<std::byte> slot; const MacAddress& requester_mac; const MacAddress& my_mac
+// Given: const VlanStack& vlans; const ArpPacket& reply
 //   size_t n = BuildArpReplyFrame(slot, requester_mac, my_mac, vlans, reply);
-//   if (n == 0) ...;                       // the slot is too small
+//   if (n == 0) return absl::ResourceExhaustedError("slot too small");
 //
 // A TX slot keeps the bytes of the frame sent from it before: a pad that is not
 // written would carry up to 18 bytes of that earlier frame onto the wire

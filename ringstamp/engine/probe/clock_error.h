@@ -1,5 +1,8 @@
 // clock_error.h — the STAMP error estimate (RFC 4656 §4.1.2) for the clock this host stamps with.
 //
+// Example:
+// Given: #include "ringstamp/engine/timestamping_plan.h"
+// Given: const TimestampingPlan& plan; StampSenderPacket& so
 //   so.error_estimate = ClockErrorEstimate(plan.phc_map.get(), /*ptp_format=*/false);
 //
 // The S bit is set only when the kernel says the system clock is synchronised

@@ -1,9 +1,11 @@
 // latency_stats.h — LatencyStats: count, min, max, mean, standard deviation and
 // percentiles of int64 nanosecond samples (RTTs, dwell times, stamp deltas).
 //
+// Example:
+// Given: size_t expected_count; std::span<const std::pair<int64_t, int64_t>> t1_t4
 //   LatencyStats rtt;              // exact up to kDefaultMaxExactSamples samples
 //   rtt.Reserve(expected_count);   // optional: Add then never allocates
-//   for (...) rtt.Add(t4 - t1);
+//   for (auto [t1, t4] : t1_t4) rtt.Add(t4 - t1);
 //   LatencySummary s = rtt.Summarize();   // s.p50, s.p99, s.p999, s.mean, s.stddev ...
 //
 // Percentiles use the nearest-rank definition: Percentile(p) is the smallest

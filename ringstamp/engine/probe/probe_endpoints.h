@@ -1,13 +1,16 @@
 // probe_endpoints.h — ProbeServer and ProbeClient: the STAMP reflector and sender running on a
 // relay's RUDPConn, for latency tools that embed `ringstamp probe` without the CLI.
 //
-//   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({.mac = mac, .addresses =
-//   {"10.0.0.10/24"}})); RS_ASSIGN_OR_RETURN(auto server, ProbeServer::Create(conn, {.port =
-//   862}));
+// Example:
+// Given: #include "ringstamp/engine/conn/packet_relay.h"
+// Given: PacketRelay* relay; const MacAddress& mac; std::shared_ptr<EtherConn> conn2; const IpAddress& ip
+// Given: const std::atomic<bool>& stop_flag; void Print(const ProbeResult& r)
+//   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({.mac = mac, .addresses = {"10.0.0.10/24"}}));
+//   RS_ASSIGN_OR_RETURN(auto server, ProbeServer::Create(conn, {.port = 862}));
 //   ...
 //   RS_ASSIGN_OR_RETURN(auto client, ProbeClient::Create(conn2, {.server = {ip, 862},
 //                                                              .sender = {.count = 1000}}));
-//   client->Run([](const ProbeResult& r) { Print(r); }, &stop_flag);
+//   RS_RETURN_IF_ERROR(client->Run([](const ProbeResult& r) { Print(r); }, &stop_flag));
 //   ProbeSummary s = client->Summary();
 //
 // The reflector answers on the worker thread that received the request (reply

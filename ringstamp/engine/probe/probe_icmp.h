@@ -1,12 +1,16 @@
 // probe_icmp.h — IcmpProbeClient: `ringstamp probe client --mode icmp`, ICMP / ICMPv6 echo probes
 // from an EtherConn to any host, with TX and RX stamps.
 //
+// Example:
+// Given: #include "ringstamp/engine/conn/packet_relay.h"
+// Given: PacketRelay* relay; const MacAddress& mac; const std::atomic<bool>& stop_flag
+// Given: void Print(const ProbeResult& r)
 //   RS_ASSIGN_OR_RETURN(auto conn, relay->NewEtherConn({.mac = mac,
 //                                                       .addresses = {"10.0.0.10/24"}}));
 //   RS_ASSIGN_OR_RETURN(auto client, IcmpProbeClient::Create(conn, {
 //       .target = IpAddress::Parse("10.0.0.2").value(), .sender = {.count = 100}}));
 //   RS_RETURN_IF_ERROR(relay->Start());
-//   client->Run([](const ProbeResult& r) { Print(r); }, &stop_flag);
+//   RS_RETURN_IF_ERROR(client->Run([](const ProbeResult& r) { Print(r); }, &stop_flag));
 //   ProbeSummary s = client->Summary();      // s.mode == ProbeMode::kIcmpEcho
 //
 // The target's own stack answers (over a TAP: this host's stack), so the RTT

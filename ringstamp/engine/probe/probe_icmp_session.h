@@ -1,13 +1,20 @@
 // probe_icmp_session.h — IcmpEchoSender: the ICMP echo mode of `ringstamp probe`, without I/O.
 //
-//   auto sender = IcmpEchoSender::Create({.count = 100, .interval_ns = 10'000'000,
-//                                         .identifier = 0x5253});
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: std::span<std::byte> data; const Timestamps& tx_stamps; const Timestamps& rx_stamps
+// Given: uint16_t reply_id; uint16_t reply_seq; std::span<const std::byte> reply_data; uint8_t ttl
+// Given: void Print(const ProbeResult& r)
+// Given: void Send(uint16_t id, uint16_t icmp_seq, std::span<const std::byte> data, uint32_t tag)
+//   RS_ASSIGN_OR_RETURN(IcmpEchoSender sender, IcmpEchoSender::Create({.count = 100,
+//                                     .interval_ns = 10'000'000, .identifier = 0x5253}));
+//   auto print = [&](const ProbeResult& r) { Print(r); };
 //   // when NextSendAt() is due:
-//   BuiltEcho e = sender->BuildProbe(data, MonotonicNs(), RealtimeNs());
-//   Send(echo request id 0x5253, seq e.icmp_seq, data.first(e.size));  // TX stamp tag e.seq
-//   sender->OnSent(e.seq, tx_stamps, print);
-//   sender->OnReply(reply.id, reply.seq, reply.data, rx_stamps, ttl, MonotonicNs(), print);
-//   sender->Expire(MonotonicNs(), print);
+//   BuiltEcho e = sender.BuildProbe(data, MonotonicNs(), RealtimeNs());
+//   Send(0x5253, e.icmp_seq, data.first(e.size), /*tx_stamp_tag=*/e.seq);  // an echo request
+//   sender.OnSent(e.seq, tx_stamps, print);
+//   sender.OnReply(reply_id, reply_seq, reply_data, rx_stamps, ttl, MonotonicNs(), print);
+//   sender.Expire(MonotonicNs(), print);
 //
 // Any host's stack answers an echo request, so this measures the peer's own
 // stack: there is no reflector, hence no t2/t3. Each result carries t1 (best

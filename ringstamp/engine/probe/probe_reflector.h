@@ -1,13 +1,19 @@
 // probe_reflector.h — ProbeReflector: the STAMP session-reflector of `ringstamp probe server`, no
 // I/O.
 //
-//   auto reflector = ProbeReflector::Create({});
-//   // for each UDP datagram to the STAMP port (the transport owns sockets and clocks):
-//   Reflection r = reflector->Reflect(payload, rx_stamps, ip_ttl, PeerKey(src_ip, src_port),
-//                                     RealtimeNs(), reply_payload);
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: std::span<const std::byte> payload; const Timestamps& rx_stamps; uint8_t ip_ttl
+// Given: uint64_t peer_key; std::span<std::byte> reply_payload; const Timestamps& tx_stamps
+// Given: void Send(std::span<const std::byte> datagram)
+//   RS_ASSIGN_OR_RETURN(ProbeReflector reflector, ProbeReflector::Create({}));
+//   // for each UDP datagram to the STAMP port (the transport owns sockets and clocks);
+//   // peer_key: the caller's digest of the sender's address and port
+//   Reflection r = reflector.Reflect(payload, rx_stamps, ip_ttl, peer_key, RealtimeNs(),
+//                                    reply_payload);
 //   if (r.size) Send(reply_payload.first(r.size));     // TX stamp request keyed by r.id
-//   reflector->OnSent(r.id, tx_stamps);                 // when the TX stamp arrives (or never)
-//   ReflectorSummary s = reflector->Summary();
+//   reflector.OnSent(r.id, tx_stamps);                  // when the TX stamp arrives (or never)
+//   ReflectorSummary s = reflector.Summary();
 //
 // Answers any STAMP session-sender in unauthenticated mode (RFC 8762 §4.3),
 // including a plain 44-byte packet from a kernel UDP socket: the reply has the

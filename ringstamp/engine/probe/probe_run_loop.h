@@ -2,6 +2,7 @@
 // and IcmpProbeClient (ICMP echo): send each probe when it is due, expire the ones past their
 // timeout, hand finished results to the caller, sleep until the next of those events.
 //
+// Sketch:
 //   return RunProbeLoop(mu_, cv_, pending_, sender_, buf,
 //                       [&](const BuiltProbe& p) { return udp_->Write(...); },
 //                       on_result, stop, deadline_mono_ns, &send_failures_);

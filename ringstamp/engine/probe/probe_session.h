@@ -1,17 +1,22 @@
 // probe_session.h — ProbeSender: the STAMP session-sender of `ringstamp probe`, without I/O; and
 // ProbeTracker, the part every probe format shares (schedule, matching, loss, statistics).
 //
-//   auto sender = ProbeSender::Create({.count = 1000, .interval_ns = 1'000'000});
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: std::span<std::byte> udp_payload; std::span<const std::byte> payload; uint32_t seq
+// Given: const Timestamps& tx_stamps; const Timestamps& rx_stamps; uint8_t ttl
+// Given: void Print(const ProbeResult& r); void Send(std::span<const std::byte> datagram)
+//   RS_ASSIGN_OR_RETURN(ProbeSender sender, ProbeSender::Create({.count = 1000, .interval_ns = 1'000'000}));
 //   auto print = [&](const ProbeResult& r) { Print(r); };
 //   // event loop (the transport owns sockets and clocks):
-//   if (auto due = sender->NextSendAt(); due && *due <= MonotonicNs()) {
-//     BuiltProbe p = sender->BuildProbe(udp_payload, MonotonicNs(), RealtimeNs());
+//   if (auto due = sender.NextSendAt(); due && *due <= MonotonicNs()) {
+//     BuiltProbe p = sender.BuildProbe(udp_payload, MonotonicNs(), RealtimeNs());
 //     Send(udp_payload.first(p.size));          // TX stamp request keyed by p.seq
 //   }
-//   sender->OnSent(seq, tx_stamps, print);      // when the TX stamp arrives (any time, or never)
-//   sender->OnReply(payload, rx_stamps, ttl, MonotonicNs(), print);
-//   sender->Expire(MonotonicNs(), print);       // timeouts; poll until sender->NextDeadline()
-//   ProbeSummary s = sender->Summary();
+//   sender.OnSent(seq, tx_stamps, print);       // when the TX stamp arrives (any time, or never)
+//   sender.OnReply(payload, rx_stamps, ttl, MonotonicNs(), print);
+//   sender.Expire(MonotonicNs(), print);        // timeouts; poll until sender.NextDeadline()
+//   ProbeSummary s = sender.Summary();
 //
 // The state machine of RFC 8762 §4.2 in unauthenticated mode: sequence
 // numbers from options.first_seq (u32, wrapping), one probe per interval
@@ -142,11 +147,19 @@ using ProbeResultFn = absl::FunctionRef<void(const ProbeResult&)>;
 // Schedule, slots, matching, TX stamps, loss and statistics of one probe
 // session, for a format that writes and parses its own packets:
 //
-//   auto seq = tracker.ReserveNext();                    // when NextSendAt() is due
-//   if (seq) { Write(packet with *seq and t1); tracker.RecordSent(now, t1, echo = t1); }
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: ProbeTracker& tracker; uint32_t seq_in_reply; uint64_t echo_in_reply; const Timestamps& rx
+// Given: uint8_t ttl; void Write(uint32_t seq, int64_t t1); void Print(const ProbeResult& r)
+//   int64_t t1 = RealtimeNs();
+//   if (auto seq = tracker.ReserveNext()) {                // when NextSendAt() is due
+//     Write(*seq, t1);                                     // the packet carries seq and t1
+//     tracker.RecordSent(MonotonicNs(), t1, /*echo=*/t1);
+//   }
 //   ...
 //   ProbeResult reply;  reply.t4 = rx.BestSystem();  reply.reply_ttl = ttl;
-//   tracker.OnReply(seq_in_reply, echo_in_reply, reply, MonotonicNs(), emit);
+//   tracker.OnReply(seq_in_reply, echo_in_reply, reply, MonotonicNs(),
+//                   [](const ProbeResult& r) { Print(r); });
 //
 // Contract and cost as the file banner says for ProbeSender.
 class ProbeTracker {

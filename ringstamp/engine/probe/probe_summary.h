@@ -1,5 +1,10 @@
 // probe_summary.h — what a probe run reports: one ProbeResult per probe, and the ProbeSummary.
 //
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: #include "ringstamp/engine/probe/probe_session.h"
+// Given: ProbeSender& sender; std::span<const std::byte> payload; const Timestamps& rx; uint8_t ttl
+// Given: void Print(uint32_t seq, int64_t rtt_ns, std::string_view t1_source)
 //   sender.OnReply(payload, rx, ttl, MonotonicNs(), [&](const ProbeResult& r) {
 //     if (r.rtt_ns) Print(r.seq, *r.rtt_ns, ProbeSourceName(r.t1->source));
 //   });

@@ -1,7 +1,10 @@
 // probe_tlv.h — the RFC 8972 STAMP TLVs the probe uses to learn how the reflector stamped.
 //
-//   WriteProbeRequestTlvs(packet);                       // sender: bytes 44.. of a ≥ 72-byte
-//   packet ReflectTlvs(request.subspan(44), reply.subspan(44), fill);   // reflector: answer them
+// Example:
+// Given: std::span<std::byte> packet; std::span<const std::byte> request; std::span<std::byte> reply
+// Given: const ReflectorTlvFill& fill
+//   WriteProbeRequestTlvs(packet);                       // sender: bytes 44.. of a ≥ 72-byte packet
+//   ReflectTlvs(request.subspan(44), reply.subspan(44), fill);   // reflector: answer them
 //   ReflectorTlvs r = ParseReflectorTlvs(reply);         // sender: r.info->t2_method ...
 //
 // STAMP (RFC 8762) has no field that says whether t2 and t3 are hardware,

@@ -1,8 +1,12 @@
 // arp.h — ARP for IPv4 over Ethernet (RFC 826): parse and build request/reply.
 //
-//   ParseResult<ArpPacket> arp = ParseArp(eth->payload);
-//   if (arp && arp->op == ArpOp::kRequest && arp->target_ip == my_ip) Answer(*arp);
-//   size_t n = BuildArp(out, ArpPacket::Reply(my_mac, my_ip, arp->sender_mac, arp->sender_ip));
+// Example:
+// Given: #include "ringstamp/engine/proto/ethernet.h"
+// Given: const EthernetView& eth; const IpAddress& my_ip; const MacAddress& my_mac; std::span<std::byte> out
+//   ParseResult<ArpPacket> arp = ParseArp(eth.payload);
+//   if (arp && arp->op == ArpOp::kRequest && arp->target_ip == my_ip) {
+//     size_t n = BuildArp(out, ArpPacket::Reply(my_mac, my_ip, arp->sender_mac, arp->sender_ip));
+//   }
 //
 // Only hardware type Ethernet (1) with 6-byte addresses and protocol IPv4
 // (0x0800) with 4-byte addresses is accepted (kArpUnsupported otherwise);

@@ -1,5 +1,7 @@
 // byte_order.h — big-endian (network order) loads and stores on raw packet bytes.
 //
+// Example:
+// Given: const std::byte* frame; std::byte* out; uint32_t src_v4; const std::byte* stamp
 //   uint16_t ethertype = LoadBe16(frame + 12);
 //   StoreBe32(out + 12, src_v4);
 //   uint64_t ntp = LoadBe64(stamp + 4);

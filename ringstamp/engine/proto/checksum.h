@@ -1,9 +1,14 @@
 // checksum.h — the Internet checksum (RFC 1071) and its pseudo-headers.
 //
+// Example:
+// Given: #include "ringstamp/engine/proto/byte_order.h"
+// Given: #include "ringstamp/engine/proto/ip_proto.h"
+// Given: std::span<const std::byte> ip_header; const IpAddress& src; const IpAddress& dst
+// Given: std::span<std::byte> udp; uint16_t udp_len
 //   uint16_t c = InternetChecksum(ip_header);            // ready for StoreBe16
 //   ChecksumAccumulator acc;
 //   AddPseudoHeader(acc, src, dst, kIpProtoUdp, udp_len);
-//   acc.Add(udp_bytes);  StoreBe16(udp + 6, acc.Checksum());
+//   acc.Add(udp);  StoreBe16(udp.data() + 6, acc.Checksum());
 //
 // The sum runs over 8 bytes at a time in native byte order with an
 // end-around carry and is swapped once at the end (RFC 1071 §2(B)); roughly

@@ -1,7 +1,11 @@
 // ethernet.h — Ethernet II header with its VLAN tag stack: parse and build.
 //
+// Example:
+// Given: #include "ringstamp/engine/proto/ipv4.h"
+// Given: std::span<const std::byte> frame; std::span<std::byte> out; const MacAddress& dst
+// Given: const MacAddress& src; const VlanStack& stack
 //   ParseResult<EthernetView> eth = ParseEthernet(frame);
-//   if (eth && eth->ethertype == kEtherTypeIpv4) ParseIpv4(eth->payload);
+//   if (eth && eth->ethertype == kEtherTypeIpv4) auto ip = ParseIpv4(eth->payload);
 //   size_t n = BuildEthernet(out, dst, src, stack, kEtherTypeIpv6);  // 14 + 4 * tags
 //
 // Parse walks every 802.1Q (0x8100), 802.1ad (0x88a8) and legacy 0x9100 tag

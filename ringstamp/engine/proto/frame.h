@@ -1,5 +1,8 @@
 // frame.h — ParseFrame: one walk from Ethernet through VLANs, ARP/IPv4/IPv6 to UDP/ICMP.
 //
+// Example:
+// Given: std::span<const std::byte> bytes; std::span<uint64_t> parse_errors
+// Given: void Deliver(const VlanStack& vlans, const IpAddress& src, std::span<const std::byte> payload)
 //   FrameSummary f = ParseFrame(bytes);
 //   if (!f.ok()) ++parse_errors[static_cast<size_t>(f.error)];
 //   else if (f.l4 == L4Kind::kUdp) Deliver(f.eth.vlans, f.src_ip(), f.udp.payload);

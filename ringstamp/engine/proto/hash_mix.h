@@ -1,5 +1,9 @@
 // hash_mix.h — a 64-bit integer mixer for the small value types' Hash() members.
 //
+// Example:
+// Given: #include "ringstamp/engine/proto/mac_address.h"
+// Given: #include "ringstamp/engine/proto/vlan.h"
+// Given: const MacAddress& mac; const VlanStack& stack
 //   uint64_t h = HashMix(mac.ToU64());
 //   h = HashCombine(h, stack.Hash());
 //

@@ -1,6 +1,10 @@
 // icmp.h — ICMPv4 and ICMPv6 messages: generic parse, echo request/reply build.
 //
-//   ParseResult<IcmpView> m = ParseIcmpv4(ip->payload);
+// Example:
+// Given: #include "ringstamp/engine/proto/ipv4.h"
+// Given: const Ipv4View& ip; std::span<std::byte> out; size_t data_len; const IpAddress& src; const IpAddress& dst
+//   ParseResult<IcmpView> m = ParseIcmpv4(ip.payload);
+//   uint16_t id = 0, seq = 0;
 //   if (m && m->type == kIcmpv4EchoRequest) { id = m->echo_id(); seq = m->echo_seq(); }
 //   size_t n = BuildIcmpv6Echo(out, {.reply = true, .id = id, .seq = seq}, data_len, src, dst);
 //

@@ -1,8 +1,11 @@
 // igmp.h — IGMP: v2 report/leave and v3 report build, query/report parse.
 //
+// Example:
+// Given: #include "ringstamp/engine/proto/ipv4.h"
+// Given: std::span<std::byte> out; std::span<const MulticastGroupRecord> records; const IpAddress& group; const Ipv4View& ip
 //   size_t n = BuildIgmpv3Report(out, records);    // to 224.0.0.22, TTL 1, Router Alert
 //   size_t m = BuildIgmpv2(out, kIgmpv2Report, group);  // to the group itself
-//   auto q = ParseIgmp(ip->payload);               // answer queries for our groups
+//   auto q = ParseIgmp(ip.payload);                // answer queries for our groups
 //
 // The IPv4 header around these (BuildIpv4 with ttl 1, tos 0xc0 and
 // kIpv4RouterAlertOption, as the kernel sends them) is the caller's.

@@ -1,5 +1,8 @@
 // ip_address.h — IpAddress: an IPv4 or IPv6 address as a small value type.
 //
+// Example:
+// Given: #include "ringstamp/engine/proto/byte_order.h"
+// Given: std::byte* hdr; const std::byte* ip6
 //   auto a = IpAddress::Parse("192.0.2.1");            // or "2001:db8::1"
 //   if (a && a->is_v4()) StoreBe32(hdr + 12, a->v4());
 //   IpAddress d = IpAddress::Load6(ip6 + 24);          // 16 wire bytes

@@ -1,6 +1,10 @@
 // ip_proto.h — IP protocol / IPv6 next-header numbers used by the codecs.
 //
-//   if (ip->protocol == kIpProtoUdp) ParseUdp(ip->payload, ip->src, ip->dst);
+// Example:
+// Given: #include "ringstamp/engine/proto/ipv4.h"
+// Given: #include "ringstamp/engine/proto/udp.h"
+// Given: const Ipv4View& ip
+//   if (ip.protocol == kIpProtoUdp) auto udp = ParseUdp(ip.payload, ip.src, ip.dst);
 //
 // Constants only (IANA "Assigned Internet Protocol Numbers").
 #pragma once

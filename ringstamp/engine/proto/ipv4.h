@@ -1,7 +1,12 @@
 // ipv4.h — IPv4 header: parse (options skipped, fragments flagged) and build.
 //
-//   ParseResult<Ipv4View> ip = ParseIpv4(eth->payload);
-//   if (ip && !ip->is_fragment() && ip->protocol == kIpProtoUdp) ParseUdp(ip->payload, ...);
+// Example:
+// Given: #include "ringstamp/engine/proto/ip_proto.h"
+// Given: #include "ringstamp/engine/proto/ethernet.h"
+// Given: #include "ringstamp/engine/proto/udp.h"
+// Given: const EthernetView& eth; std::span<std::byte> out; const IpAddress& a; const IpAddress& b; size_t udp_len
+//   ParseResult<Ipv4View> ip = ParseIpv4(eth.payload);
+//   if (ip && !ip->is_fragment() && ip->protocol == kIpProtoUdp) auto udp = ParseUdp(ip->payload, ip->src, ip->dst);
 //   size_t hl = BuildIpv4(out, {.ttl = 64, .protocol = kIpProtoUdp, .src = a, .dst = b}, udp_len);
 //
 // Parse checks, in order: 20 bytes present, version 4, IHL >= 5, IHL * 4

@@ -1,7 +1,12 @@
 // ipv6.h — IPv6 header: parse (extension headers walked to the upper layer) and build.
 //
-//   ParseResult<Ipv6View> ip = ParseIpv6(eth->payload);
-//   if (ip && ip->upper_protocol == kIpProtoUdp && !ip->is_fragment()) ParseUdp(ip->payload, ...);
+// Example:
+// Given: #include "ringstamp/engine/proto/ip_proto.h"
+// Given: #include "ringstamp/engine/proto/ethernet.h"
+// Given: #include "ringstamp/engine/proto/udp.h"
+// Given: const EthernetView& eth; std::span<std::byte> out; const IpAddress& a; const IpAddress& b; size_t udp_len
+//   ParseResult<Ipv6View> ip = ParseIpv6(eth.payload);
+//   if (ip && ip->upper_protocol == kIpProtoUdp && !ip->is_fragment()) auto udp = ParseUdp(ip->payload, ip->src, ip->dst);
 //   size_t hl = BuildIpv6(out, {.next_header = kIpProtoUdp, .src = a, .dst = b}, udp_len);
 //
 // Parse checks 40 bytes present, version 6 and payload length <= bytes

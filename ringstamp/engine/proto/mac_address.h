@@ -1,8 +1,10 @@
 // mac_address.h — MacAddress: a 48-bit Ethernet address as a small value type.
 //
+// Example:
+// Given: std::byte* frame
 //   auto mac = MacAddress::Parse("02:00:00:00:00:01");   // std::optional<MacAddress>
 //   mac->StoreTo(frame);                                  // 6 bytes, wire order
-//   if (MacAddress::Load(frame + 6).IsMulticast()) ...
+//   bool multicast = MacAddress::Load(frame + 6).IsMulticast();
 //
 // Plain value (6 bytes): copy freely, any thread. Parse/Load/StoreTo/predicates
 // never allocate; ToString() allocates (not for the hot path; use Format()).

@@ -1,7 +1,10 @@
 // mld.h — MLD: MLDv2 report build (RFC 3810 §5.2) and query parse (v1 and v2).
 //
+// Example:
+// Given: std::span<std::byte> out; std::span<const MulticastGroupRecord> records; const IpAddress& my_link_local
+// Given: const IcmpView& icmp
 //   size_t n = BuildMldv2Report(out, records, my_link_local, kMldv2RoutersV6);
-//   auto q = ParseMldQuery(*icmp);   // after ParseIcmpv6 verified the checksum
+//   auto q = ParseMldQuery(icmp);   // after ParseIcmpv6 verified the checksum
 //
 // The report is an ICMPv6 message (type 143) with its checksum over the
 // pseudo-header of `src` -> `dst`. The caller sends it in an IPv6 packet with

@@ -1,5 +1,7 @@
 // multicast.h — multicast address helpers shared by NDP, IGMP and MLD.
 //
+// Example:
+// Given: const IpAddress& my_v6; const IpAddress& group
 //   MacAddress m = *MulticastMac(*IpAddress::Parse("239.1.2.3"));  // 01:00:5e:01:02:03
 //   IpAddress sn = SolicitedNodeAddress(my_v6);                     // ff02::1:ffXX:XXXX
 //   MulticastGroupRecord join{MulticastRecordType::kChangeToExclude, group, {}};
@@ -59,8 +61,11 @@ struct MulticastGroupRecord {
 // count, then per record its type, aux data length (0), source count, group and sources.
 // The protocol's Build function checks the family, sizes, writes, then sets its checksum:
 //
+// Example:
+// Given: #include "ringstamp/engine/proto/igmp.h"
+// Given: std::span<std::byte> out; std::span<const MulticastGroupRecord> records
 //   const size_t size = GroupRecordReportSize(records, IpFamily::kV4);
-//   if (size == 0 || out.size() < size) return 0;
+//   if (size == 0 || out.size() < size) return absl::InvalidArgumentError("does not fit");
 //   StoreGroupRecordReport(out.first(size), kIgmpv3Report, records);
 
 // The report's size in bytes; 0 when a group or source is not of `family` or a count does

@@ -1,9 +1,12 @@
 // ndp.h — NDP neighbour solicitation and advertisement (RFC 4861 §4.3, §4.4).
 //
-//   auto icmp = ParseIcmpv6(ip->payload, ip->src, ip->dst);
-//   auto ns = ParseNeighborSolicitation(*ip, *icmp);
+// Example:
+// Given: #include "ringstamp/engine/proto/icmp.h"
+// Given: const Ipv6View& ip; std::span<std::byte> out; const IpAddress& my_ip; const MacAddress& my_mac
+//   auto icmp = ParseIcmpv6(ip.payload, ip.src, ip.dst);
+//   auto ns = ParseNeighborSolicitation(ip, *icmp);
 //   if (ns && ns->target == my_ip) BuildNeighborAdvertisement(out, {.target = my_ip,
-//       .solicited = true, .override_flag = true, .target_mac = my_mac}, my_ip, ip->src);
+//       .solicited = true, .override_flag = true, .target_mac = my_mac}, my_ip, ip.src);
 //
 // Parse takes the IPv6 and ICMPv6 views (checksum already verified by
 // ParseIcmpv6) and applies the validity checks of RFC 4861 §7.1: hop limit

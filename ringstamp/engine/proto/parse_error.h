@@ -1,7 +1,11 @@
 // parse_error.h — ParseError, the reason a codec rejected bytes, and ParseResult<View>.
 //
+// Example:
+// Given: #include "ringstamp/engine/proto/ipv4.h"
+// Given: #include "ringstamp/engine/proto/udp.h"
+// Given: const Ipv4View& ip; std::span<uint64_t> counters; void Use(uint16_t port, std::span<const std::byte> payload)
 //   ParseResult<UdpView> udp = ParseUdp(ip.payload, ip.src, ip.dst);
-//   if (!udp) { ++counters[static_cast<size_t>(udp.error())]; return; }
+//   if (!udp) { ++counters[static_cast<size_t>(udp.error())]; return absl::OkStatus(); }
 //   Use(udp->dst_port, udp->payload);
 //
 // One enum for every protocol so that a caller can keep one counter array

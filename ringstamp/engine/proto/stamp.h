@@ -1,9 +1,12 @@
 // stamp.h — STAMP (RFC 8762) unauthenticated test packets, NTP timestamps, error estimates.
 //
+// Example:
+// Given: #include "ringstamp/common/clock.h"
+// Given: uint32_t n; std::span<std::byte> udp_payload; std::span<const std::byte> reply_payload
 //   StampSenderPacket s{.seq = n, .timestamp = UnixNsToNtp(RealtimeNs()),
 //                       .error_estimate = StampErrorEstimate::FromNs(1000, /*synchronized=*/true)};
 //   size_t len = BuildStampSender(udp_payload, s);              // 44 bytes
-//   auto r = ParseStampReflector(udp->payload);                 // on the client
+//   auto r = ParseStampReflector(reply_payload);                // on the client
 //   int64_t t2 = NtpToUnixNs(r->receive_timestamp);
 //
 // Byte layout (offsets in the UDP payload, big-endian):

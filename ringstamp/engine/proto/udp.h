@@ -1,6 +1,10 @@
 // udp.h — UDP header over IPv4 or IPv6: parse (length and checksum checked) and build.
 //
-//   ParseResult<UdpView> udp = ParseUdp(ip->payload, ip->src, ip->dst);
+// Example:
+// Given: #include "ringstamp/engine/proto/ipv4.h"
+// Given: const Ipv4View& ip; std::span<std::byte> out; uint16_t p; size_t payload_len
+// Given: const IpAddress& src; const IpAddress& dst; void HandleStamp(std::span<const std::byte> payload)
+//   ParseResult<UdpView> udp = ParseUdp(ip.payload, ip.src, ip.dst);
 //   if (udp && udp->dst_port == 862) HandleStamp(udp->payload);
 //   size_t n = BuildUdp(out, {.src_port = 862, .dst_port = p}, payload_len, src, dst);
 //

@@ -1,9 +1,10 @@
 // vlan.h — VlanTag (802.1Q / 802.1ad) and VlanStack, the up-to-8 tags of a frame.
 //
+// Example:
 //   VlanStack stack;
 //   stack.Push(VlanTag::Make(kEtherTypeQinQ, 100));  // outer S-tag, VID 100
 //   stack.Push(VlanTag::Make(kEtherTypeVlan, 200, /*pcp=*/5));  // inner C-tag
-//   relay_map[stack.WithoutPriority()] ...           // key on TPIDs + VIDs
+//   VlanStack key = stack.WithoutPriority();        // a map key: TPIDs + VIDs (==, Hash())
 //
 // Tags are kept outermost first, as they appear on the wire. A VlanTag is the
 // TPID plus the TCI (PCP 3 bits, DEI 1 bit, VID 12 bits), 4 bytes. VlanStack
