@@ -1,6 +1,7 @@
 // probe_series.h — what a probe client keeps for a run of any length: the probe results the
 // plot is drawn from, bounded, and the reporting-window boundaries of --report-every.
 //
+// Sketch:
 //   PlotSeries series;                 // at most kMaxPoints results, spread over the run
 //   series.Add(result);                // from the thread that gets the results
 //   DrawPlot(series.results());

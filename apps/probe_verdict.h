@@ -1,6 +1,7 @@
 // probe_verdict.h — the probe client's exit status from its counters, the way ping decides
 // (so scripts can branch on it):
 //
+// Sketch:
 //   ProbeVerdict v = JudgeProbeRun(summary.counters, /*max_loss_pct=*/5);
 //   if (v.code != 0) fprintf(stderr, "%s\n", v.why.c_str());
 //   return v.code;

@@ -1,6 +1,7 @@
 // probe_window.h — ProbeWindow: the probe results of one reporting interval, for tools that
 // run a probe session for months and report every few seconds (`probe client --report-every`).
 //
+// Sketch:
 //   ProbeWindow window(RealtimeNs());
 //   client->Run([&](const ProbeResult& r) {
 //     window.Add(r);
