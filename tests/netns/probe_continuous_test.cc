@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
-#include <nlohmann/json.hpp>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
