@@ -2,7 +2,7 @@
 # check_lan_demo.sh SOURCE_DIR RINGSTAMP UDP_TIME — the README's "A small network for demos",
 # run as written: `scripts/netns.sh up 4` (with a suffix of this run's own), every node pings
 # every other (IPv4 and IPv6), the time service (examples/udp_time) on node 1 and a client on
-# each of nodes 2-4, `ringstamp capture` and tcpdump on node 1 side by side; then both files
+# each of nodes 2-4, `ringstamp capture` and tcpdump side by side on node 1's switch port; then both files
 # hold the same 12 packets (6 requests, 6 answers, 2 + 2 per client), the server counted 6
 # requests and 6 answers, and after `scripts/netns.sh down` no namespace or link of the
 # suffix is left. Everything is removed on exit, also on failure.
@@ -108,10 +108,10 @@ done
 ip netns exec "$NS_1" build/bin/udp_time server -i "$IF_1" --ip 10.99.0.101/24 2>server.log &
 pids+=($!)
 wait_line "serving on" server.log
-ip netns exec "$NS_1" build/bin/ringstamp capture -i "$IF_1" -w rs.pcap -c 12 --duration 30s udp port 7007 2>rs.log &
+ip netns exec "$NS_SW" build/bin/ringstamp capture -i "$PORT_1" -w rs.pcap -c 12 --duration 30s udp port 7007 2>rs.log &
 rs_pid=$!
 pids+=("$rs_pid")
-ip netns exec "$NS_1" tcpdump -i "$IF_1" -w td.pcap -c 12 udp port 7007 2>td.log &
+ip netns exec "$NS_SW" timeout 30 tcpdump -i "$PORT_1" -w td.pcap -c 12 udp port 7007 2>td.log &
 td_pid=$!
 pids+=("$td_pid")
 wait_line "capturing on" rs.log
@@ -154,8 +154,8 @@ cmp -s <(tcpdump -nn -t -x -r rs.pcap 2>/dev/null) <(tcpdump -nn -t -x -r td.pca
   bad "rs.pcap and td.pcap differ: $(diff <(tcpdump -nn -t -r rs.pcap 2>/dev/null) <(tcpdump -nn -t -r td.pcap 2>/dev/null) | head -5)"
 
 # --- 5. The server's own count, then down. ------------------------------------------------
-kill %1; wait; cat server.log >/dev/null
-pids=()
+kill %1; wait %1; cat server.log >/dev/null
+pids=("${pids[@]:1}")
 grep -qF "udp_time: 6 requests, 6 answers sent, 0 not sent" server.log ||
   bad "server.log: want 6 requests and 6 answers"
 scripts/netns.sh down
