@@ -96,7 +96,7 @@ TX_CPU=0
 RX_CPU=1
 RX_RATE=200000
 
-SUFFIX=bench$$
+export RINGSTAMP_NETNS_SUFFIX=bench$$  # the testbed's names (scripts/netns.sh)
 WORK=$(mktemp -d /tmp/rs-bench.XXXXXX)
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
@@ -107,7 +107,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP PIPE
   bg_kill_all
-  if [ "$TESTBED_UP" = 1 ]; then "$ROOT/scripts/netns.sh" down "$SUFFIX" >/dev/null 2>&1; fi
+  if [ "$TESTBED_UP" = 1 ]; then "$ROOT/scripts/netns.sh" down >/dev/null 2>&1; fi
   # The namespaces a benchmark binary makes for itself (tests/support Testbed: "rsa"/"rsb" +
   # its pid in hex + "0"), should it have been killed before its destructor ran.
   local p hex
@@ -169,9 +169,9 @@ echo "   ringstamp: $RS"
 
 # ---------------------------------------------------------------------------------------
 section "testbed"
-eval "$("$ROOT/scripts/netns.sh" env "$SUFFIX")"
+eval "$("$ROOT/scripts/netns.sh" env)"
 TESTBED_UP=1
-"$ROOT/scripts/netns.sh" up "$SUFFIX" >/dev/null || { echo "bench.sh: testbed setup failed" >&2; exit 1; }
+"$ROOT/scripts/netns.sh" up >/dev/null || { echo "bench.sh: testbed setup failed" >&2; exit 1; }
 echo "   $NS_A ($IF_A $MAC_A $IP4_A) <-> $NS_B ($IF_B $MAC_B $IP4_B)"
 # A sleeper inside ns_b: its /proc/PID/net/dev shows the peer veth's counters without a fork.
 bg_start anchor 7200 ip netns exec "$NS_B" sleep 7200

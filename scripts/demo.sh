@@ -20,19 +20,19 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target ringstamp >/dev/null
 BIN=$PWD/build/bin/ringstamp
 
-SUFFIX=demo$$
-eval "$(scripts/netns.sh env "$SUFFIX")"
+export RINGSTAMP_NETNS_SUFFIX=demo$$  # scripts/netns.sh names everything with it
+eval "$(scripts/netns.sh env)"
 OUT=${DEMO_OUT:-$PWD/demo-out}
 mkdir -p "$OUT"
 SERVER_PID=
 cleanup() {
   [ -n "$SERVER_PID" ] && kill -INT "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  scripts/netns.sh down "$SUFFIX"
+  scripts/netns.sh down
 }
 trap cleanup EXIT INT TERM
 
 echo "== testbed: two namespaces joined by a veth pair"
-scripts/netns.sh up "$SUFFIX" | sed 's/^/   /'
+scripts/netns.sh up | sed 's/^/   /'
 
 COUNT=${DEMO_COUNT:-200}
 INTERVAL=${DEMO_INTERVAL:-10ms}
