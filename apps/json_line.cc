@@ -83,11 +83,28 @@ nlohmann::json WithOrigin(std::string_view type, nlohmann::json body) {
   return body;
 }
 
-void PrintJsonLine(std::string_view type, nlohmann::json body) {
-  const std::string line = WithOrigin(type, std::move(body)).dump();
+nlohmann::json WithOrigin(std::string_view type, nlohmann::json body, const JsonTargetKeys& t) {
+  body = WithOrigin(type, std::move(body));
+  body["target"] = t.target;
+  for (const auto& [k, v] : t.labels) body["labels"][k] = v;
+  return body;
+}
+
+namespace {
+void PrintLine(const nlohmann::json& j) {
+  const std::string line = j.dump();
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+}
+}  // namespace
+
+void PrintJsonLine(std::string_view type, nlohmann::json body) {
+  PrintLine(WithOrigin(type, std::move(body)));
+}
+
+void PrintJsonLine(std::string_view type, nlohmann::json body, const JsonTargetKeys& t) {
+  PrintLine(WithOrigin(type, std::move(body), t));
 }
 
 }  // namespace ringstamp::app

@@ -8,11 +8,14 @@
 //   "host"       this host's name (gethostname)
 //   "interface"  -i (or --tap) of the run, "" when the command has none
 //   "labels"     the --label k=v pairs, {} when none
-//   "target"     the probe client's reflector ("ADDR:PORT" or the ICMP peer), only there
+//   "target"     the probe client's reflector ("ADDR:PORT" or the ICMP peer), only there;
+//                with several targets each line names its own, and its labels from the
+//                targets file join the --label ones (the target's value wins a clash)
 //
 // docs/json.md describes every key of every line; docs/json-schema.json is the JSON Schema
 // the tests validate every line against. main sets the origin once before the command runs;
-// printing is for the thread that owns stdout's lines (the command's main thread). One dump
+// printing is for the thread that owns stdout's lines (the command's main thread, or a
+// thread holding the command's output lock, as the probe client's sessions do). One dump
 // and one stdout write per line.
 #pragma once
 
@@ -54,7 +57,15 @@ const JsonOrigin& CurrentJsonOrigin();
 // `body` with the origin keys and "type" added (a body's own "type" is replaced).
 nlohmann::json WithOrigin(std::string_view type, nlohmann::json body);
 
-// Prints WithOrigin(type, body) as one line on stdout and flushes.
+// One probe target's keys: its "target" and the labels it adds to (or overrides in) --label's.
+struct JsonTargetKeys {
+  std::string target;
+  std::map<std::string, std::string> labels;
+};
+nlohmann::json WithOrigin(std::string_view type, nlohmann::json body, const JsonTargetKeys& t);
+
+// Prints WithOrigin(type, body[, t]) as one line on stdout and flushes.
 void PrintJsonLine(std::string_view type, nlohmann::json body);
+void PrintJsonLine(std::string_view type, nlohmann::json body, const JsonTargetKeys& t);
 
 }  // namespace ringstamp::app

@@ -172,15 +172,16 @@ int main(int argc, char** argv) {
   std::vector<char*> rest;
   rest.push_back(argv[0]);
   for (std::string& w : normalized) rest.push_back(w.data());
-  // A repeated list flag (--ip A --ip B, --label a=1 --label b=2) means every value;
-  // abseil would keep the last.
+  // A repeated list flag (--ip A --ip B, --label a=1 --label b=2, --server A --server B)
+  // means every value; abseil would keep the last.
+  constexpr int kLists = 3;
   std::vector<char*> merged;
-  std::string list_values[2];
-  constexpr const char* kListFlags[2] = {"ip", "label"};
+  std::string list_values[kLists];
+  constexpr const char* kListFlags[kLists] = {"ip", "label", "server"};
   for (size_t k = 0; k < rest.size(); ++k) {
     const std::string a = rest[k];
     bool taken = false;
-    for (int f = 0; f < 2 && k > 0 && !taken; ++f) {
+    for (int f = 0; f < kLists && k > 0 && !taken; ++f) {
       const std::string flag = absl::StrCat("--", kListFlags[f]);
       std::string value;
       if (a == flag && k + 1 < rest.size()) {
@@ -195,8 +196,8 @@ int main(int argc, char** argv) {
     }
     if (!taken) merged.push_back(rest[k]);
   }
-  std::string list_flags[2];
-  for (int f = 0; f < 2; ++f) {
+  std::string list_flags[kLists];
+  for (int f = 0; f < kLists; ++f) {
     if (list_values[f].empty()) continue;
     list_flags[f] = absl::StrCat("--", kListFlags[f], "=", list_values[f]);
     merged.push_back(list_flags[f].data());

@@ -22,8 +22,10 @@
 #include "apps/json_line.h"
 #include "apps/link_watch.h"
 #include "apps/phc_mapping_output.h"
+#include "apps/probe_fleet.h"
 #include "apps/probe_output.h"
 #include "apps/probe_series.h"
+#include "apps/probe_targets.h"
 #include "apps/probe_verdict.h"
 #include "apps/svg_plot.h"
 #include "apps/tap_setup.h"
@@ -44,7 +46,14 @@ ABSL_FLAG(std::vector<std::string>, ip, {},
           "IPv4 and IPv6");
 ABSL_FLAG(std::string, mac, "", "this endpoint's MAC (default: the interface's)");
 ABSL_FLAG(int32_t, port, 862, "STAMP UDP port of the reflector");
-ABSL_FLAG(std::string, server, "", "the reflector's address");
+ABSL_FLAG(std::vector<std::string>, server, {},
+          "the target: the reflector's address, ADDR or ADDR:PORT ([V6]:PORT for IPv6; PORT "
+          "defaults to --port), or with --mode icmp any host's address; repeat for several "
+          "targets, one session each");
+ABSL_FLAG(std::string, targets, "",
+          "a file of targets, one a line: ADDR[:PORT] [key=value ...] ('#' comments); "
+          "SIGHUP re-reads it (new targets start, removed ones stop with their summary, the "
+          "others go on)");
 ABSL_FLAG(std::string, gateway, "", "next hop for a reflector off this endpoint's subnet");
 ABSL_FLAG(std::string, interval, "100ms", "time between probes (e.g. 10ms, 250us)");
 ABSL_FLAG(int32_t, tos, 0, "IPv4 TOS / IPv6 traffic class of the probes");
@@ -368,30 +377,58 @@ int RunServer(const CommandArgs& args) {
   return kExitOk;
 }
 
-// What a run of either client hands back to the printing code.
-struct ClientRun {
-  absl::Status status;
-  ProbeSummary summary;
-  LatencySummary rx_overhead;
-};
-
-template <typename Client>
-ClientRun RunToEnd(Client& client, PacketRelay& relay,
-                   const std::function<void(const ProbeResult&)>& on_result, int64_t deadline) {
-  ClientRun out;
-  out.status = client.Run(on_result, &g_stop, deadline);
-  out.summary = client.Summary();
-  out.rx_overhead = client.RxOverhead();
-  relay.Stop();
-  return out;
-}
-
 absl::StatusOr<ProbeMode> ParseModeFlag(std::string_view text) {
   if (text == "stamp") return ProbeMode::kStamp;
   if (text == "icmp") return ProbeMode::kIcmpEcho;
   return absl::InvalidArgumentError(absl::StrFormat(
       "--mode must be stamp (UDP STAMP to a reflector) or icmp (ICMP echo to any host), got '%s'",
       ToAbsl(text)));
+}
+
+std::atomic<bool> g_reload{false};
+void OnReloadSignal(int) { g_reload.store(true); }
+
+// The targets of the run: --server (repeatable) or --targets FILE, not both.
+absl::StatusOr<std::vector<ProbeTarget>> ReadTargets(uint16_t default_port, bool with_port) {
+  const std::vector<std::string> servers = absl::GetFlag(FLAGS_server);
+  const std::string file = absl::GetFlag(FLAGS_targets);
+  if (!servers.empty() && !file.empty()) {
+    return absl::InvalidArgumentError(
+        "--server and --targets both given: name the targets one way (the file may hold any "
+        "number)");
+  }
+  if (!file.empty()) return ReadTargetsFile(file, default_port, with_port);
+  if (servers.empty()) {
+    return absl::InvalidArgumentError(
+        "--server ADDR (the reflector, or with --mode icmp any host; repeatable) or --targets "
+        "FILE is required");
+  }
+  std::vector<ProbeTarget> out;
+  for (const std::string& spec : servers) {
+    auto t = ParseTargetSpec(spec, "--server", default_port, with_port);
+    if (!t.ok()) return t.status();
+    for (const ProbeTarget& o : out) {
+      if (o.ip == t->ip && o.port == t->port) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("--server %s given twice", ToAbsl(t->Name())));
+      }
+    }
+    out.push_back(*std::move(t));
+  }
+  if (out.size() > kMaxProbeTargets) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "more than %d --server targets; split them across clients", kMaxProbeTargets));
+  }
+  return out;
+}
+
+// Every target must be a peer (not one of our own addresses).
+absl::Status CheckTargets(const std::vector<ProbeTarget>& targets, std::string_view where) {
+  const auto own = OwnAddresses(absl::GetFlag(FLAGS_ip));
+  for (const ProbeTarget& t : targets) {
+    if (absl::Status c = CheckPeerAddress(where, t.ip, own); !c.ok()) return c;
+  }
+  return absl::OkStatus();
 }
 
 int RunClient(const CommandArgs& args) {
@@ -402,19 +439,6 @@ int RunClient(const CommandArgs& args) {
   auto mode = ParseModeFlag(absl::GetFlag(FLAGS_mode));
   if (!mode.ok()) return Fail(cmd, mode.status());
   const bool icmp = *mode == ProbeMode::kIcmpEcho;
-  auto server_ip = ParseIpFlag("--server", absl::GetFlag(FLAGS_server));
-  if (!server_ip.ok()) return Fail(cmd, server_ip.status());
-  if (absl::Status c =
-          CheckPeerAddress("--server", *server_ip, OwnAddresses(absl::GetFlag(FLAGS_ip)));
-      !c.ok()) {
-    return Fail(cmd, c);
-  }
-  if (absl::Status c = CheckCount("--count", absl::GetFlag(FLAGS_count)); !c.ok()) {
-    return Fail(cmd, c);
-  }
-  if (absl::Status c = CheckDurationSeconds("--duration", absl::GetFlag(FLAGS_duration)); !c.ok()) {
-    return Fail(cmd, c);
-  }
   const int port = absl::GetFlag(FLAGS_port);
   if (port < 1 || port > 65535)
     return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));
@@ -422,13 +446,21 @@ int RunClient(const CommandArgs& args) {
     return Fail(cmd, absl::InvalidArgumentError(
                          "--port does not apply to --mode icmp: ICMP echo has no port"));
   }
-  if (icmp) {
-    SetJsonTarget(server_ip->ToString());
-  } else if (server_ip->is_v6()) {
-    SetJsonTarget(absl::StrCat("[", server_ip->ToString(), "]:", port));
-  } else {
-    SetJsonTarget(absl::StrCat(server_ip->ToString(), ":", port));
+  auto targets = ReadTargets(static_cast<uint16_t>(port), !icmp);
+  if (!targets.ok()) return Fail(cmd, targets.status());
+  const std::string targets_file = absl::GetFlag(FLAGS_targets);
+  if (absl::Status c = CheckTargets(*targets, targets_file.empty() ? "--server" : targets_file);
+      !c.ok()) {
+    return Fail(cmd, c);
   }
+  const bool many = targets->size() > 1 || !targets_file.empty();
+  if (absl::Status c = CheckCount("--count", absl::GetFlag(FLAGS_count)); !c.ok()) {
+    return Fail(cmd, c);
+  }
+  if (absl::Status c = CheckDurationSeconds("--duration", absl::GetFlag(FLAGS_duration)); !c.ok()) {
+    return Fail(cmd, c);
+  }
+  if (!many) SetJsonTarget((*targets)[0].Name());
   if (icmp && absl::GetFlag(FLAGS_clocks_synchronised)) {
     return Fail(cmd, absl::InvalidArgumentError(
                          "--clocks-synchronised does not apply to --mode icmp: without reflector "
@@ -441,23 +473,32 @@ int RunClient(const CommandArgs& args) {
   auto interval = ParseDurationNs("--interval", absl::GetFlag(FLAGS_interval));
   if (!interval.ok()) return Fail(cmd, interval.status());
   if (*interval <= 0) return Fail(cmd, absl::InvalidArgumentError("--interval must be > 0"));
-  if (!absl::GetFlag(FLAGS_plot).empty()) {  // now, not after the run
-    if (absl::Status s = CheckPlotWritable(absl::GetFlag(FLAGS_plot)); !s.ok()) return Fail(cmd, s);
+  const std::string plot = absl::GetFlag(FLAGS_plot);
+  if (!plot.empty() && many) {
+    return Fail(cmd, absl::InvalidArgumentError(
+                         "--plot draws one target's run: give one --server (run a client per "
+                         "target to plot each)"));
   }
-  ProbeSenderOptions so;
+  if (!plot.empty()) {  // now, not after the run
+    if (absl::Status s = CheckPlotWritable(plot); !s.ok()) return Fail(cmd, s);
+  }
+  ProbeFleet::Options fo;
+  ProbeSenderOptions& so = fo.stamp;
   so.count = static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_count)));
   so.interval_ns = *interval;
-  IcmpEchoSenderOptions io;
+  IcmpEchoSenderOptions& io = fo.echo;
   const int size = absl::GetFlag(FLAGS_size);
   if (icmp && size != 0) {
     // Echo data after the ICMP header in one 1500-byte packet: 1500 - 20 - 8 or 1500 - 40 - 8.
-    const int max = server_ip->is_v4() ? 1472 : 1452;
+    const bool any_v6 = std::any_of(targets->begin(), targets->end(),
+                                    [](const ProbeTarget& t) { return t.ip.is_v6(); });
+    const int max = any_v6 ? 1452 : 1472;
     if (size < static_cast<int>(kIcmpProbeHeaderSize) || size > max) {
-      return Fail(cmd, absl::InvalidArgumentError(absl::StrFormat(
-                           "--size with --mode icmp is the echo data: %d..%d bytes over %s (the "
-                           "first %d carry the sequence number and t1)",
-                           kIcmpProbeHeaderSize, max, server_ip->is_v4() ? "IPv4" : "IPv6",
-                           kIcmpProbeHeaderSize)));
+      return Fail(cmd,
+                  absl::InvalidArgumentError(absl::StrFormat(
+                      "--size with --mode icmp is the echo data: %d..%d bytes over %s (the "
+                      "first %d carry the sequence number and t1)",
+                      kIcmpProbeHeaderSize, max, any_v6 ? "IPv6" : "IPv4", kIcmpProbeHeaderSize)));
     }
     io.data_size = static_cast<size_t>(size);
   } else if (size != 0) {
@@ -480,6 +521,9 @@ int RunClient(const CommandArgs& args) {
   io.tx_stamp_wait_ns = so.tx_stamp_wait_ns;
   const int tos = absl::GetFlag(FLAGS_tos);
   if (tos < 0 || tos > 255) return Fail(cmd, absl::InvalidArgumentError("--tos must be 0..255"));
+  fo.icmp = icmp;
+  fo.tos = static_cast<uint8_t>(tos);
+  fo.report_every_ns = *report_every;
   const double duration = absl::GetFlag(FLAGS_duration);
   if (so.count == 0 && duration <= 0) {
     if (!json) std::fprintf(stderr, "no --count or --duration: probing until SIGINT\n");
@@ -488,95 +532,152 @@ int RunClient(const CommandArgs& args) {
   if (!host.ok()) return Fail(cmd, host.status());
   so.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), so.error_estimate.ptp_format);
   so.tai_utc_offset_s = TaiUtcOffsetSeconds();
-  std::unique_ptr<ProbeClient> stamp_client;
-  std::unique_ptr<IcmpProbeClient> icmp_client;
-  if (icmp) {
-    auto c = IcmpProbeClient::Create(
-        host->conn, {.target = *server_ip, .tos = static_cast<uint8_t>(tos), .sender = io});
-    if (!c.ok()) return Fail(cmd, c.status());
-    icmp_client = std::move(*c);
-  } else {
-    auto c = ProbeClient::Create(host->conn, {.server = {*server_ip, static_cast<uint16_t>(port)},
-                                              .tos = static_cast<uint8_t>(tos),
-                                              .sender = so});
-    if (!c.ok()) return Fail(cmd, c.status());
-    stamp_client = std::move(*c);
-  }
-  InstallSignals(*host->relay);
-  if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
-  const std::string from = host->conn->AddressOf(server_ip->family()).ToString();
-  if (!json && icmp) {
-    std::printf(
-        "pinging %s from %s every %s (ICMP echo, identifier %d, %d data bytes; %s stamps "
-        "asked)\n",
-        server_ip->ToString().c_str(), from.c_str(), absl::GetFlag(FLAGS_interval).c_str(),
-        icmp_client->identifier(), static_cast<int>(io.data_size),
-        std::string(host->plan.rx_source_name()).c_str());
-  } else if (!json) {
-    std::printf("probing %s port %d from %s every %s (%s stamps asked)\n",
-                server_ip->ToString().c_str(), port, from.c_str(),
-                absl::GetFlag(FLAGS_interval).c_str(),
-                std::string(host->plan.rx_source_name()).c_str());
-  }
-  if (!json) std::printf("%s\n", FormatProbeLegend(so.clocks_synchronised, *mode).c_str());
-  const std::string plot = absl::GetFlag(FLAGS_plot);
-  const int64_t deadline = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
+  fo.deadline_mono_ns = duration > 0 ? MonotonicNs() + static_cast<int64_t>(duration * 1e9) : 0;
+
   const bool quiet = absl::GetFlag(FLAGS_q);  // ping's -q: the summary only
-  // --report-every: windows on the system clock, aligned to multiples of the period.
-  ProbeWindow window(RealtimeNs());
-  int64_t next_report = *report_every > 0 ? NextBoundary(RealtimeNs(), *report_every) : 0;
-  auto report = [&](int64_t end_ns) {
-    const ProbeWindowSummary w = window.Close(end_ns);
+  // Each target's lines: JSON with its own "target" and labels; text prefixed with the target
+  // when there are several. Runs on the session's thread with the fleet's output lock held.
+  auto report = [&](FleetSession& s, int64_t end_ns) {
+    const ProbeWindowSummary w = s.window.Close(end_ns);
     if (json) {
-      PrintJsonLine("interval", ProbeWindowToJson(w, *mode, so.clocks_synchronised));
+      PrintJsonLine("interval", ProbeWindowToJson(w, *mode, so.clocks_synchronised), s.keys);
     } else {
-      std::printf("%s\n", FormatProbeWindow(w, *mode, so.clocks_synchronised).c_str());
+      std::printf("%s%s\n", many ? absl::StrCat(s.keys.target, ": ").c_str() : "",
+                  FormatProbeWindow(w, *mode, so.clocks_synchronised).c_str());
       std::fflush(stdout);
     }
   };
-  PlotSeries plot_series;
-  auto on_result = [&](const ProbeResult& r) {
-    if (next_report > 0) {
-      if (const int64_t now = RealtimeNs(); now >= next_report) {
-        report(next_report);  // results so far belong to the window that just ended
-        next_report = NextBoundary(now, *report_every);
+  auto on_result = [&](FleetSession& s, const ProbeResult& r) {
+    if (s.next_report_ns > 0) {
+      if (const int64_t now = RealtimeNs(); now >= s.next_report_ns) {
+        report(s, s.next_report_ns);  // results so far belong to the window that just ended
+        s.next_report_ns = NextBoundary(now, *report_every);
       }
-      window.Add(r);
+      s.window.Add(r);
     }
-    if (!plot.empty()) plot_series.Add(r);
+    if (!plot.empty()) s.plot.Add(r);
     if (quiet) return;
     if (json) {
-      PrintJsonLine("probe", ProbeResultToJson(r, so.clocks_synchronised));
+      PrintJsonLine("probe", ProbeResultToJson(r, so.clocks_synchronised), s.keys);
     } else {
-      std::printf("%s\n", FormatProbeLine(r).c_str());
+      std::printf("%s%s\n", many ? absl::StrCat(s.keys.target, ": ").c_str() : "",
+                  FormatProbeLine(r).c_str());
     }
     std::fflush(stdout);
   };
+  ProbeFleet fleet(host->conn, fo, on_result);
+  InstallSignals(*host->relay);
+  if (!targets_file.empty()) {
+    // SIGHUP re-reads the targets file (instead of stopping the run, as it does elsewhere).
+    struct sigaction sa {};
+    sa.sa_handler = OnReloadSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, nullptr);
+  }
+  if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
+  for (const ProbeTarget& t : *targets) {
+    if (absl::Status s = fleet.Add(t); !s.ok()) {
+      fleet.StopAll();
+      fleet.Reap([](FleetSession&) {});
+      host->relay->Stop();
+      return Fail(cmd, s);
+    }
+  }
+  if (!json) {
+    for (const ProbeTarget& t : *targets) {
+      const std::string from = host->conn->AddressOf(t.ip.family()).ToString();
+      if (icmp) {
+        std::printf("pinging %s from %s every %s (ICMP echo, %d data bytes; %s stamps asked)\n",
+                    t.ip.ToString().c_str(), from.c_str(), absl::GetFlag(FLAGS_interval).c_str(),
+                    static_cast<int>(io.data_size),
+                    std::string(host->plan.rx_source_name()).c_str());
+      } else {
+        std::printf("probing %s port %d from %s every %s (%s stamps asked)\n",
+                    t.ip.ToString().c_str(), t.port, from.c_str(),
+                    absl::GetFlag(FLAGS_interval).c_str(),
+                    std::string(host->plan.rx_source_name()).c_str());
+      }
+    }
+    std::printf("%s\n", FormatProbeLegend(so.clocks_synchronised, *mode).c_str());
+  }
   std::optional<LinkReporter> link;
   if (!host->tap) {
     link.emplace(absl::GetFlag(FLAGS_i), json);
     link->StartThread();
   }
-  const ClientRun run = icmp ? RunToEnd(*icmp_client, *host->relay, on_result, deadline)
-                             : RunToEnd(*stamp_client, *host->relay, on_result, deadline);
-  if (next_report > 0 && !window.empty()) report(RealtimeNs());  // the last, shorter window
-  if (link) link->StopThread();
-  if (!run.status.ok()) return Fail(cmd, run.status);
-  const std::string title = absl::StrCat("probe ", icmp ? "icmp " : "", server_ip->ToString());
-  if (json) {
-    nlohmann::json j = ProbeSummaryToJson(run.summary);
-    j["rx_overhead_ns"] = LatencyToJson(run.rx_overhead);
-    if (auto phc = PhcMappingJson(host->plan)) j["phc_mapping"] = std::move(*phc);
-    if (icmp) j["identifier"] = icmp_client->identifier();
-    j["link_outages"] = link ? link->outages() : 0;
-    PrintJsonLine("summary", std::move(j));
-  } else {
-    std::printf("%s\n", FormatProbeSummary(run.summary, title).c_str());
-    const LatencySummary& o = run.rx_overhead;
-    if (o.count > 0) {
-      std::printf("probe's own RX overhead (userspace - kernel software stamp): p50 %s, p99 %s\n",
-                  FormatDurationUs(o.p50).c_str(), FormatDurationUs(o.p99).c_str());
+
+  // Each session's end: its last window, its summary, its verdict. On the main thread with
+  // the output lock held.
+  int exit_code = kExitOk;
+  absl::Status first_error;
+  std::vector<ProbeResult> plot_results;
+  ProbeSummary plot_summary;
+  auto on_end = [&](FleetSession& s) {
+    if (s.next_report_ns > 0 && !s.window.empty()) report(s, RealtimeNs());  // the last window
+    if (!s.status.ok()) {
+      std::fprintf(stderr, "ringstamp %s: %s%s\n", cmd.c_str(),
+                   many ? absl::StrCat(s.keys.target, ": ").c_str() : "",
+                   std::string(s.status.message()).c_str());
+      if (first_error.ok()) first_error = s.status;
+      return;
     }
+    const std::string title =
+        absl::StrCat("probe ", icmp ? "icmp " : "", many ? s.keys.target : s.target.ip.ToString(),
+                     s.removed ? " (removed from the targets file)" : "");
+    if (json) {
+      nlohmann::json j = ProbeSummaryToJson(s.summary);
+      j["rx_overhead_ns"] = LatencyToJson(s.rx_overhead);
+      if (auto phc = PhcMappingJson(host->plan)) j["phc_mapping"] = std::move(*phc);
+      if (icmp) j["identifier"] = s.icmp->identifier();
+      j["link_outages"] = link ? link->outages() : 0;
+      PrintJsonLine("summary", std::move(j), s.keys);
+    } else {
+      std::printf("%s\n", FormatProbeSummary(s.summary, title).c_str());
+      const LatencySummary& o = s.rx_overhead;
+      if (o.count > 0) {
+        std::printf("probe's own RX overhead (userspace - kernel software stamp): p50 %s, p99 %s\n",
+                    FormatDurationUs(o.p50).c_str(), FormatDurationUs(o.p99).c_str());
+      }
+      std::fflush(stdout);
+    }
+    const ProbeVerdict verdict = JudgeProbeRun(s.summary.counters, *max_loss);
+    if (verdict.code != kExitOk) {
+      std::fprintf(stderr, "ringstamp %s: %s%s\n", cmd.c_str(),
+                   many ? absl::StrCat(s.keys.target, ": ").c_str() : "", verdict.why.c_str());
+      exit_code = std::max(exit_code, verdict.code);
+    }
+    if (!plot.empty()) {
+      plot_results = s.plot.results();
+      plot_summary = s.summary;
+    }
+  };
+  while (fleet.Reap(on_end)) {
+    if (g_stop.load()) fleet.StopAll();
+    if (g_reload.exchange(false)) {
+      auto next = ReadTargetsFile(targets_file, static_cast<uint16_t>(port), !icmp);
+      if (next.ok()) {
+        if (absl::Status c = CheckTargets(*next, targets_file); !c.ok()) next = c;
+      }
+      std::lock_guard<std::mutex> l(fleet.output_mutex());
+      if (!next.ok()) {
+        std::fprintf(stderr, "ringstamp %s: SIGHUP: %s; probing the targets as they were\n",
+                     cmd.c_str(), std::string(next.status().message()).c_str());
+      } else if (auto change = fleet.Reconcile(*next); !change.ok()) {
+        std::fprintf(stderr, "ringstamp %s: SIGHUP: %s\n", cmd.c_str(),
+                     std::string(change.status().message()).c_str());
+      } else {
+        std::fprintf(stderr, "ringstamp %s: SIGHUP: %s re-read: %zu added, %zu removed, %zu kept\n",
+                     cmd.c_str(), targets_file.c_str(), change->added, change->removed,
+                     change->kept);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  host->relay->Stop();
+  if (link) link->StopThread();
+  if (!first_error.ok()) return Fail(cmd, first_error);
+  if (!json) {
     if (const std::string phc = PhcMappingLine(host->plan); !phc.empty()) {
       std::printf("%s\n", phc.c_str());
     }
@@ -585,9 +686,10 @@ int RunClient(const CommandArgs& args) {
     }
   }
   if (!plot.empty()) {
+    const ProbeTarget& t = (*targets)[0];
     ProbePlotData data = MakeProbePlotData(
-        plot_series.results(), run.summary,
-        absl::StrCat("ringstamp probe ", icmp ? "icmp " : "", "→ ", server_ip->ToString()),
+        plot_results, plot_summary,
+        absl::StrCat("ringstamp probe ", icmp ? "icmp " : "", "→ ", t.ip.ToString()),
         absl::StrCat(icmp ? "ICMP echo (RTT includes the peer's stack), " : "", "interval ",
                      absl::GetFlag(FLAGS_interval), ", ", ToAbsl(host->plan.rx_source_name()),
                      " stamps"));
@@ -598,10 +700,7 @@ int RunClient(const CommandArgs& args) {
     std::fprintf(stderr, "ringstamp %s: the interface was removed\n", cmd.c_str());
     return kExitFailure;
   }
-  const ProbeVerdict verdict = JudgeProbeRun(run.summary.counters, *max_loss);
-  if (verdict.code != kExitOk)
-    std::fprintf(stderr, "ringstamp %s: %s\n", cmd.c_str(), verdict.why.c_str());
-  return verdict.code;
+  return exit_code;
 }
 
 }  // namespace
@@ -615,33 +714,14 @@ RINGSTAMP_COMMAND(probe_server, "probe server",
 RINGSTAMP_COMMAND(probe_client, "probe client",
                   "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
                   "icmp, any host with ICMP echo (RTT)",
-                  (std::vector<std::string>{"i",
-                                            "ip",
-                                            "mac",
-                                            "vlan",
-                                            "server",
-                                            "port",
-                                            "count",
-                                            "interval",
-                                            "q",
-                                            "size",
-                                            "tos",
-                                            "json",
-                                            "label",
-                                            "plot",
-                                            "tstamp",
-                                            "gateway",
-                                            "timeout",
-                                            "duration",
-                                            "clocks_synchronised",
-                                            "busy_poll",
-                                            "cpu",
-                                            "tap",
-                                            "tap_ip",
-                                            "mode",
-                                            "max_loss",
-                                            "report_every",
-                                            "tx_stamps_via"}),
+                  (std::vector<std::string>{
+                      "i",         "ip",       "mac",          "vlan",
+                      "server",    "targets",  "port",         "count",
+                      "interval",  "q",        "size",         "tos",
+                      "json",      "label",    "plot",         "tstamp",
+                      "gateway",   "timeout",  "duration",     "clocks_synchronised",
+                      "busy_poll", "cpu",      "tap",          "tap_ip",
+                      "mode",      "max_loss", "report_every", "tx_stamps_via"}),
                   RunClient);
 
 }  // namespace ringstamp::app
