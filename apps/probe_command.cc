@@ -616,10 +616,14 @@ int RunClient(const CommandArgs& args) {
   auto on_end = [&](FleetSession& s) {
     if (s.next_report_ns > 0 && !s.window.empty()) report(s, RealtimeNs());  // the last window
     if (!s.status.ok()) {
-      std::fprintf(stderr, "ringstamp %s: %s%s\n", cmd.c_str(),
-                   many ? absl::StrCat(s.keys.target, ": ").c_str() : "",
+      if (!many) {  // the run's error: reported once, at the end, as before
+        first_error = s.status;
+        return;
+      }
+      // One target failed (its neighbour never answered, say): the others go on.
+      std::fprintf(stderr, "ringstamp %s: %s: %s\n", cmd.c_str(), s.keys.target.c_str(),
                    std::string(s.status.message()).c_str());
-      if (first_error.ok()) first_error = s.status;
+      exit_code = std::max(exit_code, kExitFailure);
       return;
     }
     const std::string title =
