@@ -8,16 +8,15 @@
 # wait is bounded and everything made is removed on exit.
 set -euo pipefail
 bin=$1 src=$2
-sfx=$$
-na=rsdua$sfx nb=rsdub$sfx
-ia=${na:0:15} ib=${nb:0:15}
+export RINGSTAMP_NETNS_SUFFIX=du$$  # the two namespaces' names (scripts/netns.sh)
+eval "$("$src/scripts/netns.sh" env)"
+na=$NS_A nb=$NS_B ia=$IF_A ib=$IF_B
 tmp=$(mktemp -d /tmp/rs-deploy.XXXXXX)
 chmod 755 "$tmp"
 cleanup() {
   ip netns pids "$na" 2>/dev/null | xargs -r kill 2>/dev/null || true
   ip netns pids "$nb" 2>/dev/null | xargs -r kill 2>/dev/null || true
-  ip netns del "$na" 2>/dev/null || true
-  ip netns del "$nb" 2>/dev/null || true
+  "$src/scripts/netns.sh" down >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -35,13 +34,7 @@ systemd-analyze verify --man=no "$tmp/units/ringstamp-reflector.service" \
   "$tmp/units/ringstamp-probe@10.97.0.10.service" || fail "systemd-analyze verify"
 
 # 2. Two namespaces: the reflector's host and the client's.
-ip netns add "$na"
-ip netns add "$nb"
-ip link add "$ia" netns "$na" type veth peer name "$ib" netns "$nb"
-for side in "$na:$ia" "$nb:$ib"; do
-  ip -n "${side%%:*}" link set lo up
-  ip -n "${side%%:*}" link set "${side##*:}" up
-done
+"$src/scripts/netns.sh" up >/dev/null
 
 # ExecStart of UNIT with the settings file's variables (as systemd: ${X} one word, $X split
 # on spaces) and the instance %i. Prints one argument a line.

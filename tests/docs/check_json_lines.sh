@@ -6,14 +6,14 @@
 # namespaces and files go away on any exit.
 set -euo pipefail
 bin=$1 src=$2
-sfx=$$
-na=rsjla$sfx nb=rsjlb$sfx ia=rsjla$sfx ib=rsjlb$sfx
+export RINGSTAMP_NETNS_SUFFIX=jl$$  # the two namespaces' names (scripts/netns.sh)
+eval "$("$src/scripts/netns.sh" env)"
+na=$NS_A nb=$NS_B ia=$IF_A ib=$IF_B
 out=$(mktemp -d /tmp/rs-json-lines.XXXXXX)
 cleanup() {
   ip netns pids "$na" 2>/dev/null | xargs -r kill 2>/dev/null || true
   ip netns pids "$nb" 2>/dev/null | xargs -r kill 2>/dev/null || true
-  ip netns del "$na" 2>/dev/null || true
-  ip netns del "$nb" 2>/dev/null || true
+  "$src/scripts/netns.sh" down >/dev/null 2>&1 || true
   rm -rf "$out"
 }
 trap cleanup EXIT
@@ -26,37 +26,34 @@ wait_for() {  # wait_for FILE TEXT: up to 20 s
   return 1
 }
 
-ip netns add "$na"
-ip netns add "$nb"
-ip link add "${ia:0:15}" netns "$na" type veth peer name "${ib:0:15}" netns "$nb"
-ia=${ia:0:15} ib=${ib:0:15}
-for n in "$na:$ia:02:72:73:00:01:01:10.98.0.1" "$nb:$ib:02:72:73:00:01:02:10.98.0.2"; do
-  IFS=: read -r ns ifn m1 m2 m3 m4 m5 m6 ip4 <<<"$n"
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set "$ifn" address "$m1:$m2:$m3:$m4:$m5:$m6"
-  ip -n "$ns" addr add "$ip4/24" dev "$ifn"
-  ip -n "$ns" link set "$ifn" up
-done
+"$src/scripts/netns.sh" up >/dev/null  # $IP4_A 10.99.0.1, $IP4_B 10.99.0.2 in the OS
 
 # probe: a reflector, a client in each mode (one with labels and synchronised clocks).
-ip netns exec "$nb" "$bin" probe server -i "$ib" --ip 10.98.0.12/24 --duration 60 --json --label role=reflector \
+ip netns exec "$nb" "$bin" probe server -i "$ib" --ip 10.99.0.12/24 --duration 60 --json --label role=reflector \
   --report-every 200ms \
   >"$out/server.json" 2>"$out/server.err" &
 server=$!
 wait_for "$out/server.err" "STAMP reflector on"
-in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.12 -c 5 -i 10ms --json \
+in_a "$bin" probe client -i "$ia" --ip 10.99.0.21/24 --server 10.99.0.12 -c 5 -i 10ms --json \
   --label site=lab --label rack=r4 >"$out/client.json"
-in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.12 -c 5 -i 10ms --json \
+in_a "$bin" probe client -i "$ia" --ip 10.99.0.21/24 --server 10.99.0.12 -c 5 -i 10ms --json \
   --clocks-synchronised >"$out/client-sync.json"
-in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.2 --mode icmp -c 3 \
+# Several targets: each line names its own, with the targets file's labels.
+printf '10.99.0.12 rack=r1\n10.99.0.12:863 rack=r2 # nobody answers there\n' >"$out/targets.txt"
+in_a "$bin" probe client -i "$ia" --ip 10.99.0.21/24 --targets "$out/targets.txt" -c 3 -i 10ms \
+  --timeout 200ms --json --label site=lab >"$out/client-targets.json" && rc=0 || rc=$?
+[ "$rc" -eq 1 ] || { echo "two targets, one unanswered: exit $rc, want 1" >&2; exit 1; }
+[ "$(grep -c '"type":"summary"' "$out/client-targets.json")" -eq 2 ] ||
+  { echo "two targets: want two summary lines" >&2; exit 1; }
+in_a "$bin" probe client -i "$ia" --ip 10.99.0.21/24 --server 10.99.0.2 --mode icmp -c 3 \
   -i 10ms --json >"$out/client-icmp.json"
-in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.12 --duration 1 -i 10ms \
+in_a "$bin" probe client -i "$ia" --ip 10.99.0.21/24 --server 10.99.0.12 --duration 1 -i 10ms \
   --report-every 200ms -q --json >"$out/client-report.json"
-in_a "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.2 --mode icmp \
+in_a "$bin" probe client -i "$ia" --ip 10.99.0.21/24 --server 10.99.0.2 --mode icmp \
   --duration 0.5 -i 10ms --report-every 200ms -q --json >"$out/client-icmp-report.json"
 # A link outage in the middle of a run: the client prints link lines. (Background jobs run
 # `ip netns exec` itself, which execs ringstamp, so $! is ringstamp and takes the signal.)
-ip netns exec "$na" "$bin" probe client -i "$ia" --ip 10.98.0.21/24 --server 10.98.0.12 -c 40 -i 20ms --json \
+ip netns exec "$na" "$bin" probe client -i "$ia" --ip 10.99.0.21/24 --server 10.99.0.12 -c 40 -i 20ms --json \
   >"$out/client-link.json" 2>/dev/null &
 client=$!
 sleep 0.3
@@ -73,7 +70,7 @@ ip netns exec "$nb" "$bin" capture -i "$ib" -c 5 --duration 30 -w "$out/cap.pcap
   >"$out/capture.json" 2>"$out/capture.err" &
 cap=$!
 wait_for "$out/capture.err" "capturing on"
-in_a "$bin" gen -i "$ia" --dst-mac 02:72:73:00:01:02 --src-ip 10.98.0.1 --dst-ip 10.98.0.2 \
+in_a "$bin" gen -i "$ia" --dst-mac 02:72:73:00:00:02 --src-ip 10.99.0.1 --dst-ip 10.99.0.2 \
   -c 5 --rate 1000 --tx-stamps --json >"$out/gen.json"
 wait "$cap"
 
