@@ -21,8 +21,10 @@
 #include "apps/input_checks.h"
 #include "apps/json_line.h"
 #include "apps/link_watch.h"
+#include "apps/metrics_server.h"
 #include "apps/phc_mapping_output.h"
 #include "apps/probe_fleet.h"
+#include "apps/probe_metrics.h"
 #include "apps/probe_output.h"
 #include "apps/probe_series.h"
 #include "apps/probe_targets.h"
@@ -76,6 +78,9 @@ ABSL_FLAG(std::string, report_every, "",
 ABSL_FLAG(std::string, max_loss, "100",
           "exit 1 when more than this percentage of the probes is lost (with or without '%'); "
           "exit 1 also when nothing is answered at all");
+ABSL_FLAG(std::string, metrics, "",
+          "serve Prometheus / OpenMetrics metrics at http://ADDR:PORT/metrics (e.g. "
+          "127.0.0.1:9862, [::1]:9862, :9862 for every address); docs/metrics.md lists them");
 ABSL_FLAG(std::string, mode, "stamp",
           "probe client: stamp (UDP STAMP to a reflector: t1..t4, dwell, network RTT) or icmp "
           "(ICMP / ICMPv6 echo to any host's own stack: t1 and t4, RTT only; --size is then the "
@@ -298,6 +303,33 @@ void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const Reflect
   iv = now;
 }
 
+// --metrics: the address, parsed before anything is set up (a usage error exits 2).
+absl::StatusOr<std::optional<MetricsAddress>> MetricsFlag() {
+  const std::string text = absl::GetFlag(FLAGS_metrics);
+  if (text.empty()) return std::optional<MetricsAddress>();
+  auto a = ParseMetricsAddress(text);
+  if (!a.ok()) return a.status();
+  return std::optional<MetricsAddress>(*std::move(a));
+}
+
+// Labels on every series: the interface and the --label pairs.
+MetricLabels BaseMetricLabels() {
+  const JsonOrigin& o = CurrentJsonOrigin();
+  MetricLabels out = {{"interface", o.interface}};
+  for (const auto& [k, v] : o.labels) {
+    if (k != "interface") out.emplace_back(k, v);
+  }
+  return out;
+}
+
+std::optional<PhcMetrics> PhcMetricsOf(const TimestampingPlan& plan) {
+  if (!UsesPhcMapping(plan)) return std::nullopt;
+  const PhcClockStats p = plan.phc_map->Stats();
+  return PhcMetrics{.uncertainty_seconds = static_cast<double>(p.uncertainty_ns) / 1e9,
+                    .updates = p.updates,
+                    .failures = p.failures};
+}
+
 int RunServer(const CommandArgs& args) {
   const std::string cmd = "probe server";
   if (!args.positional.empty())
@@ -308,6 +340,8 @@ int RunServer(const CommandArgs& args) {
     return Fail(cmd, absl::InvalidArgumentError("--port must be 1..65535"));
   const double duration = absl::GetFlag(FLAGS_duration);
   if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(cmd, c);
+  auto metrics_address = MetricsFlag();
+  if (!metrics_address.ok()) return Fail(cmd, metrics_address.status());
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
   // The error estimate and S bit from the clock's real state (adjtimex, PHC mapping).
@@ -320,6 +354,19 @@ int RunServer(const CommandArgs& args) {
   auto server = ProbeServer::Create(host->conn,
                                     {.port = static_cast<uint16_t>(port), .reflector = reflector});
   if (!server.ok()) return Fail(cmd, server.status());
+  ProbeMetrics metrics(BaseMetricLabels(), CurrentJsonOrigin().version);
+  auto publish = [&] {
+    metrics.SetReflector((*server)->Summary(), host->conn->Stats(), (*server)->send_failures());
+    metrics.SetPhc(PhcMetricsOf(host->plan));
+  };
+  publish();
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (*metrics_address) {
+    auto m = MetricsServer::Start(**metrics_address,
+                                  [&metrics](MetricsFormat f) { return metrics.Render(f); });
+    if (!m.ok()) return Fail(cmd, m.status());
+    metrics_server = std::move(*m);
+  }
   InstallSignals(*host->relay);
   if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
   {
@@ -338,8 +385,13 @@ int RunServer(const CommandArgs& args) {
   // client's), from the main thread; the workers are not disturbed.
   ReflectorInterval interval{.start_ns = RealtimeNs()};
   int64_t next_report = *report_every > 0 ? NextBoundary(interval.start_ns, *report_every) : 0;
+  int64_t next_publish = MonotonicNs();
   while (!g_stop.load() && (end == 0 || MonotonicNs() < end)) {
     if (link) link->Poll();
+    if (metrics_server && MonotonicNs() >= next_publish) {
+      publish();  // the scrape reads this copy: no scrape ever waits for the reflector
+      next_publish = MonotonicNs() + 500'000'000;
+    }
     if (next_report > 0 && RealtimeNs() >= next_report) {
       PrintReflectorInterval(interval, next_report, (*server)->Summary(), host->conn->Stats(),
                              json);
@@ -538,6 +590,8 @@ int RunClient(const CommandArgs& args) {
     // into histograms early (≤ 0.2 % percentile error) instead of keeping 4 M samples each.
     so.max_exact_samples = io.max_exact_samples = kContinuousMaxExactSamples;
   }
+  auto metrics_address = MetricsFlag();
+  if (!metrics_address.ok()) return Fail(cmd, metrics_address.status());
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
   so.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), so.error_estimate.ptp_format);
@@ -575,7 +629,23 @@ int RunClient(const CommandArgs& args) {
     }
     std::fflush(stdout);
   };
-  ProbeFleet fleet(host->conn, fo, on_result);
+  ProbeMetrics metrics(BaseMetricLabels(), CurrentJsonOrigin().version);
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (*metrics_address) {
+    auto m = MetricsServer::Start(**metrics_address,
+                                  [&metrics](MetricsFormat f) { return metrics.Render(f); });
+    if (!m.ok()) return Fail(cmd, m.status());
+    metrics_server = std::move(*m);
+    fo.on_start = [&metrics](FleetSession& s) {
+      MetricLabels labels = {{"target", s.keys.target}};
+      for (const auto& [k, v] : s.keys.labels) labels.emplace_back(k, v);
+      metrics.AddTarget(s.keys.target, labels);
+    };
+  }
+  ProbeFleet fleet(host->conn, fo, [&](FleetSession& s, const ProbeResult& r) {
+    if (metrics_server) metrics.Observe(s.keys.target, r);
+    on_result(s, r);
+  });
   InstallSignals(*host->relay);
   if (!targets_file.empty()) {
     // SIGHUP re-reads the targets file (instead of stopping the run, as it does elsewhere).
@@ -624,6 +694,13 @@ int RunClient(const CommandArgs& args) {
   std::vector<ProbeResult> plot_results;
   ProbeSummary plot_summary;
   auto on_end = [&](FleetSession& s) {
+    if (metrics_server) {
+      if (s.removed) {
+        metrics.RemoveTarget(s.keys.target);  // no longer probed: its series go
+      } else {
+        metrics.SetCounters(s.keys.target, s.summary.counters);
+      }
+    }
     if (s.next_report_ns > 0 && !s.window.empty()) report(s, RealtimeNs());  // the last window
     if (!s.status.ok()) {
       if (!many) {  // the run's error: reported once, at the end, as before
@@ -666,8 +743,14 @@ int RunClient(const CommandArgs& args) {
       plot_summary = s.summary;
     }
   };
+  int64_t next_publish = MonotonicNs();
   while (fleet.Reap(on_end)) {
     if (g_stop.load()) fleet.StopAll();
+    if (metrics_server && MonotonicNs() >= next_publish) {
+      fleet.ForEach([&](FleetSession& s) { metrics.SetCounters(s.keys.target, s.Counters()); });
+      metrics.SetPhc(PhcMetricsOf(host->plan));
+      next_publish = MonotonicNs() + 200'000'000;
+    }
     if (g_reload.exchange(false)) {
       auto next = ReadTargetsFile(targets_file, static_cast<uint16_t>(port), !icmp);
       if (next.ok()) {
@@ -723,19 +806,19 @@ RINGSTAMP_COMMAND(probe_server, "probe server",
                   "answer STAMP probes (RFC 8762) with hardware/software stamps",
                   (std::vector<std::string>{"i", "ip", "mac", "vlan", "port", "duration", "tstamp",
                                             "json", "label", "gateway", "busy_poll", "cpu", "tap",
-                                            "tap_ip", "tx_stamps_via", "report_every"}),
+                                            "tap_ip", "tx_stamps_via", "report_every", "metrics"}),
                   RunServer);
-RINGSTAMP_COMMAND(probe_client, "probe client",
-                  "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
-                  "icmp, any host with ICMP echo (RTT)",
-                  (std::vector<std::string>{
-                      "i",         "ip",       "mac",          "vlan",
-                      "server",    "targets",  "port",         "count",
-                      "interval",  "q",        "size",         "tos",
-                      "json",      "label",    "plot",         "tstamp",
-                      "gateway",   "timeout",  "duration",     "clocks_synchronised",
-                      "busy_poll", "cpu",      "tap",          "tap_ip",
-                      "mode",      "max_loss", "report_every", "tx_stamps_via"}),
-                  RunClient);
+RINGSTAMP_COMMAND(
+    probe_client, "probe client",
+    "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
+    "icmp, any host with ICMP echo (RTT)",
+    (std::vector<std::string>{
+        "i",         "ip",           "mac",           "vlan",     "server",
+        "targets",   "port",         "count",         "interval", "q",
+        "size",      "tos",          "json",          "label",    "plot",
+        "tstamp",    "gateway",      "timeout",       "duration", "clocks_synchronised",
+        "busy_poll", "cpu",          "tap",           "tap_ip",   "mode",
+        "max_loss",  "report_every", "tx_stamps_via", "metrics"}),
+    RunClient);
 
 }  // namespace ringstamp::app

@@ -50,6 +50,7 @@ absl::Status ProbeFleet::Add(const ProbeTarget& target) {
     s->next_report_ns = NextBoundary(now, options_.report_every_ns);
   }
   FleetSession* raw = s.get();
+  if (options_.on_start) options_.on_start(*raw);
   sessions_.push_back(std::move(s));
   raw->thread = std::thread([this, raw] { RunSession(raw); });
   return absl::OkStatus();
@@ -92,6 +93,10 @@ absl::StatusOr<ProbeFleet::Change> ProbeFleet::Reconcile(const std::vector<Probe
     ++c.added;
   }
   return c;
+}
+
+void ProbeFleet::ForEach(const std::function<void(FleetSession&)>& fn) {
+  for (auto& s : sessions_) fn(*s);
 }
 
 void ProbeFleet::StopAll() {

@@ -61,6 +61,9 @@ struct FleetSession {
   absl::Status status;
   ProbeSummary summary;
   LatencySummary rx_overhead;
+
+  // The client's counters now (any thread; cheap).
+  ProbeCounters Counters() const { return stamp ? stamp->Counters() : icmp->Counters(); }
 };
 
 class ProbeFleet {
@@ -72,6 +75,8 @@ class ProbeFleet {
     IcmpEchoSenderOptions echo;    // the same for ICMP (identifier chosen per session)
     int64_t deadline_mono_ns = 0;  // 0: none
     int64_t report_every_ns = 0;   // 0: no --report-every windows
+    // Called on the main thread when a session starts (before its first result).
+    std::function<void(FleetSession&)> on_start;
   };
   using ResultFn = std::function<void(FleetSession&, const ProbeResult&)>;
   using EndFn = std::function<void(FleetSession&)>;
@@ -98,6 +103,8 @@ class ProbeFleet {
   // held) and forgets it. True while any session runs.
   bool Reap(const EndFn& ended);
   size_t running() const { return sessions_.size(); }
+  // Every session not yet reaped, on the main thread (e.g. to poll its client's counters).
+  void ForEach(const std::function<void(FleetSession&)>& fn);
   // For a caller that prints from the main thread between sessions' lines.
   std::mutex& output_mutex() { return out_mu_; }
 

@@ -5,10 +5,10 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format libmicrohttpd-dev prometheus
   liburing-dev libabsl-dev libbenchmark-dev doctest-dev libpcap-dev
   nlohmann-json3-dev libcap-dev libmnl-dev
-  iproute2 iputils-ping procps tcpdump tshark python3 python3-scapy python3-jsonschema
+  iproute2 iputils-ping procps tcpdump tshark python3 python3-scapy python3-jsonschema python3-prometheus-client
   netsniff-ng sockperf
   help2man netcat-openbsd dpkg-dev fakeroot libcap2-bin bash-completion man-db systemd util-linux
   clang libclang-rt-14-dev

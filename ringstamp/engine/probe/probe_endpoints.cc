@@ -141,4 +141,9 @@ ProbeSummary ProbeClient::Summary() const {
   return sender_.Summary();
 }
 
+ProbeCounters ProbeClient::Counters() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return sender_.counters();
+}
+
 }  // namespace ringstamp

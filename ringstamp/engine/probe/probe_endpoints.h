@@ -90,6 +90,9 @@ class ProbeClient {
   absl::Status Run(const std::function<void(const ProbeResult&)>& on_result,
                    const std::atomic<bool>* stop = nullptr, int64_t deadline_mono_ns = 0);
   ProbeSummary Summary() const;
+  // The counters alone (sent, received, lost, ...): a copy under the session's lock, cheap
+  // enough to poll from any thread while Run goes on (Summary computes percentiles).
+  ProbeCounters Counters() const;
   // The probe's own receive overhead: userspace − kernel software stamp of each
   // reply (how long a reply waited between the kernel and this program).
   LatencySummary RxOverhead() const;

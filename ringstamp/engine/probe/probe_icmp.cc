@@ -106,6 +106,11 @@ ProbeSummary IcmpProbeClient::Summary() const {
   return sender_.Summary();
 }
 
+ProbeCounters IcmpProbeClient::Counters() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return sender_.counters();
+}
+
 LatencySummary IcmpProbeClient::RxOverhead() const {
   std::lock_guard<std::mutex> l(mu_);
   return rx_overhead_.Summarize();

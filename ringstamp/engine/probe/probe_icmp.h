@@ -71,6 +71,7 @@ class IcmpProbeClient {
   absl::Status Run(const std::function<void(const ProbeResult&)>& on_result,
                    const std::atomic<bool>* stop = nullptr, int64_t deadline_mono_ns = 0);
   ProbeSummary Summary() const;
+  ProbeCounters Counters() const;  // as ProbeClient::Counters: cheap, any thread
   // userspace − kernel software stamp of each reply (as ProbeClient::RxOverhead).
   LatencySummary RxOverhead() const;
   uint64_t send_failures() const { return send_failures_; }
