@@ -197,3 +197,42 @@ TEST_CASE("probe client: bad targets are usage errors that say what to fix") {
     CHECK_MESSAGE(r.output.find(c.says) != std::string::npos, r.output);
   }
 }
+
+TEST_CASE("probe --metrics: a malformed address is a usage error, a port in use a runtime one") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  const std::string client =
+      absl::StrCat(kBin, " probe client -i ", tb.if_a(), " --ip ", tb.ip4_extra(20), " --server ",
+                   tb.ip4_extra(11), " -c 1 --metrics ");
+  for (const char* bad : {"9862", "localhost:9862", "127.0.0.1:0"}) {
+    CAPTURE(bad);
+    auto r = tb.Run(tb.ns_a(), client + bad + " 2>&1");
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.output.find("give ADDR:PORT") != std::string::npos, r.output);
+  }
+  // Something listens on the port already (nc, in the same namespace): exit 1, said why, and
+  // nothing was probed.
+  pid_t nc = SpawnShell(absl::StrCat("ip netns exec ", tb.ns_a(), " nc -l 127.0.0.1 19870"));
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      kill(pid, SIGTERM);
+      WaitPid(pid, 10);
+    }
+  } reap{nc};
+  bool listening = false;
+  for (int i = 0; i < 100 && !listening; ++i) {
+    listening = tb.Run(tb.ns_a(), "ss -Hltn 'sport = :19870' | grep -q 19870").exit_code == 0;
+    if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(listening);
+  auto r = tb.Run(tb.ns_a(), client + "127.0.0.1:19870 2>&1");
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(r.output.find("another program listens there") != std::string::npos, r.output);
+  CHECK(r.output.find("probing") == std::string::npos);
+  // An address this namespace does not have.
+  auto r2 = tb.Run(tb.ns_a(), client + "192.0.2.77:19871 2>&1");
+  CHECK(r2.exit_code == 1);
+  CHECK_MESSAGE(r2.output.find("not on this host") != std::string::npos, r2.output);
+}
