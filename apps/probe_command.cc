@@ -18,6 +18,7 @@
 #include "apps/cli_parse.h"
 #include "apps/command.h"
 #include "apps/common_flags.h"
+#include "apps/html_report.h"
 #include "apps/input_checks.h"
 #include "apps/json_line.h"
 #include "apps/link_watch.h"
@@ -60,6 +61,9 @@ ABSL_FLAG(std::string, gateway, "", "next hop for a reflector off this endpoint'
 ABSL_FLAG(std::string, interval, "100ms", "time between probes (e.g. 10ms, 250us)");
 ABSL_FLAG(int32_t, tos, 0, "IPv4 TOS / IPv6 traffic class of the probes");
 ABSL_FLAG(std::string, plot, "", "write an SVG plot of the run to this file");
+ABSL_FLAG(std::string, report, "",
+          "write a self-contained HTML report of the run to this file (summary, stamp sources, "
+          "what each figure rests on, RTT, tail, histogram, loss and clock pictures)");
 ABSL_FLAG(std::string, timeout, "",
           "how long a reply may take before the probe counts as lost "
           "(default: max(1s, 3 × interval))");
@@ -536,9 +540,18 @@ int RunClient(const CommandArgs& args) {
                          "--plot draws one target's run: give one --server (run a client per "
                          "target to plot each)"));
   }
-  if (!plot.empty()) {  // now, not after the run
-    if (absl::Status s = CheckPlotWritable(plot); !s.ok()) return Fail(cmd, s);
+  const std::string report_path = absl::GetFlag(FLAGS_report);
+  if (!report_path.empty() && many) {
+    return Fail(cmd, absl::InvalidArgumentError(
+                         "--report describes one target's run: give one --server (run a client "
+                         "per target to report each)"));
   }
+  for (const auto& [path, flag] : {std::pair<std::string, const char*>{plot, "--plot"},
+                                   {report_path, "--report"}}) {  // now, not after the run
+    if (path.empty()) continue;
+    if (absl::Status s = CheckPlotWritable(path, flag); !s.ok()) return Fail(cmd, s);
+  }
+  const bool keep_series = !plot.empty() || !report_path.empty();
   ProbeFleet::Options fo;
   ProbeSenderOptions& so = fo.stamp;
   so.count = static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_count)));
@@ -619,7 +632,7 @@ int RunClient(const CommandArgs& args) {
       }
       s.window.Add(r);
     }
-    if (!plot.empty()) s.plot.Add(r);
+    if (keep_series) s.plot.Add(r);
     if (quiet) return;
     if (json) {
       PrintJsonLine("probe", ProbeResultToJson(r, so.clocks_synchronised), s.keys);
@@ -686,6 +699,7 @@ int RunClient(const CommandArgs& args) {
     link.emplace(absl::GetFlag(FLAGS_i), json);
     link->StartThread();
   }
+  const int64_t run_start_ns = RealtimeNs();
 
   // Each session's end: its last window, its summary, its verdict. On the main thread with
   // the output lock held.
@@ -738,7 +752,7 @@ int RunClient(const CommandArgs& args) {
                    many ? absl::StrCat(s.keys.target, ": ").c_str() : "", verdict.why.c_str());
       exit_code = std::max(exit_code, verdict.code);
     }
-    if (!plot.empty()) {
+    if (keep_series) {
       plot_results = s.plot.results();
       plot_summary = s.summary;
     }
@@ -782,16 +796,36 @@ int RunClient(const CommandArgs& args) {
       std::printf("link outages: %d (lines above say when)\n", link->outages());
     }
   }
-  if (!plot.empty()) {
+  if (keep_series) {
     const ProbeTarget& t = (*targets)[0];
-    ProbePlotData data = MakeProbePlotData(
-        plot_results, plot_summary,
-        absl::StrCat("ringstamp probe ", icmp ? "icmp " : "", "→ ", t.ip.ToString()),
-        absl::StrCat(icmp ? "ICMP echo (RTT includes the peer's stack), " : "", "interval ",
-                     absl::GetFlag(FLAGS_interval), ", ", ToAbsl(host->plan.rx_source_name()),
-                     " stamps"));
-    if (absl::Status s = WriteProbeSvg(plot, data); !s.ok()) return Fail(cmd, s);
-    if (!json) std::printf("plot: %s\n", plot.c_str());
+    const std::string title =
+        absl::StrCat("ringstamp probe ", icmp ? "icmp " : "", "→ ", t.ip.ToString());
+    ProbePlotData data =
+        MakeProbePlotData(plot_results, plot_summary, title,
+                          absl::StrCat(icmp ? "ICMP echo (RTT includes the peer's stack), " : "",
+                                       "interval ", absl::GetFlag(FLAGS_interval), ", ",
+                                       ToAbsl(host->plan.rx_source_name()), " stamps"));
+    if (!plot.empty()) {
+      if (absl::Status s = WriteProbeSvg(plot, data); !s.ok()) return Fail(cmd, s);
+      if (!json) std::printf("plot: %s\n", plot.c_str());
+    }
+    if (!report_path.empty()) {
+      ProbeReportData r{
+          .title = title,
+          .origin = CurrentJsonOrigin(),
+          .start_ns = run_start_ns,
+          .end_ns = RealtimeNs(),
+          .settings = absl::StrCat("interval ", absl::GetFlag(FLAGS_interval),
+                                   so.count > 0 ? absl::StrCat(", ", so.count, " probes") : "",
+                                   ", ", ToAbsl(host->plan.rx_source_name()), " stamps asked"),
+          .timestamping = host->plan.note,
+          .summary = plot_summary,
+          .results = plot_results,
+          .plot = data};
+      r.origin.target = t.Name();
+      if (absl::Status s = WriteProbeReport(report_path, r); !s.ok()) return Fail(cmd, s);
+      if (!json) std::printf("report: %s\n", report_path.c_str());
+    }
   }
   if (link && link->gone()) {
     std::fprintf(stderr, "ringstamp %s: the interface was removed\n", cmd.c_str());
@@ -808,17 +842,39 @@ RINGSTAMP_COMMAND(probe_server, "probe server",
                                             "json", "label", "gateway", "busy_poll", "cpu", "tap",
                                             "tap_ip", "tx_stamps_via", "report_every", "metrics"}),
                   RunServer);
-RINGSTAMP_COMMAND(
-    probe_client, "probe client",
-    "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
-    "icmp, any host with ICMP echo (RTT)",
-    (std::vector<std::string>{
-        "i",         "ip",           "mac",           "vlan",     "server",
-        "targets",   "port",         "count",         "interval", "q",
-        "size",      "tos",          "json",          "label",    "plot",
-        "tstamp",    "gateway",      "timeout",       "duration", "clocks_synchronised",
-        "busy_poll", "cpu",          "tap",           "tap_ip",   "mode",
-        "max_loss",  "report_every", "tx_stamps_via", "metrics"}),
-    RunClient);
+RINGSTAMP_COMMAND(probe_client, "probe client",
+                  "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "
+                  "icmp, any host with ICMP echo (RTT)",
+                  (std::vector<std::string>{"i",
+                                            "ip",
+                                            "mac",
+                                            "vlan",
+                                            "server",
+                                            "targets",
+                                            "port",
+                                            "count",
+                                            "interval",
+                                            "q",
+                                            "size",
+                                            "tos",
+                                            "json",
+                                            "label",
+                                            "plot",
+                                            "report",
+                                            "tstamp",
+                                            "gateway",
+                                            "timeout",
+                                            "duration",
+                                            "clocks_synchronised",
+                                            "busy_poll",
+                                            "cpu",
+                                            "tap",
+                                            "tap_ip",
+                                            "mode",
+                                            "max_loss",
+                                            "report_every",
+                                            "tx_stamps_via",
+                                            "metrics"}),
+                  RunClient);
 
 }  // namespace ringstamp::app

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "apps/privileges.h"
+#include "apps/svg_canvas.h"
 #include "ringstamp/common/absl_compat.h"
 #include "ringstamp/common/errno_status.h"
 #include "ringstamp/common/fd.h"
@@ -25,52 +26,6 @@ constexpr size_t kMaxCdfPoints = 1000;  // CDF steps drawn
 constexpr size_t kMinPointsToClip = 100;
 constexpr double kClipFactor = 3.0;     // clip when max > 3 × the reference percentile
 constexpr double kClipHeadroom = 1.25;  // range ends at 1.25 × the reference percentile
-
-constexpr const char* kRttColor = "#1f77b4";
-constexpr const char* kNetColor = "#ff7f0e";
-constexpr const char* kLostColor = "#d62728";
-constexpr const char* kGridColor = "#e4e4e4";
-constexpr const char* kAxisColor = "#555555";
-constexpr const char* kMarkColor = "#2b7a2b";
-
-double Finite(double v) { return std::isfinite(v) ? v : 0.0; }
-
-// A coordinate: one decimal, never NaN/inf.
-std::string C(double v) { return absl::StrFormat("%.1f", Finite(v)); }
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // Control characters other than tab/newline are not allowed in XML 1.0.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n') out += c;
-        break;
-    }
-  }
-  return out;
-}
-
-std::string FormatTick(double v, int decimals, double step) {
-  if (std::abs(v) < step * 1e-9) v = 0;  // no "-0"
-  return absl::StrFormat("%.*f", decimals, Finite(v));
-}
 
 // Nearest-rank value of sorted `v` (non-empty).
 double SortedPercentile(const std::vector<double>& v, double p);
@@ -97,64 +52,6 @@ double ClipAt(const std::vector<double>& sorted) {
 
 double SortedPercentile(const std::vector<double>& v, double p) {
   return v[NearestRank(p, v.size()) - 1];
-}
-
-// A linear map from data [d0, d1] (d1 > d0) to pixels [p0, p1].
-struct Scale {
-  double d0, d1, p0, p1;
-  double operator()(double d) const { return p0 + (d - d0) / (d1 - d0) * (p1 - p0); }
-};
-
-struct Panel {
-  double left, right, top, bottom;
-  double width() const { return right - left; }
-};
-
-class SvgOut {
- public:
-  std::string& str() { return out_; }
-  void Line(double x1, double y1, double x2, double y2, const char* color, double width = 1,
-            const char* extra = "") {
-    absl::StrAppend(&out_, "<line x1=\"", C(x1), "\" y1=\"", C(y1), "\" x2=\"", C(x2), "\" y2=\"",
-                    C(y2), "\" stroke=\"", color, "\" stroke-width=\"", C(width), "\"", extra,
-                    "/>\n");
-  }
-  void Text(double x, double y, std::string_view text, const char* anchor = "start",
-            const char* extra = "") {
-    absl::StrAppend(&out_, "<text x=\"", C(x), "\" y=\"", C(y), "\" text-anchor=\"", anchor, "\"",
-                    extra, ">", XmlEscape(text), "</text>\n");
-  }
-  void Path(const std::string& d, const char* stroke, double width, const char* extra = "") {
-    if (d.empty()) return;
-    absl::StrAppend(&out_, "<path d=\"", d, "\" fill=\"none\" stroke=\"", stroke,
-                    "\" stroke-width=\"", C(width), "\"", extra, "/>\n");
-  }
-
- private:
-  std::string out_;
-};
-
-void DrawAxes(SvgOut& svg, const Panel& p, const NiceAxis& xa, const Scale& xs, const NiceAxis& ya,
-              const Scale& ys, const std::string& x_label, const std::string& y_label,
-              double y_tick_scale = 1, const char* y_suffix = "") {
-  for (double t : ya.ticks) {
-    const double y = ys(t);
-    svg.Line(p.left, y, p.right, y, kGridColor);
-    svg.Text(p.left - 6, y + 4, FormatTick(t * y_tick_scale, ya.decimals, ya.step) + y_suffix,
-             "end");
-  }
-  for (double t : xa.ticks) {
-    const double x = xs(t);
-    svg.Line(x, p.top, x, p.bottom, kGridColor);
-    svg.Text(x, p.bottom + 16, FormatTick(t, xa.decimals, xa.step), "middle");
-  }
-  absl::StrAppend(&svg.str(), "<rect x=\"", C(p.left), "\" y=\"", C(p.top), "\" width=\"",
-                  C(p.width()), "\" height=\"", C(p.bottom - p.top), "\" fill=\"none\" stroke=\"",
-                  kAxisColor, "\"/>\n");
-  svg.Text((p.left + p.right) / 2, p.bottom + 34, x_label, "middle");
-  const double yc = (p.top + p.bottom) / 2;
-  svg.Text(p.left - 52, yc, y_label, "middle",
-           absl::StrCat(" transform=\"rotate(-90 ", C(p.left - 52), " ", C(yc), ")\"").c_str());
 }
 
 void AddDot(std::string& d, double x, double y) { absl::StrAppend(&d, "M", C(x), " ", C(y), "h0"); }
@@ -556,15 +453,17 @@ absl::Status PlotOpenError(int err, const std::string& name) {
   if (err == EACCES || err == EPERM) hint = "no permission to write there";
   if (err == EISDIR) hint = "it is a directory; give a file name inside it";
   if (err == EROFS) hint = "read-only file system; write somewhere else";
-  return ErrnoStatus(err, absl::StrCat(name, ": open for writing the plot"), hint);
+  return ErrnoStatus(err, absl::StrCat(name, ": open for writing"), hint);
 }
 
 }  // namespace
 
-absl::Status CheckPlotWritable(std::string_view path) {
+absl::Status CheckPlotWritable(std::string_view path, std::string_view flag) {
   const std::string name(path);
-  if (name.empty()) return absl::InvalidArgumentError("--plot: the file name is empty");
-  auto nofollow = NoFollowFlagsFor(name, "--plot");
+  if (name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(flag), ": the file name is empty"));
+  }
+  auto nofollow = NoFollowFlagsFor(name, flag);
   if (!nofollow.ok()) return nofollow.status();
   int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd >= 0) {  // made it: leave no empty file behind should the run fail
@@ -580,9 +479,12 @@ absl::Status CheckPlotWritable(std::string_view path) {
 
 absl::Status WriteProbeSvg(std::string_view path, const ProbePlotData& data,
                            const SvgPlotOptions& options) {
-  const std::string doc = RenderProbeSvg(data, options);
+  return WritePlotFile(path, RenderProbeSvg(data, options), "--plot");
+}
+
+absl::Status WritePlotFile(std::string_view path, std::string_view doc, std::string_view flag) {
   const std::string name(path);
-  auto nofollow = NoFollowFlagsFor(name, "--plot");
+  auto nofollow = NoFollowFlagsFor(name, flag);
   if (!nofollow.ok()) return nofollow.status();
   UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | *nofollow, 0644));
   if (!fd.valid()) return PlotOpenError(errno, name);
@@ -595,7 +497,7 @@ absl::Status WriteProbeSvg(std::string_view path, const ProbePlotData& data,
       continue;
     } else {
       const int err = n < 0 ? errno : EIO;
-      return ErrnoStatus(err, absl::StrCat(name, ": writing the plot"),
+      return ErrnoStatus(err, absl::StrCat(name, ": writing it"),
                          err == ENOSPC ? "the disk is full" : "");
     }
   }

@@ -73,10 +73,14 @@ std::string RenderProbeSvg(const ProbePlotData& data, const SvgPlotOptions& opti
 absl::Status WriteProbeSvg(std::string_view path, const ProbePlotData& data,
                            const SvgPlotOptions& options = {});
 
+// Writes `doc` to `path` (created or truncated, no symlink followed where NoFollowFlagsFor
+// says so; `flag` names the option in its errors): WriteProbeSvg's and the report's writer.
+absl::Status WritePlotFile(std::string_view path, std::string_view doc, std::string_view flag);
+
 // Whether `path` can be written, checked before a run so that a bad --plot fails at once
 // and not after hours of probing: an existing file is opened for writing (not truncated),
 // a new one is created and removed again. Errors as WriteProbeSvg's.
-absl::Status CheckPlotWritable(std::string_view path);
+absl::Status CheckPlotWritable(std::string_view path, std::string_view flag = "--plot");
 
 // Helpers, exposed for tests.
 struct TimeUnit {

@@ -12,6 +12,7 @@ PACKAGES=(
   netsniff-ng sockperf
   help2man netcat-openbsd dpkg-dev fakeroot libcap2-bin bash-completion man-db systemd util-linux
   clang libclang-rt-14-dev
+  chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then
