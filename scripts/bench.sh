@@ -520,6 +520,21 @@ if want latency; then
   if probe_detect; then
     measure_probe one_cpu "$TX_CPU" "$TX_CPU"
     measure_probe split "$RX_CPU" "$TX_CPU"
+    # The same with /metrics served and scraped every second on both hosts: scraping must not
+    # move the probe's RX overhead (the endpoint renders on its own thread).
+    if "$RS" probe client --help 2>&1 | grep -q -- '--metrics'; then
+      local_scrape='while :; do curl -s -o /dev/null http://127.0.0.1:19863/metrics; sleep 1; done'
+      bg_start lat-scrape-a $((LAT_DUR + 70)) ip netns exec "$NS_A" sh -c "$local_scrape"
+      scrape_a=$BG_PID
+      bg_start lat-scrape-b $((LAT_DUR + 70)) ip netns exec "$NS_B" sh -c "$local_scrape"
+      scrape_b=$BG_PID
+      measure_probe split_scraped "$RX_CPU" "$TX_CPU" --metrics 127.0.0.1:19863
+      bg_stop "$scrape_a" 5
+      bg_stop "$scrape_b" 5
+    else
+      echo "   probe scraped: skipped (no --metrics flag in this build)"
+      rec lat.probe_split_scraped status=skipped note="no --metrics flag in this build"
+    fi
     if [ -n "$PROBE_BUSY_FLAG" ]; then
       measure_probe busy_split "$RX_CPU" "$TX_CPU" "$PROBE_BUSY_FLAG"
     else

@@ -413,6 +413,19 @@ def build_table(fig, micro):
         else:
             t.add("latency (RTT)", label, ovh, fmt_ns_signed, note=note)
 
+    # Scraping /metrics every second must not move the probe's RX overhead (target ≤ 1.2×:
+    # the endpoint renders on its own thread from a copy; 20 % is this machine's noise).
+    scraped = fig.median("lat.probe_split_scraped", "overhead_p50_ns")
+    quiet = fig.median("lat.probe_split", "overhead_p50_ns")
+    note = ""
+    if scraped is None:
+        note = fig.why_missing("lat.probe_split_scraped")
+    elif quiet is None:
+        note = "peer: " + fig.why_missing("lat.probe_split")
+    t.add("latency (RTT)", "probe RX overhead p50, /metrics scraped every 1 s", scraped,
+          fmt_ns_signed, "the same run without --metrics", quiet, fmt_ns_signed,
+          ratio(scraped, quiet), "≤ 1.2×", "<=", 1.2, note=note)
+
     # --- relay dispatch (relay_bench)
     idx = micro_index(micro)
     for name, label, limit in (
