@@ -546,9 +546,17 @@ def micro_comparisons(micro):
         ("tap RX drain: packet ring vs read()", "BM_TapRxDrain/2", "BM_TapRxDrain/0"),
         ("tap RX end to end: port vs read()", "BM_TapRxEndToEnd/1", "BM_TapRxEndToEnd/0"),
         ("tap RX end to end: packet ring vs read()", "BM_TapRxEndToEnd/2", "BM_TapRxEndToEnd/0"),
-        ("UDP echo: RUDPConn vs kernel socket", "BM_RudpConnEchoServer/0", "BM_KernelUdpEchoServer"),
-        ("UDP echo: RUDPConn busy poll vs kernel socket", "BM_RudpConnEchoServer/1",
-         "BM_KernelUdpEchoServer"),
+        # The kernel at its simplest (recvfrom/sendto) and at its best (recvmmsg/sendmmsg).
+        ("UDP echo 64 B: RUDPConn vs kernel recvfrom", "BM_RudpConnEchoServer/busy:0/bytes:64",
+         "BM_KernelUdpEchoServer/bytes:64/mmsg:0"),
+        ("UDP echo 64 B: RUDPConn vs kernel recvmmsg", "BM_RudpConnEchoServer/busy:0/bytes:64",
+         "BM_KernelUdpEchoServer/bytes:64/mmsg:1"),
+        ("UDP echo 64 B: RUDPConn busy vs kernel recvmmsg", "BM_RudpConnEchoServer/busy:1/bytes:64",
+         "BM_KernelUdpEchoServer/bytes:64/mmsg:1"),
+        ("UDP echo 1400 B: RUDPConn vs kernel recvmmsg", "BM_RudpConnEchoServer/busy:0/bytes:1400",
+         "BM_KernelUdpEchoServer/bytes:1400/mmsg:1"),
+        ("UDP echo 1400 B: RUDPConn busy vs kernel recvmmsg",
+         "BM_RudpConnEchoServer/busy:1/bytes:1400", "BM_KernelUdpEchoServer/bytes:1400/mmsg:1"),
     )
 
     def find(name):
