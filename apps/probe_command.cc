@@ -710,7 +710,13 @@ int RunClient(const CommandArgs& args) {
   auto on_end = [&](FleetSession& s) {
     if (metrics_server) {
       if (s.removed) {
-        metrics.RemoveTarget(s.keys.target);  // no longer probed: its series go
+        // No longer probed: its series go, unless a re-read file brought the same target
+        // back and a new session already runs (and owns the series) under its name.
+        bool again = false;
+        fleet.ForEach([&](FleetSession& o) {
+          again = again || (&o != &s && !o.removed && o.keys.target == s.keys.target);
+        });
+        if (!again) metrics.RemoveTarget(s.keys.target);
       } else {
         metrics.SetCounters(s.keys.target, s.summary.counters);
       }
