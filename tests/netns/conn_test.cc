@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -130,10 +131,14 @@ TEST_CASE(
   const std::string msg = "ringstamp to kernel";
   std::vector<std::byte> out(msg.size());
   std::memcpy(out.data(), msg.data(), msg.size());
-  // Prime the read queue before the answer can arrive.
+  // The answer comes back before the first ReadFrom (the wait makes sure of that): it is
+  // kept, as a bound socket keeps what arrives before its first recv.
   std::array<std::byte, 2048> buf;
-  (void)(*udp4)->ReadFrom(buf, 0);
   REQUIRE((*udp4)->WriteTo(out, {*IpAddress::Parse(f.tb->ip4_a()), 7002}).ok());
+  for (int i = 0; i < 100 && (*udp4)->Stats().received < 21; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK((*udp4)->Stats().received == 21);  // the answer arrived, nobody read yet
   auto got = (*udp4)->ReadFrom(buf, MonotonicNs() + 5 * kNsPerSec);
   peer.join();
   REQUIRE_MESSAGE(got.ok(), got.status().ToString());

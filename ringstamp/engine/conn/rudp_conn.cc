@@ -175,6 +175,12 @@ absl::StatusOr<size_t> RUDPConn::WriteBatch(std::span<const UdpWriteMsg> msgs) {
   return n;
 }
 
+void RUDPConn::AllocateQueueLocked() {
+  if (!slots_.empty()) return;
+  slots_.resize(std::max<uint32_t>(1, options_.queue_datagrams));
+  data_.resize(slots_.size() * options_.max_datagram);
+}
+
 void RUDPConn::Deliver(RelayWorker& w, const Datagram& d) {
   if (options_.connected &&
       !(options_.connected->ip == d.meta.src && options_.connected->port == d.meta.src_port)) {
@@ -187,10 +193,9 @@ void RUDPConn::Deliver(RelayWorker& w, const Datagram& d) {
     return;
   }
   std::lock_guard<std::mutex> l(q_mu_);
-  if (slots_.empty()) {
-    rx_[w.index()].queue_dropped.Add();  // nobody has read yet: no queue
-    return;
-  }
+  // Kept from Create on, as a bound socket keeps what arrives before its first recv: a
+  // client that writes and then reads must not lose an answer that beat its ReadFrom.
+  AllocateQueueLocked();
   if (q_count_ == slots_.size()) {
     rx_[w.index()].queue_dropped.Add();
     if (options_.policy == QueuePolicy::kDropNewest) return;
@@ -221,11 +226,7 @@ absl::StatusOr<size_t> RUDPConn::ReadBatch(std::span<UdpReadMsg> msgs, int64_t d
         "ReadFrom blocks: not on a relay worker thread; use SetHandler");
   }
   std::unique_lock<std::mutex> l(q_mu_);
-  if (slots_.empty()) {
-    // First read: the queue is allocated now, sized by the user.
-    slots_.resize(std::max<uint32_t>(1, options_.queue_datagrams));
-    data_.resize(slots_.size() * options_.max_datagram);
-  }
+  AllocateQueueLocked();
   for (;;) {
     if (q_count_ > 0) {
       size_t n = 0;

@@ -19,8 +19,10 @@
 // on TX and verified on RX (a zero IPv4 checksum is accepted).
 // Threads: WriteTo/ReadFrom/batches from any thread (ReadFrom blocks, so not on
 // a worker thread); the handler runs on worker threads. Memory: ~0.5 KiB fixed;
-// the read queue (queue_datagrams × max_datagram bytes) is allocated on first
-// ReadFrom, never with a handler.
+// the read queue (queue_datagrams × max_datagram bytes) is allocated when the first
+// datagram without a handler arrives (on the worker, once) or at the first ReadFrom,
+// whichever comes first — datagrams are kept from Create on, as a bound socket keeps
+// them before its first recv; a conn whose handler takes everything never has one.
 #pragma once
 
 #include <atomic>
@@ -152,6 +154,8 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   friend class RelayWorker;
   friend class EtherConn;
   void Deliver(RelayWorker& w, const Datagram& d);
+  // The read queue, sized by the options, if there is none yet. Under q_mu_.
+  void AllocateQueueLocked();
   void OnTxStamp(const TxStampReport& report) override;
   RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uint32_t id);
   UdpKey Key() const;
