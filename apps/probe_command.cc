@@ -326,6 +326,13 @@ MetricLabels BaseMetricLabels() {
   return out;
 }
 
+// The /metrics endpoint serving `metrics` when --metrics was given; nullptr otherwise.
+absl::StatusOr<std::unique_ptr<MetricsServer>> ServeMetrics(
+    const std::optional<MetricsAddress>& address, const ProbeMetrics& metrics) {
+  if (!address) return std::unique_ptr<MetricsServer>();
+  return MetricsServer::Start(*address, [&metrics](MetricsFormat f) { return metrics.Render(f); });
+}
+
 std::optional<PhcMetrics> PhcMetricsOf(const TimestampingPlan& plan) {
   if (!UsesPhcMapping(plan)) return std::nullopt;
   const PhcClockStats p = plan.phc_map->Stats();
@@ -364,13 +371,8 @@ int RunServer(const CommandArgs& args) {
     metrics.SetPhc(PhcMetricsOf(host->plan));
   };
   publish();
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (*metrics_address) {
-    auto m = MetricsServer::Start(**metrics_address,
-                                  [&metrics](MetricsFormat f) { return metrics.Render(f); });
-    if (!m.ok()) return Fail(cmd, m.status());
-    metrics_server = std::move(*m);
-  }
+  auto metrics_server = ServeMetrics(*metrics_address, metrics);
+  if (!metrics_server.ok()) return Fail(cmd, metrics_server.status());
   InstallSignals(*host->relay);
   if (absl::Status s = host->relay->Start(); !s.ok()) return Fail(cmd, s);
   {
@@ -392,7 +394,7 @@ int RunServer(const CommandArgs& args) {
   int64_t next_publish = MonotonicNs();
   while (!g_stop.load() && (end == 0 || MonotonicNs() < end)) {
     if (link) link->Poll();
-    if (metrics_server && MonotonicNs() >= next_publish) {
+    if (*metrics_server && MonotonicNs() >= next_publish) {
       publish();  // the scrape reads this copy: no scrape ever waits for the reflector
       next_publish = MonotonicNs() + 500'000'000;
     }
@@ -643,12 +645,9 @@ int RunClient(const CommandArgs& args) {
     std::fflush(stdout);
   };
   ProbeMetrics metrics(BaseMetricLabels(), CurrentJsonOrigin().version);
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (*metrics_address) {
-    auto m = MetricsServer::Start(**metrics_address,
-                                  [&metrics](MetricsFormat f) { return metrics.Render(f); });
-    if (!m.ok()) return Fail(cmd, m.status());
-    metrics_server = std::move(*m);
+  auto metrics_server = ServeMetrics(*metrics_address, metrics);
+  if (!metrics_server.ok()) return Fail(cmd, metrics_server.status());
+  if (*metrics_server) {
     fo.on_start = [&metrics](FleetSession& s) {
       MetricLabels labels = {{"target", s.keys.target}};
       for (const auto& [k, v] : s.keys.labels) labels.emplace_back(k, v);
@@ -656,7 +655,7 @@ int RunClient(const CommandArgs& args) {
     };
   }
   ProbeFleet fleet(host->conn, fo, [&](FleetSession& s, const ProbeResult& r) {
-    if (metrics_server) metrics.Observe(s.keys.target, r);
+    if (*metrics_server) metrics.Observe(s.keys.target, r);
     on_result(s, r);
   });
   InstallSignals(*host->relay);
@@ -708,7 +707,7 @@ int RunClient(const CommandArgs& args) {
   std::vector<ProbeResult> plot_results;
   ProbeSummary plot_summary;
   auto on_end = [&](FleetSession& s) {
-    if (metrics_server) {
+    if (*metrics_server) {
       if (s.removed) {
         // No longer probed: its series go, unless a re-read file brought the same target
         // back and a new session already runs (and owns the series) under its name.
@@ -766,7 +765,7 @@ int RunClient(const CommandArgs& args) {
   int64_t next_publish = MonotonicNs();
   while (fleet.Reap(on_end)) {
     if (g_stop.load()) fleet.StopAll();
-    if (metrics_server && MonotonicNs() >= next_publish) {
+    if (*metrics_server && MonotonicNs() >= next_publish) {
       fleet.ForEach([&](FleetSession& s) { metrics.SetCounters(s.keys.target, s.Counters()); });
       metrics.SetPhc(PhcMetricsOf(host->plan));
       next_publish = MonotonicNs() + 200'000'000;

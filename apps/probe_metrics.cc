@@ -154,9 +154,7 @@ void ProbeMetrics::SetPhc(std::optional<PhcMetrics> phc) {
   phc_ = phc;
 }
 
-void ProbeMetrics::RenderTargets(MetricsText& t, const MetricLabels& base,
-                                 const std::vector<Target>& targets) {
-  (void)base;
+void ProbeMetrics::RenderTargets(MetricsText& t, const std::vector<Target>& targets) {
   if (targets.empty()) return;
   for (const FigureFamily& ff : kFigureFamilies) {
     const size_t f = static_cast<size_t>(ff.figure);
@@ -276,7 +274,7 @@ std::string ProbeMetrics::Render(MetricsFormat format) const {
   MetricsText t(format);
   t.Family("ringstamp_build_info", MetricType::kGauge, "ringstamp's version (always 1).");
   t.Value(With(base_, "version", version_), 1);
-  RenderTargets(t, base_, targets);
+  RenderTargets(t, targets);
   if (reflector) RenderReflector(t, base_, *reflector);
   if (phc) {
     t.Family("ringstamp_phc_mapping_uncertainty_seconds", MetricType::kGauge,

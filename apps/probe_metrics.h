@@ -76,8 +76,7 @@ class ProbeMetrics {
     uint64_t send_failures = 0;
   };
 
-  static void RenderTargets(MetricsText& t, const MetricLabels& base,
-                            const std::vector<Target>& targets);
+  static void RenderTargets(MetricsText& t, const std::vector<Target>& targets);
   static void RenderReflector(MetricsText& t, const MetricLabels& base, const Reflector& r);
 
   MetricLabels base_;
