@@ -244,10 +244,9 @@ void BM_RelayLookup(benchmark::State& state, uint32_t n, int pattern) {
     for (const Frame& frame : pool.frames) {
       L2View l2;
       if (ParseL2(frame, &l2) != ParseError::kNone) continue;
-      auto it = unicast.find(l2.Key());
-      if (it != unicast.end()) {
+      if (EtherConn* owner = unicast.Find(l2.Key())) {
         ++found;
-        benchmark::DoNotOptimize(it->second);
+        benchmark::DoNotOptimize(owner);
       }
     }
   }

@@ -140,7 +140,7 @@ void EtherConn::Register(RelayWorker& w) {
   RelayTables& t = w.tables();
   const VlanStack v = options_.vlans.WithoutPriority();
   for (uint16_t et : options_.ethertypes) {
-    t.unicast[L2Key{options_.mac.ToU64(), v, et}] = this;
+    t.unicast.Set(L2Key{options_.mac.ToU64(), v, et}, this);
     if (options_.accept_broadcast) {
       t.group[L2Key{MacAddress::Broadcast().ToU64(), v, et}].push_back(this);
     }
@@ -162,7 +162,7 @@ void EtherConn::Unregister(RelayWorker& w) {
     if (vec.empty()) t.group.erase(it);
   };
   for (uint16_t et : options_.ethertypes) {
-    t.unicast.erase(L2Key{options_.mac.ToU64(), v, et});
+    t.unicast.Erase(L2Key{options_.mac.ToU64(), v, et});
     drop_from(L2Key{MacAddress::Broadcast().ToU64(), v, et});
   }
   for (const MacAddress& g : groups_) drop_from(L2Key{g.ToU64(), v, kEtherTypeIpv6});
@@ -684,10 +684,10 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
                             uint16_t dport, uint8_t ttl, uint8_t tos,
                             std::span<const std::byte> payload) {
   const auto& udp = w.tables().udp;
-  auto it = udp.find(UdpKey{id_, dst, dport});
-  if (it == udp.end()) it = udp.find(UdpKey{id_, IpAddress(), dport});
-  if (it == udp.end()) it = udp.find(UdpKey{id_, IpAddress(), 0});
-  if (it == udp.end()) {
+  RUDPConn* to = udp.Find(UdpKey{id_, dst, dport});
+  if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), dport});
+  if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), 0});
+  if (to == nullptr) {
     Rx(w).udp_no_port.Add();
     ToUser(w, l2, frame);
     return;
@@ -706,7 +706,7 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
   d.meta.vlans = l2.vlans;
   d.meta.stamps = frame.stamps;
   d.meta.worker = w.index();
-  it->second->Deliver(w, d);
+  to->Deliver(w, d);
 }
 
 bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,

@@ -136,8 +136,7 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
     counters_.malformed.Add();
     return;
   }
-  auto it = tables_.unicast.find(l2.key);
-  Dispatch(l2, frame, it != tables_.unicast.end() ? it->second : nullptr);
+  Dispatch(l2, frame, tables_.unicast.Find(l2.key));
 }
 
 // Passes over the batch so that the memory of one frame's lookup is fetched
@@ -151,21 +150,16 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   size_t hash[kFrameBatch];
   bool ok[kFrameBatch];
   EtherConn* owner[kFrameBatch];
-  const L2KeyHash hasher;
   for (size_t i = 0; i < n; ++i) {
     ok[i] = ParseL2(frames[i], &l2[i]) == ParseError::kNone;
     if (ok[i]) {
-      hash[i] = hasher(l2[i].key);
-      tables_.unicast.prefetch(l2[i].key);
+      hash[i] = tables_.unicast.HashOf(l2[i].key);
+      tables_.unicast.Prefetch(hash[i]);
     }
   }
   for (size_t i = 0; i < n; ++i) {
-    owner[i] = nullptr;
-    if (!ok[i]) continue;
-    auto it = tables_.unicast.find(l2[i].key, hash[i]);
-    if (it == tables_.unicast.end()) continue;
-    owner[i] = it->second;
-    owner[i]->PrefetchForDelivery(index_);
+    owner[i] = ok[i] ? tables_.unicast.Find(l2[i].key, hash[i]) : nullptr;
+    if (owner[i] != nullptr) owner[i]->PrefetchForDelivery(index_);
   }
   for (size_t i = 0; i < n; ++i) {
     if (owner[i] != nullptr) owner[i]->PrefetchWorkerState(index_);

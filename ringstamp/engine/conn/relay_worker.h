@@ -3,7 +3,7 @@
 // Engine-internal: EtherConn and RUDPConn reach it through PacketRelay. Every
 // table here is read and written only on this worker's thread (changes from
 // other threads arrive through PacketRelay::ApplyToWorkers), so the frame path
-// takes no lock. Cost: per frame one Ethernet parse and one flat_hash_map probe;
+// takes no lock. Cost: per frame one Ethernet parse and one PtrTable probe;
 // frames handed over in batches (OnFrames) have their probes and endpoints prefetched.
 #pragma once
 
@@ -23,6 +23,7 @@
 #include "absl/functional/function_ref.h"
 #include "ringstamp/engine/conn/l2_view.h"
 #include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/conn/ptr_table.h"
 #include "ringstamp/engine/frame_handler.h"
 #include "ringstamp/engine/proto/ip_address.h"
 #include "ringstamp/ring/ring_counters.h"
@@ -49,24 +50,36 @@ struct IpOwnerKey {
 };
 
 // (EtherConn id, local IP, UDP port) → the RUDPConn bound there. An unspecified
-// IP (family none) binds every address of the conn; port 0 is accept-any.
+// IP (family none) binds every address of the conn; port 0 is accept-any. Three
+// words, so that it fits a PtrTable slot: id, port and family in one, the address
+// bytes in the other two.
 struct UdpKey {
-  uint32_t conn_id = 0;
-  IpAddress ip;
-  uint16_t port = 0;
-  friend bool operator==(const UdpKey&, const UdpKey&) = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const UdpKey& k) {
-    return H::combine(std::move(h), k.conn_id, k.ip.Hash(), k.port);
+  uint64_t head = 0;  // conn id << 32 | port << 16 | family
+  uint64_t ip_lo = 0;
+  uint64_t ip_hi = 0;
+
+  constexpr UdpKey() = default;
+  constexpr UdpKey(uint32_t conn_id, const IpAddress& ip, uint16_t port)
+      : head(uint64_t{conn_id} << 32 | uint64_t{port} << 16 | static_cast<uint64_t>(ip.family())),
+        ip_lo(ip.Words()[0]),
+        ip_hi(ip.Words()[1]) {}
+  friend constexpr bool operator==(const UdpKey&, const UdpKey&) = default;
+};
+
+struct UdpKeyHash {
+  constexpr size_t operator()(const UdpKey& k) const {
+    return L2KeyHash::Fold(
+        k.head ^ 0x9e3779b97f4a7c15ULL,
+        L2KeyHash::Fold(k.ip_lo ^ 0xc2b2ae3d27d4eb4fULL, k.ip_hi ^ 0x165667b19e3779f9ULL));
   }
 };
 
 struct RelayTables {
-  absl::flat_hash_map<L2Key, EtherConn*, L2KeyHash> unicast;
+  PtrTable<L2Key, L2KeyHash, EtherConn> unicast;
   absl::flat_hash_map<L2Key, std::vector<EtherConn*>, L2KeyHash>
       group;  // broadcast and multicast MACs
   absl::flat_hash_map<IpOwnerKey, EtherConn*> ip_owner;
-  absl::flat_hash_map<UdpKey, RUDPConn*> udp;
+  PtrTable<UdpKey, UdpKeyHash, RUDPConn> udp;
   absl::flat_hash_map<uint32_t, TxStampReceiver*> stamp_receivers;
   absl::flat_hash_map<uint32_t, EtherConn*> ethers;  // every registered EtherConn, by id
   EtherConn* default_conn = nullptr;

@@ -33,23 +33,24 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
   bool taken = false;
   PacketRelay& relay = conn->relay();
   const absl::Status applied = relay.TryApplyToWorkers([&, raw](RelayWorker& w) {
-    auto [it, inserted] = w.tables().udp.try_emplace(key, raw);
-    if (!inserted && it->second != raw) taken = true;
-    if (inserted) w.tables().stamp_receivers[raw->id_] = raw;
+    if (w.tables().udp.Insert(key, raw) != raw) {
+      taken = true;
+    } else {
+      w.tables().stamp_receivers[raw->id_] = raw;
+    }
   });
   if (taken || !applied.ok()) {
     // Some worker had the key already, or did not take the change: undo where we did insert.
     relay.ApplyToWorkers([&, raw](RelayWorker& w) {
-      auto it = w.tables().udp.find(key);
-      if (it != w.tables().udp.end() && it->second == raw) w.tables().udp.erase(it);
+      if (w.tables().udp.Find(key) == raw) w.tables().udp.Erase(key);
       w.tables().stamp_receivers.erase(raw->id_);
     });
     c->closed_ = true;
     if (!applied.ok()) return applied;
-    return absl::AlreadyExistsError(
-        absl::StrFormat("UDP %s port %d is already bound on endpoint %s",
-                        key.ip.is_valid() ? key.ip.ToString() : std::string("*"), key.port,
-                        conn->mac().ToString()));
+    return absl::AlreadyExistsError(absl::StrFormat(
+        "UDP %s port %d is already bound on endpoint %s",
+        options.local_ip.is_valid() ? options.local_ip.ToString() : std::string("*"),
+        options.local_port, conn->mac().ToString()));
   }
   return c;
 }
@@ -73,8 +74,7 @@ void RUDPConn::Close() {
   const UdpKey key = Key();
   RUDPConn* raw = this;
   conn_->relay().ApplyToWorkers([key, raw](RelayWorker& w) {
-    auto it = w.tables().udp.find(key);
-    if (it != w.tables().udp.end() && it->second == raw) w.tables().udp.erase(it);
+    if (w.tables().udp.Find(key) == raw) w.tables().udp.Erase(key);
     w.tables().stamp_receivers.erase(raw->id_);
   });
   q_cv_.notify_all();

@@ -103,6 +103,12 @@ class IpAddress {
     return HashCombine(HashMix(w[0] ^ static_cast<uint64_t>(family_)), w[1]);
   }
 
+  // The 16 address bytes as two words (IPv4: the first four, the rest zero), for keys that
+  // hash and compare words.
+  constexpr std::array<uint64_t, 2> Words() const {
+    return std::bit_cast<std::array<uint64_t, 2>>(bytes_);
+  }
+
   // Two word compares, not a memcmp call.
   friend constexpr bool operator==(const IpAddress& a, const IpAddress& b) {
     const auto x = std::bit_cast<std::array<uint64_t, 2>>(a.bytes_);
