@@ -298,11 +298,11 @@ def echo_rows(t, fig, idx):
             peer = f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1"
             v, why = counter(ours, "server_ns_per_echo")
             p, pwhy = counter(peer, "server_ns_per_echo")
-            lost = (find_bench(idx, ours) or {}).get("lost")
-            plost = (find_bench(idx, peer) or {}).get("lost")
+            lost = (find_bench(idx, ours) or {}).get("lost_window")
+            plost = (find_bench(idx, peer) or {}).get("lost_window")
             note = why or (f"peer: {pwhy}" if pwhy else "")
             if not note and (lost or plost):
-                note = f"lost: ours {lost or 0:g}, kernel {plost or 0:g}"
+                note = f"lost in the window: ours {lost or 0:g}, kernel {plost or 0:g}"
             t.add("UDP echo (server CPU/echo)", f"RUDPConn {mode}, {size} B", v, fmt_ns,
                   "kernel recvmmsg/sendmmsg", p, None, ratio(v, p), f"≤ {limit}×", "<=", limit,
                   note=note)
