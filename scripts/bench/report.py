@@ -301,8 +301,14 @@ def echo_rows(t, fig, idx):
             lost = (find_bench(idx, ours) or {}).get("lost_window")
             plost = (find_bench(idx, peer) or {}).get("lost_window")
             note = why or (f"peer: {pwhy}" if pwhy else "")
-            if not note and (lost or plost):
-                note = f"lost in the window: ours {lost or 0:g}, kernel {plost or 0:g}"
+            cpus = (find_bench(idx, ours) or {}).get("server_cpus")
+            pcpus = (find_bench(idx, peer) or {}).get("server_cpus")
+            if not note and cpus and pcpus:
+                # How much of CPU 1 each server got: a shared CPU 1 makes batches larger.
+                note = f"server on {cpus:.2f} / {pcpus:.2f} of a CPU"
+            if v is not None and (lost or plost):
+                note = "; ".join(x for x in (note, f"lost in the window: ours {lost or 0:g}, "
+                                                 f"kernel {plost or 0:g}") if x)
             t.add("UDP echo (server CPU/echo)", f"RUDPConn {mode}, {size} B", v, fmt_ns,
                   "kernel recvmmsg/sendmmsg", p, None, ratio(v, p), f"≤ {limit}×", "<=", limit,
                   note=note)
