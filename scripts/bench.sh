@@ -18,7 +18,13 @@
 #   latency  sockperf UDP ping-pong against ringstamp probe (its userspace RTT, like for like;
 #            network RTT and the reflector's t3 error beside it), one CPU and split
 #   micro    every <build dir>/bin/*_bench (Google Benchmark), short min time, relay_bench
-#            included (PacketRelay dispatch at 1 / 1,000 / 100,000 endpoints)
+#            included (PacketRelay dispatch at 1 / 1,000 / 100,000 endpoints); rudp_echo_bench
+#            runs in the echo section instead when that is selected too
+#   echo     rudp_echo_bench: UDP echo server CPU per echo, RUDPConn (io_uring wait, busy poll)
+#            vs a kernel socket (recvmmsg/sendmmsg), 64 B and 1400 B, same batched clients; then
+#            sockperf throughput (CPU 0, ns_a) into sockperf server vs bench/rudp_sink (a
+#            RUDPConn on an address the kernel does not own), CPU 1 in ns_b: receiver CPU per
+#            datagram over the window, received/sent counts
 # Ratios are ringstamp / peer measured minutes apart in this run; targets from
 # /work/shared/TARGETS.md. Benchmarks never fail the run: a MISS is a finding, a missing
 # peer tool prints "missing: install X" and its rows say n/a.
@@ -38,7 +44,7 @@ flags:
   --json FILE        also write the table (and the raw measurements) as JSON to FILE
   --build-dir DIR    build tree to use/build (default: $ROOT/build-bench, RelWithDebInfo)
   --no-build         use the binaries already in the build tree
-  --only LIST        comma-separated sections: tx,rx,latency,micro (default: all)
+  --only LIST        comma-separated sections: tx,rx,latency,micro,echo (default: all)
   --logs DIR         keep every tool's raw output in DIR (default: removed on exit)
 USAGE
 }
@@ -47,7 +53,7 @@ QUICK=0
 JSON_OUT=
 BUILD=$ROOT/build-bench
 DO_BUILD=1
-ONLY=tx,rx,latency,micro
+ONLY=tx,rx,latency,micro,echo
 LOGS=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -63,8 +69,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 for s in ${ONLY//,/ }; do
-  case "$s" in tx | rx | latency | micro) ;; *)
-    echo "bench.sh: --only: unknown section '$s' (tx, rx, latency, micro)" >&2
+  case "$s" in tx | rx | latency | micro | echo) ;; *)
+    echo "bench.sh: --only: unknown section '$s' (tx, rx, latency, micro, echo)" >&2
     exit 2 ;;
   esac
 done
@@ -87,14 +93,19 @@ CLK_TCK=$(getconf CLK_TCK)
 # set up before traffic starts (setup is never inside a window).
 if [ "$QUICK" = 1 ]; then
   TX_DUR=2 TX_REPS=1 RX_DUR=2 RX_REPS=1 FULL_DUR=1 LAT_DUR=2 MICRO_MIN=0.01 MICRO_BOUND=120
+  ECHO_DUR=1 TP_DUR=2
   WARM=0.5 RX_SETTLE=1
 else
   TX_DUR=10 TX_REPS=3 RX_DUR=10 RX_REPS=2 FULL_DUR=5 LAT_DUR=10 MICRO_MIN=0.2 MICRO_BOUND=600
+  ECHO_DUR=3 TP_DUR=10
   WARM=1 RX_SETTLE=1.5
 fi
 TX_CPU=0
 RX_CPU=1
 RX_RATE=200000
+TP_RATE=100000  # sockperf throughput --mps, offered to both receivers (it reaches ~100k/s here)
+TP_SIZE=64
+TP_SINK_IP=10.99.0.40  # rudp_sink's address: in the testbed's subnet, not the kernel's
 
 export RINGSTAMP_NETNS_SUFFIX=bench$$  # the testbed's names (scripts/netns.sh)
 WORK=$(mktemp -d /tmp/rs-bench.XXXXXX)
@@ -139,6 +150,7 @@ section() {
 section "build ($BUILD)"
 BENCH_TARGETS=()
 for f in "$ROOT"/bench/*_bench.cc; do BENCH_TARGETS+=("$(basename "$f" .cc)"); done
+BENCH_TARGETS+=(rudp_sink)
 BUILD_STATUS=skipped
 if [ "$DO_BUILD" = 1 ]; then
   BUILD_STATUS=ok
@@ -204,6 +216,8 @@ if [ "$HAVE_SOCKPERF" = 0 ]; then
   for k in one_cpu split one_cpu_paced split_paced; do
     rec "lat.sockperf_$k" status=skipped note="missing: install sockperf"
   done
+  rec tp.sockperf_server status=skipped note="missing: install sockperf"
+  rec tp.rudp_sink status=skipped note="missing: install sockperf (it sends the traffic)"
 fi
 
 META_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -555,6 +569,7 @@ if want micro; then
   for b in "$BUILD"/bin/*_bench; do
     [ -x "$b" ] || continue
     n=$(basename "$b")
+    [ "$n" = rudp_echo_bench ] && want echo && continue  # the echo section runs it
     timeout -s INT -k 10 "$MICRO_BOUND" "$b" --benchmark_min_time="$MICRO_MIN" \
       --benchmark_out="$WORK/micro/$n.json" --benchmark_out_format=json \
       >"$WORK/micro/$n.txt" 2>&1 &
@@ -570,6 +585,112 @@ if want micro; then
     fi
     rec "micro.$n" status="$([ "$rc" = 0 ] && echo ok || echo failed)" exit="$rc"
   done
+fi
+
+# ---------------------------------------------------------------------------------------
+# udp_counters — the ns_b kernel's UDP "InDatagrams RcvbufErrors" (the anchor's /proc/PID/net/snmp).
+udp_counters() {
+  awk '/^Udp:/ { if (h) { print $2, $6; exit } h = 1 }' "/proc/$ANCHOR/net/snmp"
+}
+
+# measure_tp KEY CMD... — CMD receives in ns_b on RX_CPU while sockperf throughput sends
+# TP_SIZE-byte datagrams at TP_RATE/s from ns_a on TX_CPU to TP_DST. CPU ns per datagram
+# arriving at the peer veth over the window (setup and sockperf's ~2 s warm-up excluded);
+# received and dropped from the ns_b kernel's UDP counters (sockperf server) or the sink's JSON
+# (rudp_sink), sent from sockperf's summary.
+measure_tp() {
+  local key=$1
+  shift
+  local name="tp-$key"
+  bg_start "$name" $((TP_DUR + 40)) ip netns exec "$NS_B" taskset -c "$RX_CPU" "$@"
+  local rtpid=$BG_PID pid
+  pid=$(bg_child "$rtpid") || {
+    bg_wait "$rtpid"
+    echo "   $key: did not start: $(tail -n2 "$WORK/$name.err" | tr '\n' ' ')"
+    rec "tp.$key" status=failed note="$(tail -n2 "$WORK/$name.err")"
+    return
+  }
+  sleep "$RX_SETTLE"
+  if ! bg_alive "$rtpid"; then
+    bg_wait "$rtpid"
+    echo "   $key: exited during setup: $(tail -n2 "$WORK/$name.err" | tr '\n' ' ')"
+    rec "tp.$key" status=failed note="$(tail -n2 "$WORK/$name.err")"
+    return
+  fi
+  local u0 ue0
+  read -r u0 ue0 < <(udp_counters)
+  bg_start "$name-client" $((TP_DUR + 30)) ip netns exec "$NS_A" taskset -c "$TX_CPU" \
+    sockperf throughput -i "$TP_DST" -p 11111 -m "$TP_SIZE" --mps="$TP_RATE" -t $((TP_DUR + 2))
+  local ctpid=$BG_PID
+  sleep 2.5  # sockperf's warm-up stage (~2 s) and the ARP answer are outside the window
+  local c0 k0 t0 c1 k1 t1
+  c0=$(cpu_ns "$pid"); k0=$(rx_packets "$ANCHOR" "$IF_B"); t0=$(now_ns)
+  sleep "$TP_DUR"
+  c1=$(cpu_ns "$pid"); k1=$(rx_packets "$ANCHOR" "$IF_B"); t1=$(now_ns)
+  bg_wait "$ctpid"  # bounded: sockperf runs -t, timeout(1) stops it otherwise
+  local crc=$?
+  sleep 0.5  # the receiver drains
+  local receiver_ok=1
+  bg_alive "$rtpid" || receiver_ok=0
+  bg_stop "$rtpid" 15
+  local sent received drops u1 ue1
+  sent=$(awk '/Total of [0-9]+ messages sent/ { for (i = 1; i <= NF; i++) if ($i == "of") print $(i + 1) }' \
+    "$WORK/$name-client.out" "$WORK/$name-client.err" 2>/dev/null | tail -n1)
+  [ -n "$sent" ] || sent=null
+  case "$key" in
+    sockperf_server)
+      read -r u1 ue1 < <(udp_counters)
+      received=$((u1 - u0)) drops=$((ue1 - ue0)) ;;
+    *) read -r received drops < <("$PY" -c 'import json,sys
+for l in open(sys.argv[1]):
+    l = l.strip()
+    if l.startswith("{"):
+        j = json.loads(l)
+        print(j.get("received", "null"), j.get("queue_dropped", 0) + j.get("kernel_drops", 0))
+        break
+else: print("null null")' "$WORK/$name.out" 2>/dev/null || echo null null) ;;
+  esac
+  local frames=$((k1 - k0)) cpu=$((c1 - c0)) nspd fps status=ok note=
+  nspd=$(div "$cpu" "$frames" 1)
+  fps=$(div "$((frames * 1000000000))" "$((t1 - t0))" 0)
+  if [ "$crc" != 0 ] || [ "$sent" = null ]; then
+    status=failed note="sockperf throughput: exit $crc: $(tail -n1 "$WORK/$name-client.err")"
+  fi
+  [ "$receiver_ok" = 0 ] && status=failed note="receiver stopped early: $(tail -n2 "$WORK/$name.err" | tr '\n' ' ')"
+  printf '   %-18s %8s datagrams/s arriving, receiver %7s ns CPU/datagram; received %s of %s sent, %s dropped%s\n' \
+    "$key" "$fps" "$nspd" "$received" "$sent" "$drops" "${note:+ — $note}"
+  rec "tp.$key" status="$status" ns_per_dgram="$nspd" cpu_ns="$cpu" frames="$frames" fps="$fps" \
+    received="$received" sent="$sent" drops="$drops" size="$TP_SIZE" rate="$TP_RATE" note="$note"
+}
+
+if want echo; then
+  section "echo: rudp_echo_bench (server CPU per echo, ${ECHO_DUR}s windows), then sockperf throughput (${TP_DUR}s, $TP_SIZE B at $TP_RATE/s)"
+  mkdir -p "$WORK/micro"
+  b=$BUILD/bin/rudp_echo_bench
+  if [ -x "$b" ]; then
+    RS_ECHO_SECONDS=$ECHO_DUR timeout -s INT -k 10 300 "$b" \
+      --benchmark_out="$WORK/micro/rudp_echo_bench.json" --benchmark_out_format=json \
+      >"$WORK/micro/rudp_echo_bench.txt" 2>&1 &
+    bpid=$!
+    BG_PIDS+=("$bpid")
+    BENCH_PIDS="${BENCH_PIDS:-} $(bg_child "$bpid")"
+    bg_wait "$bpid"
+    rc=$?
+    echo "   rudp_echo_bench: exit $rc"
+    grep -E '^BM_' "$WORK/micro/rudp_echo_bench.txt" | sed 's/^/   /'
+    rec micro.rudp_echo_bench status="$([ "$rc" = 0 ] && echo ok || echo failed)" exit="$rc"
+  else
+    echo "   rudp_echo_bench not built"
+  fi
+  if [ "$HAVE_SOCKPERF" = 1 ]; then
+    TP_DST=$IP4_B measure_tp sockperf_server sockperf server -i "$IP4_B" -p 11111
+    if [ -x "$BUILD/bin/rudp_sink" ]; then
+      TP_DST=$TP_SINK_IP measure_tp rudp_sink "$BUILD/bin/rudp_sink" --interface "$IF_B" \
+        --ip "$TP_SINK_IP/24" --port 11111 --cpu "$RX_CPU" --duration $((TP_DUR + 35))
+    else
+      rec tp.rudp_sink status=skipped note="rudp_sink not built"
+    fi
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------

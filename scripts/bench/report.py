@@ -272,6 +272,78 @@ def micro_index(micro):
     return idx
 
 
+def find_bench(idx, name):
+    """Exact name, else the first whose name starts with it ("…/iterations:1/manual_time")."""
+    if name in idx:
+        return idx[name]
+    for k in sorted(idx):
+        if k.startswith(name + "/"):
+            return idx[k]
+    return None
+
+
+def echo_rows(t, fig, idx):
+    """rudp_echo_bench (server CPU per echo, same clients) and sockperf throughput receivers."""
+    def counter(name, field):
+        b = find_bench(idx, name)
+        if b is None or b.get("error_occurred"):
+            return None, ("rudp_echo_bench not run" if b is None
+                          else b.get("error_message", "error"))
+        v = b.get(field)
+        return (v, "") if isinstance(v, (int, float)) and v > 0 else (None, f"no {field}")
+
+    for busy, mode, limit in ((0, "io_uring wait", 0.67), (1, "busy poll", 0.5)):
+        for size in (64, 1400):
+            ours = f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}"
+            peer = f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1"
+            v, why = counter(ours, "server_ns_per_echo")
+            p, pwhy = counter(peer, "server_ns_per_echo")
+            lost = (find_bench(idx, ours) or {}).get("lost_window")
+            plost = (find_bench(idx, peer) or {}).get("lost_window")
+            note = why or (f"peer: {pwhy}" if pwhy else "")
+            cpus = (find_bench(idx, ours) or {}).get("server_cpus")
+            pcpus = (find_bench(idx, peer) or {}).get("server_cpus")
+            if not note and cpus and pcpus:
+                # How much of CPU 1 each server got: a shared CPU 1 makes batches larger.
+                note = f"server on {cpus:.2f} / {pcpus:.2f} of a CPU"
+            if v is not None and (lost or plost):
+                note = "; ".join(x for x in (note, f"lost in the window: ours {lost or 0:g}, "
+                                                 f"kernel {plost or 0:g}") if x)
+            t.add("UDP echo (server CPU/echo)", f"RUDPConn {mode}, {size} B", v, fmt_ns,
+                  "kernel recvmmsg/sendmmsg", p, None, ratio(v, p), f"≤ {limit}×", "<=", limit,
+                  note=note)
+    for size in (64, 1400):
+        v, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:0", "server_ns_per_echo")
+        p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "server_ns_per_echo")
+        if v is not None:
+            t.add("UDP echo (server CPU/echo)", f"(info) kernel recvfrom/sendto, {size} B", v,
+                  fmt_ns, "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
+    for busy, mode in ((0, "io_uring wait"), (1, "busy poll")):
+        for size in (64, 1400):
+            v, _ = counter(f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}", "items_per_second")
+            p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "items_per_second")
+            if v is not None:
+                t.add("UDP echo (echoes/s)", f"(info) RUDPConn {mode}, {size} B", v, fmt_rate,
+                      "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
+    ours, peer = fig.ok("tp.rudp_sink"), fig.ok("tp.sockperf_server")
+    v = fig.median("tp.rudp_sink", "ns_per_dgram")
+    p = fig.median("tp.sockperf_server", "ns_per_dgram")
+    note = ""
+    if v is None:
+        note = fig.why_missing("tp.rudp_sink")
+    elif p is None:
+        note = "peer: " + fig.why_missing("tp.sockperf_server")
+    else:
+        o, k = ours[-1], peer[-1]
+        note = (f"received/sent (dropped): ours {o.get('received')}/{o.get('sent')} "
+                f"({o.get('drops')}), kernel {k.get('received')}/{k.get('sent')} "
+                f"({k.get('drops')}); {o.get('fps')} vs {k.get('fps')} datagrams/s arriving")
+    size = (ours or peer or [{}])[-1].get("size", "?")
+    t.add("UDP throughput (receiver CPU/datagram)",
+          f"(info) RUDPConn sink, sockperf throughput {size} B", v, fmt_ns, "sockperf server", p,
+          None, ratio(v, p), note=note)
+
+
 def per_item_ns(b):
     if b is None or b.get("error_occurred"):
         return None
@@ -454,10 +526,11 @@ def build_table(fig, micro):
         v = per_item_ns(idx.get(name))
         if v is not None:
             t.add("relay dispatch", label, v, fmt_ns)
+    echo_rows(t, fig, idx)
     # Rows of sections this run left out (--only) are dropped.
     meta = next((r for r in fig.recs if r.get("key") == "meta"), {})
     run = set(str(meta.get("sections", "tx,rx,latency,micro")).split(","))
-    group = {"TX": "tx", "RX": "rx", "latency": "latency", "relay": "micro"}
+    group = {"TX": "tx", "RX": "rx", "latency": "latency", "relay": "micro", "UDP": "echo"}
     t.rows = [r for r in t.rows if group.get(r["section"].split(" ")[0], "") in run]
     return t
 
@@ -546,27 +619,10 @@ def micro_comparisons(micro):
         ("tap RX drain: packet ring vs read()", "BM_TapRxDrain/2", "BM_TapRxDrain/0"),
         ("tap RX end to end: port vs read()", "BM_TapRxEndToEnd/1", "BM_TapRxEndToEnd/0"),
         ("tap RX end to end: packet ring vs read()", "BM_TapRxEndToEnd/2", "BM_TapRxEndToEnd/0"),
-        # The kernel at its simplest (recvfrom/sendto) and at its best (recvmmsg/sendmmsg).
-        ("UDP echo 64 B: RUDPConn vs kernel recvfrom", "BM_RudpConnEchoServer/busy:0/bytes:64",
-         "BM_KernelUdpEchoServer/bytes:64/mmsg:0"),
-        ("UDP echo 64 B: RUDPConn vs kernel recvmmsg", "BM_RudpConnEchoServer/busy:0/bytes:64",
-         "BM_KernelUdpEchoServer/bytes:64/mmsg:1"),
-        ("UDP echo 64 B: RUDPConn busy vs kernel recvmmsg", "BM_RudpConnEchoServer/busy:1/bytes:64",
-         "BM_KernelUdpEchoServer/bytes:64/mmsg:1"),
-        ("UDP echo 1400 B: RUDPConn vs kernel recvmmsg", "BM_RudpConnEchoServer/busy:0/bytes:1400",
-         "BM_KernelUdpEchoServer/bytes:1400/mmsg:1"),
-        ("UDP echo 1400 B: RUDPConn busy vs kernel recvmmsg",
-         "BM_RudpConnEchoServer/busy:1/bytes:1400", "BM_KernelUdpEchoServer/bytes:1400/mmsg:1"),
     )
 
     def find(name):
-        # Exact name, else the first whose name starts with it ("…/min_time:2.000/real_time").
-        if name in idx:
-            return idx[name]
-        for k in sorted(idx):
-            if k.startswith(name + "/"):
-                return idx[k]
-        return None
+        return find_bench(idx, name)
 
     out = []
     rows = []
