@@ -8,6 +8,9 @@
 //                                          that does not depend on the endpoint count
 //   BM_RelayLookup/<conns>/<pattern>       ParseL2 + the unicast table probe: what OnFrame does
 //                                          before it hands the frame over (the dispatch proper)
+//   BM_TableProbe/<table>/<conns>/<pattern>  the unicast table alone (n × 3 keys), flat_hash_map
+//                                          against PtrTable (the relay's), batches of kFrameBatch
+//                                          keys hashed and prefetched, then probed
 //   BM_RelayDispatchL2/<conns>/<pattern>   RelayWorker::OnFrames (batches of kFrameBatch, as the
 //                                          worker hands them over) → EtherConn::OnFrame → the
 //                                          conn's L2 handler (EtherType 0x88b5, a no-op counter)
@@ -36,13 +39,16 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
 #include "ringstamp/engine/conn/ether_conn.h"
 #include "ringstamp/engine/conn/l2_view.h"
 #include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/conn/ptr_table.h"
 #include "ringstamp/engine/conn/relay_worker.h"
 #include "ringstamp/engine/conn/rudp_conn.h"
 #include "ringstamp/engine/proto/ethernet.h"
@@ -256,6 +262,58 @@ void BM_RelayLookup(benchmark::State& state, uint32_t n, int pattern) {
   SetFrameCounters(state, n, pattern);
 }
 
+// The unicast table alone, flat_hash_map against PtrTable, with the relay's keys (n endpoints ×
+// 3 EtherTypes) and its access pattern: a batch of kFrameBatch keys hashed and prefetched, then
+// probed. Keys come from the frame pool, parsed beforehand: only the table is measured.
+template <typename Table>
+void BM_TableProbe(benchmark::State& state, uint32_t n, int pattern) {
+  Table table;
+  static EtherConn* const kValue = reinterpret_cast<EtherConn*>(uintptr_t{0x1000});
+  for (uint32_t i = 0; i < n; ++i) {
+    for (uint16_t et : {uint16_t{0x0806}, uint16_t{0x0800}, kBenchEtherType}) {
+      const L2Key key(ConnMac(i).ToU64(), VlanStack(), et);
+      if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherConn>>) {
+        table.Set(key, kValue);
+      } else {
+        table[key] = kValue;
+      }
+    }
+  }
+  const FramePool pool = MakePool(n, pattern, /*udp=*/false);
+  std::vector<L2Key> keys(pool.frames.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    L2View l2;
+    if (ParseL2(pool.frames[i], &l2) == ParseError::kNone) keys[i] = l2.key;
+  }
+  uint64_t found = 0;
+  for (auto _ : state) {
+    for (size_t at = 0; at < keys.size(); at += kFrameBatch) {
+      size_t hash[kFrameBatch];
+      for (size_t i = 0; i < kFrameBatch; ++i) {
+        const L2Key& k = keys[at + i];
+        if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherConn>>) {
+          hash[i] = table.HashOf(k);
+          table.Prefetch(hash[i]);
+        } else {
+          hash[i] = L2KeyHash()(k);
+          table.prefetch(k);
+        }
+      }
+      for (size_t i = 0; i < kFrameBatch; ++i) {
+        const L2Key& k = keys[at + i];
+        if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherConn>>) {
+          found += table.Find(k, hash[i]) == kValue;
+        } else {
+          auto it = table.find(k, hash[i]);
+          found += it != table.end() && it->second == kValue;
+        }
+      }
+    }
+  }
+  if (found != state.iterations() * kPoolFrames) state.SkipWithError("a key was not found");
+  SetFrameCounters(state, n, pattern);
+}
+
 void BM_RelayDispatch(benchmark::State& state, uint32_t n, int pattern, bool udp, bool batched) {
   std::string error;
   RelayFixture* f = RelayFixture::Get(n, &error);
@@ -299,6 +357,12 @@ int main(int argc, char** argv) {
       if (n == 1 && pattern == 1) continue;  // one endpoint: both patterns are the same
       const std::string suffix = absl::StrFormat("/%u/%d", n, pattern);
       benchmark::RegisterBenchmark(("BM_RelayLookup" + suffix).c_str(), BM_RelayLookup, n, pattern);
+      benchmark::RegisterBenchmark(("BM_TableProbe/flat_hash_map" + suffix).c_str(),
+                                   BM_TableProbe<absl::flat_hash_map<L2Key, EtherConn*, L2KeyHash>>,
+                                   n, pattern);
+      benchmark::RegisterBenchmark(("BM_TableProbe/PtrTable" + suffix).c_str(),
+                                   BM_TableProbe<PtrTable<L2Key, L2KeyHash, EtherConn>>, n,
+                                   pattern);
       benchmark::RegisterBenchmark(("BM_RelayDispatchL2" + suffix).c_str(), BM_RelayDispatch, n,
                                    pattern, false, true);
       benchmark::RegisterBenchmark(("BM_RelayDispatchL2PerFrame" + suffix).c_str(),
