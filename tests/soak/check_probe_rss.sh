@@ -78,6 +78,21 @@ wait "$client" || { echo "FAIL: the client exited $?" >&2; client=; exit 1; }
 client=
 grep -q '"type":"summary"' "$out/client.json" || { echo "FAIL: no summary line" >&2; exit 1; }
 fail=0
+# What stays flat, by construction: every distribution of the summary past 8,192 samples is a
+# histogram ("exact": false). An exact one keeps 8 bytes a reply: too slow a growth for this
+# window's RSS to show, but hours of probing would.
+if ! /usr/bin/python3 - "$out/client.json" <<'PY'
+import json, sys
+summary = [json.loads(l) for l in open(sys.argv[1]) if '"type":"summary"' in l][-1]
+grown = [k for k, v in summary.items()
+         if isinstance(v, dict) and v.get("exact") is True and v.get("count", 0) > 8192]
+if grown:
+    print("FAIL: the summary keeps every sample of " + ", ".join(sorted(grown)), file=sys.stderr)
+    sys.exit(1)
+PY
+then
+  fail=1
+fi
 if [ $((client_end - client_warm)) -gt 384 ]; then
   echo "FAIL: the client grew by $((client_end - client_warm)) kB from $warm to $n replies" >&2
   fail=1

@@ -100,7 +100,9 @@ class ProbeClient {
 
  private:
   ProbeClient(ProbeSender sender, ProbeClientOptions options)
-      : sender_(std::move(sender)), options_(std::move(options)) {}
+      : sender_(std::move(sender)),
+        options_(std::move(options)),
+        rx_overhead_(options_.sender.max_exact_samples) {}
   void Emit(const ProbeResult& r) { pending_.push_back(r); }
 
   mutable std::mutex mu_;

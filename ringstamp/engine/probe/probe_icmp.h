@@ -83,7 +83,8 @@ class IcmpProbeClient {
         sender_(std::move(sender)),
         options_(std::move(options)),
         local_(local),
-        identifier_(identifier) {}
+        identifier_(identifier),
+        rx_overhead_(options_.sender.max_exact_samples) {}
   void Emit(const ProbeResult& r) { pending_.push_back(r); }
 
   std::shared_ptr<EtherConn> conn_;
