@@ -18,6 +18,7 @@
 #include "ringstamp/engine/proto/igmp.h"
 #include "ringstamp/engine/proto/ip_proto.h"
 #include "ringstamp/engine/proto/ipv4.h"
+#include "ringstamp/engine/proto/ipv4_udp.h"
 #include "ringstamp/engine/proto/ipv6.h"
 #include "ringstamp/engine/proto/mld.h"
 #include "ringstamp/engine/proto/multicast.h"
@@ -500,6 +501,16 @@ void EtherConn::HandleArp(RelayWorker& w, const L2View& l2) {
 }
 
 void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame) {
+  const ChecksumCheck check =
+      frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify;
+  // The common case in one pass: a UDP datagram for one of our addresses. Everything else
+  // (and anything malformed, to be counted with its reason) takes the general parse below.
+  Ipv4UdpView udp4;
+  if (ParseIpv4Udp(l2.payload, check, &udp4) && HasAddress(udp4.dst)) {
+    DispatchUdp(w, l2, frame, udp4.src, udp4.dst, udp4.src_port, udp4.dst_port, udp4.ttl, udp4.tos,
+                udp4.payload);
+    return;
+  }
   auto ip = ParseIpv4(l2.payload);
   if (!ip) {
     Rx(w).malformed.Add();
@@ -517,8 +528,7 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
     return;
   }
   if (ip->protocol == kIpProtoUdp) {
-    auto udp = ParseUdp(ip->payload, ip->src, ip->dst,
-                        frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
+    auto udp = ParseUdp(ip->payload, ip->src, ip->dst, check);
     if (!udp) {
       Rx(w).malformed.Add();
       return;
@@ -700,8 +710,7 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
   d.meta.dst_port = dport;
   d.meta.ttl = ttl;
   d.meta.tos = tos;
-  d.meta.ifindex =
-      w.worker() != nullptr && w.worker()->rx_socket() ? w.worker()->rx_socket()->ifindex() : 0;
+  d.meta.ifindex = w.ifindex();
   d.meta.src_mac = l2.src;
   d.meta.vlans = l2.vlans;
   d.meta.stamps = frame.stamps;

@@ -26,6 +26,7 @@ RelayWorker::RelayWorker(PacketRelay* relay, int index) : relay_(relay), index_(
 void RelayWorker::OnStart(Worker& worker) {
   worker_.store(&worker, std::memory_order_release);
   tls_current_worker = this;
+  ifindex_ = worker.rx_socket() != nullptr ? worker.rx_socket()->ifindex() : 0;
   const RelayOptions& o = relay_->options();
   if (o.tx_stamps && worker.tx() != nullptr && worker.tx_fd() >= 0) {
     TsFlags flags = kTsTxSoftware | kTsSoftware | kTsOptId | kTsOptTsonly;

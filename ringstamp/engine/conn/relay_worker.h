@@ -103,6 +103,8 @@ class RelayWorker : public FrameHandler {
   RelayTables& tables() { return tables_; }
   PacketRelay& relay() { return *relay_; }
   Worker* worker() { return worker_.load(std::memory_order_acquire); }
+  // The interface this worker receives on (0 before OnStart).
+  int ifindex() const { return ifindex_; }
 
   // Worker thread: build a frame in place in the TX ring. False when dropped.
   bool SendInPlace(absl::FunctionRef<size_t(std::span<std::byte>)> build, uint32_t conn_id,
@@ -146,6 +148,7 @@ class RelayWorker : public FrameHandler {
   PacketRelay* relay_;
   int index_;
   std::atomic<Worker*> worker_{nullptr};  // set in OnStart; read by Post/Enqueue callers
+  int ifindex_ = 0;                       // set in OnStart, read on the worker thread
   RelayTables tables_;
   std::atomic<bool> running_{false};
 
