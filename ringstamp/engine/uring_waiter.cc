@@ -33,7 +33,7 @@ absl::StatusOr<std::unique_ptr<UringWaiter>> UringWaiter::Create(int rx_fd, int 
     return w;
   }
   w->initialised_ = true;
-  if (rx_fd >= 0) w->Arm(rx_fd, POLLIN, kTagRx);
+  // The RX poll is armed when the worker goes to sleep (Wait), not here.
   if (err_fd >= 0) w->Arm(err_fd, POLLERR, kTagErr);
   w->Arm(wake_fd, POLLIN, kTagWake);
   rc = io_uring_submit(&w->ring_);
@@ -65,15 +65,28 @@ void UringWaiter::WatchStampFd(int fd, uint32_t mask) {
   io_uring_submit(&ring_);
 }
 
-void UringWaiter::Arm(int fd, uint32_t mask, uint64_t tag) {
-  if (polling_) return;
+io_uring_sqe* UringWaiter::Sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
     io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
   }
+  return sqe;
+}
+
+void UringWaiter::Arm(int fd, uint32_t mask, uint64_t tag) {
+  if (polling_) return;
+  io_uring_sqe* sqe = Sqe();
   io_uring_prep_poll_multishot(sqe, fd, mask);
   io_uring_sqe_set_data64(sqe, tag);
+}
+
+void UringWaiter::ArmRxOnce() {
+  if (polling_ || rx_fd_ < 0 || rx_armed_) return;
+  io_uring_sqe* sqe = Sqe();
+  io_uring_prep_poll_add(sqe, rx_fd_, POLLIN);
+  io_uring_sqe_set_data64(sqe, kTagRx);
+  rx_armed_ = true;
 }
 
 uint32_t UringWaiter::WaitPoll(int64_t timeout_ns) {
@@ -117,6 +130,7 @@ uint32_t UringWaiter::Wait(int64_t timeout_ns) {
   io_uring_cqe* cqe = nullptr;
   int rc;
   if (timeout_ns > 0) {
+    ArmRxOnce();  // submitted with the wait: no system call of its own
     __kernel_timespec ts{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
     rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   } else {
@@ -126,7 +140,7 @@ uint32_t UringWaiter::Wait(int64_t timeout_ns) {
   if (rc == -ETIME || rc == -EAGAIN || rc == -EINTR) events |= kTimeout;
   unsigned head;
   unsigned seen = 0;
-  bool rearm_rx = false, rearm_err = false, rearm_wake = false, rearm_stamp = false;
+  bool rearm_err = false, rearm_wake = false, rearm_stamp = false;
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++seen;
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
@@ -135,7 +149,7 @@ uint32_t UringWaiter::Wait(int64_t timeout_ns) {
     if (tag == kTagRx) {
       if (res > 0 && (res & POLLIN)) events |= kReadable;
       if (res > 0 && (res & POLLERR)) events |= kErrQueue;
-      if (!more) rearm_rx = true;
+      rx_armed_ = false;  // one-shot: armed again at the next sleep
     } else if (tag == kTagErr) {
       if (res > 0) events |= kErrQueue;
       if (!more) rearm_err = true;
@@ -150,7 +164,6 @@ uint32_t UringWaiter::Wait(int64_t timeout_ns) {
     }
   }
   io_uring_cq_advance(&ring_, seen);
-  if (rearm_rx && rx_fd_ >= 0) Arm(rx_fd_, POLLIN, kTagRx);
   if (rearm_err && err_fd_ >= 0) Arm(err_fd_, POLLERR, kTagErr);
   if (rearm_wake) Arm(wake_fd_, POLLIN, kTagWake);
   if (rearm_stamp && stamp_fd_ >= 0) Arm(stamp_fd_, stamp_mask_, kTagStamp);

@@ -7,10 +7,14 @@
 //   if (ev & UringWaiter::kReadable) DrainRing();
 //   if (ev & UringWaiter::kErrQueue) DrainTxStamps();
 //
-// Multishot POLL_ADD on the packet socket (POLLIN: a block or frame retired to
-// userspace), POLLERR on the TX socket (TX stamps on the error queue), and on
-// an eventfd (stop / wake from other threads); the timeout is the wait's own.
-// Re-arms a multishot poll when the kernel ends it. With TX stamps coming as
+// A one-shot POLL_ADD on the packet socket (POLLIN: a block or frame retired to
+// userspace), armed only when the worker goes to sleep, in the same io_uring_enter as the
+// wait: while the worker is busy no poll sits on the socket's wait queue, so the kernel's
+// data-ready callback for each frame (which runs on the sending CPU, on veth) finds nobody
+// to wake. A multishot poll there cost a wake-up callback and a completion per frame. Multishot
+// polls stay on the rarer events: POLLERR on the TX socket (TX stamps on the error queue) and
+// an eventfd (stop / wake from other threads), re-armed when the kernel ends them; the
+// timeout is the wait's own. With TX stamps coming as
 // io_uring completions (ringstamp/timestamp/uring_tx_stamps.h), the stamp ring's fd is
 // watched instead of the socket's POLLERR (WatchStampFd). One waiter per worker
 // thread; not thread-safe. Cost: one io_uring_enter per sleep, none while busy. Where
@@ -57,7 +61,9 @@ class UringWaiter {
 
  private:
   UringWaiter() = default;
-  void Arm(int fd, uint32_t mask, uint64_t tag);
+  io_uring_sqe* Sqe();
+  void Arm(int fd, uint32_t mask, uint64_t tag);  // multishot
+  void ArmRxOnce();                               // one-shot RX poll, if not armed
   uint32_t WaitPoll(int64_t timeout_ns);
   io_uring ring_{};
   bool initialised_ = false;
@@ -65,6 +71,7 @@ class UringWaiter {
   std::string fallback_reason_;
   int rx_fd_ = -1, err_fd_ = -1, wake_fd_ = -1, stamp_fd_ = -1;
   uint32_t stamp_mask_ = 0;
+  bool rx_armed_ = false;  // the one-shot RX poll is in the kernel
 };
 
 }  // namespace ringstamp
