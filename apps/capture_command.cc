@@ -95,7 +95,7 @@ class CaptureHandler : public FrameHandler {
   void OnFrames(Worker& w, std::span<const Frame> frames) override {
     worker_ = &w;
     if (count_ == 0) {
-      for (const Frame& f : frames) sink_.Write(f);
+      sink_.Write(frames);
     } else {
       for (const Frame& f : frames) Take(w, f);
     }

@@ -14,6 +14,12 @@
 namespace ringstamp::app {
 namespace {
 std::mutex g_stdout_mu;
+
+// The outer tag the kernel stripped, as it was on the wire: TPID, TCI.
+std::array<std::byte, 4> VlanTag(const Frame& f) {
+  return {static_cast<std::byte>(f.vlan_tpid >> 8), static_cast<std::byte>(f.vlan_tpid),
+          static_cast<std::byte>(f.vlan_tci >> 8), static_cast<std::byte>(f.vlan_tci)};
+}
 }  // namespace
 
 std::string WorkerCapturePath(const std::string& path, int worker, int workers) {
@@ -113,9 +119,7 @@ void CaptureSink::Write(const Frame& f) {
   std::span<const std::byte> bytes = f.bytes();
   if (f.vlan_valid && bytes.size() >= 12) {
     // Put the stripped outer tag back between the MAC addresses and the rest.
-    std::array<std::byte, 4> tag = {
-        static_cast<std::byte>(f.vlan_tpid >> 8), static_cast<std::byte>(f.vlan_tpid),
-        static_cast<std::byte>(f.vlan_tci >> 8), static_cast<std::byte>(f.vlan_tci)};
+    const std::array<std::byte, 4> tag = VlanTag(f);
     const std::span<const std::byte> parts[3] = {bytes.first(12), tag, bytes.subspan(12)};
     if (pcap_) {
       pcap_->AppendGather(ns, parts, f.wire_len + 4);
@@ -131,6 +135,30 @@ void CaptureSink::Write(const Frame& f) {
     pcapng_->Append(ns, source, bytes, f.wire_len);
   }
   AfterAppend();
+}
+
+void CaptureSink::Write(std::span<const Frame> frames) {
+  if (!pcap_ || rotation_ || options_.summary_lines || options_.packet_buffered) {
+    for (const Frame& f : frames) Write(f);
+    return;
+  }
+  for (const Frame& f : frames) {
+    const std::optional<Stamp> best = f.stamps.BestSystem();
+    const int64_t ns = best ? best->ns : 0;
+    if (f.vlan_valid && f.snap_len >= 12) {
+      WritePcapTagged(f, ns);
+    } else {
+      pcap_->Append(ns, f.bytes(), f.wire_len);
+    }
+  }
+  AfterAppend();
+}
+
+void CaptureSink::WritePcapTagged(const Frame& f, int64_t ns) {
+  const std::span<const std::byte> bytes = f.bytes();
+  const std::array<std::byte, 4> tag = VlanTag(f);
+  const std::span<const std::byte> parts[3] = {bytes.first(12), tag, bytes.subspan(12)};
+  pcap_->AppendGather(ns, parts, f.wire_len + 4);
 }
 
 void CaptureSink::AfterAppend() {

@@ -416,11 +416,6 @@ std::byte* RecordSink::Reserve(size_t len) {
   return buffer_.get() + used_;
 }
 
-void RecordSink::Commit(size_t len) {
-  used_ += len;
-  ++stats_.records_buffered;
-}
-
 absl::Status RecordSink::Flush() {
   if (!closed_) FlushBuffer();
   return status_;
@@ -500,11 +495,6 @@ absl::StatusOr<PcapWriter> PcapWriter::OpenFd(int fd, std::string_view name,
                                  kRecordHeaderBytes + options.snaplen, &PcapRecordLength, header);
   if (!sink.ok()) return sink.status();
   return PcapWriter(*std::move(sink), options.snaplen);
-}
-
-bool PcapWriter::Append(int64_t stamp_ns, std::span<const std::byte> frame, uint32_t wire_len) {
-  const std::span<const std::byte> parts[1] = {frame};
-  return AppendGather(stamp_ns, parts, wire_len);
 }
 
 bool PcapWriter::AppendGather(int64_t stamp_ns, std::span<const std::span<const std::byte>> parts,

@@ -40,6 +40,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -97,7 +98,17 @@ class RecordSink {
   // buffer first when it is full. nullptr when the sink has failed: the
   // record is counted as dropped. Fill it, then Commit(len) before the next call.
   std::byte* Reserve(size_t len);
-  void Commit(size_t len);
+  // Reserve's inline fast path: room for `len` bytes when they fit in the buffer as it is
+  // and the sink is writing; nullptr otherwise (then call Reserve: it flushes, or drops).
+  std::byte* ReserveInBuffer(size_t len) {
+    return used_ + len <= capacity_ && len <= max_record_ && !closed_ && status_.ok()
+               ? buffer_.get() + used_
+               : nullptr;
+  }
+  void Commit(size_t len) {
+    used_ += len;
+    ++stats_.records_buffered;
+  }
 
   // Writes every whole buffered record. Returns the sink's first error, if any.
   absl::Status Flush();
@@ -167,7 +178,27 @@ class PcapWriter {
   // One record stamped `stamp_ns` (Unix ns) with the captured bytes `frame`
   // and the frame's length on the wire `wire_len` (0 or less than the
   // captured length: the captured length). False when the record was dropped.
-  bool Append(int64_t stamp_ns, std::span<const std::byte> frame, uint32_t wire_len = 0);
+  // Inline: a frame within snaplen, a stamp within the format and room in the buffer cost
+  // two stores of the header and one memcpy; anything else goes to AppendGather.
+  bool Append(int64_t stamp_ns, std::span<const std::byte> frame, uint32_t wire_len = 0) {
+    const size_t len = kRecordHeaderBytes + frame.size();
+    std::byte* p = frame.size() <= snaplen_ && static_cast<uint64_t>(stamp_ns) < kStampLimitNs
+                       ? sink_.ReserveInBuffer(len)
+                       : nullptr;
+    if (p == nullptr) {
+      const std::span<const std::byte> parts[1] = {frame};
+      return AppendGather(stamp_ns, parts, wire_len);
+    }
+    const uint32_t caplen = static_cast<uint32_t>(frame.size());
+    const uint64_t stamp = static_cast<uint64_t>(stamp_ns);
+    const uint32_t header[4] = {static_cast<uint32_t>(stamp / 1'000'000'000),
+                                static_cast<uint32_t>(stamp % 1'000'000'000), caplen,
+                                wire_len > caplen ? wire_len : caplen};
+    std::memcpy(p, header, sizeof(header));
+    std::memcpy(p + kRecordHeaderBytes, frame.data(), caplen);
+    sink_.Commit(len);
+    return true;
+  }
   // The same with the frame given as consecutive pieces (e.g. MACs, a VLAN
   // tag to re-insert, the rest): written as one record, no copy in between.
   bool AppendGather(int64_t stamp_ns, std::span<const std::span<const std::byte>> parts,
@@ -181,6 +212,9 @@ class PcapWriter {
   uint32_t snaplen() const { return snaplen_; }
 
  private:
+  // Stamps from 0 up to here have whole seconds that fit the header's 32 bits (unsigned:
+  // negative stamps compare above it); the rest are clamped by AppendGather.
+  static constexpr uint64_t kStampLimitNs = (uint64_t{UINT32_MAX} + 1) * 1'000'000'000;
   PcapWriter(RecordSink sink, uint32_t snaplen) : sink_(std::move(sink)), snaplen_(snaplen) {}
   RecordSink sink_;
   uint32_t snaplen_;
