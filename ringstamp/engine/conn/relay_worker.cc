@@ -300,6 +300,7 @@ void RelayWorker::AfterCommit(uint32_t conn_id, const TxOptions& tx) {
 }
 
 bool RelayWorker::Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx) {
+  bool was_empty;
   {
     std::lock_guard<std::mutex> l(txq_mu_);
     if (txq_capacity_ == 0) {
@@ -315,10 +316,14 @@ bool RelayWorker::Enqueue(std::span<const std::byte> frame, uint32_t conn_id, co
     txq_meta_[slot] = {static_cast<uint32_t>(frame.size()), conn_id, tx};
     std::memcpy(txq_data_.data() + static_cast<size_t>(slot) * kSlotBytes, frame.data(),
                 frame.size());
+    was_empty = txq_count_ == 0;
     ++txq_count_;
     txq_nonempty_.store(true, std::memory_order_release);
   }
-  if (worker_ != nullptr && relay_->options().engine.wait_mode == WaitMode::kIoUring)
+  // One wake-up per burst, not per frame (an eventfd write is a system call): a frame that
+  // finds others queued is drained with them, since the worker empties the queue under
+  // this lock and does not sleep while anything is left (OnPoll reports busy).
+  if (was_empty && worker_ != nullptr && relay_->options().engine.wait_mode == WaitMode::kIoUring)
     worker()->Wake();
   return true;
 }
