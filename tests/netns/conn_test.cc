@@ -1,14 +1,20 @@
 // Integration: EtherConn / RUDPConn against the real kernel of the peer namespace —
 // ping and ping -6 answered, UDP both ways over IPv4 and IPv6, VLAN and QinQ
-// sub-interfaces, checksums checked by tshark, and 10,000 endpoints on one relay.
+// sub-interfaces, checksums checked by tshark, 10,000 endpoints on one relay, and the batch
+// read/write calls.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ringstamp/common/clock.h"
@@ -291,4 +297,100 @@ TEST_CASE("conn: 10,000 RUDPConns on one relay each receive exactly their own da
   for (auto& g : got) exact += g.load() == 1;
   CHECK(exact == kConns);
   for (auto& c : conns) c->Close();
+}
+
+TEST_CASE("conn: ReadBatch and WriteBatch keep order, truncate, stamp each datagram, count drops") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
+  RelayFixture f;
+  const std::string ip4 = f.tb->ip4_extra(13);
+  auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});
+  REQUIRE(conn.ok());
+  // Room for 8 datagrams of at most 64 bytes: 12 arrive, the last 4 are dropped (newest).
+  auto udp = RUDPConn::Create(*conn, {.local_ip = *IpAddress::Parse(ip4),
+                                      .local_port = 7003,
+                                      .queue_datagrams = 8,
+                                      .max_datagram = 64});
+  REQUIRE(udp.ok());
+  REQUIRE(f.relay->Start().ok());
+  // The peer's kernel socket sends d00..d11 (10, 20, ... 120 bytes), then prints what it gets.
+  std::string peer_out;
+  std::thread peer([&] {
+    const std::string code = absl::StrFormat(
+        "import socket\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((\"0.0.0.0\",7004)); "
+        "s.settimeout(5)\n"
+        "for i in range(12):\n"
+        "  s.sendto((\"d%%02d\" %% i).encode().ljust(10+10*i,b\".\"),(\"%s\",7003))\n"
+        "got=[]\n"
+        "try:\n"
+        "  while len(got)<7: got.append(s.recv(2048).decode())\n"
+        "except OSError: pass\n"
+        "print(\",\".join(got))\n",
+        ip4);
+    peer_out = f.tb->Run(f.tb->ns_a(), Py(code), 30).output;
+  });
+  for (int i = 0; i < 250 && (*udp)->Stats().received < 12; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK((*udp)->Stats().received == 12);
+  CHECK((*udp)->Stats().queue_dropped == 4);
+
+  // Five into 32-byte buffers: d00..d04 in order, each cut to the buffer, its size kept.
+  std::array<std::array<std::byte, 32>, 10> bufs{};
+  std::array<UdpReadMsg, 10> msgs;
+  for (size_t i = 0; i < msgs.size(); ++i) msgs[i].buf = bufs[i];
+  auto n = (*udp)->ReadBatch(std::span(msgs).first(5), MonotonicNs() + 5 * kNsPerSec);
+  REQUIRE_MESSAGE(n.ok(), n.status().ToString());
+  REQUIRE(*n == 5);
+  int64_t last_stamp = 0;
+  for (size_t i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    const UdpReadResult& r = msgs[i].result;
+    CHECK(r.datagram_size == 10 + 10 * i);
+    CHECK(r.n == std::min<size_t>(32, 10 + 10 * i));
+    CHECK(std::string(reinterpret_cast<const char*>(bufs[i].data()), 3) ==
+          absl::StrFormat("d%02d", i));
+    CHECK(r.src.ip.ToString() == f.tb->ip4_a());
+    CHECK(r.src.port == 7004);
+    REQUIRE(r.meta.stamps.software_ns.has_value());  // each its own frame's stamp
+    CHECK(*r.meta.stamps.software_ns >= last_stamp);
+    last_stamp = *r.meta.stamps.software_ns;
+  }
+  // Ten asked for, three left (d05..d07; d08..d11 were dropped): it takes what is queued.
+  n = (*udp)->ReadBatch(msgs, MonotonicNs() + 5 * kNsPerSec);
+  REQUIRE(n.ok());
+  REQUIRE(*n == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(std::string(reinterpret_cast<const char*>(bufs[i].data()), 3) ==
+          absl::StrFormat("d%02d", i + 5));
+    CHECK(msgs[i].result.datagram_size == 10 + 10 * (i + 5));  // 60, 70, 80 on the wire
+    CHECK(msgs[i].result.n == 32);
+  }
+  // Nothing queued and no time to wait: the deadline passes.
+  n = (*udp)->ReadBatch(std::span(msgs).first(1), 0);
+  CHECK(absl::IsDeadlineExceeded(n.status()));
+
+  // WriteBatch: five in order; then a batch whose third message is bad sends the first two
+  // and says so; a batch whose first is bad sends nothing and returns the error.
+  const UdpEndpoint peer_ep{*IpAddress::Parse(f.tb->ip4_a()), 7004};
+  std::vector<std::string> texts = {"w0", "w1", "w2", "w3", "w4", "x0", "x1", "x2"};
+  auto bytes = [&](const std::string& s) {
+    return std::as_bytes(std::span<const char>(s.data(), s.size()));
+  };
+  std::vector<UdpWriteMsg> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back({bytes(texts[i]), peer_ep, {}});
+  auto sent = (*udp)->WriteBatch(batch);
+  REQUIRE_MESSAGE(sent.ok(), sent.status().ToString());
+  CHECK(*sent == 5);
+  std::vector<UdpWriteMsg> partial = {{bytes(texts[5]), peer_ep, {}},
+                                      {bytes(texts[6]), peer_ep, {}},
+                                      {bytes(texts[7]), {peer_ep.ip, 0}, {}}};
+  sent = (*udp)->WriteBatch(partial);
+  REQUIRE(sent.ok());
+  CHECK(*sent == 2);
+  sent = (*udp)->WriteBatch(std::span(partial).subspan(2));
+  CHECK(absl::IsInvalidArgument(sent.status()));
+  peer.join();
+  CHECK(absl::StripAsciiWhitespace(peer_out) == "w0,w1,w2,w3,w4,x0,x1");
 }
