@@ -125,6 +125,24 @@ int UdpSocketIn(const std::string& ns) {
   return s;
 }
 
+// A UDP socket in `ns` connected to dst_ip:kPort, receives timing out after `timeout_us`;
+// -1 when it cannot be made.
+int ClientSocket(const std::string& ns, const std::string& dst_ip, int timeout_us) {
+  const int c = UdpSocketIn(ns);
+  if (c < 0) return -1;
+  timeval tv{0, timeout_us};
+  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(kPort);
+  inet_pton(AF_INET, dst_ip.c_str(), &dst.sin_addr);
+  if (connect(c, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) != 0) {
+    close(c);
+    return -1;
+  }
+  return c;
+}
+
 struct ClientCounters {
   std::atomic<int64_t> sent{0}, echoed{0}, lost{0}, late{0};
   std::atomic<int> tid{0};
@@ -135,17 +153,8 @@ void ClientLoop(const std::string& ns, const std::string& dst_ip, size_t size,
                 const std::atomic<bool>& stop, int64_t deadline_ns, ClientCounters& out) {
   out.tid = static_cast<int>(gettid());
   PinSelf(kClientCpu);
-  int c = UdpSocketIn(ns);
-  timeval tv{0, 10000};
-  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(kPort);
-  inet_pton(AF_INET, dst_ip.c_str(), &dst.sin_addr);
-  if (connect(c, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) != 0) {
-    close(c);
-    return;
-  }
+  const int c = ClientSocket(ns, dst_ip, 10'000);
+  if (c < 0) return;
   std::array<char, 2048> tx{};
   std::vector<std::array<char, 2048>> rx(kBatch);
   std::array<iovec, kBatch> tiov{}, riov{};
@@ -213,19 +222,13 @@ void DriveEcho(benchmark::State& state, const std::string& dst_ip, size_t size,
   // One echo first (at most 5 tries of 200 ms): the clients must not start while ns_a resolves
   // the server's MAC, or the neighbour queue drops most of their first window.
   {
-    int c = UdpSocketIn(tb.ns_a());
-    timeval tv{0, 200000};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(kPort);
-    inet_pton(AF_INET, dst_ip.c_str(), &dst.sin_addr);
+    const int c = ClientSocket(tb.ns_a(), dst_ip, 200'000);
     char buf[2048] = {};
-    for (int i = 0; i < 5; ++i) {
-      sendto(c, buf, size, 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst));
+    for (int i = 0; c >= 0 && i < 5; ++i) {
+      send(c, buf, size, 0);
       if (recv(c, buf, sizeof(buf), 0) > 0) break;
     }
-    close(c);
+    if (c >= 0) close(c);
   }
   std::atomic<bool> stop{false};
   const int64_t deadline = MonoNs() + static_cast<int64_t>((seconds + 5) * 1e9);
