@@ -61,6 +61,10 @@ absl::StatusOr<ProbeTarget> ParseTargetSpec(std::string_view spec, std::string_v
     const size_t colon = spec.find(':');
     addr = spec.substr(0, colon);
     port = spec.substr(colon + 1);
+    if (port.empty()) {
+      return Bad(where, absl::StrFormat("'%s' ends in ':' without a port: give ADDR or ADDR:PORT",
+                                        ToAbsl(spec)));
+    }
   }  // else ADDR, or a bare IPv6 address
   auto ip = IpAddress::Parse(addr);
   if (!ip) {

@@ -42,6 +42,8 @@ TEST_CASE("probe targets: a bad --server says what is wrong") {
             .find("'10.0.0.300' is not an IPv4 or IPv6 address") != std::string::npos);
   CHECK(Message(ParseTargetSpec("10.0.0.2:0", "--server", 862, true).status())
             .find("port '0' is not 1..65535") != std::string::npos);
+  CHECK(Message(ParseTargetSpec("10.0.0.2:", "--server", 862, true).status())
+            .find("ends in ':' without a port") != std::string::npos);
   CHECK(Message(ParseTargetSpec("10.0.0.2:http", "--server", 862, true).status())
             .find("port 'http'") != std::string::npos);
   CHECK(
