@@ -144,6 +144,14 @@ class Figures:
         notes = [r.get("note") or r.get("status") for r in rs if r.get("status") != "ok"]
         return notes[-1] if notes else "not measured"
 
+    def pair_note(self, ours_key, v, peer_key, p, **match):
+        """Why a row has no ratio: ours missing, else the peer missing ("" when both are)."""
+        if v is None:
+            return self.why_missing(ours_key, **match)
+        if p is None:
+            return "peer: " + self.why_missing(peer_key, **match)
+        return ""
+
 
 def fmt_rate(v):
     if v is None:
@@ -328,12 +336,8 @@ def echo_rows(t, fig, idx):
     ours, peer = fig.ok("tp.rudp_sink"), fig.ok("tp.sockperf_server")
     v = fig.median("tp.rudp_sink", "ns_per_dgram")
     p = fig.median("tp.sockperf_server", "ns_per_dgram")
-    note = ""
-    if v is None:
-        note = fig.why_missing("tp.rudp_sink")
-    elif p is None:
-        note = "peer: " + fig.why_missing("tp.sockperf_server")
-    else:
+    note = fig.pair_note("tp.rudp_sink", v, "tp.sockperf_server", p)
+    if not note:
         o, k = ours[-1], peer[-1]
         note = (f"received/sent (dropped): ours {o.get('received')}/{o.get('sent')} "
                 f"({o.get('drops')}), kernel {k.get('received')}/{k.get('sent')} "
@@ -362,9 +366,7 @@ def build_table(fig, micro):
     for key, label, limit in (("gen_w1", "gen, 1 worker (CPU 0)", 1.3),
                               ("gen_w2", "gen, 2 workers (CPUs 0-1)", 1.8)):
         v = fig.median(f"tx.{key}", "fps")
-        note = "" if v is not None else fig.why_missing(f"tx.{key}")
-        if v is not None and tx_peer is None:
-            note = "peer: " + fig.why_missing("tx.trafgen_p1")
+        note = fig.pair_note(f"tx.{key}", v, "tx.trafgen_p1", tx_peer)
         t.add("TX frames/s", label, v, fmt_rate, "trafgen -P 1 (CPU 0)", tx_peer, None,
               ratio(v, tx_peer), f"≥ {limit}×", ">=", limit, note=note)
     v = fig.median("tx.trafgen_p2", "fps")
@@ -387,11 +389,7 @@ def build_table(fig, micro):
     for ours, label, peer_key, peer_label in pairs:
         v = fig.median(f"rx.{ours}", "ns_per_frame", rate=rate)
         p = fig.median(f"rx.{peer_key}", "ns_per_frame", rate=rate)
-        note = ""
-        if v is None:
-            note = fig.why_missing(f"rx.{ours}", rate=rate)
-        elif p is None:
-            note = "peer: " + fig.why_missing(f"rx.{peer_key}", rate=rate)
+        note = fig.pair_note(f"rx.{ours}", v, f"rx.{peer_key}", p, rate=rate)
         t.add(sec, label, v, fmt_ns, peer_label, p, None, ratio(v, p), "≤ 0.5×", "<=", 0.5,
               note=note)
     v = fig.median("rx.rs_count", "ns_per_frame", rate=rate)
@@ -425,11 +423,7 @@ def build_table(fig, micro):
                              ("busy_split", "probe --busy-poll userspace RTT p50, split", "split")):
         v = fig.median(f"lat.probe_{key}", "user_rtt_p50_ns")
         p = fig.median(f"lat.sockperf_{sock}", "rtt_p50_ns")
-        note = ""
-        if v is None:
-            note = fig.why_missing(f"lat.probe_{key}")
-        elif p is None:
-            note = "peer: " + fig.why_missing(f"lat.sockperf_{sock}")
+        note = fig.pair_note(f"lat.probe_{key}", v, f"lat.sockperf_{sock}", p)
         where = sock.replace("_", " ")
         t.add("latency (RTT)", label, v, fmt_ns, f"sockperf ping-pong RTT p50, {where}", p, None,
               ratio(v, p), "≤ 1.0×", "<=", 1.0, note=note)
@@ -489,11 +483,7 @@ def build_table(fig, micro):
     # the endpoint renders on its own thread from a copy; 20 % is this machine's noise).
     scraped = fig.median("lat.probe_split_scraped", "overhead_p50_ns")
     quiet = fig.median("lat.probe_split", "overhead_p50_ns")
-    note = ""
-    if scraped is None:
-        note = fig.why_missing("lat.probe_split_scraped")
-    elif quiet is None:
-        note = "peer: " + fig.why_missing("lat.probe_split")
+    note = fig.pair_note("lat.probe_split_scraped", scraped, "lat.probe_split", quiet)
     t.add("latency (RTT)", "probe RX overhead p50, /metrics scraped every 1 s", scraped,
           fmt_ns_signed, "the same run without --metrics", quiet, fmt_ns_signed,
           ratio(scraped, quiet), "≤ 1.2×", "<=", 1.2, note=note)
