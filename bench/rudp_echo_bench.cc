@@ -390,7 +390,14 @@ void BM_RudpConnEchoServer(benchmark::State& state) {
   auto conn = relay->NewEtherConn(
       {.mac = *MacAddress::Parse("02:52:53:00:00:30"), .addresses = {ip + "/24"}});
   auto udp = RUDPConn::Create(*conn, {.local_ip = *IpAddress::Parse(ip), .local_port = kPort});
-  (*udp)->SetHandler([](const Datagram& d, RUDPConn& c) { (void)c.Reply(d.payload, d.meta); });
+  if (state.range(2) == 1) {
+    // The whole ring batch in one call (replies still one TX kick per batch either way).
+    (*udp)->SetBatchHandler([](std::span<const Datagram> ds, RUDPConn& c) {
+      for (const Datagram& d : ds) (void)c.Reply(d.payload, d.meta);
+    });
+  } else {
+    (*udp)->SetHandler([](const Datagram& d, RUDPConn& c) { (void)c.Reply(d.payload, d.meta); });
+  }
   if (auto st = relay->Start(); !st.ok()) {
     state.SkipWithError(std::string(st.message()).c_str());
     return;
@@ -402,8 +409,8 @@ void BM_RudpConnEchoServer(benchmark::State& state) {
   relay->Stop();
 }
 BENCHMARK(BM_RudpConnEchoServer)
-    ->ArgsProduct({{0, 1}, {64, 1400}})
-    ->ArgNames({"busy", "bytes"})
+    ->ArgsProduct({{0, 1}, {64, 1400}, {0, 1}})
+    ->ArgNames({"busy", "bytes", "batch"})
     ->UseManualTime()
     ->Iterations(1);
 

@@ -138,6 +138,7 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
     return;
   }
   Dispatch(l2, frame, tables_.unicast.Find(l2.key));
+  FinishBatch();
 }
 
 // Passes over the batch so that the memory of one frame's lookup is fetched
@@ -175,7 +176,54 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   }
   counters_.frames.Add(n);
   if (malformed) counters_.malformed.Add(malformed);
+  FinishBatch();
   if (frames.size() > n) OnFrames(*worker(), frames.subspan(n));
+}
+
+void RelayWorker::QueueForBatchHandler(RUDPConn* conn, const Datagram& d) {
+  if (held_count_ == held_.size()) FinishBatch();
+  held_[held_count_] = d;
+  held_conn_[held_count_] = conn;
+  ++held_count_;
+}
+
+void RelayWorker::WakeReadersLater(RUDPConn* conn) {
+  if (wake_count_ == wake_.size()) FinishBatch();
+  wake_[wake_count_++] = conn;
+}
+
+void RelayWorker::FinishBatch() {
+  const size_t n = held_count_;
+  if (n > 0) {
+    // Group by conn, keeping each conn's arrival order: an insertion sort, which costs one
+    // comparison per datagram in the common case (the batch is for one conn, or in runs).
+    const auto after = [](const RUDPConn* a, const RUDPConn* b) {
+      return reinterpret_cast<uintptr_t>(a) > reinterpret_cast<uintptr_t>(b);
+    };
+    for (size_t i = 1; i < n; ++i) {
+      if (!after(held_conn_[i - 1], held_conn_[i])) continue;
+      RUDPConn* c = held_conn_[i];
+      Datagram d = held_[i];
+      size_t j = i;
+      for (; j > 0 && after(held_conn_[j - 1], c); --j) {
+        held_conn_[j] = held_conn_[j - 1];
+        held_[j] = held_[j - 1];
+      }
+      held_conn_[j] = c;
+      held_[j] = d;
+    }
+    // A handler's replies go to the TX ring, never back into this worker's dispatch: nothing
+    // is held while the handlers run.
+    for (size_t i = 0; i < n;) {
+      size_t end = i + 1;
+      while (end < n && held_conn_[end] == held_conn_[i]) ++end;
+      held_conn_[i]->DeliverBatch(*this, std::span<const Datagram>(&held_[i], end - i));
+      i = end;
+    }
+    held_count_ = 0;
+  }
+  for (size_t i = 0; i < wake_count_; ++i) wake_[i]->WakeReaders();
+  wake_count_ = 0;
 }
 
 void RelayWorker::Dispatch(const L2View& l2, const Frame& frame, EtherConn* unicast_owner) {

@@ -21,6 +21,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "ringstamp/engine/conn/datagram.h"
 #include "ringstamp/engine/conn/l2_view.h"
 #include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/conn/ptr_table.h"
@@ -111,6 +112,11 @@ class RelayWorker : public FrameHandler {
                    const TxOptions& tx);
   bool SendCopy(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
 
+  // Worker thread, during a batch (RUDPConn::Deliver): hold `d` for `conn`'s batch handler, and
+  // wake `conn`'s blocked reader, both when the batch's frames are dispatched (FinishBatch).
+  void QueueForBatchHandler(RUDPConn* conn, const Datagram& d);
+  void WakeReadersLater(RUDPConn* conn);
+
   // Any thread: queue a frame for this worker's TX ring. False: queue full.
   bool Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
 
@@ -144,6 +150,9 @@ class RelayWorker : public FrameHandler {
   // Everything after the unicast probe: the owner found there, else broadcast,
   // multicast, the default endpoint, or counted as having none.
   void Dispatch(const L2View& l2, const Frame& frame, EtherConn* unicast_owner);
+  // The end of a batch, while its frames are still valid: every held datagram to its conn's
+  // batch handler (one call per conn, in arrival order), then one wake per conn with a reader.
+  void FinishBatch();
 
   PacketRelay* relay_;
   int index_;
@@ -194,6 +203,13 @@ class RelayWorker : public FrameHandler {
   // OnFrames' parsed headers: a member so that a batch does not construct (zero)
   // 32 views; ParseL2 writes every field it is read for.
   std::array<L2View, kFrameBatch> batch_l2_;
+  // Datagrams held for batch handlers and conns whose readers to wake, over one batch. Full
+  // (a multicast frame delivered to many conns) hands over early: the frames are still valid.
+  std::array<Datagram, kFrameBatch> held_;
+  std::array<RUDPConn*, kFrameBatch> held_conn_;
+  size_t held_count_ = 0;
+  std::array<RUDPConn*, kFrameBatch> wake_;
+  size_t wake_count_ = 0;
 };
 
 }  // namespace ringstamp

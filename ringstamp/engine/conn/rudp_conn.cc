@@ -60,6 +60,7 @@ RUDPConn::RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uin
   rx_count_ = static_cast<size_t>(conn_->relay().worker_count());
   rx_ = std::make_unique<RxCounters[]>(rx_count_);
   handlers_.resize(conn_->relay().worker_count());
+  batch_handlers_.resize(conn_->relay().worker_count());
   stamp_handlers_.resize(conn_->relay().worker_count());
 }
 
@@ -192,6 +193,10 @@ void RUDPConn::Deliver(RelayWorker& w, const Datagram& d) {
     h(d, *this);
     return;
   }
+  if (batch_handlers_[w.index()]) {
+    w.QueueForBatchHandler(this, d);
+    return;
+  }
   std::lock_guard<std::mutex> l(q_mu_);
   // Kept from Create on, as a bound socket keeps what arrives before its first recv: a
   // client that writes and then reads must not lose an answer that beat its ReadFrom.
@@ -208,8 +213,13 @@ void RUDPConn::Deliver(RelayWorker& w, const Datagram& d) {
   s.size = static_cast<uint32_t>(d.payload.size());
   const size_t n = std::min<size_t>(d.payload.size(), options_.max_datagram);
   std::memcpy(data_.data() + i * options_.max_datagram, d.payload.data(), n);
-  ++q_count_;
-  q_cv_.notify_one();
+  // A reader waits only on an empty queue: the first datagram after empty asks the worker to
+  // wake one at the end of its batch (the rest of the batch lands before it runs).
+  if (q_count_++ == 0) w.WakeReadersLater(this);
+}
+
+void RUDPConn::DeliverBatch(RelayWorker& w, std::span<const Datagram> d) {
+  if (const auto& h = batch_handlers_[w.index()]) h(d, *this);
 }
 
 absl::StatusOr<UdpReadResult> RUDPConn::ReadFrom(std::span<std::byte> buf, int64_t deadline_ns) {
@@ -243,6 +253,8 @@ absl::StatusOr<size_t> RUDPConn::ReadBatch(std::span<UdpReadMsg> msgs, int64_t d
         --q_count_;
         ++n;
       }
+      // The worker wakes one reader per batch; what this one left is for the next.
+      if (q_count_ > 0) q_cv_.notify_one();
       return n;
     }
     if (closed_) return absl::CancelledError("RUDPConn closed");
@@ -253,8 +265,17 @@ absl::StatusOr<size_t> RUDPConn::ReadBatch(std::span<UdpReadMsg> msgs, int64_t d
 }
 
 void RUDPConn::SetHandler(std::function<void(const Datagram&, RUDPConn&)> handler) {
-  conn_->relay().ApplyToWorkers(
-      [this, handler](RelayWorker& w) { handlers_[w.index()] = handler; });
+  conn_->relay().ApplyToWorkers([this, handler](RelayWorker& w) {
+    handlers_[w.index()] = handler;
+    if (handler) batch_handlers_[w.index()] = nullptr;
+  });
+}
+
+void RUDPConn::SetBatchHandler(std::function<void(std::span<const Datagram>, RUDPConn&)> handler) {
+  conn_->relay().ApplyToWorkers([this, handler](RelayWorker& w) {
+    batch_handlers_[w.index()] = handler;
+    if (handler) handlers_[w.index()] = nullptr;
+  });
 }
 
 void RUDPConn::SetTxStampHandler(std::function<void(const TxStampReport&)> handler) {
@@ -281,6 +302,7 @@ RUDPConnStats RUDPConn::Stats() const {
 size_t RUDPConn::MemoryBytes() const {
   std::lock_guard<std::mutex> l(q_mu_);
   return sizeof(*this) + handlers_.capacity() * sizeof(handlers_[0]) +
+         batch_handlers_.capacity() * sizeof(batch_handlers_[0]) +
          stamp_handlers_.capacity() * sizeof(stamp_handlers_[0]) +
          slots_.capacity() * sizeof(Slot) + data_.capacity() + rx_count_ * sizeof(RxCounters);
 }

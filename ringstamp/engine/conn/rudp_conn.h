@@ -9,6 +9,10 @@
 //   RS_ASSIGN_OR_RETURN(UdpReadResult r, udp->ReadFrom(buf));  // r.n bytes from r.src, r.meta
 //   // or zero-copy on the worker thread:
 //   udp->SetHandler([](const Datagram& d, RUDPConn& c) { (void)c.WriteTo(d.payload, d.meta.source()); });
+//   // or a whole ring batch per call (an echo server: one TX kick for all the replies):
+//   udp->SetBatchHandler([](std::span<const Datagram> ds, RUDPConn& c) {
+//     for (const Datagram& d : ds) (void)c.Reply(d.payload, d.meta);
+//   });
 //
 // Meta carries what golang.org/x/net/ipv4 control messages carry — TTL/hop
 // limit, TOS/traffic class, source, destination, ifindex — plus the VLAN stack,
@@ -18,7 +22,8 @@
 // datagrams, and WriteTo without an address goes to it). Checksums are computed
 // on TX and verified on RX (a zero IPv4 checksum is accepted).
 // Threads: WriteTo/ReadFrom/batches from any thread (ReadFrom blocks, so not on
-// a worker thread); the handler runs on worker threads. Memory: ~0.5 KiB fixed;
+// a worker thread); the handler runs on worker threads. A blocked reader is woken
+// once per ring batch, when the batch's datagrams are all queued, not per datagram. Memory: ~0.5 KiB fixed;
 // the read queue (queue_datagrams × max_datagram bytes) is allocated when the first
 // datagram without a handler arrives (on the worker, once) or at the first ReadFrom,
 // whichever comes first — datagrams are kept from Create on, as a bound socket keeps
@@ -38,37 +43,12 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "ringstamp/engine/conn/datagram.h"
 #include "ringstamp/engine/conn/ether_conn.h"
 #include "ringstamp/engine/proto/ip_address.h"
 #include "ringstamp/ring/ring_counters.h"
 
 namespace ringstamp {
-
-struct UdpEndpoint {
-  IpAddress ip;
-  uint16_t port = 0;
-  friend bool operator==(const UdpEndpoint&, const UdpEndpoint&) = default;
-};
-
-struct DatagramMeta {
-  IpAddress src;
-  uint16_t src_port = 0;
-  IpAddress dst;
-  uint16_t dst_port = 0;
-  uint8_t ttl = 0;  // TTL / hop limit as received
-  uint8_t tos = 0;  // TOS / traffic class as received
-  int ifindex = 0;
-  MacAddress src_mac;
-  VlanStack vlans;
-  Timestamps stamps;
-  int worker = -1;
-  UdpEndpoint source() const { return {src, src_port}; }
-};
-
-struct Datagram {
-  std::span<const std::byte> payload;
-  DatagramMeta meta;
-};
 
 struct UdpReadResult {
   size_t n = 0;              // bytes copied
@@ -138,6 +118,12 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   absl::StatusOr<size_t> ReadBatch(std::span<UdpReadMsg> msgs, int64_t deadline_ns = -1);
 
   void SetHandler(std::function<void(const Datagram&, RUDPConn&)> handler);
+  // As SetHandler, but the handler gets every datagram for this conn from one batch of the
+  // ring at once (in arrival order; payloads valid during the call), after the batch's frames
+  // were dispatched: a server answers the whole batch from one call, its replies
+  // (Reply/ReplyInPlace) go into the TX ring and leave in one kick. Replaces a handler set by
+  // SetHandler and is replaced by one (or cleared with nullptr).
+  void SetBatchHandler(std::function<void(std::span<const Datagram>, RUDPConn&)> handler);
   void SetTxStampHandler(std::function<void(const TxStampReport&)> handler);
   void SetTos(uint8_t tos) { options_.tos = tos; }
   void SetTtl(uint8_t ttl) { options_.ttl = ttl; }
@@ -154,6 +140,10 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   friend class RelayWorker;
   friend class EtherConn;
   void Deliver(RelayWorker& w, const Datagram& d);
+  // The worker's end of a batch: this conn's batch handler, and its blocked readers.
+  void DeliverBatch(RelayWorker& w, std::span<const Datagram> d);
+  // One reader; a reader that leaves datagrams queued wakes the next (ReadBatch).
+  void WakeReaders() { q_cv_.notify_one(); }
   // The read queue, sized by the options, if there is none yet. Under q_mu_.
   void AllocateQueueLocked();
   void OnTxStamp(const TxStampReport& report) override;
@@ -170,6 +160,7 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   std::atomic<bool> closed_{false};  // read by any thread (WriteTo, ReadFrom), set by Close
   // One copy per worker, each written only on its worker's thread.
   std::vector<std::function<void(const Datagram&, RUDPConn&)>> handlers_;
+  std::vector<std::function<void(std::span<const Datagram>, RUDPConn&)>> batch_handlers_;
   std::vector<std::function<void(const TxStampReport&)>> stamp_handlers_;
 
   mutable std::mutex q_mu_;
