@@ -15,6 +15,8 @@
 // info. Loss: a client that hears nothing for kSilence declares its window lost (`lost`) and
 // starts a new epoch (stamped in the payload); answers from an old epoch count as `late`.
 // Every wait is bounded (SO_RCVTIMEO), every loop ends at a deadline.
+// Our server runs twice per mode and size: batch:0 answers from a per-datagram handler
+// (SetHandler), batch:1 from a batch handler (SetBatchHandler: one call per ring batch).
 // Target (issue 16, TARGETS.md): server time per echo ≤ 0.67× the kernel's (recvmmsg) in
 // io_uring wait, ≤ 0.5× in busy poll (which spins a core: its CPU per echo is its wall time).
 // Window: RS_ECHO_SECONDS (default 2) after 0.3 s of warm-up, one iteration per benchmark.

@@ -302,7 +302,7 @@ def echo_rows(t, fig, idx):
 
     for busy, mode, limit in ((0, "io_uring wait", 0.67), (1, "busy poll", 0.5)):
         for size in (64, 1400):
-            ours = f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}"
+            ours = f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}/batch:0"
             peer = f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1"
             v, why = counter(ours, "server_ns_per_echo")
             p, pwhy = counter(peer, "server_ns_per_echo")
@@ -320,6 +320,15 @@ def echo_rows(t, fig, idx):
             t.add("UDP echo (server CPU/echo)", f"RUDPConn {mode}, {size} B", v, fmt_ns,
                   "kernel recvmmsg/sendmmsg", p, None, ratio(v, p), f"≤ {limit}×", "<=", limit,
                   note=note)
+    for busy, mode in ((0, "io_uring wait"), (1, "busy poll")):
+        for size in (64, 1400):
+            v, _ = counter(f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}/batch:1",
+                           "server_ns_per_echo")
+            p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "server_ns_per_echo")
+            if v is not None:
+                t.add("UDP echo (server CPU/echo)",
+                      f"(info) RUDPConn batch handler, {mode}, {size} B", v, fmt_ns,
+                      "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
     for size in (64, 1400):
         v, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:0", "server_ns_per_echo")
         p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "server_ns_per_echo")
@@ -328,7 +337,8 @@ def echo_rows(t, fig, idx):
                   fmt_ns, "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
     for busy, mode in ((0, "io_uring wait"), (1, "busy poll")):
         for size in (64, 1400):
-            v, _ = counter(f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}", "items_per_second")
+            v, _ = counter(f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}/batch:0",
+                           "items_per_second")
             p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "items_per_second")
             if v is not None:
                 t.add("UDP echo (echoes/s)", f"(info) RUDPConn {mode}, {size} B", v, fmt_rate,
