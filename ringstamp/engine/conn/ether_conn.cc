@@ -702,19 +702,19 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
     ToUser(w, l2, frame);
     return;
   }
-  Datagram d;
-  d.payload = payload;
-  d.meta.src = src;
-  d.meta.src_port = sport;
-  d.meta.dst = dst;
-  d.meta.dst_port = dport;
-  d.meta.ttl = ttl;
-  d.meta.tos = tos;
-  d.meta.ifindex = w.ifindex();
-  d.meta.src_mac = l2.src;
-  d.meta.vlans = l2.vlans;
-  d.meta.stamps = frame.stamps;
-  d.meta.worker = w.index();
+  // Built in one go: a default-constructed Datagram filled in field by field is written twice.
+  const Datagram d{payload,
+                   {.src = src,
+                    .src_port = sport,
+                    .dst = dst,
+                    .dst_port = dport,
+                    .ttl = ttl,
+                    .tos = tos,
+                    .ifindex = w.ifindex(),
+                    .src_mac = l2.src,
+                    .vlans = l2.vlans,
+                    .stamps = frame.stamps,
+                    .worker = w.index()}};
   to->Deliver(w, d);
 }
 
