@@ -179,7 +179,7 @@ class PcapWriter {
   // and the frame's length on the wire `wire_len` (0 or less than the
   // captured length: the captured length). False when the record was dropped.
   // Inline: a frame within snaplen, a stamp within the format and room in the buffer cost
-  // two stores of the header and one memcpy; anything else goes to AppendGather.
+  // one 16-byte store of the header and one memcpy; anything else goes to AppendGather.
   bool Append(int64_t stamp_ns, std::span<const std::byte> frame, uint32_t wire_len = 0) {
     const size_t len = kRecordHeaderBytes + frame.size();
     std::byte* p = frame.size() <= snaplen_ && static_cast<uint64_t>(stamp_ns) < kStampLimitNs

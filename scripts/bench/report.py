@@ -320,29 +320,26 @@ def echo_rows(t, fig, idx):
             t.add("UDP echo (server CPU/echo)", f"RUDPConn {mode}, {size} B", v, fmt_ns,
                   "kernel recvmmsg/sendmmsg", p, None, ratio(v, p), f"≤ {limit}×", "<=", limit,
                   note=note)
-    for busy, mode in ((0, "io_uring wait"), (1, "busy poll")):
-        for size in (64, 1400):
-            v, _ = counter(f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}/batch:1",
-                           "server_ns_per_echo")
-            p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "server_ns_per_echo")
-            if v is not None:
-                t.add("UDP echo (server CPU/echo)",
-                      f"(info) RUDPConn batch handler, {mode}, {size} B", v, fmt_ns,
-                      "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
+    def info_rows(section, batch, field, label, fmt):
+        """(info) rows of our server against the kernel's recvmmsg server, both modes and sizes."""
+        for busy, mode in ((0, "io_uring wait"), (1, "busy poll")):
+            for size in (64, 1400):
+                v, _ = counter(f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}/batch:{batch}",
+                               field)
+                p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", field)
+                if v is not None:
+                    t.add(section, f"(info) {label} {mode}, {size} B", v, fmt,
+                          "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
+
+    info_rows("UDP echo (server CPU/echo)", 1, "server_ns_per_echo", "RUDPConn batch handler,",
+              fmt_ns)
     for size in (64, 1400):
         v, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:0", "server_ns_per_echo")
         p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "server_ns_per_echo")
         if v is not None:
             t.add("UDP echo (server CPU/echo)", f"(info) kernel recvfrom/sendto, {size} B", v,
                   fmt_ns, "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
-    for busy, mode in ((0, "io_uring wait"), (1, "busy poll")):
-        for size in (64, 1400):
-            v, _ = counter(f"BM_RudpConnEchoServer/busy:{busy}/bytes:{size}/batch:0",
-                           "items_per_second")
-            p, _ = counter(f"BM_KernelUdpEchoServer/bytes:{size}/mmsg:1", "items_per_second")
-            if v is not None:
-                t.add("UDP echo (echoes/s)", f"(info) RUDPConn {mode}, {size} B", v, fmt_rate,
-                      "kernel recvmmsg/sendmmsg", p, None, ratio(v, p))
+    info_rows("UDP echo (echoes/s)", 0, "items_per_second", "RUDPConn", fmt_rate)
     ours, peer = fig.ok("tp.rudp_sink"), fig.ok("tp.sockperf_server")
     v = fig.median("tp.rudp_sink", "ns_per_dgram")
     p = fig.median("tp.sockperf_server", "ns_per_dgram")
