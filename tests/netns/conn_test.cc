@@ -519,3 +519,38 @@ TEST_CASE(
   CHECK(got_c[15] == "batch p30");
   for (const auto& u : {udp_a, udp_b, udp_c, udp_d}) u->Close();
 }
+
+TEST_CASE("conn: a batch handler answers a kernel UDP socket's burst, every reply in order") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
+  RelayFixture f;
+  const std::string ip4 = f.tb->ip4_extra(16);
+  auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});
+  REQUIRE(conn.ok());
+  auto udp = RUDPConn::Create(*conn, {.local_ip = *IpAddress::Parse(ip4), .local_port = 7008});
+  REQUIRE(udp.ok());
+  std::atomic<uint64_t> calls{0}, datagrams{0};
+  (*udp)->SetBatchHandler([&](std::span<const Datagram> ds, RUDPConn& c) {
+    calls.fetch_add(1);
+    datagrams.fetch_add(ds.size());
+    for (const Datagram& d : ds) CHECK(c.Reply(d.payload, d.meta).ok());
+  });
+  REQUIRE(f.relay->Start().ok());
+  // 200 datagrams in bursts of 20 without waiting; every answer comes back, in order.
+  const std::string code = absl::StrFormat(
+      "import socket,sys\n"
+      "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
+      "s.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,1<<20)\n"
+      "got=[]\n"
+      "for b in range(10):\n"
+      "  for i in range(20): s.sendto((\"m%%03d\" %% (b*20+i)).encode(),(\"%s\",7008))\n"
+      "  while len(got)<(b+1)*20: got.append(s.recv(2048).decode())\n"
+      "want=[\"m%%03d\" %% i for i in range(200)]\n"
+      "print(len(got)); sys.exit(0 if got==want else 1)\n",
+      ip4);
+  auto r = f.tb->Run(f.tb->ns_a(), Py(code), 30);
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(datagrams.load() == 200);
+  MESSAGE("batch handler calls for 200 datagrams: ", calls.load());
+  CHECK((*udp)->Stats().sent == 200);
+  (*udp)->Close();
+}
