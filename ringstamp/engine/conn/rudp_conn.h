@@ -23,11 +23,12 @@
 // on TX and verified on RX (a zero IPv4 checksum is accepted).
 // Threads: WriteTo/ReadFrom/batches from any thread (ReadFrom blocks, so not on
 // a worker thread); the handler runs on worker threads. A blocked reader is woken
-// once per ring batch, when the batch's datagrams are all queued, not per datagram. Memory: ~0.5 KiB fixed;
-// the read queue (queue_datagrams × max_datagram bytes) is allocated when the first
-// datagram without a handler arrives (on the worker, once) or at the first ReadFrom,
-// whichever comes first — datagrams are kept from Create on, as a bound socket keeps
-// them before its first recv; a conn whose handler takes everything never has one.
+// once per ring batch, when the batch's datagrams are all queued, not per datagram.
+// Memory: ~0.5 KiB fixed; the read queue (queue_datagrams × max_datagram bytes) is
+// allocated when the first datagram without a handler arrives (on the worker, once) or
+// at the first ReadFrom, whichever comes first — datagrams are kept from Create on, as a
+// bound socket keeps them before its first recv; a conn whose handler takes everything
+// never has one.
 #pragma once
 
 #include <atomic>
