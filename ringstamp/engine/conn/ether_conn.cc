@@ -702,6 +702,13 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
     ToUser(w, l2, frame);
     return;
   }
+  DeliverUdp(w, to, l2, frame, src, dst, sport, dport, ttl, tos, payload);
+}
+
+void EtherConn::DeliverUdp(RelayWorker& w, RUDPConn* to, const L2View& l2, const Frame& frame,
+                           const IpAddress& src, const IpAddress& dst, uint16_t sport,
+                           uint16_t dport, uint8_t ttl, uint8_t tos,
+                           std::span<const std::byte> payload) {
   // Built in one go: a default-constructed Datagram filled in field by field is written twice.
   const Datagram d{payload,
                    {.src = src,

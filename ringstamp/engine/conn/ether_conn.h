@@ -253,6 +253,10 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   void DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, const IpAddress& src,
                    const IpAddress& dst, uint16_t sport, uint16_t dport, uint8_t ttl, uint8_t tos,
                    std::span<const std::byte> payload);
+  // The datagram to `to` (found by DispatchUdp, or by the worker's UDP fast path).
+  void DeliverUdp(RelayWorker& w, RUDPConn* to, const L2View& l2, const Frame& frame,
+                  const IpAddress& src, const IpAddress& dst, uint16_t sport, uint16_t dport,
+                  uint8_t ttl, uint8_t tos, std::span<const std::byte> payload);
   absl::Status SendMembershipReport(const IpAddress& group, bool join);
   void SendArpRequest(const IpAddress& target);
   void SendNeighborSolicitation(const IpAddress& target);

@@ -10,6 +10,7 @@
 #include "ringstamp/engine/engine.h"
 #include "ringstamp/engine/proto/arp.h"
 #include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/proto/ipv4_udp.h"
 #include "ringstamp/engine/worker.h"
 #include "ringstamp/timestamp/so_timestamping.h"
 
@@ -146,12 +147,23 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 // group; probe the table and prefetch the owner; prefetch the owner's state for
 // this worker; deliver. At 100,000 endpoints the table and the endpoints are
 // out of cache, and one frame at a time would wait for each miss in turn.
+// IPv4 UDP to an owner goes further before delivery (the UDP fast path): its
+// headers are parsed in the owner's pass and the UDP table's slot for the
+// conn bound to (owner, destination address, port) prefetched; the next passes
+// probe it and prefetch that RUDPConn, then its state for this worker. A
+// datagram found there skips the owner's EtherType switch and IP handling: a
+// conn bound to the address means the address is the owner's (RUDPConn::Create
+// checks, and an EtherConn's addresses do not change). Everything else (no
+// exact binding, a bad checksum, IP options, a fragment) takes the owner's
+// general path, which counts and reports what it finds.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
   std::array<L2View, kFrameBatch>& l2 = batch_l2_;
+  std::array<Ipv4UdpView, kFrameBatch>& udp = batch_udp_;
   size_t hash[kFrameBatch];
   bool ok[kFrameBatch];
   EtherConn* owner[kFrameBatch];
+  RUDPConn* to[kFrameBatch];
   for (size_t i = 0; i < n; ++i) {
     ok[i] = ParseL2(frames[i], &l2[i]) == ParseError::kNone;
     if (ok[i]) {
@@ -160,21 +172,53 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     }
   }
   for (size_t i = 0; i < n; ++i) {
+    to[i] = nullptr;
     owner[i] = ok[i] ? tables_.unicast.Find(l2[i].key, hash[i]) : nullptr;
     if (owner[i] != nullptr) owner[i]->PrefetchForDelivery(index_);
   }
+  // The UDP fast path's candidates: frames to an owner that parsed as IPv4 UDP.
+  const bool any_udp = !tables_.udp.empty();
+  uint8_t cand[kFrameBatch];
+  size_t cands = 0;
+  std::array<UdpKey, kFrameBatch>& udp_key = batch_udp_key_;
   for (size_t i = 0; i < n; ++i) {
-    if (owner[i] != nullptr) owner[i]->PrefetchWorkerState(index_);
+    if (owner[i] == nullptr) continue;
+    owner[i]->PrefetchWorkerState(index_);
+    if (!any_udp || l2[i].ethertype != kEtherTypeIpv4) continue;
+    const ChecksumCheck check =
+        frames[i].checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify;
+    if (!ParseIpv4Udp(l2[i].payload, check, &udp[i])) continue;
+    udp_key[i] = UdpKey{owner[i]->id(), udp[i].dst, udp[i].dst_port};
+    hash[i] = tables_.udp.HashOf(udp_key[i]);
+    tables_.udp.Prefetch(hash[i]);
+    cand[cands++] = static_cast<uint8_t>(i);
+  }
+  for (size_t c = 0; c < cands; ++c) {
+    const size_t i = cand[c];
+    to[i] = tables_.udp.Find(udp_key[i], hash[i]);
+    if (to[i] != nullptr) to[i]->PrefetchForDelivery();
+  }
+  for (size_t c = 0; c < cands; ++c) {
+    if (RUDPConn* t = to[cand[c]]) t->PrefetchWorkerState(index_);
   }
   uint64_t malformed = 0;
+  uint64_t fast = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!ok[i]) {
       ++malformed;
       continue;
     }
+    if (to[i] != nullptr) {
+      ++fast;
+      owner[i]->Rx(*this).received.Add();
+      owner[i]->DeliverUdp(*this, to[i], l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
+                           udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
+      continue;
+    }
     Dispatch(l2[i], frames[i], owner[i]);
   }
   counters_.frames.Add(n);
+  if (fast) counters_.delivered.Add(fast);
   if (malformed) counters_.malformed.Add(malformed);
   FinishBatch();
   if (frames.size() > n) OnFrames(*worker(), frames.subspan(n));

@@ -4,7 +4,9 @@
 // table here is read and written only on this worker's thread (changes from
 // other threads arrive through PacketRelay::ApplyToWorkers), so the frame path
 // takes no lock. Cost: per frame one Ethernet parse and one PtrTable probe;
-// frames handed over in batches (OnFrames) have their probes and endpoints prefetched.
+// frames handed over in batches (OnFrames) have their probes and endpoints prefetched,
+// and IPv4 UDP to an exact binding goes from there straight to its RUDPConn (the UDP
+// fast path: its table slot, conn and per-worker state prefetched a pass ahead each).
 #pragma once
 
 #include <array>
@@ -27,6 +29,7 @@
 #include "ringstamp/engine/conn/ptr_table.h"
 #include "ringstamp/engine/frame_handler.h"
 #include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/engine/proto/ipv4_udp.h"
 #include "ringstamp/ring/ring_counters.h"
 #include "ringstamp/timestamp/tx_stamp_tracker.h"
 
@@ -203,6 +206,9 @@ class RelayWorker : public FrameHandler {
   // OnFrames' parsed headers: a member so that a batch does not construct (zero)
   // 32 views; ParseL2 writes every field it is read for.
   std::array<L2View, kFrameBatch> batch_l2_;
+  // The UDP fast path's parsed IPv4/UDP headers (written before they are read, as batch_l2_).
+  std::array<Ipv4UdpView, kFrameBatch> batch_udp_;
+  std::array<UdpKey, kFrameBatch> batch_udp_key_;
   // Datagrams held for batch handlers and conns whose readers to wake, over one batch. Full
   // (a multicast frame delivered to many conns) hands over early: the frames are still valid.
   std::array<Datagram, kFrameBatch> held_;
