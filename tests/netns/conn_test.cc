@@ -23,6 +23,7 @@
 #include "ringstamp/engine/conn/relay_worker.h"
 #include "ringstamp/engine/conn/rudp_conn.h"
 #include "ringstamp/engine/engine.h"
+#include "ringstamp/engine/proto/ethernet.h"
 #include "ringstamp/engine/udp_frame.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns_testbed.h"
@@ -553,4 +554,159 @@ TEST_CASE("conn: a batch handler answers a kernel UDP socket's burst, every repl
   MESSAGE("batch handler calls for 200 datagrams: ", calls.load());
   CHECK((*udp)->Stats().sent == 200);
   (*udp)->Close();
+}
+
+TEST_CASE(
+    "conn: one ring batch mixing the worker's UDP fast path and the general path: every frame "
+    "where it belongs, counted once, as frame by frame") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
+  // The relay is not started: the test hands the frames to the worker itself, as one batch
+  // (OnFrames: UDP to an exact binding takes the fast path) and then one at a time (OnFrame:
+  // every frame through the owner's EtherType and IP handling), and checks both land the same.
+  RelayFixture f;
+  const std::string ip_a = f.tb->ip4_extra(16), ip_b = f.tb->ip4_extra(17);
+  const MacAddress mac_b = *MacAddress::Parse("02:52:53:00:00:12");
+  constexpr uint16_t kL2Type = 0x88b5;
+  auto conn_a = f.relay->NewEtherConn(
+      {.mac = kConnMac, .ethertypes = {0x0806, 0x0800, kL2Type}, .addresses = {ip_a + "/24"}});
+  auto conn_b = f.relay->NewEtherConn({.mac = mac_b, .addresses = {ip_b + "/24"}});
+  REQUIRE(conn_a.ok());
+  REQUIRE(conn_b.ok());
+  const IpAddress peer = *IpAddress::Parse(f.tb->ip4_a());
+  auto make = [](std::shared_ptr<EtherConn> c, RUDPConnOptions o) {
+    auto u = RUDPConn::Create(std::move(c), std::move(o));
+    REQUIRE_MESSAGE(u.ok(), u.status().ToString());
+    return *u;
+  };
+  // exact: ip_a:7005 (the fast path); any_ip: every address of conn a, port 7010 (general);
+  // connected: ip_a:7030, only from the peer's port 40001; any_port: conn b, every port.
+  auto exact = make(*conn_a, {.local_ip = *IpAddress::Parse(ip_a), .local_port = 7005});
+  auto any_ip = make(*conn_a, {.local_port = 7010});
+  auto connected = make(*conn_a, {.local_ip = *IpAddress::Parse(ip_a),
+                                  .local_port = 7030,
+                                  .connected = UdpEndpoint{peer, 40001}});
+  auto any_port = make(*conn_b, {.local_ip = *IpAddress::Parse(ip_b), .local_port = 0});
+  struct Got {
+    std::string payload;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+    std::string dst;
+    uint8_t ttl = 0, tos = 0;
+    int64_t stamp = -1;
+    MacAddress src_mac;
+  };
+  auto record = [](std::vector<Got>* into) {
+    return [into](const Datagram& d, RUDPConn&) {
+      into->push_back(
+          {std::string(reinterpret_cast<const char*>(d.payload.data()), d.payload.size()),
+           d.meta.src_port, d.meta.dst_port, d.meta.dst.ToString(), d.meta.ttl, d.meta.tos,
+           d.meta.stamps.software_ns.value_or(-1), d.meta.src_mac});
+    };
+  };
+  std::vector<Got> got_exact, got_any_ip, got_connected, got_any_port;
+  exact->SetHandler(record(&got_exact));
+  any_ip->SetHandler(record(&got_any_ip));
+  connected->SetHandler(record(&got_connected));
+  any_port->SetHandler(record(&got_any_port));
+  std::vector<std::string> l2_a;
+  (*conn_a)->SetHandler([&](const L2Packet& p) {
+    l2_a.push_back(absl::StrFormat("%04x/%d", p.ethertype, p.payload.size()));
+  });
+
+  const MacAddress peer_mac = *MacAddress::Parse("02:52:53:00:00:98");
+  enum class Csum { kGood, kBadUnchecked, kBadTrusted };
+  struct Spec {
+    MacAddress mac;
+    std::string dst;
+    uint16_t sport, dport;
+    Csum csum;
+  };
+  const Spec specs[] = {
+      {kConnMac, ip_a, 40000, 7005, Csum::kGood},          // 0: exact (fast)
+      {kConnMac, ip_a, 40000, 7010, Csum::kGood},          // 1: any_ip (general)
+      {kConnMac, ip_a, 40000, 7005, Csum::kBadUnchecked},  // 2: bad checksum: malformed
+      {kConnMac, ip_a, 40000, 7099, Csum::kGood},          // 3: no port: the L2 handler
+      {kConnMac, ip_b, 40000, 7005, Csum::kGood},          // 4: not conn a's address
+      {mac_b, ip_b, 40000, 7020, Csum::kGood},             // 5: any_port on conn b
+      {kConnMac, ip_a, 40000, 7005, Csum::kBadTrusted},    // 6: the NIC verified it: exact
+      {kConnMac, ip_a, 40000, 7030, Csum::kGood},          // 7: connected, wrong peer port
+      {kConnMac, ip_a, 40001, 7030, Csum::kGood},          // 8: connected, its peer
+  };
+  constexpr size_t kUdpFrames = std::size(specs);
+  std::vector<std::array<std::byte, 128>> bytes(kUdpFrames + 1);
+  std::vector<Frame> frames(kUdpFrames + 1);
+  for (size_t i = 0; i < kUdpFrames; ++i) {
+    const Spec& s = specs[i];
+    const UdpFrameSpec spec{.dst_mac = s.mac,
+                            .src_mac = peer_mac,
+                            .src = peer,
+                            .dst = *IpAddress::Parse(s.dst),
+                            .src_port = s.sport,
+                            .dst_port = s.dport,
+                            .tos = static_cast<uint8_t>(4 * i),
+                            .ttl = static_cast<uint8_t>(60 + i)};
+    const std::string payload = absl::StrFormat("f%02d", i);
+    const size_t hdr = UdpFrameHeaderSize(spec);
+    std::memcpy(bytes[i].data() + hdr, payload.data(), payload.size());
+    const size_t len = BuildUdpFrame(bytes[i], spec, payload.size());
+    REQUIRE(len > 0);
+    if (s.csum != Csum::kGood) bytes[i][hdr] = std::byte{'X'};  // after the checksum was set
+    frames[i].data = bytes[i].data();
+    frames[i].snap_len = frames[i].wire_len = static_cast<uint32_t>(len);
+    frames[i].status = TP_STATUS_USER | (s.csum == Csum::kBadTrusted ? TP_STATUS_CSUM_VALID : 0);
+    frames[i].stamps.software_ns = static_cast<int64_t>(100 + i);
+  }
+  // 9: an L2 frame of conn a's own EtherType.
+  BuildEthernet(bytes[kUdpFrames], kConnMac, peer_mac, VlanStack(), kL2Type);
+  frames[kUdpFrames].data = bytes[kUdpFrames].data();
+  frames[kUdpFrames].snap_len = frames[kUdpFrames].wire_len = 60;
+  frames[kUdpFrames].status = TP_STATUS_USER;
+
+  RelayWorker& rw = PacketRelayTestAccess::Worker(*f.relay, 0);
+  Worker& w = f.relay->engine().worker(0);
+  auto check_round = [&](size_t round) {
+    INFO("round " << round);
+    const size_t k = round + 1;  // rounds so far
+    REQUIRE(got_exact.size() == 2 * k);
+    const Got& g = got_exact[2 * round];
+    CHECK(g.payload == "f00");
+    CHECK(g.src_port == 40000);
+    CHECK(g.dst_port == 7005);
+    CHECK(g.dst == ip_a);
+    CHECK(g.ttl == 60);
+    CHECK(g.tos == 0);
+    CHECK(g.stamp == 100);
+    CHECK(g.src_mac == peer_mac);
+    CHECK(got_exact[2 * round + 1].payload == "X06");  // the bad byte, trusted
+    CHECK(got_exact[2 * round + 1].tos == 24);
+    CHECK(got_exact[2 * round + 1].stamp == 106);
+    REQUIRE(got_any_ip.size() == k);
+    CHECK(got_any_ip[round].payload == "f01");
+    CHECK(got_any_ip[round].ttl == 61);
+    REQUIRE(got_any_port.size() == k);
+    CHECK(got_any_port[round].payload == "f05");
+    CHECK(got_any_port[round].dst_port == 7020);
+    REQUIRE(got_connected.size() == k);
+    CHECK(got_connected[round].payload == "f08");
+    // Frames 3 (no port) and 4 (not our address) and 9 (L2) reach conn a's L2 handler.
+    REQUIRE(l2_a.size() == 3 * k);
+    CHECK(l2_a[3 * round + 2] == absl::StrFormat("%04x/%d", kL2Type, 60 - 14));
+    const EtherConnStats a = (*conn_a)->Stats();
+    CHECK(a.received == 9 * k);
+    CHECK(a.malformed == k);
+    CHECK(a.udp_no_port == k);
+    CHECK(a.not_ours == k);
+    CHECK(a.to_handler == 3 * k);
+    CHECK((*conn_b)->Stats().received == k);
+    CHECK(exact->Stats().received == 2 * k);
+    CHECK(connected->Stats().received == k);
+    CHECK(connected->Stats().filtered == k);
+    CHECK(rw.counters().delivered.Get() == 10 * k);
+    CHECK(rw.counters().no_owner.Get() == 0);
+  };
+  rw.OnFrames(w, frames);
+  check_round(0);
+  for (const Frame& fr : frames) rw.OnFrame(w, fr);
+  check_round(1);
+  for (const auto& u : {exact, any_ip, connected, any_port}) u->Close();
 }

@@ -694,8 +694,11 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
                             uint16_t dport, uint8_t ttl, uint8_t tos,
                             std::span<const std::byte> payload) {
   const auto& udp = w.tables().udp;
+  // The most specific binding: address and port, the port on every address, every port of
+  // the address, every port of every address.
   RUDPConn* to = udp.Find(UdpKey{id_, dst, dport});
   if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), dport});
+  if (to == nullptr) to = udp.Find(UdpKey{id_, dst, 0});
   if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), 0});
   if (to == nullptr) {
     Rx(w).udp_no_port.Add();

@@ -17,8 +17,9 @@
 // Meta carries what golang.org/x/net/ipv4 control messages carry — TTL/hop
 // limit, TOS/traffic class, source, destination, ifindex — plus the VLAN stack,
 // the sender's MAC and the frame's Timestamps. Per-conn TOS/DSCP and TTL;
-// accept-any (local_port 0: every UDP datagram reaching the EtherConn's
-// addresses that no other conn took); connected mode (only the peer's
+// accept-any (local_port 0: every UDP datagram reaching local_ip, or with no
+// local_ip any of the EtherConn's addresses, that no other conn took; the most
+// specific binding wins: address and port, port, address, neither); connected mode (only the peer's
 // datagrams, and WriteTo without an address goes to it). Checksums are computed
 // on TX and verified on RX (a zero IPv4 checksum is accepted).
 // Threads: WriteTo/ReadFrom/batches from any thread (ReadFrom blocks, so not on
@@ -60,7 +61,7 @@ struct UdpReadResult {
 
 struct RUDPConnOptions {
   IpAddress local_ip;       // must be one of the EtherConn's addresses (none: all of them)
-  uint16_t local_port = 0;  // 0: accept-any
+  uint16_t local_port = 0;  // 0: accept-any (on local_ip, or on every address when none)
   uint8_t tos = 0;          // TOS / traffic class for sends (DSCP << 2 | ECN)
   uint8_t ttl = 64;         // TTL / hop limit for sends
   std::optional<UdpEndpoint> connected;
