@@ -696,7 +696,7 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
   const auto& udp = w.tables().udp;
   // The most specific binding: address and port, the port on every address, every port of
   // the address, every port of every address.
-  RUDPConn* to = udp.Find(UdpKey{id_, dst, dport});
+  UdpRoute* to = udp.Find(UdpKey{id_, dst, dport});
   if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), dport});
   if (to == nullptr) to = udp.Find(UdpKey{id_, dst, 0});
   if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), 0});
@@ -708,7 +708,7 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
   DeliverUdp(w, to, l2, frame, src, dst, sport, dport, ttl, tos, payload);
 }
 
-void EtherConn::DeliverUdp(RelayWorker& w, RUDPConn* to, const L2View& l2, const Frame& frame,
+void EtherConn::DeliverUdp(RelayWorker& w, UdpRoute* to, const L2View& l2, const Frame& frame,
                            const IpAddress& src, const IpAddress& dst, uint16_t sport,
                            uint16_t dport, uint8_t ttl, uint8_t tos,
                            std::span<const std::byte> payload) {
@@ -725,7 +725,7 @@ void EtherConn::DeliverUdp(RelayWorker& w, RUDPConn* to, const L2View& l2, const
                     .vlans = l2.vlans,
                     .stamps = frame.stamps,
                     .worker = w.index()}};
-  to->Deliver(w, d);
+  to->conn->Deliver(w, *to, d);
 }
 
 bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,

@@ -254,7 +254,7 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
                    const IpAddress& dst, uint16_t sport, uint16_t dport, uint8_t ttl, uint8_t tos,
                    std::span<const std::byte> payload);
   // The datagram to `to` (found by DispatchUdp, or by the worker's UDP fast path).
-  void DeliverUdp(RelayWorker& w, RUDPConn* to, const L2View& l2, const Frame& frame,
+  void DeliverUdp(RelayWorker& w, UdpRoute* to, const L2View& l2, const Frame& frame,
                   const IpAddress& src, const IpAddress& dst, uint16_t sport, uint16_t dport,
                   uint8_t ttl, uint8_t tos, std::span<const std::byte> payload);
   absl::Status SendMembershipReport(const IpAddress& group, bool join);

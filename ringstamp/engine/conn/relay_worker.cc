@@ -149,8 +149,9 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 // out of cache, and one frame at a time would wait for each miss in turn.
 // IPv4 UDP to an owner goes further before delivery (the UDP fast path): its
 // headers are parsed in the owner's pass and the UDP table's slot for the
-// conn bound to (owner, destination address, port) prefetched; the next passes
-// probe it and prefetch that RUDPConn, then its state for this worker. A
+// conn bound to (owner, destination address, port) prefetched; the next pass
+// probes it and prefetches the route found there (UdpRoute: the conn's handler
+// and counters for this worker, one line). A
 // datagram found there skips the owner's EtherType switch and IP handling: a
 // conn bound to the address means the address is the owner's (RUDPConn::Create
 // checks, and an EtherConn's addresses do not change). Everything else (no
@@ -163,7 +164,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   size_t hash[kFrameBatch];
   bool ok[kFrameBatch];
   EtherConn* owner[kFrameBatch];
-  RUDPConn* to[kFrameBatch];
+  UdpRoute* to[kFrameBatch];
   for (size_t i = 0; i < n; ++i) {
     ok[i] = ParseL2(frames[i], &l2[i]) == ParseError::kNone;
     if (ok[i]) {
@@ -196,10 +197,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   for (size_t c = 0; c < cands; ++c) {
     const size_t i = cand[c];
     to[i] = tables_.udp.Find(udp_key[i], hash[i]);
-    if (to[i] != nullptr) to[i]->PrefetchForDelivery();
-  }
-  for (size_t c = 0; c < cands; ++c) {
-    if (RUDPConn* t = to[cand[c]]) t->PrefetchWorkerState(index_);
+    if (to[i] != nullptr) __builtin_prefetch(to[i]);
   }
   uint64_t malformed = 0;
   uint64_t fast = 0;

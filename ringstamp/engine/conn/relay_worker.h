@@ -6,7 +6,7 @@
 // takes no lock. Cost: per frame one Ethernet parse and one PtrTable probe;
 // frames handed over in batches (OnFrames) have their probes and endpoints prefetched,
 // and IPv4 UDP to an exact binding goes from there straight to its RUDPConn (the UDP
-// fast path: its table slot, conn and per-worker state prefetched a pass ahead each).
+// fast path: its table slot and then its UdpRoute line prefetched a pass ahead each).
 #pragma once
 
 #include <array>
@@ -78,12 +78,24 @@ struct UdpKeyHash {
   }
 };
 
+// One RUDPConn's receive path on one worker, in one cache line: everything a datagram's
+// delivery reads when the conn has a per-datagram handler. The worker's UDP table maps a
+// binding to its route, so a batch prefetches this one line, not the conn and two arrays
+// behind it. Owned by the RUDPConn (one per worker); only that worker reads or writes it.
+struct alignas(64) UdpRoute {
+  std::function<void(const Datagram&, RUDPConn&)> handler;  // per-datagram handler, or empty
+  RUDPConn* conn = nullptr;
+  RelaxedCounter received, filtered;
+  bool connected = false;  // the conn takes only its peer's datagrams (check in the conn)
+};
+static_assert(sizeof(UdpRoute) == 64);
+
 struct RelayTables {
   PtrTable<L2Key, L2KeyHash, EtherConn> unicast;
   absl::flat_hash_map<L2Key, std::vector<EtherConn*>, L2KeyHash>
       group;  // broadcast and multicast MACs
   absl::flat_hash_map<IpOwnerKey, EtherConn*> ip_owner;
-  PtrTable<UdpKey, UdpKeyHash, RUDPConn> udp;
+  PtrTable<UdpKey, UdpKeyHash, UdpRoute> udp;
   absl::flat_hash_map<uint32_t, TxStampReceiver*> stamp_receivers;
   absl::flat_hash_map<uint32_t, EtherConn*> ethers;  // every registered EtherConn, by id
   EtherConn* default_conn = nullptr;

@@ -33,7 +33,8 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
   bool taken = false;
   PacketRelay& relay = conn->relay();
   const absl::Status applied = relay.TryApplyToWorkers([&, raw](RelayWorker& w) {
-    if (w.tables().udp.Insert(key, raw) != raw) {
+    UdpRoute* route = &raw->routes_[w.index()];
+    if (w.tables().udp.Insert(key, route) != route) {
       taken = true;
     } else {
       w.tables().stamp_receivers[raw->id_] = raw;
@@ -42,7 +43,9 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
   if (taken || !applied.ok()) {
     // Some worker had the key already, or did not take the change: undo where we did insert.
     relay.ApplyToWorkers([&, raw](RelayWorker& w) {
-      if (w.tables().udp.Find(key) == raw) w.tables().udp.Erase(key);
+      if (const UdpRoute* r = w.tables().udp.Find(key); r != nullptr && r->conn == raw) {
+        w.tables().udp.Erase(key);
+      }
       w.tables().stamp_receivers.erase(raw->id_);
     });
     c->closed_ = true;
@@ -57,9 +60,12 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
 
 RUDPConn::RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uint32_t id)
     : conn_(std::move(conn)), options_(options), id_(id) {
-  rx_count_ = static_cast<size_t>(conn_->relay().worker_count());
-  rx_ = std::make_unique<RxCounters[]>(rx_count_);
-  handlers_.resize(conn_->relay().worker_count());
+  route_count_ = static_cast<size_t>(conn_->relay().worker_count());
+  routes_ = std::make_unique<UdpRoute[]>(route_count_);
+  for (size_t i = 0; i < route_count_; ++i) {
+    routes_[i].conn = this;
+    routes_[i].connected = options_.connected.has_value();
+  }
   batch_handlers_.resize(conn_->relay().worker_count());
   stamp_handlers_.resize(conn_->relay().worker_count());
 }
@@ -75,7 +81,9 @@ void RUDPConn::Close() {
   const UdpKey key = Key();
   RUDPConn* raw = this;
   conn_->relay().ApplyToWorkers([key, raw](RelayWorker& w) {
-    if (w.tables().udp.Find(key) == raw) w.tables().udp.Erase(key);
+    if (const UdpRoute* r = w.tables().udp.Find(key); r != nullptr && r->conn == raw) {
+      w.tables().udp.Erase(key);
+    }
     w.tables().stamp_receivers.erase(raw->id_);
   });
   q_cv_.notify_all();
@@ -182,15 +190,15 @@ void RUDPConn::AllocateQueueLocked() {
   data_.resize(slots_.size() * options_.max_datagram);
 }
 
-void RUDPConn::Deliver(RelayWorker& w, const Datagram& d) {
-  if (options_.connected &&
+void RUDPConn::Deliver(RelayWorker& w, UdpRoute& route, const Datagram& d) {
+  if (route.connected &&
       !(options_.connected->ip == d.meta.src && options_.connected->port == d.meta.src_port)) {
-    rx_[w.index()].filtered.Add();
+    route.filtered.Add();
     return;
   }
-  rx_[w.index()].received.Add();
-  if (const auto& h = handlers_[w.index()]) {
-    h(d, *this);
+  route.received.Add();
+  if (route.handler) {
+    route.handler(d, *this);
     return;
   }
   if (batch_handlers_[w.index()]) {
@@ -202,7 +210,7 @@ void RUDPConn::Deliver(RelayWorker& w, const Datagram& d) {
   // client that writes and then reads must not lose an answer that beat its ReadFrom.
   AllocateQueueLocked();
   if (q_count_ == slots_.size()) {
-    rx_[w.index()].queue_dropped.Add();
+    queue_dropped_.Add();
     if (options_.policy == QueuePolicy::kDropNewest) return;
     q_head_ = (q_head_ + 1) % slots_.size();
     --q_count_;
@@ -266,7 +274,7 @@ absl::StatusOr<size_t> RUDPConn::ReadBatch(std::span<UdpReadMsg> msgs, int64_t d
 
 void RUDPConn::SetHandler(std::function<void(const Datagram&, RUDPConn&)> handler) {
   conn_->relay().ApplyToWorkers([this, handler](RelayWorker& w) {
-    handlers_[w.index()] = handler;
+    routes_[w.index()].handler = handler;
     if (handler) batch_handlers_[w.index()] = nullptr;
   });
 }
@@ -274,7 +282,7 @@ void RUDPConn::SetHandler(std::function<void(const Datagram&, RUDPConn&)> handle
 void RUDPConn::SetBatchHandler(std::function<void(std::span<const Datagram>, RUDPConn&)> handler) {
   conn_->relay().ApplyToWorkers([this, handler](RelayWorker& w) {
     batch_handlers_[w.index()] = handler;
-    if (handler) handlers_[w.index()] = nullptr;
+    if (handler) routes_[w.index()].handler = nullptr;
   });
 }
 
@@ -290,21 +298,20 @@ void RUDPConn::OnTxStamp(const TxStampReport& report) {
 }
 
 RUDPConnStats RUDPConn::Stats() const {
-  RUDPConnStats s{0, 0, 0, sent_.load(), send_failed_.load()};
-  for (size_t i = 0; i < rx_count_; ++i) {
-    s.received += rx_[i].received.Get();
-    s.queue_dropped += rx_[i].queue_dropped.Get();
-    s.filtered += rx_[i].filtered.Get();
+  RUDPConnStats s{0, queue_dropped_.Get(), 0, sent_.load(), send_failed_.load()};
+  for (size_t i = 0; i < route_count_; ++i) {
+    s.received += routes_[i].received.Get();
+    s.filtered += routes_[i].filtered.Get();
   }
   return s;
 }
 
 size_t RUDPConn::MemoryBytes() const {
   std::lock_guard<std::mutex> l(q_mu_);
-  return sizeof(*this) + handlers_.capacity() * sizeof(handlers_[0]) +
+  return sizeof(*this) + route_count_ * sizeof(UdpRoute) +
          batch_handlers_.capacity() * sizeof(batch_handlers_[0]) +
          stamp_handlers_.capacity() * sizeof(stamp_handlers_[0]) +
-         slots_.capacity() * sizeof(Slot) + data_.capacity() + rx_count_ * sizeof(RxCounters);
+         slots_.capacity() * sizeof(Slot) + data_.capacity();
 }
 
 }  // namespace ringstamp

@@ -141,18 +141,8 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   // Relay-internal: the relay's workers and the EtherConn call these, on worker threads.
   friend class RelayWorker;
   friend class EtherConn;
-  void Deliver(RelayWorker& w, const Datagram& d);
-  // What Deliver reads, fetched a pass ahead by the worker's batch: first the conn's own lines
-  // (options, handler vectors, counter pointer), then, once those are in, this worker's entries.
-  void PrefetchForDelivery() const {
-    __builtin_prefetch(&options_.connected);
-    __builtin_prefetch(&handlers_);
-    __builtin_prefetch(&rx_);
-  }
-  void PrefetchWorkerState(int worker) const {
-    __builtin_prefetch(&rx_[worker]);
-    __builtin_prefetch(&handlers_[worker]);
-  }
+  // `route` is this conn's route on `w` (routes_[w.index()]).
+  void Deliver(RelayWorker& w, UdpRoute& route, const Datagram& d);
   // The worker's end of a batch: this conn's batch handler, and its blocked readers.
   void DeliverBatch(RelayWorker& w, std::span<const Datagram> d);
   // One reader; a reader that leaves datagrams queued wakes the next (ReadBatch).
@@ -171,17 +161,12 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   RUDPConnOptions options_;
   uint32_t id_;
   std::atomic<bool> closed_{false};  // read by any thread (WriteTo, ReadFrom), set by Close
-  // One copy per worker, each written only on its worker's thread.
-  std::vector<std::function<void(const Datagram&, RUDPConn&)>> handlers_;
+  // One per worker, each written only on its worker's thread: the per-datagram handler and
+  // the receive counters in one line (UdpRoute, the UDP table's value); the batch handlers.
+  // Stats() sums the counters. Sends come from any thread: shared atomics (below).
+  std::unique_ptr<UdpRoute[]> routes_;
+  size_t route_count_ = 0;
   std::vector<std::function<void(std::span<const Datagram>, RUDPConn&)>> batch_handlers_;
-  // Receive-path counters, one set per worker, each written only on its worker's
-  // thread (no locked add per datagram); Stats() sums them. Sends come from any
-  // thread: shared atomics (below). Beside the handlers: Deliver reads both.
-  struct RxCounters {
-    RelaxedCounter received, queue_dropped, filtered;
-  };
-  std::unique_ptr<RxCounters[]> rx_;
-  size_t rx_count_ = 0;
   std::vector<std::function<void(const TxStampReport&)>> stamp_handlers_;
 
   mutable std::mutex q_mu_;
@@ -193,6 +178,7 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   std::vector<Slot> slots_;
   std::vector<std::byte> data_;
   size_t q_head_ = 0, q_count_ = 0;
+  RelaxedCounter queue_dropped_;  // written under q_mu_ (by any worker), read by Stats()
 
   std::atomic<uint64_t> sent_{0}, send_failed_{0};
 };
