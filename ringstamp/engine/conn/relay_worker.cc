@@ -151,12 +151,12 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 // headers are parsed in the owner's pass and the UDP table's slot for the
 // conn bound to (owner, destination address, port) prefetched; the next pass
 // probes it and prefetches the route found there (UdpRoute: the conn's handler
-// and counters for this worker, one line). A
-// datagram found there skips the owner's EtherType switch and IP handling: a
-// conn bound to the address means the address is the owner's (RUDPConn::Create
-// checks, and an EtherConn's addresses do not change). Everything else (no
-// exact binding, a bad checksum, IP options, a fragment) takes the owner's
-// general path, which counts and reports what it finds.
+// and counters for this worker, one line). A datagram found there skips the
+// owner's EtherType switch and IP handling: a conn bound to the address means
+// the address is the owner's (RUDPConn::Create checks, and an EtherConn's
+// addresses do not change). Everything else (no exact binding, a bad checksum,
+// IP options, a fragment) takes the owner's general path, which counts and
+// reports what it finds.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
   std::array<L2View, kFrameBatch>& l2 = batch_l2_;
