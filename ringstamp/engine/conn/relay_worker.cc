@@ -154,8 +154,10 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 // and counters for this worker, one line). A datagram found there skips the
 // owner's EtherType switch and IP handling: a conn bound to the address means
 // the address is the owner's (RUDPConn::Create checks, and an EtherConn's
-// addresses do not change). Everything else (no exact binding, a bad checksum,
-// IP options, a fragment) takes the owner's general path, which counts and
+// addresses do not change). A datagram parsed there without an exact binding
+// goes to the owner's binding lookup (wildcards) for one of its addresses, not
+// parsed again. Everything else (a bad checksum, IP options, a fragment, not
+// the owner's address) takes the owner's general path, which counts and
 // reports what it finds.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
@@ -181,8 +183,10 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const bool any_udp = !tables_.udp.empty();
   uint8_t cand[kFrameBatch];
   size_t cands = 0;
+  bool parsed[kFrameBatch];  // udp[i] holds frame i's IPv4/UDP headers
   std::array<UdpKey, kFrameBatch>& udp_key = batch_udp_key_;
   for (size_t i = 0; i < n; ++i) {
+    parsed[i] = false;
     if (owner[i] == nullptr) continue;
     owner[i]->PrefetchWorkerState(index_);
     if (!any_udp || l2[i].ethertype != kEtherTypeIpv4) continue;
@@ -192,6 +196,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     udp_key[i] = UdpKey{owner[i]->id(), udp[i].dst, udp[i].dst_port};
     hash[i] = tables_.udp.HashOf(udp_key[i]);
     tables_.udp.Prefetch(hash[i]);
+    parsed[i] = true;
     cand[cands++] = static_cast<uint8_t>(i);
   }
   for (size_t c = 0; c < cands; ++c) {
@@ -211,6 +216,15 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
       owner[i]->Rx(*this).received.Add();
       owner[i]->DeliverUdp(*this, to[i], l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
                            udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
+      continue;
+    }
+    if (parsed[i] && owner[i]->HasAddress(udp[i].dst)) {
+      // Parsed already, no exact binding: the owner's binding lookup (wildcards, then the L2
+      // handler), without parsing and verifying the datagram a second time.
+      ++fast;
+      owner[i]->Rx(*this).received.Add();
+      owner[i]->DispatchUdp(*this, l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
+                            udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
       continue;
     }
     Dispatch(l2[i], frames[i], owner[i]);
