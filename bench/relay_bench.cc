@@ -12,7 +12,7 @@
 //                                          against PtrTable (the relay's), batches of kFrameBatch
 //                                          keys hashed and prefetched, then probed
 //   BM_RelayDispatchL2/<conns>/<pattern>   RelayWorker::OnFrames (batches of kFrameBatch, as the
-//                                          worker hands them over) → EtherConn::OnFrame → the
+//                                          worker hands them over) → the EtherConn's route → the
 //                                          conn's L2 handler (EtherType 0x88b5, a no-op counter)
 //   BM_RelayDispatchL2PerFrame/...         the same through OnFrame one frame at a time (no
 //                                          prefetch across frames)
@@ -250,7 +250,7 @@ void BM_RelayLookup(benchmark::State& state, uint32_t n, int pattern) {
     for (const Frame& frame : pool.frames) {
       L2View l2;
       if (ParseL2(frame, &l2) != ParseError::kNone) continue;
-      if (EtherConn* owner = unicast.Find(l2.Key())) {
+      if (const EtherRoute* owner = unicast.Find(l2.Key())) {
         ++found;
         benchmark::DoNotOptimize(owner);
       }
@@ -268,11 +268,11 @@ void BM_RelayLookup(benchmark::State& state, uint32_t n, int pattern) {
 template <typename Table>
 void BM_TableProbe(benchmark::State& state, uint32_t n, int pattern) {
   Table table;
-  static EtherConn* const kValue = reinterpret_cast<EtherConn*>(uintptr_t{0x1000});
+  static EtherRoute* const kValue = reinterpret_cast<EtherRoute*>(uintptr_t{0x1000});
   for (uint32_t i = 0; i < n; ++i) {
     for (uint16_t et : {uint16_t{0x0806}, uint16_t{0x0800}, kBenchEtherType}) {
       const L2Key key(ConnMac(i).ToU64(), VlanStack(), et);
-      if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherConn>>) {
+      if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherRoute>>) {
         table.Set(key, kValue);
       } else {
         table[key] = kValue;
@@ -291,7 +291,7 @@ void BM_TableProbe(benchmark::State& state, uint32_t n, int pattern) {
       size_t hash[kFrameBatch];
       for (size_t i = 0; i < kFrameBatch; ++i) {
         const L2Key& k = keys[at + i];
-        if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherConn>>) {
+        if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherRoute>>) {
           hash[i] = table.HashOf(k);
           table.Prefetch(hash[i]);
         } else {
@@ -301,7 +301,7 @@ void BM_TableProbe(benchmark::State& state, uint32_t n, int pattern) {
       }
       for (size_t i = 0; i < kFrameBatch; ++i) {
         const L2Key& k = keys[at + i];
-        if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherConn>>) {
+        if constexpr (std::is_same_v<Table, PtrTable<L2Key, L2KeyHash, EtherRoute>>) {
           found += table.Find(k, hash[i]) == kValue;
         } else {
           auto it = table.find(k, hash[i]);
@@ -357,11 +357,11 @@ int main(int argc, char** argv) {
       if (n == 1 && pattern == 1) continue;  // one endpoint: both patterns are the same
       const std::string suffix = absl::StrFormat("/%u/%d", n, pattern);
       benchmark::RegisterBenchmark(("BM_RelayLookup" + suffix).c_str(), BM_RelayLookup, n, pattern);
-      benchmark::RegisterBenchmark(("BM_TableProbe/flat_hash_map" + suffix).c_str(),
-                                   BM_TableProbe<absl::flat_hash_map<L2Key, EtherConn*, L2KeyHash>>,
-                                   n, pattern);
+      benchmark::RegisterBenchmark(
+          ("BM_TableProbe/flat_hash_map" + suffix).c_str(),
+          BM_TableProbe<absl::flat_hash_map<L2Key, EtherRoute*, L2KeyHash>>, n, pattern);
       benchmark::RegisterBenchmark(("BM_TableProbe/PtrTable" + suffix).c_str(),
-                                   BM_TableProbe<PtrTable<L2Key, L2KeyHash, EtherConn>>, n,
+                                   BM_TableProbe<PtrTable<L2Key, L2KeyHash, EtherRoute>>, n,
                                    pattern);
       benchmark::RegisterBenchmark(("BM_RelayDispatchL2" + suffix).c_str(), BM_RelayDispatch, n,
                                    pattern, false, true);

@@ -570,8 +570,12 @@ TEST_CASE(
   auto conn_a = f.relay->NewEtherConn(
       {.mac = kConnMac, .ethertypes = {0x0806, 0x0800, kL2Type}, .addresses = {ip_a + "/24"}});
   auto conn_b = f.relay->NewEtherConn({.mac = mac_b, .addresses = {ip_b + "/24"}});
+  // conn c has no addresses: its IPv4 frames are L2 frames, for its handler as they are.
+  const MacAddress mac_c = *MacAddress::Parse("02:52:53:00:00:13");
+  auto conn_c = f.relay->NewEtherConn({.mac = mac_c, .ethertypes = {0x0800, kL2Type}});
   REQUIRE(conn_a.ok());
   REQUIRE(conn_b.ok());
+  REQUIRE(conn_c.ok());
   const IpAddress peer = *IpAddress::Parse(f.tb->ip4_a());
   auto make = [](std::shared_ptr<EtherConn> c, RUDPConnOptions o) {
     auto u = RUDPConn::Create(std::move(c), std::move(o));
@@ -612,6 +616,11 @@ TEST_CASE(
   (*conn_a)->SetHandler([&](const L2Packet& p) {
     l2_a.push_back(absl::StrFormat("%04x/%d", p.ethertype, p.payload.size()));
   });
+  std::vector<std::string> l2_c;
+  (*conn_c)->SetHandler([&](const L2Packet& p) {
+    l2_c.push_back(absl::StrFormat("%04x/%d/%d", p.ethertype, p.payload.size(),
+                                   p.stamps.software_ns.value_or(-1)));
+  });
 
   const MacAddress peer_mac = *MacAddress::Parse("02:52:53:00:00:98");
   enum class Csum { kGood, kBadUnchecked, kBadTrusted };
@@ -633,8 +642,8 @@ TEST_CASE(
       {kConnMac, ip_a, 40001, 7030, Csum::kGood},          // 8: connected, its peer
   };
   constexpr size_t kUdpFrames = std::size(specs);
-  std::vector<std::array<std::byte, 128>> bytes(kUdpFrames + 1);
-  std::vector<Frame> frames(kUdpFrames + 1);
+  std::vector<std::array<std::byte, 128>> bytes(kUdpFrames + 3);
+  std::vector<Frame> frames(kUdpFrames + 3);
   for (size_t i = 0; i < kUdpFrames; ++i) {
     const Spec& s = specs[i];
     const UdpFrameSpec spec{.dst_mac = s.mac,
@@ -661,6 +670,23 @@ TEST_CASE(
   frames[kUdpFrames].data = bytes[kUdpFrames].data();
   frames[kUdpFrames].snap_len = frames[kUdpFrames].wire_len = 60;
   frames[kUdpFrames].status = TP_STATUS_USER;
+  // 10: IPv4 UDP to conn c (no addresses); 11: an L2 frame of conn c's own EtherType.
+  const UdpFrameSpec to_c{.dst_mac = mac_c,
+                          .src_mac = peer_mac,
+                          .src = peer,
+                          .dst = *IpAddress::Parse(ip_a),
+                          .src_port = 40000,
+                          .dst_port = 7005};
+  const size_t c_len = BuildUdpFrame(bytes[kUdpFrames + 1], to_c, 4);
+  REQUIRE(c_len > 0);
+  BuildEthernet(bytes[kUdpFrames + 2], mac_c, peer_mac, VlanStack(), kL2Type);
+  for (size_t i = kUdpFrames + 1; i < frames.size(); ++i) {
+    frames[i].data = bytes[i].data();
+    frames[i].snap_len = frames[i].wire_len =
+        static_cast<uint32_t>(i == kUdpFrames + 1 ? c_len : 64);
+    frames[i].status = TP_STATUS_USER;
+    frames[i].stamps.software_ns = static_cast<int64_t>(100 + i);
+  }
 
   RelayWorker& rw = PacketRelayTestAccess::Worker(*f.relay, 0);
   Worker& w = f.relay->engine().worker(0);
@@ -698,10 +724,18 @@ TEST_CASE(
     CHECK(a.not_ours == k);
     CHECK(a.to_handler == 3 * k);
     CHECK((*conn_b)->Stats().received == k);
+    // Conn c: its IPv4 frame and its L2 frame, both to its handler with their stamps.
+    REQUIRE(l2_c.size() == 2 * k);
+    CHECK(l2_c[2 * round] == absl::StrFormat("0800/%d/110", c_len - 14));
+    CHECK(l2_c[2 * round + 1] == absl::StrFormat("%04x/50/111", kL2Type));
+    CHECK((*conn_c)->Stats().received == 2 * k);
+    CHECK((*conn_c)->Stats().to_handler == 2 * k);
+    CHECK((*conn_c)->Stats().malformed == 0);
+    CHECK((*conn_c)->Stats().not_ours == 0);  // not taken through IP handling
     CHECK(exact->Stats().received == 2 * k);
     CHECK(connected->Stats().received == k);
     CHECK(connected->Stats().filtered == k);
-    CHECK(rw.counters().delivered.Get() == 10 * k);
+    CHECK(rw.counters().delivered.Get() == 12 * k);
     CHECK(rw.counters().no_owner.Get() == 0);
   };
   rw.OnFrames(w, frames);

@@ -120,9 +120,13 @@ EtherConn::EtherConn(PacketRelay* relay, uint32_t id, EtherConnOptions options,
       options_(std::move(options)),
       addresses_(std::move(addresses)),
       neighbors_(options_.neighbors) {
-  rx_counter_count_ = static_cast<size_t>(relay_->worker_count());
-  rx_counters_ = std::make_unique<RxCounters[]>(rx_counter_count_);
-  handlers_.resize(relay_->worker_count());
+  route_count_ = static_cast<size_t>(relay_->worker_count());
+  routes_ = std::make_unique<EtherRoute[]>(route_count_);
+  for (size_t i = 0; i < route_count_; ++i) {
+    routes_[i].conn = this;
+    routes_[i].conn_id = id_;
+    routes_[i].handles_ip = !addresses_.empty();
+  }
   stamp_handlers_.resize(relay_->worker_count());
   echo_routes_.resize(relay_->worker_count());
   for (const IpSubnet& p : addresses_) {
@@ -141,7 +145,7 @@ void EtherConn::Register(RelayWorker& w) {
   RelayTables& t = w.tables();
   const VlanStack v = options_.vlans.WithoutPriority();
   for (uint16_t et : options_.ethertypes) {
-    t.unicast.Set(L2Key{options_.mac.ToU64(), v, et}, this);
+    t.unicast.Set(L2Key{options_.mac.ToU64(), v, et}, &Rx(w));
     if (options_.accept_broadcast) {
       t.group[L2Key{MacAddress::Broadcast().ToU64(), v, et}].push_back(this);
     }
@@ -448,27 +452,23 @@ absl::Status EtherConn::LeaveGroup(const IpAddress& group, bool report) {
 // ---------------------------------------------------------------- RX
 
 void EtherConn::OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame) {
-  Rx(w).received.Add();
+  EtherRoute& route = Rx(w);
+  route.received.Add();
+  if (route.TakesAsL2(l2.ethertype)) {
+    ToUser(w, route, l2, frame);
+    return;
+  }
   switch (l2.ethertype) {
     case kEtherTypeArp:
       HandleArp(w, l2);
       return;
     case kEtherTypeIpv4:
-      if (!addresses_.empty()) {
-        HandleIpv4(w, l2, frame);
-        return;
-      }
-      break;
-    case kEtherTypeIpv6:
-      if (!addresses_.empty()) {
-        HandleIpv6(w, l2, frame);
-        return;
-      }
-      break;
+      HandleIpv4(w, l2, frame);
+      return;
     default:
-      break;
+      HandleIpv6(w, l2, frame);
+      return;
   }
-  ToUser(w, l2, frame);
 }
 
 void EtherConn::HandleArp(RelayWorker& w, const L2View& l2) {
@@ -501,8 +501,7 @@ void EtherConn::HandleArp(RelayWorker& w, const L2View& l2) {
 }
 
 void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame) {
-  const ChecksumCheck check =
-      frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify;
+  const ChecksumCheck check = ChecksumCheckFor(frame);
   // The common case in one pass: a UDP datagram for one of our addresses. Everything else
   // (and anything malformed, to be counted with its reason) takes the general parse below.
   Ipv4UdpView udp4;
@@ -539,8 +538,7 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
   }
   if (ip->protocol == kIpProtoIcmp && mine &&
       (options_.answer_ping || !echo_routes_[w.index()].empty())) {
-    auto icmp = ParseIcmpv4(
-        ip->payload, frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
+    auto icmp = ParseIcmpv4(ip->payload, ChecksumCheckFor(frame));
     if (!icmp) {
       Rx(w).malformed.Add();
       return;
@@ -587,8 +585,7 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
     return;
   }
   if (ip->upper_protocol == kIpProtoUdp) {
-    auto udp = ParseUdp(ip->payload, ip->src, ip->dst,
-                        frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
+    auto udp = ParseUdp(ip->payload, ip->src, ip->dst, ChecksumCheckFor(frame));
     if (!udp) {
       Rx(w).malformed.Add();
       return;
@@ -601,8 +598,7 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
     ToUser(w, l2, frame);
     return;
   }
-  auto icmp = ParseIcmpv6(ip->payload, ip->src, ip->dst,
-                          frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify);
+  auto icmp = ParseIcmpv6(ip->payload, ip->src, ip->dst, ChecksumCheckFor(frame));
   if (!icmp) {
     Rx(w).malformed.Add();
     return;
@@ -747,17 +743,18 @@ bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAdd
   return false;
 }
 
-void EtherConn::ToUser(RelayWorker& w, const L2View& l2, const Frame& frame) {
-  if (const auto& handler = handlers_[w.index()]) {
-    Rx(w).to_handler.Add();
-    handler(L2Packet{l2.src, l2.dst, l2.vlans, l2.ethertype, l2.payload, frame.stamps, w.index()});
+void EtherConn::ToUser(RelayWorker& w, EtherRoute& route, const L2View& l2, const Frame& frame) {
+  if (route.handler) {
+    route.to_handler.Add();
+    route.handler(
+        L2Packet{l2.src, l2.dst, l2.vlans, l2.ethertype, l2.payload, frame.stamps, w.index()});
     return;
   }
   std::lock_guard<std::mutex> l(q_mu_);
   if (!queue_ready_) return;  // nobody reads: not queued
-  Rx(w).to_handler.Add();
+  route.to_handler.Add();
   if (q_count_ == queue_.size()) {
-    Rx(w).queue_dropped.Add();
+    route.queue_dropped.Add();
     if (options_.policy == QueuePolicy::kDropNewest) return;
     q_head_ = (q_head_ + 1) % queue_.size();
     --q_count_;
@@ -772,7 +769,7 @@ void EtherConn::ToUser(RelayWorker& w, const L2View& l2, const Frame& frame) {
 }
 
 void EtherConn::SetHandler(std::function<void(const L2Packet&)> handler) {
-  relay_->ApplyToWorkers([this, handler](RelayWorker& w) { handlers_[w.index()] = handler; });
+  relay_->ApplyToWorkers([this, handler](RelayWorker& w) { Rx(w).handler = handler; });
 }
 
 void EtherConn::SetTxStampHandler(std::function<void(const TxStampReport&)> handler) {
@@ -955,12 +952,10 @@ absl::StatusOr<L2ReadResult> EtherConn::ReadFrom(std::span<std::byte> buf, int64
   }
 }
 
-EtherConn::RxCounters& EtherConn::Rx(const RelayWorker& w) { return rx_counters_[w.index()]; }
-
 EtherConnStats EtherConn::Stats() const {
   EtherConnStats s;
-  for (size_t i = 0; i < rx_counter_count_; ++i) {
-    const RxCounters& c = rx_counters_[i];
+  for (size_t i = 0; i < route_count_; ++i) {
+    const EtherRoute& c = routes_[i];
     s.received += c.received.Get();
     s.to_handler += c.to_handler.Get();
     s.queue_dropped += c.queue_dropped.Get();

@@ -216,14 +216,10 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   friend class RelayWorker;
   friend class RUDPConn;
   void OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame);
-  // Starts fetching what OnFrame reads first; the relay calls it a few frames ahead.
-  void PrefetchForDelivery(int /*worker*/) const { __builtin_prefetch(this); }
-  // The second step, once the object itself is in cache: this worker's
-  // counters and handler.
-  void PrefetchWorkerState(int worker) const {
-    __builtin_prefetch(&rx_counters_[worker]);
-    __builtin_prefetch(&handlers_[worker]);
-  }
+  // A frame the conn does not consume (EtherRoute::TakesAsL2) to the handler of `route` (this
+  // conn's route on `w`), or without one to the read queue. With a handler it reads nothing
+  // of the conn object: the worker calls it with the route its table gave.
+  void ToUser(RelayWorker& w, EtherRoute& route, const L2View& l2, const Frame& frame);
   void OnTxStamp(const TxStampReport& report) override;
   // Housekeeping on worker 0: neighbour retries.
   void Tick(RelayWorker& w, int64_t now_ns);
@@ -245,7 +241,7 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   void HandleArp(RelayWorker& w, const L2View& l2);
   void HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame);
   void HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame);
-  void ToUser(RelayWorker& w, const L2View& l2, const Frame& frame);
+  void ToUser(RelayWorker& w, const L2View& l2, const Frame& frame) { ToUser(w, Rx(w), l2, frame); }
   // True when an echo client took the reply.
   bool DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,
                         const IpAddress& dst, uint8_t ttl, uint16_t id, uint16_t seq,
@@ -272,8 +268,8 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   std::atomic<bool> closed_{false};  // read by any thread (Write, ReadFrom), set by Close
 
   // One copy per worker, each written only on its worker's thread (ApplyToWorkers),
-  // so a handler can be set while traffic flows without a lock on the frame path.
-  std::vector<std::function<void(const L2Packet&)>> handlers_;
+  // so a handler can be set while traffic flows without a lock on the frame path
+  // (the frame handlers are in the routes below).
   std::vector<std::function<void(const TxStampReport&)>> stamp_handlers_;
 
   // Echo clients, owned here; echo_mu_ guards the list for senders on other
@@ -305,16 +301,13 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   size_t q_head_ = 0, q_count_ = 0;
   bool queue_ready_ = false;
 
-  // Receive-path counters, one block per worker, each written only on its
-  // worker's thread (no locked read-modify-write on the frame path); Stats()
-  // sums them. Sends come from any thread: those counters are shared atomics.
-  struct alignas(64) RxCounters {
-    RelaxedCounter received, to_handler, arp_answered, ndp_answered, echo_answered, echo_replies,
-        udp_no_port, malformed, not_ours, queue_dropped;
-  };
-  RxCounters& Rx(const RelayWorker& w);
-  std::unique_ptr<RxCounters[]> rx_counters_;
-  size_t rx_counter_count_ = 0;
+  // The receive path on each worker (EtherRoute: the frame handler and the receive
+  // counters), each written only on its worker's thread (no locked read-modify-write on
+  // the frame path); the workers' unicast tables point at them; Stats() sums the counters.
+  // Sends come from any thread: those counters are shared atomics.
+  EtherRoute& Rx(const RelayWorker& w) { return routes_[w.index()]; }
+  std::unique_ptr<EtherRoute[]> routes_;
+  size_t route_count_ = 0;
   struct Counters {
     std::atomic<uint64_t> sent{0}, send_failed{0};
   } counters_;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <span>
 
+#include "ringstamp/engine/proto/checksum.h"
 #include "ringstamp/engine/proto/mac_address.h"
 #include "ringstamp/engine/proto/parse_error.h"
 #include "ringstamp/engine/proto/vlan.h"
@@ -95,5 +96,11 @@ struct L2View {
 
 // Fills *out; on failure returns the reason (too short, too many tags).
 ParseError ParseL2(const Frame& frame, L2View* out);
+
+// How the checksums inside `frame` are treated: skipped when the kernel verified them or
+// has not filled them in yet (Frame::checksum_trusted), verified otherwise.
+inline ChecksumCheck ChecksumCheckFor(const Frame& frame) {
+  return frame.checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify;
+}
 
 }  // namespace ringstamp

@@ -144,11 +144,15 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 
 // Passes over the batch so that the memory of one frame's lookup is fetched
 // while the others are worked on: parse every header and prefetch its table
-// group; probe the table and prefetch the owner; prefetch the owner's state for
-// this worker; deliver. At 100,000 endpoints the table and the endpoints are
-// out of cache, and one frame at a time would wait for each miss in turn.
+// slot; probe the table and prefetch the owner's route (EtherRoute: its handler
+// and counters for this worker, one line); then deliver. At 100,000 endpoints
+// the table and the endpoints are out of cache, and one frame at a time would
+// wait for each miss in turn. A frame the owner does not consume (not ARP, not
+// IP to a conn with addresses) goes from the route to the owner's handler
+// without reading the EtherConn object; for the others that object is
+// prefetched in the third pass.
 // IPv4 UDP to an owner goes further before delivery (the UDP fast path): its
-// headers are parsed in the owner's pass and the UDP table's slot for the
+// headers are parsed in the third pass and the UDP table's slot for the
 // conn bound to (owner, destination address, port) prefetched; the next pass
 // probes it and prefetches the route found there (UdpRoute: the conn's handler
 // and counters for this worker, one line). A datagram found there skips the
@@ -165,7 +169,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   std::array<Ipv4UdpView, kFrameBatch>& udp = batch_udp_;
   size_t hash[kFrameBatch];
   bool ok[kFrameBatch];
-  EtherConn* owner[kFrameBatch];
+  EtherRoute* owner[kFrameBatch];
   UdpRoute* to[kFrameBatch];
   for (size_t i = 0; i < n; ++i) {
     ok[i] = ParseL2(frames[i], &l2[i]) == ParseError::kNone;
@@ -177,7 +181,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   for (size_t i = 0; i < n; ++i) {
     to[i] = nullptr;
     owner[i] = ok[i] ? tables_.unicast.Find(l2[i].key, hash[i]) : nullptr;
-    if (owner[i] != nullptr) owner[i]->PrefetchForDelivery(index_);
+    if (owner[i] != nullptr) __builtin_prefetch(owner[i]);
   }
   // The UDP fast path's candidates: frames to an owner that parsed as IPv4 UDP.
   const bool any_udp = !tables_.udp.empty();
@@ -187,13 +191,13 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   std::array<UdpKey, kFrameBatch>& udp_key = batch_udp_key_;
   for (size_t i = 0; i < n; ++i) {
     parsed[i] = false;
-    if (owner[i] == nullptr) continue;
-    owner[i]->PrefetchWorkerState(index_);
-    if (!any_udp || l2[i].ethertype != kEtherTypeIpv4) continue;
-    const ChecksumCheck check =
-        frames[i].checksum_trusted() ? ChecksumCheck::kSkip : ChecksumCheck::kVerify;
-    if (!ParseIpv4Udp(l2[i].payload, check, &udp[i])) continue;
-    udp_key[i] = UdpKey{owner[i]->id(), udp[i].dst, udp[i].dst_port};
+    if (owner[i] == nullptr || owner[i]->TakesAsL2(l2[i].ethertype)) continue;
+    if (!any_udp || l2[i].ethertype != kEtherTypeIpv4 ||
+        !ParseIpv4Udp(l2[i].payload, ChecksumCheckFor(frames[i]), &udp[i])) {
+      __builtin_prefetch(owner[i]->conn);  // the general path reads the EtherConn
+      continue;
+    }
+    udp_key[i] = UdpKey{owner[i]->conn_id, udp[i].dst, udp[i].dst_port};
     hash[i] = tables_.udp.HashOf(udp_key[i]);
     tables_.udp.Prefetch(hash[i]);
     parsed[i] = true;
@@ -202,35 +206,40 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   for (size_t c = 0; c < cands; ++c) {
     const size_t i = cand[c];
     to[i] = tables_.udp.Find(udp_key[i], hash[i]);
-    if (to[i] != nullptr) __builtin_prefetch(to[i]);
+    __builtin_prefetch(to[i] != nullptr ? static_cast<const void*>(to[i]) : owner[i]->conn);
   }
   uint64_t malformed = 0;
-  uint64_t fast = 0;
+  uint64_t delivered = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!ok[i]) {
       ++malformed;
       continue;
     }
-    if (to[i] != nullptr) {
-      ++fast;
-      owner[i]->Rx(*this).received.Add();
-      owner[i]->DeliverUdp(*this, to[i], l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
-                           udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
+    EtherRoute* const r = owner[i];
+    if (r == nullptr) {
+      Dispatch(l2[i], frames[i], nullptr);
       continue;
     }
-    if (parsed[i] && owner[i]->HasAddress(udp[i].dst)) {
+    ++delivered;
+    if (to[i] != nullptr) {
+      r->received.Add();
+      r->conn->DeliverUdp(*this, to[i], l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
+                          udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
+    } else if (parsed[i] && r->conn->HasAddress(udp[i].dst)) {
       // Parsed already, no exact binding: the owner's binding lookup (wildcards, then the L2
       // handler), without parsing and verifying the datagram a second time.
-      ++fast;
-      owner[i]->Rx(*this).received.Add();
-      owner[i]->DispatchUdp(*this, l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
-                            udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
-      continue;
+      r->received.Add();
+      r->conn->DispatchUdp(*this, l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
+                           udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
+    } else if (r->TakesAsL2(l2[i].ethertype)) {
+      r->received.Add();
+      r->conn->ToUser(*this, *r, l2[i], frames[i]);
+    } else {
+      r->conn->OnFrame(*this, l2[i], frames[i]);
     }
-    Dispatch(l2[i], frames[i], owner[i]);
   }
   counters_.frames.Add(n);
-  if (fast) counters_.delivered.Add(fast);
+  if (delivered) counters_.delivered.Add(delivered);
   if (malformed) counters_.malformed.Add(malformed);
   FinishBatch();
   if (frames.size() > n) OnFrames(*worker(), frames.subspan(n));
@@ -282,9 +291,9 @@ void RelayWorker::FinishBatch() {
   wake_count_ = 0;
 }
 
-void RelayWorker::Dispatch(const L2View& l2, const Frame& frame, EtherConn* unicast_owner) {
+void RelayWorker::Dispatch(const L2View& l2, const Frame& frame, EtherRoute* unicast_owner) {
   if (unicast_owner != nullptr) {
-    Deliver(unicast_owner, l2, frame);
+    Deliver(unicast_owner->conn, l2, frame);
     return;
   }
   if (l2.dst.IsMulticast()) {

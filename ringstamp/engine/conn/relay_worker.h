@@ -4,8 +4,9 @@
 // table here is read and written only on this worker's thread (changes from
 // other threads arrive through PacketRelay::ApplyToWorkers), so the frame path
 // takes no lock. Cost: per frame one Ethernet parse and one PtrTable probe;
-// frames handed over in batches (OnFrames) have their probes and endpoints prefetched,
-// and IPv4 UDP to an exact binding goes from there straight to its RUDPConn (the UDP
+// frames handed over in batches (OnFrames) have their probes and their endpoint's
+// EtherRoute line prefetched; a frame for the endpoint's handler goes from that line
+// straight to it, and IPv4 UDP to an exact binding straight to its RUDPConn (the UDP
 // fast path: its table slot and then its UdpRoute line prefetched a pass ahead each).
 #pragma once
 
@@ -28,12 +29,15 @@
 #include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/conn/ptr_table.h"
 #include "ringstamp/engine/frame_handler.h"
+#include "ringstamp/engine/proto/ethernet.h"
 #include "ringstamp/engine/proto/ip_address.h"
 #include "ringstamp/engine/proto/ipv4_udp.h"
 #include "ringstamp/ring/ring_counters.h"
 #include "ringstamp/timestamp/tx_stamp_tracker.h"
 
 namespace ringstamp {
+
+struct L2Packet;
 
 class TxStampReceiver {
  public:
@@ -90,8 +94,32 @@ struct alignas(64) UdpRoute {
 };
 static_assert(sizeof(UdpRoute) == 64);
 
+// One EtherConn's receive path on one worker. The first line is what a frame for the conn's
+// handler reads (the handler, two counters) and what the UDP fast path needs of the conn (its
+// id), so the worker's unicast table maps a MAC to this line and a batch prefetches one line,
+// not the conn object and two arrays behind it; the second holds the other receive counters.
+// Owned by the EtherConn (one per worker); only that worker writes it (Stats() reads the
+// counters from any thread).
+struct alignas(64) EtherRoute {
+  std::function<void(const L2Packet&)> handler;  // frames the conn does not consume, or empty
+  EtherConn* conn = nullptr;
+  uint32_t conn_id = 0;
+  bool handles_ip = false;  // the conn has addresses: IPv4 and IPv6 go to its IP handling
+  RelaxedCounter received, to_handler;
+  RelaxedCounter arp_answered, ndp_answered, echo_answered, echo_replies, udp_no_port, malformed,
+      not_ours, queue_dropped;
+
+  // True when a frame of `ethertype` goes to the handler (or read queue) as it is: not ARP,
+  // and not IP when the conn has addresses (EtherConn::OnFrame's default branch).
+  bool TakesAsL2(uint16_t ethertype) const {
+    if (ethertype == kEtherTypeArp) return false;
+    return !handles_ip || (ethertype != kEtherTypeIpv4 && ethertype != kEtherTypeIpv6);
+  }
+};
+static_assert(sizeof(EtherRoute) == 128);
+
 struct RelayTables {
-  PtrTable<L2Key, L2KeyHash, EtherConn> unicast;
+  PtrTable<L2Key, L2KeyHash, EtherRoute> unicast;  // a MAC's owner: its route on this worker
   absl::flat_hash_map<L2Key, std::vector<EtherConn*>, L2KeyHash>
       group;  // broadcast and multicast MACs
   absl::flat_hash_map<IpOwnerKey, EtherConn*> ip_owner;
@@ -164,7 +192,7 @@ class RelayWorker : public FrameHandler {
   void Deliver(EtherConn* conn, const L2View& l2, const Frame& frame);
   // Everything after the unicast probe: the owner found there, else broadcast,
   // multicast, the default endpoint, or counted as having none.
-  void Dispatch(const L2View& l2, const Frame& frame, EtherConn* unicast_owner);
+  void Dispatch(const L2View& l2, const Frame& frame, EtherRoute* unicast_owner);
   // The end of a batch, while its frames are still valid: every held datagram to its conn's
   // batch handler (one call per conn, in arrival order), then one wake per conn with a reader.
   void FinishBatch();
