@@ -102,6 +102,33 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "neighbor cache: memory follows the entries held up to max_entries, entries survive growth") {
+  NeighborCache cache;  // default options: 1,024 entries at most
+  const size_t empty = cache.MemoryBytes();
+  CHECK(empty < 512);  // nothing allocated for neighbours not met
+  // An incomplete entry with a parked frame, then enough neighbours to grow the table
+  // several times: the parked frame and the learnt MACs are all still there.
+  REQUIRE(cache.Park(Ip(1), Frame(64), 0).value());
+  const size_t one = cache.MemoryBytes();
+  for (uint32_t n = 2; n <= 40; ++n) cache.Learn(Ip(n), kA, n, LearnRule::kUpdateOrCreate);
+  CHECK(cache.size() == 40);
+  CHECK(cache.MemoryBytes() > one);
+  CHECK(cache.MemoryBytes() < 16 * 1024);  // the default table whole is ~140 KiB
+  for (uint32_t n = 2; n <= 40; ++n) CHECK(cache.Lookup(Ip(n), 41) == kA);
+  const auto parked = cache.Learn(Ip(1), kB, 42, LearnRule::kUpdateOnly);
+  REQUIRE(parked.size() == 1);
+  CHECK(parked[0].bytes.size() == 64);
+  CHECK(cache.counters().evicted == 0);
+  // Past max_entries it stops growing and evicts, as a cache allocated whole did.
+  NeighborCache small({.max_entries = 100});
+  for (uint32_t n = 0; n < 1000; ++n) small.Learn(Ip(n), kA, n, LearnRule::kUpdateOrCreate);
+  CHECK(small.size() == 100);
+  CHECK(small.counters().evicted == 900);
+  for (uint32_t n = 900; n < 1000; ++n) CHECK(small.Lookup(Ip(n), 1000).has_value());
+  CHECK(!small.Lookup(Ip(899), 1000).has_value());
+}
+
+TEST_CASE(
     "neighbor cache: eviction takes the oldest resolved entry, then incomplete, never static") {
   NeighborCache cache({.max_entries = 4});
   cache.AddStatic(Ip(100), kA);

@@ -952,6 +952,22 @@ absl::StatusOr<L2ReadResult> EtherConn::ReadFrom(std::span<std::byte> buf, int64
   }
 }
 
+size_t EtherConn::MemoryBytes() const {
+  size_t queue = 0;
+  {
+    std::lock_guard<std::mutex> l(q_mu_);
+    queue = queue_.capacity() * sizeof(QueuedL2);
+    for (const QueuedL2& q : queue_) queue += q.data.capacity();
+  }
+  size_t echo = echo_routes_.capacity() * sizeof(echo_routes_[0]);
+  for (const auto& r : echo_routes_) echo += r.capacity() * sizeof(r[0]);
+  return sizeof(*this) + route_count_ * sizeof(EtherRoute) +
+         stamp_handlers_.capacity() * sizeof(stamp_handlers_[0]) + echo +
+         addresses_.capacity() * sizeof(IpSubnet) + groups_.capacity() * sizeof(MacAddress) +
+         options_.ethertypes.capacity() * sizeof(uint16_t) +
+         options_.addresses.capacity() * sizeof(std::string) + neighbors_.MemoryBytes() + queue;
+}
+
 EtherConnStats EtherConn::Stats() const {
   EtherConnStats s;
   for (size_t i = 0; i < route_count_; ++i) {

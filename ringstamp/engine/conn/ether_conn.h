@@ -30,7 +30,8 @@
 // thread at a time, and so do RegisterEchoClient/UnregisterEchoClient; the
 // handlers run on worker threads (several at once when the relay has several
 // workers).
-// Memory: ~1 KiB fixed, plus the read queue (allocated on first ReadFrom).
+// Memory: ~1.3 KiB fixed with one worker (MemoryBytes), plus the neighbour cache (grows with
+// the neighbours it talks to, ~0.1 KiB each) and the read queue (allocated on first ReadFrom).
 #pragma once
 
 #include <atomic>
@@ -210,6 +211,9 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   bool closed() const { return closed_; }
 
   EtherConnStats Stats() const;
+  // Bytes this endpoint holds: the object, its per-worker routes, its neighbour cache
+  // (grows with the neighbours it talks to) and its read queue once allocated.
+  size_t MemoryBytes() const;
 
  private:
   // Relay-internal: the relay's workers and RUDPConn call these, on worker threads.

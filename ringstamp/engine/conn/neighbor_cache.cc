@@ -11,9 +11,17 @@ namespace ringstamp {
 
 NeighborCache::NeighborCache(NeighborCacheOptions options) : options_(options) {
   options_.max_entries = std::max<uint32_t>(1, options_.max_entries);
-  slots_.resize(options_.max_entries);
-  index_.reserve(options_.max_entries);
-  for (uint32_t i = 0; i < slots_.size(); ++i) PushBack(i, ListId::kFree);
+}
+
+bool NeighborCache::Grow() {
+  const size_t old_size = slots_.size();
+  if (old_size >= options_.max_entries) return false;
+  const size_t new_size = std::min<size_t>(options_.max_entries, std::max<size_t>(4, old_size * 2));
+  // Entries are named by index, never by pointer across a call: moving them is safe.
+  slots_.resize(new_size);
+  index_.reserve(new_size);
+  for (size_t i = old_size; i < new_size; ++i) PushBack(static_cast<uint32_t>(i), ListId::kFree);
+  return true;
 }
 
 NeighborCache::List& NeighborCache::ListOf(ListId id) {
@@ -72,6 +80,7 @@ void NeighborCache::Release(uint32_t i) {
 }
 
 uint32_t NeighborCache::Create(const IpAddress& ip, State state) {
+  if (free_.head == kNil) Grow();
   uint32_t i = free_.head;
   if (i == kNil) {
     // Full: the oldest resolved (reachable or failed) entry, then the oldest incomplete one.
@@ -315,6 +324,13 @@ NeighborCounters NeighborCache::counters() const {
 size_t NeighborCache::size() const {
   std::lock_guard<std::mutex> l(mu_);
   return index_.size();
+}
+
+size_t NeighborCache::MemoryBytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  // A flat_hash_map slot is its value plus one control byte.
+  return slots_.capacity() * sizeof(Entry) +
+         index_.capacity() * (sizeof(std::pair<IpAddress, uint32_t>) + 1) + parked_bytes_;
 }
 
 }  // namespace ringstamp
