@@ -9,20 +9,6 @@
 
 namespace ringstamp {
 
-IpAddress IpAddress::Load4(const std::byte* p) {
-  IpAddress a;
-  a.family_ = IpFamily::kV4;
-  std::memcpy(a.bytes_.data(), p, 4);
-  return a;
-}
-
-IpAddress IpAddress::Load6(const std::byte* p) {
-  IpAddress a;
-  a.family_ = IpFamily::kV6;
-  std::memcpy(a.bytes_.data(), p, 16);
-  return a;
-}
-
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   char buf[kFormatBufferSize];
   if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;

@@ -20,6 +20,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,9 +58,20 @@ class IpAddress {
     a.bytes_ = bytes;
     return a;
   }
-  // Read 4 / 16 wire-order bytes at `p`; the caller checks bounds.
-  static IpAddress Load4(const std::byte* p);
-  static IpAddress Load6(const std::byte* p);
+  // Read 4 / 16 wire-order bytes at `p`; the caller checks bounds. Inline: every received
+  // datagram's addresses are loaded here.
+  static IpAddress Load4(const std::byte* p) {
+    IpAddress a;
+    a.family_ = IpFamily::kV4;
+    std::memcpy(a.bytes_.data(), p, 4);
+    return a;
+  }
+  static IpAddress Load6(const std::byte* p) {
+    IpAddress a;
+    a.family_ = IpFamily::kV6;
+    std::memcpy(a.bytes_.data(), p, 16);
+    return a;
+  }
 
   // Dotted quad or any RFC 4291 text form (inet_pton). No zone ids, no
   // prefixes, no surrounding spaces: anything else is std::nullopt.
