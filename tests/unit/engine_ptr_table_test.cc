@@ -98,6 +98,34 @@ TEST_CASE("PtrTable: an empty table finds nothing and erases nothing") {
   CHECK(table.empty());
 }
 
+TEST_CASE("PtrTable: a table of 100,000 keys (slots in a huge-page mapping) agrees with std::map") {
+  PtrTable<Key, GoodHash, int> table;
+  std::map<Key, int*> ref;
+  std::vector<int> values(64);
+  std::mt19937_64 rng(11);
+  for (uint64_t i = 0; i < 100000; ++i) {
+    const Key k{rng(), i, 0};
+    int* v = &values[i % values.size()];
+    table.Set(k, v);
+    ref[k] = v;
+  }
+  // Past 2 MiB of slots: the rehashes moved every entry into HugePageAllocator's mappings.
+  REQUIRE(table.capacity() * 32 >= HugePageAllocator<char>::kHugePage);
+  size_t i = 0;
+  for (auto it = ref.begin(); it != ref.end(); ++i) {
+    REQUIRE(table.Find(it->first) == it->second);
+    if (i % 2 == 0) {
+      REQUIRE(table.Erase(it->first));
+      it = ref.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  CHECK(table.size() == ref.size());
+  for (const auto& [k, v] : ref) CHECK(table.Find(k) == v);
+  CHECK(table.Find(Key{1, 200000, 0}) == nullptr);
+}
+
 TEST_CASE("PtrTable: stays at most 3/4 full") {
   PtrTable<Key, GoodHash, int> table;
   int v = 0;
