@@ -30,7 +30,7 @@
 // thread at a time, and so do RegisterEchoClient/UnregisterEchoClient; the
 // handlers run on worker threads (several at once when the relay has several
 // workers).
-// Memory: ~1.3 KiB fixed with one worker (MemoryBytes), plus the neighbour cache (grows with
+// Memory: ~1.2 KiB fixed with one worker (MemoryBytes), plus the neighbour cache (grows with
 // the neighbours it talks to, ~0.1 KiB each) and the read queue (allocated on first ReadFrom).
 #pragma once
 
