@@ -43,7 +43,7 @@ std::vector<std::byte> Packet(size_t payload, size_t options = 0, uint8_t proto 
 // Fast parse accepts iff the general parse accepts a plain (IHL 5, unfragmented) UDP datagram,
 // and then with the same fields.
 void CheckAgrees(std::span<const std::byte> packet, ChecksumCheck check) {
-  Ipv4UdpView fast;
+  IpUdpView fast;
   const bool fast_ok = ParseIpv4Udp(packet, check, &fast);
   auto ip = ParseIpv4(packet);
   bool general_ok =
@@ -70,7 +70,7 @@ void CheckAgrees(std::span<const std::byte> packet, ChecksumCheck check) {
 TEST_CASE("ParseIpv4Udp: a plain datagram parses with the general parse's fields") {
   for (size_t payload : {0u, 1u, 18u, 1400u}) {
     const auto p = Packet(payload);
-    Ipv4UdpView v;
+    IpUdpView v;
     REQUIRE(ParseIpv4Udp(p, ChecksumCheck::kVerify, &v));
     CHECK(v.dst_port == 9);
     CHECK(v.payload.size() == payload);
@@ -79,7 +79,7 @@ TEST_CASE("ParseIpv4Udp: a plain datagram parses with the general parse's fields
 }
 
 TEST_CASE("ParseIpv4Udp: options, fragments and other protocols go to the general parse") {
-  Ipv4UdpView v;
+  IpUdpView v;
   CHECK_FALSE(ParseIpv4Udp(Packet(10, 4), ChecksumCheck::kVerify, &v));
   CHECK_FALSE(ParseIpv4Udp(Packet(10, 0, kIpProtoIcmp), ChecksumCheck::kVerify, &v));
   auto frag = Packet(10);

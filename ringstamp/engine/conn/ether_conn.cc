@@ -504,10 +504,9 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
   const ChecksumCheck check = ChecksumCheckFor(frame);
   // The common case in one pass: a UDP datagram for one of our addresses. Everything else
   // (and anything malformed, to be counted with its reason) takes the general parse below.
-  Ipv4UdpView udp4;
+  IpUdpView udp4;
   if (ParseIpv4Udp(l2.payload, check, &udp4) && HasAddress(udp4.dst)) {
-    DispatchUdp(w, l2, frame, udp4.src, udp4.dst, udp4.src_port, udp4.dst_port, udp4.ttl, udp4.tos,
-                udp4.payload);
+    DispatchUdp(w, l2, frame, udp4);
     return;
   }
   auto ip = ParseIpv4(l2.payload);
@@ -532,8 +531,9 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    DispatchUdp(w, l2, frame, ip->src, ip->dst, udp->src_port, udp->dst_port, ip->ttl, ip->tos,
-                udp->payload);
+    DispatchUdp(
+        w, l2, frame,
+        IpUdpView{ip->src, ip->dst, ip->ttl, ip->tos, udp->src_port, udp->dst_port, udp->payload});
     return;
   }
   if (ip->protocol == kIpProtoIcmp && mine &&
@@ -590,8 +590,9 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    DispatchUdp(w, l2, frame, ip->src, ip->dst, udp->src_port, udp->dst_port, ip->hop_limit,
-                ip->traffic_class, udp->payload);
+    DispatchUdp(w, l2, frame,
+                IpUdpView{ip->src, ip->dst, ip->hop_limit, ip->traffic_class, udp->src_port,
+                          udp->dst_port, udp->payload});
     return;
   }
   if (ip->upper_protocol != kIpProtoIcmpv6) {
@@ -686,36 +687,32 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
 }
 
 void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame,
-                            const IpAddress& src, const IpAddress& dst, uint16_t sport,
-                            uint16_t dport, uint8_t ttl, uint8_t tos,
-                            std::span<const std::byte> payload) {
-  const auto& udp = w.tables().udp;
+                            const IpUdpView& udp) {
+  const auto& table = w.tables().udp;
   // The most specific binding: address and port, the port on every address, every port of
   // the address, every port of every address.
-  UdpRoute* to = udp.Find(UdpKey{id_, dst, dport});
-  if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), dport});
-  if (to == nullptr) to = udp.Find(UdpKey{id_, dst, 0});
-  if (to == nullptr) to = udp.Find(UdpKey{id_, IpAddress(), 0});
+  UdpRoute* to = table.Find(UdpKey{id_, udp.dst, udp.dst_port});
+  if (to == nullptr) to = table.Find(UdpKey{id_, IpAddress(), udp.dst_port});
+  if (to == nullptr) to = table.Find(UdpKey{id_, udp.dst, 0});
+  if (to == nullptr) to = table.Find(UdpKey{id_, IpAddress(), 0});
   if (to == nullptr) {
     Rx(w).udp_no_port.Add();
     ToUser(w, l2, frame);
     return;
   }
-  DeliverUdp(w, to, l2, frame, src, dst, sport, dport, ttl, tos, payload);
+  DeliverUdp(w, to, l2, frame, udp);
 }
 
 void EtherConn::DeliverUdp(RelayWorker& w, UdpRoute* to, const L2View& l2, const Frame& frame,
-                           const IpAddress& src, const IpAddress& dst, uint16_t sport,
-                           uint16_t dport, uint8_t ttl, uint8_t tos,
-                           std::span<const std::byte> payload) {
+                           const IpUdpView& udp) {
   // Built in one go: a default-constructed Datagram filled in field by field is written twice.
-  const Datagram d{payload,
-                   {.src = src,
-                    .src_port = sport,
-                    .dst = dst,
-                    .dst_port = dport,
-                    .ttl = ttl,
-                    .tos = tos,
+  const Datagram d{udp.payload,
+                   {.src = udp.src,
+                    .src_port = udp.src_port,
+                    .dst = udp.dst,
+                    .dst_port = udp.dst_port,
+                    .ttl = udp.ttl,
+                    .tos = udp.tos,
                     .ifindex = w.ifindex(),
                     .src_mac = l2.src,
                     .vlans = l2.vlans,

@@ -53,6 +53,7 @@
 #include "ringstamp/engine/conn/relay_worker.h"
 #include "ringstamp/engine/proto/ip_address.h"
 #include "ringstamp/engine/proto/mac_address.h"
+#include "ringstamp/engine/proto/udp.h"
 #include "ringstamp/engine/proto/vlan.h"
 #include "ringstamp/ring/ring_counters.h"
 
@@ -250,13 +251,12 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   bool DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,
                         const IpAddress& dst, uint8_t ttl, uint16_t id, uint16_t seq,
                         std::span<const std::byte> data);
-  void DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, const IpAddress& src,
-                   const IpAddress& dst, uint16_t sport, uint16_t dport, uint8_t ttl, uint8_t tos,
-                   std::span<const std::byte> payload);
+  // `udp` (parsed from `frame`, to one of this conn's addresses or a group) to the RUDPConn
+  // bound most specifically to its address and port, else to the L2 handler.
+  void DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, const IpUdpView& udp);
   // The datagram to `to` (found by DispatchUdp, or by the worker's UDP fast path).
   void DeliverUdp(RelayWorker& w, UdpRoute* to, const L2View& l2, const Frame& frame,
-                  const IpAddress& src, const IpAddress& dst, uint16_t sport, uint16_t dport,
-                  uint8_t ttl, uint8_t tos, std::span<const std::byte> payload);
+                  const IpUdpView& udp);
   absl::Status SendMembershipReport(const IpAddress& group, bool join);
   void SendArpRequest(const IpAddress& target);
   void SendNeighborSolicitation(const IpAddress& target);

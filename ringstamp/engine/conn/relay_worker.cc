@@ -166,32 +166,48 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
   std::array<L2View, kFrameBatch>& l2 = batch_l2_;
-  std::array<Ipv4UdpView, kFrameBatch>& udp = batch_udp_;
+  std::array<IpUdpView, kFrameBatch>& udp = batch_udp_;
+  std::array<UdpKey, kFrameBatch>& udp_key = batch_udp_key_;
+  // What the delivery pass does with each frame, decided by the passes before it.
+  enum Action : uint8_t {
+    kMalformed,  // ParseL2 refused it
+    kNoOwner,    // no unicast owner: broadcast, multicast, the default endpoint
+    kToHandler,  // to the owner's handler as it is (EtherRoute::TakesAsL2)
+    kUdpRoute,   // IPv4 UDP to an exact binding: to[i]
+    kUdpParsed,  // IPv4 UDP parsed into udp[i], no exact binding
+    kGeneral,    // the owner's general path (EtherConn::OnFrame)
+  };
+  Action action[kFrameBatch];
   size_t hash[kFrameBatch];
-  bool ok[kFrameBatch];
   EtherRoute* owner[kFrameBatch];
   UdpRoute* to[kFrameBatch];
   for (size_t i = 0; i < n; ++i) {
-    ok[i] = ParseL2(frames[i], &l2[i]) == ParseError::kNone;
-    if (ok[i]) {
-      hash[i] = tables_.unicast.HashOf(l2[i].key);
-      tables_.unicast.Prefetch(hash[i]);
+    if (ParseL2(frames[i], &l2[i]) != ParseError::kNone) {
+      action[i] = kMalformed;
+      continue;
     }
+    action[i] = kNoOwner;
+    hash[i] = tables_.unicast.HashOf(l2[i].key);
+    tables_.unicast.Prefetch(hash[i]);
   }
   for (size_t i = 0; i < n; ++i) {
-    to[i] = nullptr;
-    owner[i] = ok[i] ? tables_.unicast.Find(l2[i].key, hash[i]) : nullptr;
-    if (owner[i] != nullptr) __builtin_prefetch(owner[i]);
+    if (action[i] != kNoOwner) continue;
+    owner[i] = tables_.unicast.Find(l2[i].key, hash[i]);
+    if (owner[i] != nullptr) {
+      __builtin_prefetch(owner[i]);
+      action[i] = kGeneral;
+    }
   }
   // The UDP fast path's candidates: frames to an owner that parsed as IPv4 UDP.
   const bool any_udp = !tables_.udp.empty();
   uint8_t cand[kFrameBatch];
   size_t cands = 0;
-  bool parsed[kFrameBatch];  // udp[i] holds frame i's IPv4/UDP headers
-  std::array<UdpKey, kFrameBatch>& udp_key = batch_udp_key_;
   for (size_t i = 0; i < n; ++i) {
-    parsed[i] = false;
-    if (owner[i] == nullptr || owner[i]->TakesAsL2(l2[i].ethertype)) continue;
+    if (action[i] != kGeneral) continue;
+    if (owner[i]->TakesAsL2(l2[i].ethertype)) {
+      action[i] = kToHandler;
+      continue;
+    }
     if (!any_udp || l2[i].ethertype != kEtherTypeIpv4 ||
         !ParseIpv4Udp(l2[i].payload, ChecksumCheckFor(frames[i]), &udp[i])) {
       __builtin_prefetch(owner[i]->conn);  // the general path reads the EtherConn
@@ -200,46 +216,56 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     udp_key[i] = UdpKey{owner[i]->conn_id, udp[i].dst, udp[i].dst_port};
     hash[i] = tables_.udp.HashOf(udp_key[i]);
     tables_.udp.Prefetch(hash[i]);
-    parsed[i] = true;
+    action[i] = kUdpParsed;
     cand[cands++] = static_cast<uint8_t>(i);
   }
   for (size_t c = 0; c < cands; ++c) {
     const size_t i = cand[c];
     to[i] = tables_.udp.Find(udp_key[i], hash[i]);
-    __builtin_prefetch(to[i] != nullptr ? static_cast<const void*>(to[i]) : owner[i]->conn);
+    if (to[i] != nullptr) {
+      __builtin_prefetch(to[i]);
+      action[i] = kUdpRoute;
+    } else {
+      __builtin_prefetch(owner[i]->conn);
+    }
   }
   uint64_t malformed = 0;
-  uint64_t delivered = 0;
+  uint64_t unowned = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (!ok[i]) {
-      ++malformed;
-      continue;
-    }
-    EtherRoute* const r = owner[i];
-    if (r == nullptr) {
-      Dispatch(l2[i], frames[i], nullptr);
-      continue;
-    }
-    ++delivered;
-    if (to[i] != nullptr) {
-      r->received.Add();
-      r->conn->DeliverUdp(*this, to[i], l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
-                          udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
-    } else if (parsed[i] && r->conn->HasAddress(udp[i].dst)) {
-      // Parsed already, no exact binding: the owner's binding lookup (wildcards, then the L2
-      // handler), without parsing and verifying the datagram a second time.
-      r->received.Add();
-      r->conn->DispatchUdp(*this, l2[i], frames[i], udp[i].src, udp[i].dst, udp[i].src_port,
-                           udp[i].dst_port, udp[i].ttl, udp[i].tos, udp[i].payload);
-    } else if (r->TakesAsL2(l2[i].ethertype)) {
-      r->received.Add();
-      r->conn->ToUser(*this, *r, l2[i], frames[i]);
-    } else {
-      r->conn->OnFrame(*this, l2[i], frames[i]);
+    switch (action[i]) {
+      case kMalformed:
+        ++malformed;
+        break;
+      case kNoOwner:
+        ++unowned;
+        Dispatch(l2[i], frames[i], nullptr);
+        break;
+      case kToHandler:
+        owner[i]->received.Add();
+        owner[i]->conn->ToUser(*this, *owner[i], l2[i], frames[i]);
+        break;
+      case kUdpRoute:
+        owner[i]->received.Add();
+        owner[i]->conn->DeliverUdp(*this, to[i], l2[i], frames[i], udp[i]);
+        break;
+      case kUdpParsed:
+        // Parsed already, no exact binding: the owner's binding lookup (wildcards, then the
+        // L2 handler) for one of its addresses, without parsing and verifying it again.
+        if (owner[i]->conn->HasAddress(udp[i].dst)) {
+          owner[i]->received.Add();
+          owner[i]->conn->DispatchUdp(*this, l2[i], frames[i], udp[i]);
+        } else {
+          owner[i]->conn->OnFrame(*this, l2[i], frames[i]);
+        }
+        break;
+      case kGeneral:
+        owner[i]->conn->OnFrame(*this, l2[i], frames[i]);
+        break;
     }
   }
   counters_.frames.Add(n);
-  if (delivered) counters_.delivered.Add(delivered);
+  if (const uint64_t delivered = n - malformed - unowned; delivered > 0)
+    counters_.delivered.Add(delivered);
   if (malformed) counters_.malformed.Add(malformed);
   FinishBatch();
   if (frames.size() > n) OnFrames(*worker(), frames.subspan(n));

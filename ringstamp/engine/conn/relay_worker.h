@@ -247,7 +247,7 @@ class RelayWorker : public FrameHandler {
   // 32 views; ParseL2 writes every field it is read for.
   std::array<L2View, kFrameBatch> batch_l2_;
   // The UDP fast path's parsed IPv4/UDP headers (written before they are read, as batch_l2_).
-  std::array<Ipv4UdpView, kFrameBatch> batch_udp_;
+  std::array<IpUdpView, kFrameBatch> batch_udp_;
   std::array<UdpKey, kFrameBatch> batch_udp_key_;
   // Datagrams held for batch handlers and conns whose readers to wake, over one batch. Full
   // (a multicast frame delivered to many conns) hands over early: the frames are still valid.

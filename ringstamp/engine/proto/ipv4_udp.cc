@@ -25,7 +25,7 @@ bool HeaderChecksumOk(const std::byte* p) {
 
 }  // namespace
 
-bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, Ipv4UdpView* out) {
+bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out) {
   constexpr size_t kHeader = kIpv4MinHeaderSize;
   if (packet.size() < kHeader + kUdpHeaderSize) return false;
   const std::byte* p = packet.data();

@@ -2,8 +2,8 @@
 // not a fragment), for the relay's per-frame path.
 //
 // Example:
-// Given: std::span<const std::byte> packet; bool trusted; void Slow(); void Use(const Ipv4UdpView&)
-//   Ipv4UdpView v;
+// Given: std::span<const std::byte> packet; bool trusted; void Slow(); void Use(const IpUdpView&)
+//   IpUdpView v;
 //   if (ParseIpv4Udp(packet, trusted ? ChecksumCheck::kSkip : ChecksumCheck::kVerify, &v)) {
 //     Use(v);  // v.dst, v.dst_port, v.payload ...
 //   } else {
@@ -25,21 +25,12 @@
 
 #include "ringstamp/engine/proto/checksum.h"
 #include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/engine/proto/udp.h"
 
 namespace ringstamp {
 
-struct Ipv4UdpView {
-  IpAddress src;
-  IpAddress dst;
-  uint8_t ttl = 0;
-  uint8_t tos = 0;
-  uint16_t src_port = 0;
-  uint16_t dst_port = 0;
-  std::span<const std::byte> payload{};  // after the UDP header, trimmed to its length field
-};
-
 // True when `packet` (the Ethernet payload) is a well-formed IPv4 UDP datagram with a 20-byte
 // header that is not a fragment; *out is then filled. False: take the general parse.
-bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, Ipv4UdpView* out);
+bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out);
 
 }  // namespace ringstamp

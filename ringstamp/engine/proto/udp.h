@@ -37,6 +37,18 @@ struct UdpView {
   std::span<const std::byte> payload{};
 };
 
+// A UDP datagram with the IP fields a receiver dispatches on, IPv4 or IPv6 alike: what
+// ParseIpv4Udp fills in one pass, and what an IPv6 parse (ParseIpv6 + ParseUdp) gives the same way.
+struct IpUdpView {
+  IpAddress src;
+  IpAddress dst;
+  uint8_t ttl = 0;  // TTL / hop limit
+  uint8_t tos = 0;  // TOS / traffic class
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  std::span<const std::byte> payload{};  // after the UDP header, trimmed to its length field
+};
+
 // `segment` is the IP payload; `src` and `dst` the IP addresses (same family).
 ParseResult<UdpView> ParseUdp(std::span<const std::byte> segment, const IpAddress& src,
                               const IpAddress& dst, ChecksumCheck check = ChecksumCheck::kVerify);
