@@ -21,16 +21,60 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
+#include "ringstamp/engine/proto/byte_order.h"
 #include "ringstamp/engine/proto/checksum.h"
 #include "ringstamp/engine/proto/ip_address.h"
+#include "ringstamp/engine/proto/ip_proto.h"
+#include "ringstamp/engine/proto/ipv4.h"
 #include "ringstamp/engine/proto/udp.h"
 
 namespace ringstamp {
 
+// True when the checksum of the 20-byte IPv4 header at `p` is right: its one's-complement sum
+// is 0xffff. Summing native-order 32-bit words and folding gives the byte-swapped sum, and
+// 0xffff swapped is itself.
+inline bool Ipv4HeaderChecksumOk(const std::byte* p) {
+  uint32_t w[5];
+  std::memcpy(w, p, sizeof(w));
+  uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  return sum == 0xffffu;
+}
+
 // True when `packet` (the Ethernet payload) is a well-formed IPv4 UDP datagram with a 20-byte
-// header that is not a fragment; *out is then filled. False: take the general parse.
-bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out);
+// header that is not a fragment; *out is then filled. False: take the general parse. Inline:
+// the relay calls it once per received datagram.
+inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out) {
+  constexpr size_t kHeader = kIpv4MinHeaderSize;
+  if (packet.size() < kHeader + kUdpHeaderSize) return false;
+  const std::byte* p = packet.data();
+  if (Load8(p) != 0x45 || Load8(p + 9) != kIpProtoUdp) return false;  // version 4, IHL 5, UDP
+  const uint16_t total_length = LoadBe16(p + 2);
+  if (total_length < kHeader + kUdpHeaderSize || total_length > packet.size()) return false;
+  if ((LoadBe16(p + 6) & 0x3fff) != 0) return false;  // MF or an offset: a fragment
+  if (!Ipv4HeaderChecksumOk(p)) return false;
+  const std::byte* u = p + kHeader;
+  const uint16_t udp_length = LoadBe16(u + 4);
+  if (udp_length < kUdpHeaderSize || udp_length > total_length - kHeader) return false;
+  out->src = IpAddress::Load4(p + 12);
+  out->dst = IpAddress::Load4(p + 16);
+  if (check == ChecksumCheck::kVerify && LoadBe16(u + 6) != 0 &&
+      UpperLayerChecksum(out->src, out->dst, kIpProtoUdp,
+                         std::span<const std::byte>(u, udp_length)) != 0) {
+    return false;
+  }
+  out->tos = Load8(p + 1);
+  out->ttl = Load8(p + 8);
+  out->src_port = LoadBe16(u);
+  out->dst_port = LoadBe16(u + 2);
+  out->payload = std::span<const std::byte>(u + kUdpHeaderSize, udp_length - kUdpHeaderSize);
+  return true;
+}
 
 }  // namespace ringstamp
