@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -134,14 +135,32 @@ TEST_CASE("PtrTable: stays at most 3/4 full") {
   CHECK(table.size() * 4 <= table.capacity() * 3);
 }
 
-TEST_CASE("UdpKey: address family, address, port and conn all tell keys apart") {
+TEST_CASE("UdpKey: address family, address, port and owner all tell keys apart") {
   const IpAddress v4 = IpAddress::V4(10, 0, 0, 1);
   const auto v6 = IpAddress::Parse("::a00:1").value();  // the same low bytes, other family
-  CHECK(UdpKey(1, v4, 9) == UdpKey(1, v4, 9));
-  CHECK_FALSE(UdpKey(1, v4, 9) == UdpKey(2, v4, 9));
-  CHECK_FALSE(UdpKey(1, v4, 9) == UdpKey(1, v4, 10));
-  CHECK_FALSE(UdpKey(1, v4, 9) == UdpKey(1, IpAddress::V4(10, 0, 0, 2), 9));
-  CHECK_FALSE(UdpKey(1, v4, 9) == UdpKey(1, IpAddress(), 9));
-  CHECK_FALSE(UdpKey(1, IpAddress::V4(0, 0, 0, 0), 9) == UdpKey(1, IpAddress(), 9));
-  CHECK_FALSE(UdpKey(1, v4, 9) == UdpKey(1, v6, 9));
+  const EtherRoute routes[2];
+  const EtherRoute* a = &routes[0];
+  const EtherRoute* b = &routes[1];
+  CHECK(UdpKey(a, v4, 9) == UdpKey(a, v4, 9));
+  CHECK_FALSE(UdpKey(a, v4, 9) == UdpKey(b, v4, 9));
+  CHECK_FALSE(UdpKey(a, v4, 9) == UdpKey(a, v4, 10));
+  CHECK_FALSE(UdpKey(a, v4, 9) == UdpKey(a, IpAddress::V4(10, 0, 0, 2), 9));
+  CHECK_FALSE(UdpKey(a, v4, 9) == UdpKey(a, IpAddress(), 9));
+  CHECK_FALSE(UdpKey(a, IpAddress::V4(0, 0, 0, 0), 9) == UdpKey(a, IpAddress(), 9));
+  CHECK_FALSE(UdpKey(a, v4, 9) == UdpKey(a, v6, 9));
+  // Port 65535 and every family next to neighbouring routes: the fields do not overlap.
+  CHECK_FALSE(UdpKey(a, v6, 65535) == UdpKey(b, v6, 0));
+  CHECK_FALSE(UdpKey(a, v6, 0) == UdpKey(a, v4, 0));
+}
+
+TEST_CASE("UdpKey: names routes below 2^48 only") {
+  const auto heap = std::make_unique<EtherRoute[]>(4);
+  CHECK(UdpKeyCanName(heap.get(), 4));
+  // Not dereferenced: only the address is looked at.
+  const auto* high = reinterpret_cast<const EtherRoute*>(uintptr_t{1} << 48);
+  CHECK_FALSE(UdpKeyCanName(high, 1));
+  const auto* edge =
+      reinterpret_cast<const EtherRoute*>((uintptr_t{1} << 48) - 2 * sizeof(EtherRoute));
+  CHECK(UdpKeyCanName(edge, 1));
+  CHECK_FALSE(UdpKeyCanName(edge, 3));
 }

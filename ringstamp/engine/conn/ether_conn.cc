@@ -104,6 +104,12 @@ absl::StatusOr<std::shared_ptr<EtherConn>> PacketRelay::NewEtherConn(
   RS_RETURN_IF_ERROR(Claim(keys));
   std::shared_ptr<EtherConn> conn(new EtherConn(this, NextConnId(), options, std::move(addresses)));
   EtherConn* raw = conn.get();
+  if (!UdpKeyCanName(raw->routes_.get(), raw->route_count_)) {
+    conn->Close();  // gives the claimed keys back
+    return absl::InternalError(
+        "the endpoint's per-worker state was allocated above 2^48, where the relay cannot name "
+        "it; this needs a process that maps memory that high on purpose");
+  }
   if (absl::Status applied = TryApplyToWorkers([raw](RelayWorker& w) { raw->Register(w); });
       !applied.ok()) {
     conn->Close();  // takes it out of the workers that did register it
@@ -124,7 +130,6 @@ EtherConn::EtherConn(PacketRelay* relay, uint32_t id, EtherConnOptions options,
   routes_ = std::make_unique<EtherRoute[]>(route_count_);
   for (size_t i = 0; i < route_count_; ++i) {
     routes_[i].conn = this;
-    routes_[i].conn_id = id_;
     routes_[i].handles_ip = !addresses_.empty();
   }
   stamp_handlers_.resize(relay_->worker_count());
@@ -691,10 +696,11 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
   const auto& table = w.tables().udp;
   // The most specific binding: address and port, the port on every address, every port of
   // the address, every port of every address.
-  UdpRoute* to = table.Find(UdpKey{id_, udp.dst, udp.dst_port});
-  if (to == nullptr) to = table.Find(UdpKey{id_, IpAddress(), udp.dst_port});
-  if (to == nullptr) to = table.Find(UdpKey{id_, udp.dst, 0});
-  if (to == nullptr) to = table.Find(UdpKey{id_, IpAddress(), 0});
+  const EtherRoute* const me = &Rx(w);
+  UdpRoute* to = table.Find(UdpKey{me, udp.dst, udp.dst_port});
+  if (to == nullptr) to = table.Find(UdpKey{me, IpAddress(), udp.dst_port});
+  if (to == nullptr) to = table.Find(UdpKey{me, udp.dst, 0});
+  if (to == nullptr) to = table.Find(UdpKey{me, IpAddress(), 0});
   if (to == nullptr) {
     Rx(w).udp_no_port.Add();
     ToUser(w, l2, frame);

@@ -9,7 +9,9 @@
 #include "ringstamp/engine/conn/rudp_conn.h"
 #include "ringstamp/engine/engine.h"
 #include "ringstamp/engine/proto/arp.h"
+#include "ringstamp/engine/proto/byte_order.h"
 #include "ringstamp/engine/proto/ethernet.h"
+#include "ringstamp/engine/proto/ip_proto.h"
 #include "ringstamp/engine/proto/ipv4_udp.h"
 #include "ringstamp/engine/worker.h"
 #include "ringstamp/timestamp/so_timestamping.h"
@@ -142,27 +144,29 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
   FinishBatch();
 }
 
-// Passes over the batch so that the memory of one frame's lookup is fetched
-// while the others are worked on: parse every header and prefetch its table
-// slot; probe the table and prefetch the owner's route (EtherRoute: its handler
-// and counters for this worker, one line); then deliver. At 100,000 endpoints
-// the table and the endpoints are out of cache, and one frame at a time would
-// wait for each miss in turn. A frame the owner does not consume (not ARP, not
-// IP to a conn with addresses) goes from the route to the owner's handler
-// without reading the EtherConn object; for the others that object is
-// prefetched in the third pass.
-// IPv4 UDP to an owner goes further before delivery (the UDP fast path): its
-// headers are parsed in the third pass and the UDP table's slot for the
-// conn bound to (owner, destination address, port) prefetched; the next pass
-// probes it and prefetches the route found there (UdpRoute: the conn's handler
-// and counters for this worker, one line). A datagram found there skips the
-// owner's EtherType switch and IP handling: a conn bound to the address means
-// the address is the owner's (RUDPConn::Create checks, and an EtherConn's
-// addresses do not change). A datagram parsed there without an exact binding
-// goes to the owner's binding lookup (wildcards) for one of its addresses, not
-// parsed again. Everything else (a bad checksum, IP options, a fragment, not
-// the owner's address) takes the owner's general path, which counts and
-// reports what it finds.
+// Four passes over the batch, so that the memory of one frame's lookup is
+// fetched while the others are worked on: (1) parse every Ethernet header and
+// prefetch its unicast slot; (2) probe the unicast table and prefetch the
+// owner's route (EtherRoute: its handler and counters for this worker, one
+// line) and, for IPv4 that looks like UDP with a 20-byte header, the UDP
+// table's slot for (owner's route, destination address, port), read straight
+// from the frame: the route's address is the unicast slot's value, so the two
+// fetches overlap; (3) decide what each frame takes, from the route line, and
+// for a datagram parse its headers (checked in full) and probe the UDP slot,
+// prefetching the RUDPConn's route found there (UdpRoute, one line) or the
+// EtherConn object for the general path; (4) deliver, in arrival order. At
+// 100,000 endpoints the tables and the endpoints are out of cache, and one
+// frame at a time would wait for each miss in turn.
+// A frame the owner does not consume (not ARP, not IP to a conn with
+// addresses) goes from the route to the owner's handler without reading the
+// EtherConn object. A datagram with an exact binding skips the owner's
+// EtherType switch and IP handling: a conn bound to the address means the
+// address is the owner's (RUDPConn::Create checks, and an EtherConn's addresses
+// do not change). One parsed without an exact binding goes to the owner's
+// binding lookup (wildcards) for one of its addresses, not parsed again.
+// Everything else (a bad checksum, IP options, a fragment, not the owner's
+// address) takes the owner's general path, which counts and reports what it
+// finds.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
   std::array<L2View, kFrameBatch>& l2 = batch_l2_;
@@ -175,7 +179,8 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     kToHandler,  // to the owner's handler as it is (EtherRoute::TakesAsL2)
     kUdpRoute,   // IPv4 UDP to an exact binding: to[i]
     kUdpParsed,  // IPv4 UDP parsed into udp[i], no exact binding
-    kGeneral,    // the owner's general path (EtherConn::OnFrame)
+    kGeneral,    // the owner's general path (EtherConn::OnFrame); from here on: not decided
+    kUdpKeyed,   // (between the passes) its UDP key is in udp_key[i], its slot prefetched
   };
   Action action[kFrameBatch];
   size_t hash[kFrameBatch];
@@ -190,43 +195,47 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     hash[i] = tables_.unicast.HashOf(l2[i].key);
     tables_.unicast.Prefetch(hash[i]);
   }
+  // The UDP fast path's candidates: IPv4 frames to an owner that look like UDP with a 20-byte
+  // header. Their UDP key is read straight from the frame here (the owner's route address is
+  // the unicast slot's value), so that its slot is fetched while the owner's route line is.
+  const bool any_udp = !tables_.udp.empty();
   for (size_t i = 0; i < n; ++i) {
     if (action[i] != kNoOwner) continue;
     owner[i] = tables_.unicast.Find(l2[i].key, hash[i]);
-    if (owner[i] != nullptr) {
-      __builtin_prefetch(owner[i]);
-      action[i] = kGeneral;
+    if (owner[i] == nullptr) continue;
+    __builtin_prefetch(owner[i]);
+    action[i] = kGeneral;
+    if (l2[i].ethertype != kEtherTypeIpv4 || !any_udp) continue;
+    const std::span<const std::byte> ip = l2[i].payload;
+    if (ip.size() < 28 || Load8(ip.data()) != 0x45 || Load8(ip.data() + 9) != kIpProtoUdp) {
+      continue;
     }
+    udp_key[i] = UdpKey{owner[i], IpAddress::Load4(ip.data() + 16), LoadBe16(ip.data() + 22)};
+    hash[i] = tables_.udp.HashOf(udp_key[i]);
+    tables_.udp.Prefetch(hash[i]);
+    action[i] = kUdpKeyed;
   }
-  // The UDP fast path's candidates: frames to an owner that parsed as IPv4 UDP.
-  const bool any_udp = !tables_.udp.empty();
-  uint8_t cand[kFrameBatch];
-  size_t cands = 0;
+  // What the owner does with it: its handler, the UDP fast path when the datagram parses (its
+  // key was read from the same bytes), else its general path.
   for (size_t i = 0; i < n; ++i) {
-    if (action[i] != kGeneral) continue;
+    if (action[i] < kGeneral) continue;  // kGeneral or kUdpKeyed go on
     if (owner[i]->TakesAsL2(l2[i].ethertype)) {
       action[i] = kToHandler;
       continue;
     }
-    if (!any_udp || l2[i].ethertype != kEtherTypeIpv4 ||
+    if (action[i] != kUdpKeyed ||
         !ParseIpv4Udp(l2[i].payload, ChecksumCheckFor(frames[i]), &udp[i])) {
+      action[i] = kGeneral;
       __builtin_prefetch(owner[i]->conn);  // the general path reads the EtherConn
       continue;
     }
-    udp_key[i] = UdpKey{owner[i]->conn_id, udp[i].dst, udp[i].dst_port};
-    hash[i] = tables_.udp.HashOf(udp_key[i]);
-    tables_.udp.Prefetch(hash[i]);
-    action[i] = kUdpParsed;
-    cand[cands++] = static_cast<uint8_t>(i);
-  }
-  for (size_t c = 0; c < cands; ++c) {
-    const size_t i = cand[c];
     to[i] = tables_.udp.Find(udp_key[i], hash[i]);
     if (to[i] != nullptr) {
       __builtin_prefetch(to[i]);
       action[i] = kUdpRoute;
     } else {
       __builtin_prefetch(owner[i]->conn);
+      action[i] = kUdpParsed;
     }
   }
   uint64_t malformed = 0;
@@ -259,6 +268,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
         }
         break;
       case kGeneral:
+      case kUdpKeyed:  // not left after the classifying pass
         owner[i]->conn->OnFrame(*this, l2[i], frames[i]);
         break;
     }

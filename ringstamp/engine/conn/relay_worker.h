@@ -57,18 +57,25 @@ struct IpOwnerKey {
   }
 };
 
-// (EtherConn id, local IP, UDP port) → the RUDPConn bound there. An unspecified
-// IP (family none) binds every address of the conn; port 0 is accept-any. Three
-// words, so that it fits a PtrTable slot: id, port and family in one, the address
-// bytes in the other two.
+struct EtherRoute;
+
+// (the owning EtherConn's route on this worker, local IP, UDP port) → the RUDPConn bound there.
+// An unspecified IP (family none) binds every address of the conn; port 0 is accept-any. Three
+// words, so that it fits a PtrTable slot: route, family and port in one, the address bytes in the
+// other two. The owner is named by its EtherRoute's address, not its id, because that address is
+// what the unicast table's slot holds: the worker computes a datagram's key, and prefetches its
+// slot, as soon as the unicast slot has arrived, without waiting for the route's own line. Routes
+// are 64-byte aligned (the family takes the low bits) and below 2^48 (UdpKeyCanName; user addresses on
+// Linux are, unless a program maps above them on purpose), so the port fits above them.
 struct UdpKey {
-  uint64_t head = 0;  // conn id << 32 | port << 16 | family
+  uint64_t head = 0;  // (route address | family) << 16 | port
   uint64_t ip_lo = 0;
   uint64_t ip_hi = 0;
 
   constexpr UdpKey() = default;
-  constexpr UdpKey(uint32_t conn_id, const IpAddress& ip, uint16_t port)
-      : head(uint64_t{conn_id} << 32 | uint64_t{port} << 16 | static_cast<uint64_t>(ip.family())),
+  UdpKey(const EtherRoute* owner, const IpAddress& ip, uint16_t port)
+      : head((reinterpret_cast<uintptr_t>(owner) | static_cast<uint64_t>(ip.family())) << 16 |
+             port),
         ip_lo(ip.Words()[0]),
         ip_hi(ip.Words()[1]) {}
   friend constexpr bool operator==(const UdpKey&, const UdpKey&) = default;
@@ -95,15 +102,15 @@ struct alignas(64) UdpRoute {
 static_assert(sizeof(UdpRoute) == 64);
 
 // One EtherConn's receive path on one worker. The first line is what a frame for the conn's
-// handler reads (the handler, two counters) and what the UDP fast path needs of the conn (its
-// id), so the worker's unicast table maps a MAC to this line and a batch prefetches one line,
-// not the conn object and two arrays behind it; the second holds the other receive counters.
+// handler reads (the handler, two counters, whether the conn takes IP), so the worker's unicast
+// table maps a MAC to this line and a batch prefetches one line, not the conn object and two
+// arrays behind it; the second holds the other receive counters. Its address names the conn in
+// the worker's UDP table (UdpKey).
 // Owned by the EtherConn (one per worker); only that worker writes it (Stats() reads the
 // counters from any thread).
 struct alignas(64) EtherRoute {
   std::function<void(const L2Packet&)> handler;  // frames the conn does not consume, or empty
   EtherConn* conn = nullptr;
-  uint32_t conn_id = 0;
   bool handles_ip = false;  // the conn has addresses: IPv4 and IPv6 go to its IP handling
   RelaxedCounter received, to_handler;
   RelaxedCounter arp_answered, ndp_answered, echo_answered, echo_replies, udp_no_port, malformed,
@@ -117,6 +124,11 @@ struct alignas(64) EtherRoute {
   }
 };
 static_assert(sizeof(EtherRoute) == 128);
+
+// True when the routes at [first, first + count) can be named by a UdpKey (below 2^48).
+inline bool UdpKeyCanName(const EtherRoute* first, size_t count) {
+  return ((reinterpret_cast<uintptr_t>(first) + count * sizeof(EtherRoute)) >> 48) == 0;
+}
 
 struct RelayTables {
   PtrTable<L2Key, L2KeyHash, EtherRoute> unicast;  // a MAC's owner: its route on this worker

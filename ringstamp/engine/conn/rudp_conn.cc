@@ -28,13 +28,12 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
     return absl::InvalidArgumentError("max_datagram must be 1..65507");
   }
   std::shared_ptr<RUDPConn> c(new RUDPConn(conn, options, conn->relay().NextConnId()));
-  const UdpKey key = c->Key();
   RUDPConn* raw = c.get();
   bool taken = false;
   PacketRelay& relay = conn->relay();
   const absl::Status applied = relay.TryApplyToWorkers([&, raw](RelayWorker& w) {
     UdpRoute* route = &raw->routes_[w.index()];
-    if (w.tables().udp.Insert(key, route) != route) {
+    if (w.tables().udp.Insert(raw->Key(w), route) != route) {
       taken = true;
     } else {
       w.tables().stamp_receivers[raw->id_] = raw;
@@ -43,6 +42,7 @@ absl::StatusOr<std::shared_ptr<RUDPConn>> RUDPConn::Create(std::shared_ptr<Ether
   if (taken || !applied.ok()) {
     // Some worker had the key already, or did not take the change: undo where we did insert.
     relay.ApplyToWorkers([&, raw](RelayWorker& w) {
+      const UdpKey key = raw->Key(w);
       if (const UdpRoute* r = w.tables().udp.Find(key); r != nullptr && r->conn == raw) {
         w.tables().udp.Erase(key);
       }
@@ -72,15 +72,17 @@ RUDPConn::RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uin
 
 RUDPConn::~RUDPConn() { Close(); }
 
-UdpKey RUDPConn::Key() const { return UdpKey{conn_->id(), options_.local_ip, options_.local_port}; }
+UdpKey RUDPConn::Key(const RelayWorker& w) const {
+  return UdpKey{&conn_->Rx(w), options_.local_ip, options_.local_port};
+}
 
 UdpEndpoint RUDPConn::local() const { return {options_.local_ip, options_.local_port}; }
 
 void RUDPConn::Close() {
   if (closed_.exchange(true)) return;
-  const UdpKey key = Key();
   RUDPConn* raw = this;
-  conn_->relay().ApplyToWorkers([key, raw](RelayWorker& w) {
+  conn_->relay().ApplyToWorkers([raw](RelayWorker& w) {
+    const UdpKey key = raw->Key(w);
     if (const UdpRoute* r = w.tables().udp.Find(key); r != nullptr && r->conn == raw) {
       w.tables().udp.Erase(key);
     }

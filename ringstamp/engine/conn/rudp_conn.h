@@ -151,7 +151,8 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   void AllocateQueueLocked();
   void OnTxStamp(const TxStampReport& report) override;
   RUDPConn(std::shared_ptr<EtherConn> conn, RUDPConnOptions options, uint32_t id);
-  UdpKey Key() const;
+  // This conn's binding in worker `w`'s UDP table.
+  UdpKey Key(const RelayWorker& w) const;
   absl::Status Send(std::span<const std::byte> data, const UdpEndpoint& dst, const MacAddress* via,
                     const TxOptions& tx);
   absl::Status SendFilled(size_t size, absl::FunctionRef<size_t(std::span<std::byte>)> fill,
