@@ -706,25 +706,7 @@ void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame
     ToUser(w, l2, frame);
     return;
   }
-  DeliverUdp(w, to, l2, frame, udp);
-}
-
-void EtherConn::DeliverUdp(RelayWorker& w, UdpRoute* to, const L2View& l2, const Frame& frame,
-                           const IpUdpView& udp) {
-  // Built in one go: a default-constructed Datagram filled in field by field is written twice.
-  const Datagram d{udp.payload,
-                   {.src = udp.src,
-                    .src_port = udp.src_port,
-                    .dst = udp.dst,
-                    .dst_port = udp.dst_port,
-                    .ttl = udp.ttl,
-                    .tos = udp.tos,
-                    .ifindex = w.ifindex(),
-                    .src_mac = l2.src,
-                    .vlans = l2.vlans,
-                    .stamps = frame.stamps,
-                    .worker = w.index()}};
-  to->conn->Deliver(w, *to, d);
+  w.DeliverUdp(to, l2, frame, udp);
 }
 
 bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,

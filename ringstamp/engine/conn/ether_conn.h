@@ -254,9 +254,6 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   // `udp` (parsed from `frame`, to one of this conn's addresses or a group) to the RUDPConn
   // bound most specifically to its address and port, else to the L2 handler.
   void DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, const IpUdpView& udp);
-  // The datagram to `to` (found by DispatchUdp, or by the worker's UDP fast path).
-  void DeliverUdp(RelayWorker& w, UdpRoute* to, const L2View& l2, const Frame& frame,
-                  const IpUdpView& udp);
   absl::Status SendMembershipReport(const IpAddress& group, bool join);
   void SendArpRequest(const IpAddress& target);
   void SendNeighborSolicitation(const IpAddress& target);

@@ -255,7 +255,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
         break;
       case kUdpRoute:
         owner[i]->received.Add();
-        owner[i]->conn->DeliverUdp(*this, to[i], l2[i], frames[i], udp[i]);
+        DeliverUdp(to[i], l2[i], frames[i], udp[i]);
         break;
       case kUdpParsed:
         // Parsed already, no exact binding: the owner's binding lookup (wildcards, then the
@@ -279,6 +279,24 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   if (malformed) counters_.malformed.Add(malformed);
   FinishBatch();
   if (frames.size() > n) OnFrames(*worker(), frames.subspan(n));
+}
+
+void RelayWorker::DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame,
+                             const IpUdpView& udp) {
+  // Built in one go: a default-constructed Datagram filled in field by field is written twice.
+  const Datagram d{udp.payload,
+                   {.src = udp.src,
+                    .src_port = udp.src_port,
+                    .dst = udp.dst,
+                    .dst_port = udp.dst_port,
+                    .ttl = udp.ttl,
+                    .tos = udp.tos,
+                    .ifindex = ifindex_,
+                    .src_mac = l2.src,
+                    .vlans = l2.vlans,
+                    .stamps = frame.stamps,
+                    .worker = index_}};
+  to->conn->Deliver(*this, *to, d);
 }
 
 void RelayWorker::QueueForBatchHandler(RUDPConn* conn, const Datagram& d) {

@@ -172,6 +172,10 @@ class RelayWorker : public FrameHandler {
   void QueueForBatchHandler(RUDPConn* conn, const Datagram& d);
   void WakeReadersLater(RUDPConn* conn);
 
+  // Worker thread: the datagram `udp` of `frame` to the RUDPConn route `to` (found by the UDP
+  // fast path or by EtherConn::DispatchUdp).
+  void DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame, const IpUdpView& udp);
+
   // Any thread: queue a frame for this worker's TX ring. False: queue full.
   bool Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
 

@@ -192,17 +192,7 @@ void RUDPConn::AllocateQueueLocked() {
   data_.resize(slots_.size() * options_.max_datagram);
 }
 
-void RUDPConn::Deliver(RelayWorker& w, UdpRoute& route, const Datagram& d) {
-  if (route.connected &&
-      !(options_.connected->ip == d.meta.src && options_.connected->port == d.meta.src_port)) {
-    route.filtered.Add();
-    return;
-  }
-  route.received.Add();
-  if (route.handler) {
-    route.handler(d, *this);
-    return;
-  }
+void RUDPConn::DeliverUnhandled(RelayWorker& w, const Datagram& d) {
   if (batch_handlers_[w.index()]) {
     w.QueueForBatchHandler(this, d);
     return;

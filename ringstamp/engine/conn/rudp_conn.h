@@ -141,8 +141,23 @@ class RUDPConn : public TxStampReceiver, public std::enable_shared_from_this<RUD
   // Relay-internal: the relay's workers and the EtherConn call these, on worker threads.
   friend class RelayWorker;
   friend class EtherConn;
-  // `route` is this conn's route on `w` (routes_[w.index()]).
-  void Deliver(RelayWorker& w, UdpRoute& route, const Datagram& d);
+  // `route` is this conn's route on `w` (routes_[w.index()]). Inline: the per-datagram
+  // handler is called from the worker's dispatch without another call in between.
+  void Deliver(RelayWorker& w, UdpRoute& route, const Datagram& d) {
+    if (route.connected &&
+        !(options_.connected->ip == d.meta.src && options_.connected->port == d.meta.src_port)) {
+      route.filtered.Add();
+      return;
+    }
+    route.received.Add();
+    if (route.handler) {
+      route.handler(d, *this);
+      return;
+    }
+    DeliverUnhandled(w, d);
+  }
+  // A datagram with no per-datagram handler: held for the batch handler, or queued for readers.
+  void DeliverUnhandled(RelayWorker& w, const Datagram& d);
   // The worker's end of a batch: this conn's batch handler, and its blocked readers.
   void DeliverBatch(RelayWorker& w, std::span<const Datagram> d);
   // One reader; a reader that leaves datagrams queued wakes the next (ReadBatch).
