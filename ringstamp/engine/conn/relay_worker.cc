@@ -206,11 +206,15 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     __builtin_prefetch(owner[i]);
     action[i] = kGeneral;
     if (l2[i].ethertype != kEtherTypeIpv4 || !any_udp) continue;
+    // Version 4 with a 20-byte header, protocol UDP; the destination address at 16, its port
+    // at 20 + 2. ParseIpv4Udp checks the rest in the next pass.
     const std::span<const std::byte> ip = l2[i].payload;
-    if (ip.size() < 28 || Load8(ip.data()) != 0x45 || Load8(ip.data() + 9) != kIpProtoUdp) {
+    if (ip.size() < kIpv4MinHeaderSize + kUdpHeaderSize || Load8(ip.data()) != 0x45 ||
+        Load8(ip.data() + 9) != kIpProtoUdp) {
       continue;
     }
-    udp_key[i] = UdpKey{owner[i], IpAddress::Load4(ip.data() + 16), LoadBe16(ip.data() + 22)};
+    udp_key[i] = UdpKey{owner[i], IpAddress::Load4(ip.data() + 16),
+                        LoadBe16(ip.data() + kIpv4MinHeaderSize + 2)};
     hash[i] = tables_.udp.HashOf(udp_key[i]);
     tables_.udp.Prefetch(hash[i]);
     action[i] = kUdpKeyed;

@@ -64,9 +64,10 @@ struct EtherRoute;
 // words, so that it fits a PtrTable slot: route, family and port in one, the address bytes in the
 // other two. The owner is named by its EtherRoute's address, not its id, because that address is
 // what the unicast table's slot holds: the worker computes a datagram's key, and prefetches its
-// slot, as soon as the unicast slot has arrived, without waiting for the route's own line. Routes
-// are 64-byte aligned (the family takes the low bits) and below 2^48 (UdpKeyCanName; user addresses on
-// Linux are, unless a program maps above them on purpose), so the port fits above them.
+// slot, as soon as the unicast slot has arrived, without waiting for the route's own line.
+// Routes are 64-byte aligned (the family takes the low bits) and below 2^48 (UdpKeyCanName:
+// user addresses on Linux are, unless a program maps above them on purpose), so the port fits
+// below them.
 struct UdpKey {
   uint64_t head = 0;  // (route address | family) << 16 | port
   uint64_t ip_lo = 0;
