@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "ringstamp/engine/proto/byte_order.h"
 #include "ringstamp/engine/proto/ip_proto.h"
 #include "ringstamp/engine/proto/ipv4.h"
 #include "ringstamp/engine/proto/ipv4_udp.h"
@@ -55,6 +56,10 @@ void CheckAgrees(std::span<const std::byte> packet, ChecksumCheck check) {
   }
   REQUIRE(fast_ok == general_ok);
   if (!fast_ok) return;
+  // The relay reads the binding a pass ahead where the parse reads it.
+  REQUIRE(HasIpv4UdpShape(packet));
+  CHECK(IpAddress::Load4(packet.data() + kIpv4UdpDstOffset) == fast.dst);
+  CHECK(LoadBe16(packet.data() + kIpv4UdpDstPortOffset) == fast.dst_port);
   CHECK(fast.src == ip->src);
   CHECK(fast.dst == ip->dst);
   CHECK(fast.ttl == ip->ttl);
@@ -76,6 +81,20 @@ TEST_CASE("ParseIpv4Udp: a plain datagram parses with the general parse's fields
     CHECK(v.payload.size() == payload);
     CheckAgrees(p, ChecksumCheck::kVerify);
   }
+}
+
+TEST_CASE("HasIpv4UdpShape: the shape alone (checksum unread), anything else refused") {
+  auto p = Packet(4);
+  p[10] ^= std::byte{0xff};  // a bad header checksum: the shape holds, the parse refuses
+  CHECK(HasIpv4UdpShape(p));
+  CHECK(IpAddress::Load4(p.data() + kIpv4UdpDstOffset) == IpAddress::V4(10, 4, 5, 6));
+  CHECK(LoadBe16(p.data() + kIpv4UdpDstPortOffset) == 9);
+  IpUdpView v;
+  CHECK_FALSE(ParseIpv4Udp(p, ChecksumCheck::kVerify, &v));
+  CHECK_FALSE(HasIpv4UdpShape(Packet(4, 4)));               // options
+  CHECK_FALSE(HasIpv4UdpShape(Packet(4, 0, kIpProtoTcp)));  // not UDP
+  const auto bare = Packet(0);
+  CHECK_FALSE(HasIpv4UdpShape(std::span(bare).first(27)));  // no room for the UDP header
 }
 
 TEST_CASE("ParseIpv4Udp: options, fragments and other protocols go to the general parse") {

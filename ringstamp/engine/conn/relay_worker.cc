@@ -11,7 +11,6 @@
 #include "ringstamp/engine/proto/arp.h"
 #include "ringstamp/engine/proto/byte_order.h"
 #include "ringstamp/engine/proto/ethernet.h"
-#include "ringstamp/engine/proto/ip_proto.h"
 #include "ringstamp/engine/proto/ipv4_udp.h"
 #include "ringstamp/engine/worker.h"
 #include "ringstamp/timestamp/so_timestamping.h"
@@ -206,15 +205,11 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     __builtin_prefetch(owner[i]);
     action[i] = kGeneral;
     if (l2[i].ethertype != kEtherTypeIpv4 || !any_udp) continue;
-    // Version 4 with a 20-byte header, protocol UDP; the destination address at 16, its port
-    // at 20 + 2. ParseIpv4Udp checks the rest in the next pass.
+    // Its destination, where ParseIpv4Udp reads it; the parse checks the rest in the next pass.
     const std::span<const std::byte> ip = l2[i].payload;
-    if (ip.size() < kIpv4MinHeaderSize + kUdpHeaderSize || Load8(ip.data()) != 0x45 ||
-        Load8(ip.data() + 9) != kIpProtoUdp) {
-      continue;
-    }
-    udp_key[i] = UdpKey{owner[i], IpAddress::Load4(ip.data() + 16),
-                        LoadBe16(ip.data() + kIpv4MinHeaderSize + 2)};
+    if (!HasIpv4UdpShape(ip)) continue;
+    udp_key[i] = UdpKey{owner[i], IpAddress::Load4(ip.data() + kIpv4UdpDstOffset),
+                        LoadBe16(ip.data() + kIpv4UdpDstPortOffset)};
     hash[i] = tables_.udp.HashOf(udp_key[i]);
     tables_.udp.Prefetch(hash[i]);
     action[i] = kUdpKeyed;

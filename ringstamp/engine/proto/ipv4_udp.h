@@ -47,14 +47,28 @@ inline bool Ipv4HeaderChecksumOk(const std::byte* p) {
   return sum == 0xffffu;
 }
 
+// Where ParseIpv4Udp reads the destination: the address in the IPv4 header, the port in the UDP
+// header after it.
+inline constexpr size_t kIpv4UdpDstOffset = 16;
+inline constexpr size_t kIpv4UdpDstPortOffset = kIpv4MinHeaderSize + 2;
+
+// True when `packet` (the Ethernet payload) has the shape ParseIpv4Udp takes — version 4, a
+// 20-byte header, protocol UDP, room for a UDP header — so that its destination can be read at
+// the offsets above; nothing else is checked. ParseIpv4Udp starts with it; the relay uses it to
+// look a datagram's binding up a pass before the parse.
+inline bool HasIpv4UdpShape(std::span<const std::byte> packet) {
+  if (packet.size() < kIpv4MinHeaderSize + kUdpHeaderSize) return false;
+  const std::byte* p = packet.data();
+  return Load8(p) == 0x45 && Load8(p + 9) == kIpProtoUdp;  // version 4, IHL 5, UDP
+}
+
 // True when `packet` (the Ethernet payload) is a well-formed IPv4 UDP datagram with a 20-byte
 // header that is not a fragment; *out is then filled. False: take the general parse. Inline:
 // the relay calls it once per received datagram.
 inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out) {
   constexpr size_t kHeader = kIpv4MinHeaderSize;
-  if (packet.size() < kHeader + kUdpHeaderSize) return false;
+  if (!HasIpv4UdpShape(packet)) return false;
   const std::byte* p = packet.data();
-  if (Load8(p) != 0x45 || Load8(p + 9) != kIpProtoUdp) return false;  // version 4, IHL 5, UDP
   const uint16_t total_length = LoadBe16(p + 2);
   if (total_length < kHeader + kUdpHeaderSize || total_length > packet.size()) return false;
   if ((LoadBe16(p + 6) & 0x3fff) != 0) return false;  // MF or an offset: a fragment
@@ -63,7 +77,7 @@ inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check,
   const uint16_t udp_length = LoadBe16(u + 4);
   if (udp_length < kUdpHeaderSize || udp_length > total_length - kHeader) return false;
   out->src = IpAddress::Load4(p + 12);
-  out->dst = IpAddress::Load4(p + 16);
+  out->dst = IpAddress::Load4(p + kIpv4UdpDstOffset);
   if (check == ChecksumCheck::kVerify && LoadBe16(u + 6) != 0 &&
       UpperLayerChecksum(out->src, out->dst, kIpProtoUdp,
                          std::span<const std::byte>(u, udp_length)) != 0) {
@@ -72,7 +86,7 @@ inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check,
   out->tos = Load8(p + 1);
   out->ttl = Load8(p + 8);
   out->src_port = LoadBe16(u);
-  out->dst_port = LoadBe16(u + 2);
+  out->dst_port = LoadBe16(p + kIpv4UdpDstPortOffset);
   out->payload = std::span<const std::byte>(u + kUdpHeaderSize, udp_length - kUdpHeaderSize);
   return true;
 }
