@@ -728,13 +728,7 @@ bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAdd
   return false;
 }
 
-void EtherConn::ToUser(RelayWorker& w, EtherRoute& route, const L2View& l2, const Frame& frame) {
-  if (route.handler) {
-    route.to_handler.Add();
-    route.handler(
-        L2Packet{l2.src, l2.dst, l2.vlans, l2.ethertype, l2.payload, frame.stamps, w.index()});
-    return;
-  }
+void EtherConn::ToQueue(EtherRoute& route, const L2View& l2, const Frame& frame) {
   std::lock_guard<std::mutex> l(q_mu_);
   if (!queue_ready_) return;  // nobody reads: not queued
   route.to_handler.Add();

@@ -223,8 +223,19 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   void OnFrame(RelayWorker& w, const L2View& l2, const Frame& frame);
   // A frame the conn does not consume (EtherRoute::TakesAsL2) to the handler of `route` (this
   // conn's route on `w`), or without one to the read queue. With a handler it reads nothing
-  // of the conn object: the worker calls it with the route its table gave.
-  void ToUser(RelayWorker& w, EtherRoute& route, const L2View& l2, const Frame& frame);
+  // of the conn object: the worker calls it with the route its table gave. Inline: the handler
+  // is called from the worker's dispatch without another call in between.
+  void ToUser(RelayWorker& w, EtherRoute& route, const L2View& l2, const Frame& frame) {
+    if (route.handler) {
+      route.to_handler.Add();
+      route.handler(
+          L2Packet{l2.src, l2.dst, l2.vlans, l2.ethertype, l2.payload, frame.stamps, w.index()});
+      return;
+    }
+    ToQueue(route, l2, frame);
+  }
+  // A frame for the read queue (ToUser without a handler).
+  void ToQueue(EtherRoute& route, const L2View& l2, const Frame& frame);
   void OnTxStamp(const TxStampReport& report) override;
   // Housekeeping on worker 0: neighbour retries.
   void Tick(RelayWorker& w, int64_t now_ns);
