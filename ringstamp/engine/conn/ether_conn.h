@@ -80,13 +80,17 @@ struct EtherConnOptions {
   QueuePolicy policy = QueuePolicy::kDropNewest;
 };
 
+// One received frame as the handler sees it: a view, valid only inside the handler call that
+// got it. The payload, the VLAN stack and the stamps are the received frame's own (references,
+// not copies: the relay hands a frame over without copying its 72-byte stamps and 34-byte
+// stack); copy what must outlive the call.
 struct L2Packet {
   MacAddress src;
   MacAddress dst;
-  VlanStack vlans;
+  const VlanStack& vlans;
   uint16_t ethertype = 0;
   std::span<const std::byte> payload;
-  Timestamps stamps;
+  const Timestamps& stamps;
   int worker = -1;
 };
 
