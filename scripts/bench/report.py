@@ -504,6 +504,8 @@ def build_table(fig, micro):
         ("BM_RelayDispatchL2/100000/0", "relay OnFrames → handler, 100k (uniform)", 20),
         ("BM_RelayLookup/1/0", "relay lookup only, 1 endpoint", 10),
         ("BM_RelayLookup/100000/0", "relay lookup only, 100k (uniform)", 20),
+        ("BM_RelayDispatchUdp/1/0", "relay OnFrames → UDP handler, 1 endpoint", 25),
+        ("BM_RelayDispatchUdp/100000/0", "relay OnFrames → UDP handler, 100k (uniform)", 60),
     ):
         b = idx.get(name)
         v = per_item_ns(b)
@@ -518,8 +520,6 @@ def build_table(fig, micro):
         ("BM_RelayDispatchL2/1000/0", "(info) OnFrames → handler, 1,000 (uniform)"),
         ("BM_RelayDispatchL2PerFrame/1/0", "(info) OnFrame one at a time, 1 endpoint"),
         ("BM_RelayDispatchL2PerFrame/100000/0", "(info) OnFrame one at a time, 100k (uniform)"),
-        ("BM_RelayDispatchUdp/1/0", "(info) OnFrames → UDP handler, 1 endpoint"),
-        ("BM_RelayDispatchUdp/100000/0", "(info) OnFrames → UDP handler, 100k (uniform)"),
     ):
         v = per_item_ns(idx.get(name))
         if v is not None:
