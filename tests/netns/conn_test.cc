@@ -574,9 +574,14 @@ TEST_CASE(
   auto conn_a = f.relay->NewEtherConn(
       {.mac = kConnMac, .ethertypes = {0x0806, 0x0800, kL2Type}, .addresses = {ip_a + "/24"}});
   auto conn_b = f.relay->NewEtherConn({.mac = mac_b, .addresses = {ip_b + "/24"}});
-  // conn c has no addresses: its IPv4 frames are L2 frames, for its handler as they are.
+  // conn c has no addresses: its IPv4 frames are L2 frames, for its handler as they are. It
+  // sits behind a QinQ stack, which its handler sees as the frame carried it.
   const MacAddress mac_c = *MacAddress::Parse("02:52:53:00:00:13");
-  auto conn_c = f.relay->NewEtherConn({.mac = mac_c, .ethertypes = {0x0800, kL2Type}});
+  VlanStack qinq_c;
+  qinq_c.Push(VlanTag::Make(kEtherTypeQinQ, 210));
+  qinq_c.Push(VlanTag::Make(kEtherTypeVlan, 310));
+  auto conn_c =
+      f.relay->NewEtherConn({.mac = mac_c, .vlans = qinq_c, .ethertypes = {0x0800, kL2Type}});
   REQUIRE(conn_a.ok());
   REQUIRE(conn_b.ok());
   REQUIRE(conn_c.ok());
@@ -622,8 +627,9 @@ TEST_CASE(
   });
   std::vector<std::string> l2_c;
   (*conn_c)->SetHandler([&](const L2Packet& p) {
-    l2_c.push_back(absl::StrFormat("%04x/%d/%d", p.ethertype, p.payload.size(),
-                                   p.stamps.software_ns.value_or(-1)));
+    l2_c.push_back(absl::StrFormat("%04x/%d/%d/%s", p.ethertype, p.payload.size(),
+                                   p.stamps.software_ns.value_or(-1),
+                                   p.vlans == qinq_c ? "qinq" : "other tags"));
   });
 
   const MacAddress peer_mac = *MacAddress::Parse("02:52:53:00:00:98");
@@ -677,13 +683,14 @@ TEST_CASE(
   // 10: IPv4 UDP to conn c (no addresses); 11: an L2 frame of conn c's own EtherType.
   const UdpFrameSpec to_c{.dst_mac = mac_c,
                           .src_mac = peer_mac,
+                          .vlans = qinq_c,
                           .src = peer,
                           .dst = *IpAddress::Parse(ip_a),
                           .src_port = 40000,
                           .dst_port = 7005};
   const size_t c_len = BuildUdpFrame(bytes[kUdpFrames + 1], to_c, 4);
   REQUIRE(c_len > 0);
-  BuildEthernet(bytes[kUdpFrames + 2], mac_c, peer_mac, VlanStack(), kL2Type);
+  BuildEthernet(bytes[kUdpFrames + 2], mac_c, peer_mac, qinq_c, kL2Type);
   for (size_t i = kUdpFrames + 1; i < frames.size(); ++i) {
     frames[i].data = bytes[i].data();
     frames[i].snap_len = frames[i].wire_len =
@@ -728,10 +735,10 @@ TEST_CASE(
     CHECK(a.not_ours == k);
     CHECK(a.to_handler == 3 * k);
     CHECK((*conn_b)->Stats().received == k);
-    // Conn c: its IPv4 frame and its L2 frame, both to its handler with their stamps.
+    // Conn c: its IPv4 frame and its L2 frame, both to its handler with their stamps and tags.
     REQUIRE(l2_c.size() == 2 * k);
-    CHECK(l2_c[2 * round] == absl::StrFormat("0800/%d/110", c_len - 14));
-    CHECK(l2_c[2 * round + 1] == absl::StrFormat("%04x/50/111", kL2Type));
+    CHECK(l2_c[2 * round] == absl::StrFormat("0800/%d/110/qinq", c_len - 14 - 8));
+    CHECK(l2_c[2 * round + 1] == absl::StrFormat("%04x/42/111/qinq", kL2Type));
     CHECK((*conn_c)->Stats().received == 2 * k);
     CHECK((*conn_c)->Stats().to_handler == 2 * k);
     CHECK((*conn_c)->Stats().malformed == 0);
