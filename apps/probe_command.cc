@@ -269,10 +269,10 @@ struct ReflectorInterval {
   uint64_t tlv_malformed = 0, malformed = 0;
 };
 
-// Prints the window [iv.start_ns, end_ns) (counter deltas; sessions as now; the t3 error
-// distribution since the start) and starts the next one.
+// Prints the window [iv.start_ns, end_ns) (counter deltas; sessions as now; the t3 error of
+// the window's replies, `t3_window`, and since the start) and starts the next one.
 void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const ReflectorSummary& rs,
-                            const EtherConnStats& cs, bool json) {
+                            const LatencySummary& t3_window, const EtherConnStats& cs, bool json) {
   uint64_t dropped = 0;
   for (uint64_t d : rs.dropped) dropped += d;
   const ReflectorInterval now{
@@ -289,11 +289,19 @@ void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const Reflect
                    {"tx_stamps_missing", now.tx_stamps_missing - iv.tx_stamps_missing},
                    {"tlv_malformed", now.tlv_malformed - iv.tlv_malformed},
                    {"malformed", now.malformed - iv.malformed},
+                   {"t3_error_ns", LatencyToJson(t3_window)},
                    {"t3_error_since_start_ns", LatencyToJson(rs.t3_error)}});
   } else {
+    // A distribution without samples has no percentiles to print.
+    const auto p50_max = [](const LatencySummary& l) {
+      return l.count == 0 ? std::string("none")
+                          : absl::StrCat("p50 ", FormatDurationUs(l.p50), " max ",
+                                         FormatDurationUs(l.max), " (", l.count, " TX stamps)");
+    };
     std::printf(
         "interval +%.3gs: reflected %llu, dropped %llu, sessions %llu, malformed %llu, no RX "
-        "stamp %llu, no TX stamp %llu; t3 error since start p50 %s max %s\n",
+        "stamp %llu, no TX stamp %llu; t3 error (kernel TX stamp - estimate) %s, since start "
+        "%s\n",
         static_cast<double>(end_ns - iv.start_ns) / 1e9,
         static_cast<unsigned long long>(now.reflected - iv.reflected),
         static_cast<unsigned long long>(now.dropped - iv.dropped),
@@ -301,7 +309,7 @@ void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const Reflect
         static_cast<unsigned long long>(now.malformed - iv.malformed),
         static_cast<unsigned long long>(now.rx_stamp_missing - iv.rx_stamp_missing),
         static_cast<unsigned long long>(now.tx_stamps_missing - iv.tx_stamps_missing),
-        FormatDurationUs(rs.t3_error.p50).c_str(), FormatDurationUs(rs.t3_error.max).c_str());
+        p50_max(t3_window).c_str(), p50_max(rs.t3_error).c_str());
     std::fflush(stdout);
   }
   iv = now;
@@ -388,9 +396,11 @@ int RunServer(const CommandArgs& args) {
   std::optional<LinkReporter> link;
   if (!host->tap) link.emplace(absl::GetFlag(FLAGS_i), json);
   // --report-every: the reflector's counters per window (aligned to the clock like the
-  // client's), from the main thread; the workers are not disturbed.
+  // client's), from the main thread; a worker waits only while the reflector's lock is held to
+  // take the window's t3 errors and the counters.
   ReflectorInterval interval{.start_ns = RealtimeNs()};
   int64_t next_report = *report_every > 0 ? NextBoundary(interval.start_ns, *report_every) : 0;
+  if (next_report > 0) (void)(*server)->TakeT3ErrorWindow();  // the first window starts here
   int64_t next_publish = MonotonicNs();
   while (!g_stop.load() && (end == 0 || MonotonicNs() < end)) {
     if (link) link->Poll();
@@ -399,8 +409,9 @@ int RunServer(const CommandArgs& args) {
       next_publish = MonotonicNs() + 500'000'000;
     }
     if (next_report > 0 && RealtimeNs() >= next_report) {
-      PrintReflectorInterval(interval, next_report, (*server)->Summary(), host->conn->Stats(),
-                             json);
+      const LatencySummary t3_window = (*server)->TakeT3ErrorWindow();
+      PrintReflectorInterval(interval, next_report, (*server)->Summary(), t3_window,
+                             host->conn->Stats(), json);
       next_report = NextBoundary(RealtimeNs(), *report_every);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -1,6 +1,7 @@
 // Integration: continuous mode (`--report-every`, issue 14 point 1). The interval lines of a
-// client and a reflector add up to their summaries, windows follow each other without a gap
-// on boundaries aligned to the period, and a bad period is a usage error.
+// client and a reflector (counters, and the reflector's t3 error per window) add up to their
+// summaries, windows follow each other without a gap on boundaries aligned to the period, and a
+// bad period is a usage error.
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -107,6 +108,23 @@ TEST_CASE("probe --report-every: client and reflector intervals add up to their 
   CHECK(reflected <= srv_summary["reflected"].get<uint64_t>());
   CHECK(reflected + 5 >= srv_summary["reflected"].get<uint64_t>());
   CHECK(reflected >= received);  // every answer the client took was reflected in a window
+  // Each window's t3 error covers the TX stamps that came in it (veth gives software ones):
+  // together they are the summary's, but for stamps after the last window; the run-long
+  // distribution only grows.
+  uint64_t t3_samples = 0;
+  uint64_t since_start = 0;
+  for (const nlohmann::json& j : srv_lines) {
+    if (j["type"] != "server_interval") continue;
+    t3_samples += j["t3_error_ns"]["count"].get<uint64_t>();
+    const uint64_t run = j["t3_error_since_start_ns"]["count"].get<uint64_t>();
+    CHECK(run >= since_start);
+    CHECK(run >= t3_samples);
+    since_start = run;
+  }
+  const uint64_t t3_total = srv_summary["t3_error_ns"]["count"].get<uint64_t>();
+  CHECK(t3_samples > 0);
+  CHECK(t3_samples <= t3_total);
+  CHECK(t3_samples + 5 >= t3_total);
 }
 
 TEST_CASE("probe --report-every below 100ms or not a duration is a usage error") {

@@ -214,6 +214,43 @@ TEST_CASE("reflector: TLVs answered, Follow-Up carries the latest real TX stamp,
   CHECK(s.t3_error.max == 800);
 }
 
+TEST_CASE("reflector: the t3 error of each window, once windows are on, and since the start") {
+  auto r = ProbeReflector::Create({}).value();
+  std::vector<std::byte> req(44, std::byte{0});
+  std::array<std::byte, 64> out;
+  // Each reply's real TX stamp comes `late` ns after its t3 estimate.
+  const auto reflect_sent = [&](int64_t at, int64_t late) {
+    const Reflection x = r.Reflect(req, Sw(at), 64, 1, at + 1'000, out);
+    REQUIRE(x.size > 0);
+    r.OnSent(x.id, Sw(at + 1'000 + late));
+  };
+  reflect_sent(kT, 300);  // before any window: in the run's distribution only
+  LatencySummary w = r.TakeT3ErrorWindow();
+  CHECK(w.count == 0);
+
+  reflect_sent(kT + 10'000, 700);
+  reflect_sent(kT + 20'000, 900);
+  w = r.TakeT3ErrorWindow();
+  CHECK(w.count == 2);
+  CHECK(w.min == 700);
+  CHECK(w.max == 900);
+
+  CHECK(r.TakeT3ErrorWindow().count == 0);  // nothing sent in between
+  Timestamps user_only;                     // no kernel stamp: no error to record
+  user_only.userspace_ns = kT + 40'000;
+  const Reflection u = r.Reflect(req, Sw(kT + 30'000), 64, 1, kT + 31'000, out);
+  r.OnSent(u.id, user_only);
+  reflect_sent(kT + 50'000, 100);
+  w = r.TakeT3ErrorWindow();
+  CHECK(w.count == 1);
+  CHECK(w.max == 100);
+
+  const ReflectorSummary s = r.Summary();
+  CHECK(s.t3_error.count == 4);
+  CHECK(s.t3_error.min == 100);
+  CHECK(s.t3_error.max == 900);
+}
+
 TEST_CASE("reflector: unknown TLVs come back with U set, an overrunning one with M") {
   auto r = ProbeReflector::Create({}).value();
   std::vector<std::byte> req(44 + 8 + 8, std::byte{0});

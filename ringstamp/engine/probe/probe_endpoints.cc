@@ -65,6 +65,11 @@ ReflectorSummary ProbeServer::Summary() const {
   return reflector_.Summary();
 }
 
+LatencySummary ProbeServer::TakeT3ErrorWindow() {
+  std::lock_guard<std::mutex> l(mu_);
+  return reflector_.TakeT3ErrorWindow();
+}
+
 // ---------------------------------------------------------------- client
 
 absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(

@@ -56,6 +56,8 @@ class ProbeServer {
                                                              const ProbeServerOptions& options);
   ~ProbeServer();
   ReflectorSummary Summary() const;
+  // ProbeReflector::TakeT3ErrorWindow, under the lock the worker's replies take.
+  LatencySummary TakeT3ErrorWindow();
   uint64_t send_failures() const { return send_failures_.load(); }
 
  private:

@@ -50,7 +50,10 @@ absl::StatusOr<ProbeReflector> ProbeReflector::Create(const ProbeReflectorOption
 }
 
 ProbeReflector::ProbeReflector(const ProbeReflectorOptions& options)
-    : options_(options), pending_(options.pending_tx), t3_error_(options.max_exact_samples) {
+    : options_(options),
+      pending_(options.pending_tx),
+      t3_error_(options.max_exact_samples),
+      t3_error_window_(options.max_exact_samples) {
   sessions_.reserve(options.max_sessions);
 }
 
@@ -164,6 +167,7 @@ void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
   ++counters_.tx_stamps;
   ++counters_.tx_sources[SourceIndex(best->source)];
   t3_error_.Add(best->ns - p.t3_estimate_ns);
+  if (windows_) t3_error_window_.Add(best->ns - p.t3_estimate_ns);
   auto it = sessions_.find(p.key);
   if (it == sessions_.end()) return;
   Session& s = it->second;
@@ -184,6 +188,13 @@ ReflectorSummary ProbeReflector::Summary() const {
   ReflectorSummary s = counters_;
   s.sessions = sessions_.size();
   s.t3_error = t3_error_.Summarize();
+  return s;
+}
+
+LatencySummary ProbeReflector::TakeT3ErrorWindow() {
+  windows_ = true;
+  const LatencySummary s = t3_error_window_.Summarize();
+  t3_error_window_.Clear();
   return s;
 }
 

@@ -147,6 +147,11 @@ class ProbeReflector {
   void OnSent(uint64_t id, const Timestamps& tx_stamps);
 
   ReflectorSummary Summary() const;  // O(TX stamps) for the percentiles
+  // The t3 errors (as in Summary) recorded since the previous call, and a new window from now
+  // on: what an interval report shows. The first call starts the windows and returns an empty
+  // summary; until then no window is kept (no second copy of every sample). O(samples in the
+  // window).
+  LatencySummary TakeT3ErrorWindow();
   const LatencyStats& t3_error_stats() const { return t3_error_; }
   const ProbeReflectorOptions& options() const { return options_; }
 
@@ -190,6 +195,8 @@ class ProbeReflector {
   uint64_t next_id_ = 1;
   ReflectorSummary counters_;
   LatencyStats t3_error_;
+  LatencyStats t3_error_window_;  // since the last TakeT3ErrorWindow, once windows are on
+  bool windows_ = false;
 };
 
 }  // namespace ringstamp
