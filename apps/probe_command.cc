@@ -688,20 +688,24 @@ int RunClient(const CommandArgs& args) {
     }
   }
   if (!json) {
-    for (const ProbeTarget& t : *targets) {
+    // The sessions in the targets' order (each has its client, made by Add).
+    fleet.ForEach([&](FleetSession& session) {
+      const ProbeTarget& t = session.target;
       const std::string from = host->conn->AddressOf(t.ip.family()).ToString();
-      if (icmp) {
-        std::printf("pinging %s from %s every %s (ICMP echo, %d data bytes; %s stamps asked)\n",
-                    t.ip.ToString().c_str(), from.c_str(), absl::GetFlag(FLAGS_interval).c_str(),
-                    static_cast<int>(io.data_size),
-                    std::string(host->plan.rx_source_name()).c_str());
+      if (session.icmp) {
+        // The identifier is what tcpdump shows as "id": the session's echoes among others.
+        std::printf(
+            "pinging %s from %s every %s (ICMP echo id %u, %d data bytes; %s stamps asked)\n",
+            t.ip.ToString().c_str(), from.c_str(), absl::GetFlag(FLAGS_interval).c_str(),
+            static_cast<unsigned>(session.icmp->identifier()), static_cast<int>(io.data_size),
+            std::string(host->plan.rx_source_name()).c_str());
       } else {
         std::printf("probing %s port %d from %s every %s (%s stamps asked)\n",
                     t.ip.ToString().c_str(), t.port, from.c_str(),
                     absl::GetFlag(FLAGS_interval).c_str(),
                     std::string(host->plan.rx_source_name()).c_str());
       }
-    }
+    });
     std::printf("%s\n", FormatProbeLegend(so.clocks_synchronised, *mode).c_str());
   }
   std::optional<LinkReporter> link;

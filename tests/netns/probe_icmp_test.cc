@@ -18,6 +18,7 @@
 #include "ringstamp/common/clock.h"
 #include "ringstamp/engine/conn/ether_conn.h"
 #include "ringstamp/engine/conn/packet_relay.h"
+#include "tests/support/child_process.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/probe_json_checks.h"
@@ -109,10 +110,27 @@ TEST_CASE(
     CHECK_FALSE(run.summary.contains("dwell_ns"));
     CHECK_FALSE(run.summary.contains("offset_ns"));
   }
-  // Text: RTT lines with their sources, and the summary saying what is not measured.
+  // Text: the header names the echo identifier the peer sees (tcpdump there), RTT lines with
+  // their sources, and the summary saying what is not measured.
+  const std::string dump = absl::StrCat("/tmp/rs-icmp-id-", tb.suffix());
+  RemoveAtEnd rm{{dump, dump + ".err"}};
+  const pid_t tcpdump =
+      SpawnShell(absl::StrCat("ip netns exec ", tb.ns_b(), " tcpdump -i ", tb.if_b(),
+                              " -nn -l -c 1 'icmp[icmptype] == 8' > ", dump, " 2> ", dump, ".err"));
+  REQUIRE_MESSAGE(WaitForFile(dump + ".err", "listening on", 0, 20), ReadFile(dump + ".err"));
   auto r = tb.Run(tb.ns_a(),
                   IcmpClient(tb, tb.ip4_extra(21), tb.ip4_b(), "--count 5 --interval 10ms"), 30);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(WaitPid(tcpdump, 20) == 0);
+  unsigned header_id = 0, seen_id = 1;
+  const size_t header = r.output.find("(ICMP echo id ");
+  REQUIRE_MESSAGE(header != std::string::npos, r.output);
+  CHECK(std::sscanf(r.output.c_str() + header, "(ICMP echo id %u,", &header_id) == 1);
+  const std::string seen = ReadFile(dump);
+  const size_t id_at = seen.find("echo request, id ");
+  REQUIRE_MESSAGE(id_at != std::string::npos, seen);
+  CHECK(std::sscanf(seen.c_str() + id_at, "echo request, id %u,", &seen_id) == 1);
+  CHECK(header_id == seen_id);
   int rtt_lines = 0;
   const std::vector<std::string> lines = absl::StrSplit(r.output, '\n');
   for (const std::string& line : lines) {
