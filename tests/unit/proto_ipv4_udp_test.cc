@@ -5,6 +5,7 @@
 // protocol UDP, and give the same fields; everything else it must leave to the general parse.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstddef>
 #include <random>
 #include <vector>
@@ -129,6 +130,33 @@ TEST_CASE("ParseIpv4Udp: agrees with the general parse on every single-bit flip 
       }
     }
   }
+}
+
+TEST_CASE("Ipv4HeaderChecksumOk: the header checksum as InternetChecksum reads it") {
+  // Edge cases of the remainder test: a zero sum (fold 0, wrong), all ones (fold 0xffff,
+  // right), and random headers, half of them with the checksum repaired.
+  std::array<std::byte, 20> h{};
+  CHECK_FALSE(Ipv4HeaderChecksumOk(h.data()));
+  CHECK(InternetChecksum(h) != 0);
+  h.fill(std::byte{0xff});
+  CHECK(Ipv4HeaderChecksumOk(h.data()));
+  CHECK(InternetChecksum(h) == 0);
+  std::mt19937_64 rng(0x43534f4b);
+  int right = 0;
+  for (int round = 0; round < 100000; ++round) {
+    for (std::byte& b : h) b = static_cast<std::byte>(rng());
+    if (round % 2 == 0) {
+      h[10] = h[11] = std::byte{0};
+      const uint16_t c = InternetChecksum(h);
+      h[10] = static_cast<std::byte>(c >> 8);
+      h[11] = static_cast<std::byte>(c);
+    }
+    INFO("round ", round);
+    const bool ok = InternetChecksum(h) == 0;
+    CHECK(Ipv4HeaderChecksumOk(h.data()) == ok);
+    right += ok ? 1 : 0;
+  }
+  CHECK(right >= 50000);  // the repaired half, and any random one that happens to be right
 }
 
 TEST_CASE("ParseIpv4Udp: agrees with the general parse on random headers") {

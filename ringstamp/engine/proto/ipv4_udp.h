@@ -33,18 +33,16 @@
 
 namespace ringstamp {
 
-// True when the checksum of the 20-byte IPv4 header at `p` is right: its one's-complement sum
-// is 0xffff. Summing native-order 32-bit words and folding gives the byte-swapped sum, and
-// 0xffff swapped is itself.
+// True when the checksum of the 20-byte IPv4 header at `p` is right: its 16-bit one's-complement
+// sum is 0xffff. That sum is congruent to the plain sum S of the header's five 32-bit words
+// modulo 0xffff (2^16 ≡ 1), and folds to 0xffff exactly when S is a non-zero multiple of 0xffff;
+// the byte order the words are read in does not matter (a byte swap multiplies by 2^8, which
+// keeps a multiple of 0xffff one). One remainder by a constant instead of four folds.
 inline bool Ipv4HeaderChecksumOk(const std::byte* p) {
   uint32_t w[5];
   std::memcpy(w, p, sizeof(w));
-  uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  return sum == 0xffffu;
+  const uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
+  return sum % 0xffffu == 0 && sum != 0;
 }
 
 // Where ParseIpv4Udp reads the destination: the address in the IPv4 header, the port in the UDP
