@@ -13,15 +13,14 @@ NeighborCache::NeighborCache(NeighborCacheOptions options) : options_(options) {
   options_.max_entries = std::max<uint32_t>(1, options_.max_entries);
 }
 
-bool NeighborCache::Grow() {
+void NeighborCache::Grow() {
   const size_t old_size = slots_.size();
-  if (old_size >= options_.max_entries) return false;
+  if (old_size >= options_.max_entries) return;
   const size_t new_size = std::min<size_t>(options_.max_entries, std::max<size_t>(4, old_size * 2));
   // Entries are named by index, never by pointer across a call: moving them is safe.
   slots_.resize(new_size);
   index_.reserve(new_size);
   for (size_t i = old_size; i < new_size; ++i) PushBack(static_cast<uint32_t>(i), ListId::kFree);
-  return true;
 }
 
 NeighborCache::List& NeighborCache::ListOf(ListId id) {

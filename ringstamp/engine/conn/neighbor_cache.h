@@ -178,8 +178,9 @@ class NeighborCache {
   uint32_t Find(const IpAddress& ip) const;
   // A new slot for `ip` (evicting if full), or kNil when only static entries are left.
   uint32_t Create(const IpAddress& ip, State state);
-  // Doubles the slot array (up to max_entries), the new slots on the free list. False: at max.
-  bool Grow();
+  // Doubles the slot array (up to max_entries), the new slots on the free list; at max_entries
+  // nothing changes (the free list stays empty, so the caller evicts).
+  void Grow();
   void Release(uint32_t i);  // back to the free list, its parked frames dropped
   void DropParked(Entry& e);
   void SetState(uint32_t i, State s);  // moves it to its list's newest end
