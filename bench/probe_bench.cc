@@ -2,6 +2,9 @@
 //   BM_ProbeOnReply   ProbeSender::OnReply (parse, match, TLVs, figures, statistics)
 //   BM_ProbeBuild     ProbeSender::BuildProbe
 //   BM_ProbeReflect   ProbeReflector::Reflect (plain 44-byte and 72-byte TLV requests)
+//   BM_T3ErrorsSummarize / BM_T3ErrorsCopy  what a reflector summary costs over N t3 errors
+//                     (exact mode: the percentile selection, or a copy of the samples): the
+//                     server holds the lock its worker's replies wait for during the copy only
 // Replies are prepared in batches outside the timed region, so BM_ProbeOnReply
 // times OnReply alone. Run: build/bin/probe_bench --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
@@ -10,6 +13,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "ringstamp/engine/probe/latency_stats.h"
 #include "ringstamp/engine/probe/probe_reflector.h"
 #include "ringstamp/engine/probe/probe_session.h"
 
@@ -101,6 +105,42 @@ void BM_ProbeReflect(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ProbeReflect)->Arg(44)->Arg(72);
+
+// N t3 errors as a long exact run holds them (spread over a few µs, in arrival order).
+LatencyStats T3Errors(size_t n) {
+  LatencyStats stats;
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    stats.Add(2'000 + static_cast<int64_t>(x % 4'000));
+  }
+  return stats;
+}
+
+void BM_T3ErrorsSummarize(benchmark::State& state) {
+  const LatencyStats base = T3Errors(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    LatencyStats stats = base;  // unselected samples each time, as new ones keep arriving
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(stats.Summarize());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_T3ErrorsSummarize)->Arg(1 << 16)->Arg(1 << 22)->Unit(benchmark::kMillisecond);
+
+void BM_T3ErrorsCopy(benchmark::State& state) {
+  const LatencyStats base = T3Errors(static_cast<size_t>(state.range(0)));
+  LatencyStats copy;  // the server's scratch: assigned again on every summary
+  for (auto _ : state) {
+    copy = base;
+    benchmark::DoNotOptimize(copy.count());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_T3ErrorsCopy)->Arg(1 << 16)->Arg(1 << 22)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ringstamp

@@ -188,3 +188,39 @@ TEST_CASE("latency stats: Merge equals adding everything to one") {
     CHECK(copy.Percentile(50) == sa.Percentile(50));
   }
 }
+
+TEST_CASE("latency stats: assigning again gives the source's figures, exact or histogram") {
+  // A summary's scratch copy is assigned over and over: exact onto histogram and back, larger
+  // onto smaller, and each time it must read as its source does.
+  const auto small = RttLike(300, 21), large = RttLike(9000, 22);
+  LatencyStats exact_small, hist_large(4000), exact_large;
+  for (int64_t x : small) exact_small.Add(x);
+  for (int64_t x : large) hist_large.Add(x);
+  for (int64_t x : large) exact_large.Add(x);
+  REQUIRE(exact_small.exact());
+  REQUIRE_FALSE(hist_large.exact());
+  const auto same = [](const LatencyStats& copy, const LatencyStats& source) {
+    CHECK(copy.exact() == source.exact());
+    CHECK(copy.count() == source.count());
+    CHECK(copy.min() == source.min());
+    CHECK(copy.max() == source.max());
+    CHECK(copy.mean() == source.mean());
+    CHECK(copy.max_exact_samples() == source.max_exact_samples());
+    for (double p : {1.0, 50.0, 90.0, 99.0, 99.9})
+      CHECK(copy.Percentile(p) == source.Percentile(p));
+  };
+  LatencyStats scratch;
+  for (const LatencyStats* source : {&exact_large, &exact_small, &hist_large, &exact_small,
+                                     &hist_large, &hist_large, &exact_large}) {
+    scratch = *source;
+    same(scratch, *source);
+  }
+  // The copy is its own: adding to it leaves the source as it was.
+  scratch = hist_large;
+  scratch.Add(1);
+  CHECK(scratch.count() == hist_large.count() + 1);
+  CHECK(hist_large.min() != 1);
+  scratch = exact_small;
+  scratch.Add(1);
+  CHECK(exact_small.count() == small.size());
+}

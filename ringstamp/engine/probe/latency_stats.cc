@@ -83,7 +83,23 @@ LatencyStats::LatencyStats(const LatencyStats& other)
       hist_(other.hist_ ? std::make_unique<Histogram>(*other.hist_) : nullptr) {}
 
 LatencyStats& LatencyStats::operator=(const LatencyStats& other) {
-  if (this != &other) *this = LatencyStats(other);
+  if (this == &other) return *this;
+  // Member by member, so that a target assigned again and again (a summary's scratch copy)
+  // keeps its sample array and histogram: no allocation, no page faults, once it is large.
+  max_exact_ = other.max_exact_;
+  count_ = other.count_;
+  min_ = other.min_;
+  max_ = other.max_;
+  mean_ = other.mean_;
+  m2_ = other.m2_;
+  samples_ = other.samples_;
+  if (other.hist_ == nullptr) {
+    hist_.reset();
+  } else if (hist_ != nullptr) {
+    *hist_ = *other.hist_;
+  } else {
+    hist_ = std::make_unique<Histogram>(*other.hist_);
+  }
   return *this;
 }
 

@@ -61,8 +61,17 @@ ProbeServer::~ProbeServer() {
 }
 
 ReflectorSummary ProbeServer::Summary() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return reflector_.Summary();
+  // The worker's replies wait for this lock: under it only the counters and a copy of the t3
+  // errors into the scratch (which keeps its array), the percentile selection after it
+  // (probe_bench, 4 M samples: the copy 2.1 ms, the selection 40 ms).
+  ReflectorSummary s;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    s = reflector_.Counters();
+    t3_scratch_ = reflector_.t3_error_stats();
+  }
+  s.t3_error = t3_scratch_.Summarize();
+  return s;
 }
 
 LatencySummary ProbeServer::TakeT3ErrorWindow() {

@@ -55,6 +55,10 @@ class ProbeServer {
   static absl::StatusOr<std::unique_ptr<ProbeServer>> Create(std::shared_ptr<EtherConn> conn,
                                                              const ProbeServerOptions& options);
   ~ProbeServer();
+  // The reflector's summary. Its t3 error percentiles are taken from a copy made under the
+  // lock the worker's replies wait for, so the worker waits for a copy, not the selection; the
+  // copy is kept for the next call (as large as the reflector's samples: up to 32 MiB in a
+  // long exact run).
   ReflectorSummary Summary() const;
   // ProbeReflector::TakeT3ErrorWindow, under the lock the worker's replies take.
   LatencySummary TakeT3ErrorWindow();
@@ -65,6 +69,7 @@ class ProbeServer {
       : reflector_(std::move(reflector)), options_(std::move(options)) {}
   mutable std::mutex mu_;
   ProbeReflector reflector_;
+  mutable LatencyStats t3_scratch_;  // Summary's copy of the t3 errors (controlling thread only)
   ProbeServerOptions options_;
   std::shared_ptr<RUDPConn> udp_;
   std::atomic<uint64_t> send_failures_{0};

@@ -184,9 +184,14 @@ void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
   ++s.unreported_count;
 }
 
-ReflectorSummary ProbeReflector::Summary() const {
+ReflectorSummary ProbeReflector::Counters() const {
   ReflectorSummary s = counters_;
   s.sessions = sessions_.size();
+  return s;
+}
+
+ReflectorSummary ProbeReflector::Summary() const {
+  ReflectorSummary s = Counters();
   s.t3_error = t3_error_.Summarize();
   return s;
 }

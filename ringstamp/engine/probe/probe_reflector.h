@@ -147,6 +147,9 @@ class ProbeReflector {
   void OnSent(uint64_t id, const Timestamps& tx_stamps);
 
   ReflectorSummary Summary() const;  // O(TX stamps) for the percentiles
+  // Summary without t3_error (O(1)): with a copy of t3_error_stats(), what a caller that holds
+  // a lock the worker waits for takes under it, summarizing the copy after.
+  ReflectorSummary Counters() const;
   // The t3 errors (as in Summary) recorded since the previous call, and a new window from now
   // on: what an interval report shows. The first call starts the windows and returns an empty
   // summary; until then no window is kept (no second copy of every sample). O(samples in the
