@@ -117,11 +117,15 @@ TEST_CASE(
   const pid_t tcpdump =
       SpawnShell(absl::StrCat("ip netns exec ", tb.ns_b(), " tcpdump -i ", tb.if_b(),
                               " -nn -l -c 1 'icmp[icmptype] == 8' > ", dump, " 2> ", dump, ".err"));
-  REQUIRE_MESSAGE(WaitForFile(dump + ".err", "listening on", 0, 20), ReadFile(dump + ".err"));
+  // tcpdump is reaped (killed when it outlasts its wait) before any REQUIRE can leave.
+  const bool listening = WaitForFile(dump + ".err", "listening on", 0, 20);
+  if (!listening) WaitPid(tcpdump, 0);
+  REQUIRE_MESSAGE(listening, ReadFile(dump + ".err"));
   auto r = tb.Run(tb.ns_a(),
                   IcmpClient(tb, tb.ip4_extra(21), tb.ip4_b(), "--count 5 --interval 10ms"), 30);
+  const int tcpdump_exit = WaitPid(tcpdump, 20);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-  CHECK(WaitPid(tcpdump, 20) == 0);
+  CHECK(tcpdump_exit == 0);
   unsigned header_id = 0, seen_id = 1;
   const size_t header = r.output.find("(ICMP echo id ");
   REQUIRE_MESSAGE(header != std::string::npos, r.output);
