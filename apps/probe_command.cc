@@ -76,6 +76,11 @@ ABSL_FLAG(int32_t, cpu, -1, "pin the worker to this CPU (default: the first allo
 ABSL_FLAG(std::string, tx_stamps_via, "auto",
           "how TX stamps come back: auto (io_uring completions where the kernel has them, Linux "
           ">= 6.15, else the error queue), io_uring, or errqueue");
+ABSL_FLAG(std::string, t3_estimate, "learned",
+          "the t3 a reply carries: learned (the clock read before the send plus the median "
+          "latency from that read to the kernel's TX stamp over the last 64 replies) or clock "
+          "(the clock read alone, always early by that latency); the real t3 follows in the next "
+          "reply either way");
 ABSL_FLAG(std::string, report_every, "",
           "print a summary of each interval this long (e.g. 10s; JSON: an interval line), for "
           "runs that go on until stopped");
@@ -290,7 +295,8 @@ void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const Reflect
                    {"tlv_malformed", now.tlv_malformed - iv.tlv_malformed},
                    {"malformed", now.malformed - iv.malformed},
                    {"t3_error_ns", LatencyToJson(t3_window)},
-                   {"t3_error_since_start_ns", LatencyToJson(rs.t3_error)}});
+                   {"t3_error_since_start_ns", LatencyToJson(rs.t3_error)},
+                   {"t3_offset_ns", rs.t3_offset_ns}});
   } else {
     // A distribution without samples has no percentiles to print.
     const auto p50_max = [](const LatencySummary& l) {
@@ -301,7 +307,7 @@ void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const Reflect
     std::printf(
         "interval +%.3gs: reflected %llu, dropped %llu, sessions %llu, malformed %llu, no RX "
         "stamp %llu, no TX stamp %llu; t3 error (kernel TX stamp - estimate) %s, since start "
-        "%s\n",
+        "%s; estimate = clock read + %s\n",
         static_cast<double>(end_ns - iv.start_ns) / 1e9,
         static_cast<unsigned long long>(now.reflected - iv.reflected),
         static_cast<unsigned long long>(now.dropped - iv.dropped),
@@ -309,7 +315,8 @@ void PrintReflectorInterval(ReflectorInterval& iv, int64_t end_ns, const Reflect
         static_cast<unsigned long long>(now.malformed - iv.malformed),
         static_cast<unsigned long long>(now.rx_stamp_missing - iv.rx_stamp_missing),
         static_cast<unsigned long long>(now.tx_stamps_missing - iv.tx_stamps_missing),
-        p50_max(t3_window).c_str(), p50_max(rs.t3_error).c_str());
+        p50_max(t3_window).c_str(), p50_max(rs.t3_error).c_str(),
+        FormatDurationUs(rs.t3_offset_ns).c_str());
     std::fflush(stdout);
   }
   iv = now;
@@ -361,6 +368,12 @@ int RunServer(const CommandArgs& args) {
   if (absl::Status c = CheckDurationSeconds("--duration", duration); !c.ok()) return Fail(cmd, c);
   auto metrics_address = MetricsFlag();
   if (!metrics_address.ok()) return Fail(cmd, metrics_address.status());
+  const std::string t3_estimate = absl::GetFlag(FLAGS_t3_estimate);
+  if (t3_estimate != "learned" && t3_estimate != "clock") {
+    return Fail(cmd, absl::InvalidArgumentError(absl::StrCat(
+                         "--t3-estimate must be learned or clock, not \"", t3_estimate, "\"")));
+  }
+  const bool learn_t3_latency = t3_estimate == "learned";
   auto host = SetUpHost(cmd, json);
   if (!host.ok()) return Fail(cmd, host.status());
   // The error estimate and S bit from the clock's real state (adjtimex, PHC mapping).
@@ -368,6 +381,7 @@ int RunServer(const CommandArgs& args) {
   if (duration <= 0) reflector.max_exact_samples = kContinuousMaxExactSamples;  // flat memory
   reflector.error_estimate = ClockErrorEstimate(host->plan.phc_map.get(), /*ptp_format=*/false);
   reflector.tai_utc_offset_s = TaiUtcOffsetSeconds();
+  reflector.learn_t3_latency = learn_t3_latency;
   auto report_every = ParseReportEvery(absl::GetFlag(FLAGS_report_every));
   if (!report_every.ok()) return Fail(cmd, report_every.status());
   auto server = ProbeServer::Create(host->conn,
@@ -860,7 +874,8 @@ RINGSTAMP_COMMAND(probe_server, "probe server",
                   "answer STAMP probes (RFC 8762) with hardware/software stamps",
                   (std::vector<std::string>{"i", "ip", "mac", "vlan", "port", "duration", "tstamp",
                                             "json", "label", "gateway", "busy_poll", "cpu", "tap",
-                                            "tap_ip", "tx_stamps_via", "report_every", "metrics"}),
+                                            "tap_ip", "tx_stamps_via", "t3_estimate",
+                                            "report_every", "metrics"}),
                   RunServer);
 RINGSTAMP_COMMAND(probe_client, "probe client",
                   "probe a STAMP reflector (RTT, dwell, network RTT per probe) or, with --mode "

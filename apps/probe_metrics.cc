@@ -258,6 +258,12 @@ void ProbeMetrics::RenderReflector(MetricsText& t, const MetricLabels& base, con
            "seconds");
   t.Summary(base, Quantiles(s.t3_error),
             s.t3_error.mean * static_cast<double>(s.t3_error.count) / 1e9, s.t3_error.count);
+  t.Family("ringstamp_reflector_t3_offset_seconds", MetricType::kGauge,
+           "What the t3 estimate adds to the clock read before the send: the median latency "
+           "from that read to the kernel's TX stamp over the last 64 replies (0 with "
+           "--t3-estimate clock).",
+           "seconds");
+  t.Value(base, static_cast<double>(s.t3_offset_ns) / 1e9);
 }
 
 std::string ProbeMetrics::Render(MetricsFormat format) const {

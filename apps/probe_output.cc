@@ -526,6 +526,14 @@ std::string FormatReflectorSummary(const ReflectorSummary& s, std::string_view t
                   s.tx_stamps_missing, ", unknown ", s.tx_stamps_unknown, ", never reported ",
                   s.tx_pending_overwritten, ", real t3 never sent back (Follow-Up queue full) ",
                   s.follow_ups_dropped, "\n");
+  if (s.t3_offset_learned) {
+    absl::StrAppend(&out, "t3 estimate: the clock read before the send + ",
+                    FormatDurationUs(s.t3_offset_ns),
+                    " (median clock read -> kernel TX stamp of the last ", s.t3_offset_samples,
+                    " stamped replies)\n");
+  } else {
+    absl::StrAppend(&out, "t3 estimate: the clock read before the send (--t3-estimate clock)\n");
+  }
   absl::StrAppend(&out, TableHeader(), "\n");
   absl::StrAppend(&out, TableRow("t3 error (real TX - t3)", s.t3_error));
   return out;
@@ -552,7 +560,11 @@ nlohmann::json ReflectorSummaryToJson(const ReflectorSummary& s) {
           {"sessions_evicted", s.sessions_evicted},
           {"t2_sources", SourcesJson(s.t2_sources)},
           {"tx_sources", SourcesJson(s.tx_sources)},
-          {"t3_error_ns", LatencyToJson(s.t3_error)}};
+          {"t3_error_ns", LatencyToJson(s.t3_error)},
+          {"t3_estimate",
+           {{"learned", s.t3_offset_learned},
+            {"offset_ns", s.t3_offset_ns},
+            {"samples", s.t3_offset_samples}}}};
 }
 
 ProbePlotData MakeProbePlotData(std::span<const ProbeResult> results, const ProbeSummary& summary,

@@ -511,16 +511,16 @@ measure_probe() {  # KEY SERVER_CPU CLIENT_CPU [EXTRA FLAGS...]
     return
   fi
   # fields: net_p50 net_p99 rtt_p50 rtt_p99 sent received lost overhead_p50 overhead_key
-  #         user_rtt_p50 user_rtt_p99 t3_error_p50
-  local net50 net99 rtt50 rtt99 sent received lost ovh ovh_key user50 user99 t3e50
-  read -r net50 net99 rtt50 rtt99 sent received lost ovh ovh_key user50 user99 t3e50 <<<"$fields"
-  printf '   probe %-31s userspace RTT p50 %s ns; network RTT p50 %s ns p99 %s ns; RTT p50 %s ns; t3 error p50 %s ns; %s/%s answered; %s p50 %s ns\n' \
-    "$key (srv $scpu, cli $ccpu)" "$user50" "$net50" "$net99" "$rtt50" "$t3e50" "$received" "$sent" \
+  #         user_rtt_p50 user_rtt_p99 t3_error_p50 t3_error_p90
+  local net50 net99 rtt50 rtt99 sent received lost ovh ovh_key user50 user99 t3e50 t3e90
+  read -r net50 net99 rtt50 rtt99 sent received lost ovh ovh_key user50 user99 t3e50 t3e90 <<<"$fields"
+  printf '   probe %-31s userspace RTT p50 %s ns; network RTT p50 %s ns p99 %s ns; RTT p50 %s ns; t3 error p50 %s ns p90 %s ns; %s/%s answered; %s p50 %s ns\n' \
+    "$key (srv $scpu, cli $ccpu)" "$user50" "$net50" "$net99" "$rtt50" "$t3e50" "$t3e90" "$received" "$sent" \
     "$ovh_key" "$ovh"
   rec "lat.probe_$key" status=ok net_rtt_p50_ns="$net50" net_rtt_p99_ns="$net99" rtt_p50_ns="$rtt50" \
     rtt_p99_ns="$rtt99" user_rtt_p50_ns="$user50" user_rtt_p99_ns="$user99" \
-    t3_error_p50_ns="$t3e50" sent="$sent" received="$received" lost="$lost" overhead_p50_ns="$ovh" \
-    overhead_field="$ovh_key" server_cpu="$scpu" client_cpu="$ccpu" flags="$*"
+    t3_error_p50_ns="$t3e50" t3_error_p90_ns="$t3e90" sent="$sent" received="$received" lost="$lost" \
+    overhead_p50_ns="$ovh" overhead_field="$ovh_key" server_cpu="$scpu" client_cpu="$ccpu" flags="$*"
 }
 
 if want latency; then

@@ -3,8 +3,10 @@
 // summaries, windows follow each other without a gap on boundaries aligned to the period, and a
 // bad period is a usage error.
 #include <doctest/doctest.h>
+
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -125,6 +127,16 @@ TEST_CASE("probe --report-every: client and reflector intervals add up to their 
   CHECK(t3_samples > 0);
   CHECK(t3_samples <= t3_total);
   CHECK(t3_samples + 5 >= t3_total);
+  // The estimate adds the TX latency learned from those stamps: a kernel TX stamp comes after
+  // the clock read before the send, so once stamps came the offset is above 0, and the
+  // summary says what it was learned from.
+  const nlohmann::json& last_window = srv_lines[srv_lines.size() - 2];
+  REQUIRE(last_window["type"] == "server_interval");
+  CHECK(last_window["t3_offset_ns"].get<int64_t>() > 0);
+  const nlohmann::json& estimate = srv_summary["t3_estimate"];
+  CHECK(estimate["learned"].get<bool>());
+  CHECK(estimate["offset_ns"].get<int64_t>() > 0);
+  CHECK(estimate["samples"].get<uint64_t>() == std::min<uint64_t>(t3_total, 64));
 }
 
 TEST_CASE("probe --report-every below 100ms or not a duration is a usage error") {

@@ -29,9 +29,9 @@ namespace {
 const std::string kBin = RINGSTAMP_BIN;
 
 std::string ServerCmd(const Testbed& tb, const std::string& ip, const std::string& out,
-                      int duration) {
+                      int duration, const std::string& flags = "") {
   return absl::StrCat("ip netns exec ", tb.ns_b(), " ", kBin, " probe server -i ", tb.if_b(),
-                      " --ip ", ip, " --duration ", duration, " > ", out, " 2>&1");
+                      " --ip ", ip, " --duration ", duration, " ", flags, " > ", out, " 2>&1");
 }
 
 // tcpdump in `ns` on `ifname`, nanosecond stamps, STAMP packets only, to `path`; waits
@@ -79,7 +79,11 @@ TEST_CASE(
   // Outside witnesses: tcpdump on both ends (the namespaces share one clock).
   pid_t dump_a = StartTcpdump(tb.ns_a(), tb.if_a(), cap_a);
   pid_t dump_b = StartTcpdump(tb.ns_b(), tb.if_b(), cap_b);
-  pid_t srv = SpawnShell(ServerCmd(tb, srv_ip, srv_log, 60), /*own_process_group=*/true);
+  // The estimate as the plain clock read before the send, so that its order against the real
+  // stamp and the capture can be checked (the learned one is centred on the real t3:
+  // probe_continuous_test and the reflector's unit tests).
+  pid_t srv = SpawnShell(ServerCmd(tb, srv_ip, srv_log, 60, "--t3-estimate clock"),
+                         /*own_process_group=*/true);
   CHECK_MESSAGE(WaitForFile(srv_log, "STAMP reflector on", 0, 20), ReadFile(srv_log));
   const int64_t before = RealtimeNs();
   auto r = tb.Run(tb.ns_a(),
@@ -196,6 +200,9 @@ TEST_CASE(
   // The 1000 probes and at most one closing probe (not counted) that fetched the last real t3.
   CHECK(reflected <= 1000 + out.summary["t3"]["closing_probes"].get<int>());
   CHECK(out.summary["t3"]["closing_probes"] <= 1);
+  CHECK_MESSAGE(srv_out.find("t3 estimate: the clock read before the send (--t3-estimate clock)") !=
+                    std::string::npos,
+                srv_out);
 }
 
 TEST_CASE("probe: a reflector killed mid-run gives counted losses and a summary") {
@@ -318,4 +325,13 @@ TEST_CASE("probe: a bad --tx-stamps-via is refused with exit 2 and says what fit
                    " --tx-stamps-via bogus");
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.output.find("use auto, io_uring or errqueue") != std::string::npos, r.output);
+}
+
+TEST_CASE("probe: a bad --t3-estimate is refused with exit 2 and says what fits") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
+  auto r = RunHost(kBin + " probe server -i lo --ip 10.0.0.1 --t3-estimate soon");
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(
+      r.output.find("--t3-estimate must be learned or clock, not \"soon\"") != std::string::npos,
+      r.output);
 }

@@ -1,7 +1,7 @@
 // ProbeReflector: a plain 44-byte STAMP packet (as a kernel UDP socket sends
 // it) answered field by field at RFC 8762 offsets; stateful and stateless
 // sequence numbers per session; TLVs answered; t3 estimate error from OnSent;
-// drops, session eviction and pending overflow counted.
+// the t3 estimate's learned TX latency; drops, session eviction and pending overflow counted.
 #include "ringstamp/engine/probe/probe_reflector.h"
 
 #include <doctest/doctest.h>
@@ -157,7 +157,7 @@ TEST_CASE("reflector: without any RX stamp t2 is the t3 estimate, reported as co
 }
 
 TEST_CASE("reflector: TLVs answered, Follow-Up carries the latest real TX stamp, t3 error kept") {
-  ProbeReflectorOptions o;
+  ProbeReflectorOptions o{.learn_t3_latency = false};  // t3 = the clock read given
   o.sync_source = StampSyncSource::kPtp;
   auto r = ProbeReflector::Create(o).value();
   std::vector<std::byte> req(100);
@@ -215,7 +215,7 @@ TEST_CASE("reflector: TLVs answered, Follow-Up carries the latest real TX stamp,
 }
 
 TEST_CASE("reflector: the t3 error of each window, once windows are on, and since the start") {
-  auto r = ProbeReflector::Create({}).value();
+  auto r = ProbeReflector::Create({.learn_t3_latency = false}).value();  // t3 = the clock read
   std::vector<std::byte> req(44, std::byte{0});
   std::array<std::byte, 64> out;
   // Each reply's real TX stamp comes `late` ns after its t3 estimate.
@@ -249,6 +249,84 @@ TEST_CASE("reflector: the t3 error of each window, once windows are on, and sinc
   CHECK(s.t3_error.count == 4);
   CHECK(s.t3_error.min == 100);
   CHECK(s.t3_error.max == 900);
+}
+
+TEST_CASE("reflector: the t3 estimate is the clock read plus the median TX latency learned") {
+  auto r = ProbeReflector::Create({}).value();
+  std::vector<std::byte> req(44, std::byte{0});
+  std::array<std::byte, 64> out;
+  const auto written_t3 = [&] { return NtpToUnixNs(LoadBe64(out.data() + kStampTimestampOffset)); };
+  int64_t clock = kT;
+  // A reply read at `clock` whose kernel TX stamp comes `latency` ns after that read.
+  const auto reflect_sent = [&](int64_t latency) {
+    clock += 10'000;
+    const Reflection x = r.Reflect(req, Sw(clock - 5'000), 64, 1, clock, out);
+    REQUIRE(x.size > 0);
+    r.OnSent(x.id, Sw(clock + latency));
+  };
+
+  // Before any TX stamp: the clock read as it is.
+  Reflection x = r.Reflect(req, Sw(kT - 5'000), 64, 1, kT, out);
+  CHECK(written_t3() == kT);
+  ReflectorSummary s = r.Summary();
+  CHECK(s.t3_offset_learned);
+  CHECK(s.t3_offset_ns == 0);
+  CHECK(s.t3_offset_samples == 0);
+  r.OnSent(x.id, Sw(kT + 1'900));  // the first latency: 1.9 µs, its error the same
+
+  // The median, not the mean: one stamp 50 µs late does not move it.
+  for (const int64_t latency : {2'100, 1'800, 50'000, 2'000}) reflect_sent(latency);
+  CHECK(r.T3Offset() == 2'000);  // of 1'800 1'900 2'000 2'100 50'000
+  r.TakeT3ErrorWindow();         // windows on: the next reply's error alone
+  clock += 10'000;
+  x = r.Reflect(req, Sw(clock - 5'000), 64, 1, clock, out);
+  CHECK(written_t3() == clock + 2'000);
+  // RestampT3, the later read right before the send, adds it too; the error is the stamp
+  // against what the reply carries, the latency against the read.
+  r.RestampT3(x, out, clock + 300);
+  CHECK(written_t3() == clock + 2'300);
+  r.OnSent(x.id, Sw(clock + 300 + 2'150));
+  const LatencySummary w = r.TakeT3ErrorWindow();
+  CHECK(w.count == 1);
+  CHECK(w.min == 150);
+  s = r.Summary();
+  CHECK(s.t3_offset_samples == 6);
+  CHECK(s.t3_offset_ns == 2'100);  // the upper median of 1'800 1'900 2'000 2'100 2'150 50'000
+  // Each error against the offset learned before it: 1'900 (none), 200, -300, 48'100, ...
+  CHECK(s.t3_error.count == 6);
+  CHECK(s.t3_error.min == -300);    // 1'800 against the 2'100 of {1'900, 2'100}
+  CHECK(s.t3_error.max == 48'100);  // the outlier against 1'900
+
+  // The window holds the last 64: once they are all 3 µs, then all 0.5 µs, so is the offset.
+  for (int i = 0; i < 64; ++i) reflect_sent(3'000);
+  CHECK(r.T3Offset() == 3'000);
+  CHECK(r.Summary().t3_offset_samples == ProbeReflector::kT3LatencyWindow);
+  for (int i = 0; i < 64; ++i) reflect_sent(500);
+  CHECK(r.T3Offset() == 500);
+  // Stamps before the reads they follow (the clock stepped back): never an estimate earlier
+  // than the read.
+  for (int i = 0; i < 64; ++i) reflect_sent(-1'000);
+  CHECK(r.T3Offset() == 0);
+  clock += 10'000;
+  r.Reflect(req, Sw(clock - 5'000), 64, 1, clock, out);
+  CHECK(written_t3() == clock);
+}
+
+TEST_CASE("reflector: with learn_t3_latency off the estimate stays the clock read") {
+  auto r = ProbeReflector::Create({.learn_t3_latency = false}).value();
+  std::vector<std::byte> req(44, std::byte{0});
+  std::array<std::byte, 64> out;
+  for (int i = 0; i < 10; ++i) {
+    const Reflection x = r.Reflect(req, Sw(kT + i * 10'000), 64, 1, kT + i * 10'000 + 500, out);
+    r.OnSent(x.id, Sw(kT + i * 10'000 + 2'500));
+  }
+  const Reflection x = r.Reflect(req, Sw(kT + 200'000), 64, 1, kT + 200'500, out);
+  CHECK(NtpToUnixNs(LoadBe64(out.data() + kStampTimestampOffset)) == kT + 200'500);
+  CHECK(x.size > 0);
+  const ReflectorSummary s = r.Summary();
+  CHECK_FALSE(s.t3_offset_learned);
+  CHECK(s.t3_offset_ns == 0);
+  CHECK(s.t3_error.p50 == 2'000);
 }
 
 TEST_CASE("reflector: unknown TLVs come back with U set, an overrunning one with M") {

@@ -35,7 +35,10 @@ struct World {
   std::array<std::byte, 2048> probe{};
   std::array<std::byte, 2048> reply{};
 
-  explicit World(ProbeSenderOptions so, int64_t reflector_offset = 0, ProbeReflectorOptions ro = {})
+  // The reflector writes the plain clock read as t3 (no learned TX latency): these tests tell
+  // the real t3 from the estimate by the kT3Error between them.
+  explicit World(ProbeSenderOptions so, int64_t reflector_offset = 0,
+                 ProbeReflectorOptions ro = {.learn_t3_latency = false})
       : sender(ProbeSender::Create(so).value()),
         reflector(ProbeReflector::Create(ro).value()),
         offset(reflector_offset) {}
@@ -617,7 +620,7 @@ TEST_CASE("probe: the probe packet carries seq, t1, SSID and the RFC 8972 TLV re
 }
 
 TEST_CASE("probe: PTP-format reflector timestamps are read in that format") {
-  ProbeReflectorOptions ro;
+  ProbeReflectorOptions ro{.learn_t3_latency = false};
   ro.error_estimate = StampErrorEstimate::FromNs(1'000, false, /*ptp_format=*/true);
   World w({.count = 1, .interval_ns = kMs, .t3_wait_ns = 0}, 0, ro);
   World::Flight f = w.Fly(0);

@@ -77,7 +77,7 @@ ProbeReflector::Session& ProbeReflector::FindOrAddSession(const SessionKey& key)
 
 Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Timestamps& rx_stamps,
                                    uint8_t received_ttl, uint64_t peer_key,
-                                   int64_t t3_estimate_unix_ns, std::span<std::byte> out,
+                                   int64_t t3_clock_unix_ns, std::span<std::byte> out,
                                    uint64_t reserved_id) {
   Reflection result;
   const ParseResult<StampSenderPacket> parsed = ParseStampSender(request);
@@ -97,7 +97,7 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
   session.last_used = id;
   const uint32_t reflector_seq = options_.stateful ? session.next_seq++ : sender.seq;
 
-  Stamp t2{t3_estimate_unix_ns, StampSource::kUserspace};
+  Stamp t2{t3_clock_unix_ns, StampSource::kUserspace};
   if (const std::optional<Stamp> best = rx_stamps.BestSystem()) {
     t2 = *best;
   } else {
@@ -106,11 +106,12 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
   ++counters_.t2_sources[SourceIndex(t2.source)];
 
   const bool ptp = options_.error_estimate.ptp_format;
-  const StampReflectorPacket reply = MakeStampReflection(
-      sender, received_ttl, reflector_seq,
-      UtcNsToStampTimestamp(t2.ns, ptp, options_.tai_utc_offset_s),
-      UtcNsToStampTimestamp(t3_estimate_unix_ns, ptp, options_.tai_utc_offset_s),
-      options_.error_estimate);
+  const int64_t t3_estimate_ns = t3_clock_unix_ns + t3_offset_ns_;
+  const StampReflectorPacket reply =
+      MakeStampReflection(sender, received_ttl, reflector_seq,
+                          UtcNsToStampTimestamp(t2.ns, ptp, options_.tai_utc_offset_s),
+                          UtcNsToStampTimestamp(t3_estimate_ns, ptp, options_.tai_utc_offset_s),
+                          options_.error_estimate);
   const size_t size = BuildStampReflector(out, reply, request.size());
   if (request.size() > kStampPacketSize) {
     ReflectorTlvFill fill{.sync_source = options_.sync_source,
@@ -133,7 +134,7 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
 
   Pending& p = pending_[id & (pending_.size() - 1)];
   if (p.open) ++counters_.tx_pending_overwritten;
-  p = Pending{id, true, key, reflector_seq, t3_estimate_unix_ns};
+  p = Pending{id, true, key, reflector_seq, t3_clock_unix_ns, t3_estimate_ns};
   ++counters_.reflected;
   result.size = size;
   result.id = id;
@@ -143,13 +144,34 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
 }
 
 void ProbeReflector::RestampT3(const Reflection& r, std::span<std::byte> reply,
-                               int64_t t3_estimate_unix_ns) {
+                               int64_t t3_clock_unix_ns) {
   if (r.size == 0 || reply.size() < kStampTimestampOffset + 8) return;
+  const int64_t t3_estimate_ns = t3_clock_unix_ns + t3_offset_ns_;
   StoreBe64(reply.data() + kStampTimestampOffset,
-            UtcNsToStampTimestamp(t3_estimate_unix_ns, options_.error_estimate.ptp_format,
+            UtcNsToStampTimestamp(t3_estimate_ns, options_.error_estimate.ptp_format,
                                   options_.tai_utc_offset_s));
   Pending& p = pending_[r.id & (pending_.size() - 1)];
-  if (p.open && p.id == r.id) p.t3_estimate_ns = t3_estimate_unix_ns;
+  if (p.open && p.id == r.id) {
+    p.t3_clock_ns = t3_clock_unix_ns;
+    p.t3_estimate_ns = t3_estimate_ns;
+  }
+}
+
+void ProbeReflector::LearnT3Latency(int64_t latency_ns) {
+  t3_latency_[t3_latency_next_] = latency_ns;
+  t3_latency_next_ = (t3_latency_next_ + 1) % kT3LatencyWindow;
+  if (t3_latency_count_ < kT3LatencyWindow) {
+    ++t3_latency_count_;
+  } else if (++t3_latency_since_median_ < 8) {
+    return;  // a full window moves slowly: its median every 8th stamp
+  }
+  t3_latency_since_median_ = 0;
+  std::array<int64_t, kT3LatencyWindow> v;
+  const auto end = std::copy_n(t3_latency_.begin(), t3_latency_count_, v.begin());
+  const auto mid = v.begin() + t3_latency_count_ / 2;
+  std::nth_element(v.begin(), mid, end);
+  // Never before the clock read: a stamp earlier than the read it follows is a clock step.
+  t3_offset_ns_ = std::max<int64_t>(0, *mid);
 }
 
 void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
@@ -168,6 +190,7 @@ void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
   ++counters_.tx_sources[SourceIndex(best->source)];
   t3_error_.Add(best->ns - p.t3_estimate_ns);
   if (windows_) t3_error_window_.Add(best->ns - p.t3_estimate_ns);
+  if (options_.learn_t3_latency) LearnT3Latency(best->ns - p.t3_clock_ns);
   auto it = sessions_.find(p.key);
   if (it == sessions_.end()) return;
   Session& s = it->second;
@@ -187,6 +210,9 @@ void ProbeReflector::OnSent(uint64_t id, const Timestamps& tx_stamps) {
 ReflectorSummary ProbeReflector::Counters() const {
   ReflectorSummary s = counters_;
   s.sessions = sessions_.size();
+  s.t3_offset_ns = t3_offset_ns_;
+  s.t3_offset_samples = t3_latency_count_;
+  s.t3_offset_learned = options_.learn_t3_latency;
   return s;
 }
 

@@ -19,9 +19,10 @@
 // including a plain 44-byte packet from a kernel UDP socket: the reply has the
 // request's length, the reflector's own sequence number per session (stateful)
 // or the sender's (stateless), t2 = the best receive stamp (hardware mapped to
-// system time, then software, then userspace; without any, the t3 estimate,
-// labelled userspace), t3 = `t3_estimate_unix_ns` (a packet cannot carry its own
-// send time: read the clock as late as possible, RestampT3 right before the send), the sender's
+// system time, then software, then userspace; without any, the clock read
+// `t3_clock_unix_ns`, labelled userspace), t3 = an estimate (a packet cannot carry its own
+// send time: read the clock as late as possible, RestampT3 right before the send): the clock
+// read plus the learned TX latency (T3Offset below), the sender's
 // sequence number, timestamp, error estimate and SSID copied, and the TTL /
 // hop limit the request arrived with. Timestamps are NTP, or PTPv2 truncated
 // when options.error_estimate has the Z bit.
@@ -39,10 +40,21 @@
 // ones; the error of its t3 estimate (real TX stamp − estimate, hardware or
 // software stamps only) goes into a distribution.
 //
+// The learned TX latency: the clock read before the send and the kernel's TX stamp are apart by
+// the send system call and the kernel's path to the driver (1.5–2 µs on a VM whose system calls
+// cost ~1 µs each), the same from one reply to the next. The reflector keeps the last
+// kT3LatencyWindow of those latencies (real TX stamp − clock read, both on the system clock) and
+// adds their median (≥ 0) to each clock read, so that the t3 a reply carries — all a sender
+// without Follow-Up gets, and what any sender falls back on when the real one does not come —
+// is centred on the real send time instead of always early. 0 until the first stamp, and with
+// options.learn_t3_latency off. The t3 error then says how far the estimate strays (its spread),
+// not how late the clock was read.
+//
 // Ownership: owns its tables (allocated in Create). Thread-safety: none; one
 // thread drives a reflector (a worker). Cost: Reflect O(1 + TLVs), no
 // allocation (a new session when the table is full scans it once, O(max_sessions));
-// OnSent O(1). Memory: ~48 bytes × (max_sessions + pending_tx) plus 8 bytes
+// OnSent O(1) (while learning: a median of 64 latencies at each of the first 64 stamps, then
+// at every 8th). Memory: ~56 bytes × (max_sessions + pending_tx) plus 8 bytes
 // per TX stamp in the error distribution.
 #pragma once
 
@@ -78,6 +90,8 @@ struct ProbeReflectorOptions {
   uint32_t max_sessions = 1024;  // ≥ 1
   uint32_t pending_tx = 4096;    // replies awaiting OnSent; rounded up to a power of two, ≥ 16
   size_t max_exact_samples = LatencyStats::kDefaultMaxExactSamples;
+  // t3 estimate = clock read + the learned TX latency (true), or the clock read alone (false).
+  bool learn_t3_latency = true;
 };
 
 enum class ReflectorDrop : uint8_t {
@@ -101,7 +115,7 @@ struct Reflection {
 struct ReflectorSummary {
   uint64_t reflected = 0;
   std::array<uint64_t, static_cast<size_t>(ReflectorDrop::kCount)> dropped{};  // by reason
-  uint64_t rx_stamp_missing = 0;   // requests without any RX stamp (t2 = t3 estimate)
+  uint64_t rx_stamp_missing = 0;   // requests without any RX stamp (t2 = the clock read)
   uint64_t tlv_requests = 0;       // requests that carried TLVs
   uint64_t tlv_unrecognized = 0;   // TLVs returned with U set
   uint64_t tlv_malformed = 0;      // requests with a TLV flagged M
@@ -116,6 +130,11 @@ struct ReflectorSummary {
   std::array<uint64_t, kStampSourceCount> t2_sources{};  // by StampSource
   std::array<uint64_t, kStampSourceCount> tx_sources{};  // real TX stamps by StampSource
   LatencySummary t3_error;                               // real TX stamp − t3 estimate, ns
+  // What the t3 estimate adds to the clock read now (the learned TX latency; 0 when not
+  // learning or before the first TX stamp), and from how many TX stamps it was learned.
+  int64_t t3_offset_ns = 0;
+  uint32_t t3_offset_samples = 0;
+  bool t3_offset_learned = false;  // options.learn_t3_latency
 };
 
 class ProbeReflector {
@@ -130,18 +149,24 @@ class ProbeReflector {
   // overlap `request` (the reply is zeroed before the TLVs are read). `received_ttl`:
   // TTL / hop limit of the request's IP header; `peer_key`: the caller's
   // session digest of the sender's address and port.
+  // `t3_clock_unix_ns`: the system clock read now; t3 is written as it plus T3Offset().
   Reflection Reflect(std::span<const std::byte> request, const Timestamps& rx_stamps,
-                     uint8_t received_ttl, uint64_t peer_key, int64_t t3_estimate_unix_ns,
+                     uint8_t received_ttl, uint64_t peer_key, int64_t t3_clock_unix_ns,
                      std::span<std::byte> out, uint64_t reserved_id = 0);
 
   // Takes an id for a reply before it is built, so that the TX stamp request can name it
   // before Reflect runs; pass it to Reflect. An id never used costs nothing.
   uint64_t ReserveId() { return next_id_++; }
 
-  // Rewrites the t3 estimate of reply `r` in `reply` (what Reflect wrote into) with a
-  // later reading of the clock: call it as the last step before the send, after
-  // everything else of the reply is written, so that the estimate is as late as it can be.
-  void RestampT3(const Reflection& r, std::span<std::byte> reply, int64_t t3_estimate_unix_ns);
+  // Rewrites the t3 estimate of reply `r` in `reply` (what Reflect wrote into) from a
+  // later reading of the clock (plus T3Offset()): call it as the last step before the send,
+  // after everything else of the reply is written, so that the estimate is as late as it can be.
+  void RestampT3(const Reflection& r, std::span<std::byte> reply, int64_t t3_clock_unix_ns);
+
+  // What the t3 estimate adds to the clock read: the median TX latency of the last
+  // kT3LatencyWindow stamped replies, ≥ 0; 0 before the first or when not learning.
+  int64_t T3Offset() const { return t3_offset_ns_; }
+  static constexpr uint32_t kT3LatencyWindow = 64;
 
   // The TX stamps of reply `id` (Reflection::id), whenever they come.
   void OnSent(uint64_t id, const Timestamps& tx_stamps);
@@ -186,11 +211,14 @@ class ProbeReflector {
     bool open = false;
     SessionKey key;
     uint32_t reflector_seq = 0;
-    int64_t t3_estimate_ns = 0;
+    int64_t t3_clock_ns = 0;     // the clock read the estimate came from
+    int64_t t3_estimate_ns = 0;  // the t3 the reply carries
   };
 
   explicit ProbeReflector(const ProbeReflectorOptions& options);
   Session& FindOrAddSession(const SessionKey& key);
+  // One more TX latency (real TX stamp − clock read) into the window; the offset follows it.
+  void LearnT3Latency(int64_t latency_ns);
 
   ProbeReflectorOptions options_;
   absl::flat_hash_map<SessionKey, Session> sessions_;
@@ -200,6 +228,12 @@ class ProbeReflector {
   LatencyStats t3_error_;
   LatencyStats t3_error_window_;  // since the last TakeT3ErrorWindow, once windows are on
   bool windows_ = false;
+  // The last kT3LatencyWindow TX latencies (a ring) and their median, the offset in use.
+  std::array<int64_t, kT3LatencyWindow> t3_latency_{};
+  uint32_t t3_latency_count_ = 0;  // in the ring, ≤ kT3LatencyWindow
+  uint32_t t3_latency_next_ = 0;   // where the next goes
+  uint32_t t3_latency_since_median_ = 0;
+  int64_t t3_offset_ns_ = 0;
 };
 
 }  // namespace ringstamp
