@@ -140,7 +140,7 @@ TEST_CASE("reflector: short requests and short reply buffers are dropped with a 
   CHECK(ReflectorDropName(ReflectorDrop::kTruncated) == "truncated");
 }
 
-TEST_CASE("reflector: without any RX stamp t2 is the t3 estimate, reported as control plane") {
+TEST_CASE("reflector: without any RX stamp t2 is the clock read, reported as control plane") {
   auto r = ProbeReflector::Create({}).value();
   std::vector<std::byte> req(kProbeTlvPacketSize);
   REQUIRE(WriteProbeRequestTlvs(req));
