@@ -75,7 +75,7 @@ struct EngineOptions {
   // tracker thread) that puts raw hardware stamps, RX and TX, on the system
   // clock (Timestamps::hardware_system_ns). Unset: hardware stamps stay unmapped.
   std::shared_ptr<const PhcClockMap> phc_map;
-  int stats_interval_ms = 1000;  // kernel counters read this often by each worker
+  int stats_interval_ms = 1000;  // kernel counters and socket errors read this often by each worker
   // How TX stamps come back to handlers that open them (Worker::OpenTxStamps):
   // kAuto takes io_uring completions where the kernel has them (≥ 6.15) for
   // io_uring-waiting workers, else (and always in busy poll) the error queue.

@@ -122,8 +122,10 @@ class Worker {
   RelaxedCounter kernel_packets_, kernel_drops_, freezes_, handler_drops_, hw_missing_,
       socket_errors_;
   std::atomic<int> last_socket_error_{0};
-  // Reads (and so clears) SO_ERROR on the worker's sockets after a POLLERR: a socket whose
-  // interface went down keeps reporting POLLERR until its error is read.
+  // Reads (and so clears) SO_ERROR on the worker's sockets after a wake for the error queue
+  // that brought no message (a socket whose interface went down keeps reporting POLLERR
+  // until its error is read) and at every stats tick (in every wait mode and TX-stamp
+  // transport, where no POLLERR wakes the worker).
   void ReadSocketErrors();
   // After the waiter is made: a warning (once per process) when it sleeps in poll().
   void NoteWaitFallback();

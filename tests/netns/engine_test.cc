@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -265,6 +266,34 @@ TEST_CASE("engine: io_uring wait and busy poll deliver the same frames, in both 
   REQUIRE(results.size() == 4);
   CHECK(results[0].size() == 500);
   for (size_t i = 1; i < results.size(); ++i) CHECK(results[i] == results[0]);
+}
+
+TEST_CASE("engine: a link going down is counted as a socket error (ENETDOWN) in each wait mode") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
+  auto tb_or = Testbed::Create();
+  REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
+  Testbed& tb = **tb_or;
+  struct LinkUpAtEnd {
+    Testbed& tb;
+    ~LinkUpAtEnd() { tb.Run(tb.ns_b(), "ip link set " + tb.if_b() + " up"); }
+  } up_at_end{tb};
+  for (WaitMode wm : {WaitMode::kIoUring, WaitMode::kBusyPoll}) {
+    CAPTURE(static_cast<int>(wm));
+    Recorder rec;
+    // No TX stamps: nothing watches the sockets' POLLERR, so only the stats tick reads it.
+    auto engine = MakeEngine(tb, {.workers = 1, .wait_mode = wm, .stats_interval_ms = 10}, &rec);
+    CHECK(engine->Snapshot().total.socket_errors == 0);
+    REQUIRE(tb.Run(tb.ns_b(), "ip link set " + tb.if_b() + " down").exit_code == 0);
+    const int64_t deadline = MonotonicNs() + 5 * kNsPerSec;
+    while (engine->Snapshot().total.socket_errors == 0 && MonotonicNs() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    REQUIRE(tb.Run(tb.ns_b(), "ip link set " + tb.if_b() + " up").exit_code == 0);
+    engine->Stop();
+    const EngineStats s = engine->Snapshot();
+    CHECK(s.total.socket_errors >= 1);
+    CHECK(s.total.last_socket_error == ENETDOWN);
+  }
 }
 
 TEST_CASE("engine: bad options give clear errors") {
