@@ -205,7 +205,8 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     __builtin_prefetch(owner[i]);
     action[i] = kGeneral;
     if (l2[i].ethertype != kEtherTypeIpv4 || !any_udp) continue;
-    // Its destination, where ParseIpv4Udp reads it; the parse checks the rest in the next pass.
+    // Its destination, where ParseIpv4Udp reads it; the shaped parse checks the rest in the next
+    // pass (kUdpKeyed: the shape is checked).
     const std::span<const std::byte> ip = l2[i].payload;
     if (!HasIpv4UdpShape(ip)) continue;
     udp_key[i] = UdpKey{owner[i], IpAddress::Load4(ip.data() + kIpv4UdpDstOffset),
@@ -223,7 +224,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
       continue;
     }
     if (action[i] != kUdpKeyed ||
-        !ParseIpv4Udp(l2[i].payload, ChecksumCheckFor(frames[i]), &udp[i])) {
+        !ParseIpv4UdpShaped(l2[i].payload, ChecksumCheckFor(frames[i]), &udp[i])) {
       action[i] = kGeneral;
       __builtin_prefetch(owner[i]->conn);  // the general path reads the EtherConn
       continue;

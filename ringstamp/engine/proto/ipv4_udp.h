@@ -60,12 +60,12 @@ inline bool HasIpv4UdpShape(std::span<const std::byte> packet) {
   return Load8(p) == 0x45 && Load8(p + 9) == kIpProtoUdp;  // version 4, IHL 5, UDP
 }
 
-// True when `packet` (the Ethernet payload) is a well-formed IPv4 UDP datagram with a 20-byte
-// header that is not a fragment; *out is then filled. False: take the general parse. Inline:
-// the relay calls it once per received datagram.
-inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out) {
+// ParseIpv4Udp for a `packet` that HasIpv4UdpShape already accepted (the relay checks the
+// shape a pass before it parses): the rest of the checks and the fields. Calling it on a
+// packet of another shape is a bug (it reads 28 bytes).
+inline bool ParseIpv4UdpShaped(std::span<const std::byte> packet, ChecksumCheck check,
+                               IpUdpView* out) {
   constexpr size_t kHeader = kIpv4MinHeaderSize;
-  if (!HasIpv4UdpShape(packet)) return false;
   const std::byte* p = packet.data();
   const uint16_t total_length = LoadBe16(p + 2);
   if (total_length < kHeader + kUdpHeaderSize || total_length > packet.size()) return false;
@@ -87,6 +87,13 @@ inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check,
   out->dst_port = LoadBe16(p + kIpv4UdpDstPortOffset);
   out->payload = std::span<const std::byte>(u + kUdpHeaderSize, udp_length - kUdpHeaderSize);
   return true;
+}
+
+// True when `packet` (the Ethernet payload) is a well-formed IPv4 UDP datagram with a 20-byte
+// header that is not a fragment; *out is then filled. False: take the general parse. Inline:
+// the relay calls it once per received datagram.
+inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out) {
+  return HasIpv4UdpShape(packet) && ParseIpv4UdpShaped(packet, check, out);
 }
 
 }  // namespace ringstamp
