@@ -72,15 +72,8 @@ uint64_t NearestRank(double p, uint64_t n) {
 
 LatencyStats::LatencyStats(size_t max_exact_samples) : max_exact_(max_exact_samples) {}
 
-LatencyStats::LatencyStats(const LatencyStats& other)
-    : max_exact_(other.max_exact_),
-      count_(other.count_),
-      min_(other.min_),
-      max_(other.max_),
-      mean_(other.mean_),
-      m2_(other.m2_),
-      samples_(other.samples_),
-      hist_(other.hist_ ? std::make_unique<Histogram>(*other.hist_) : nullptr) {}
+// The members are listed once, in the assignment below.
+LatencyStats::LatencyStats(const LatencyStats& other) { *this = other; }
 
 LatencyStats& LatencyStats::operator=(const LatencyStats& other) {
   if (this == &other) return *this;

@@ -94,7 +94,7 @@ class LatencyStats {
   void SwitchToHistogram();
   int64_t HistogramPercentile(uint64_t rank) const;
 
-  size_t max_exact_;
+  size_t max_exact_ = kDefaultMaxExactSamples;
   uint64_t count_ = 0;
   int64_t min_ = 0;
   int64_t max_ = 0;
