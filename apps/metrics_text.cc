@@ -64,8 +64,6 @@ std::string_view TypeName(MetricType t) {
       return "gauge";
     case MetricType::kHistogram:
       return "histogram";
-    case MetricType::kSummary:
-      return "summary";
   }
   return "unknown";
 }
@@ -143,14 +141,6 @@ void MetricsText::Histogram(const MetricLabels& labels, const LatencyHistogram& 
   Line("_bucket", labels, "le", "+Inf", static_cast<double>(h.count()));
   Line("_sum", labels, "", "", h.sum_seconds());
   Line("_count", labels, "", "", static_cast<double>(h.count()));
-}
-
-void MetricsText::Summary(const MetricLabels& labels,
-                          const std::vector<std::pair<double, double>>& quantiles, double sum,
-                          uint64_t count) {
-  for (const auto& [q, v] : quantiles) Line("", labels, "quantile", MetricNumber(q), v);
-  Line("_sum", labels, "", "", sum);
-  Line("_count", labels, "", "", static_cast<double>(count));
 }
 
 std::string MetricsText::Finish() {

@@ -28,7 +28,7 @@
 namespace ringstamp::app {
 
 enum class MetricsFormat { kPrometheus, kOpenMetrics };
-enum class MetricType { kCounter, kGauge, kHistogram, kSummary };
+enum class MetricType { kCounter, kGauge, kHistogram };
 
 // OpenMetrics when the Accept header names application/openmetrics-text (what Prometheus
 // sends first), else the plain text format.
@@ -78,9 +78,6 @@ class MetricsText {
   void Value(const MetricLabels& labels, double value);
   // A histogram's samples: cumulative _bucket lines with le, _sum, _count.
   void Histogram(const MetricLabels& labels, const LatencyHistogram& h);
-  // A summary's samples: one line per (quantile, value), _sum, _count.
-  void Summary(const MetricLabels& labels, const std::vector<std::pair<double, double>>& quantiles,
-               double sum, uint64_t count);
   // The exposition; OpenMetrics ends it with "# EOF".
   std::string Finish();
 

@@ -252,12 +252,19 @@ void ProbeMetrics::RenderReflector(MetricsText& t, const MetricLabels& base, con
               static_cast<double>((*src.counts)[i]));
     }
   }
-  t.Family("ringstamp_reflector_t3_error_seconds", MetricType::kSummary,
-           "Real TX stamp minus the t3 estimate written into the reply before sending (the "
-           "error a sender relying on the estimate would see); quantiles the count holds.",
+  // The error is signed (the estimate adds the learned latency, so it falls on both sides of
+  // the real t3), and an OpenMetrics summary may not carry a negative quantile: one gauge per
+  // percentile instead ("quantile" is a summary's label alone, promtool says).
+  t.Family("ringstamp_reflector_t3_error_seconds", MetricType::kGauge,
+           "Real TX stamp minus the t3 estimate written into the reply (the error a sender "
+           "relying on the estimate would see), signed: one series per percentile the count holds.",
            "seconds");
-  t.Summary(base, Quantiles(s.t3_error),
-            s.t3_error.mean * static_cast<double>(s.t3_error.count) / 1e9, s.t3_error.count);
+  for (const auto& [q, v] : Quantiles(s.t3_error)) {
+    t.Value(With(base, "percentile", MetricNumber(q * 100)), v);
+  }
+  t.Family("ringstamp_reflector_t3_error_samples", MetricType::kCounter,
+           "TX stamps the t3 error quantiles are taken from.");
+  t.Value(base, static_cast<double>(s.t3_error.count));
   t.Family("ringstamp_reflector_t3_offset_seconds", MetricType::kGauge,
            "What the t3 estimate adds to the clock read before the send: the median latency "
            "from that read to the kernel's TX stamp over the last 64 replies (0 with "

@@ -144,20 +144,22 @@ TEST_CASE("metrics: ProbeMetrics turns results and counters into series per targ
   CHECK_FALSE(Has(m.Render(MetricsFormat::kPrometheus), "10.0.0.2:862"));
 }
 
-TEST_CASE("metrics: the reflector's series and its t3 error summary") {
+TEST_CASE("metrics: the reflector's series and its t3 error quantiles, signed") {
   ProbeMetrics m({{"interface", "eth1"}}, "9.9.9");
   ReflectorSummary s;
   s.reflected = 1000;
   s.sessions = 2;
   s.t2_sources[static_cast<size_t>(StampSource::kSoftware)] = 1000;
+  // Centred on the real t3 by the learned offset: the median below zero.
   s.t3_error = {.count = 1000,
-                .min = 1000,
+                .min = -3000,
                 .max = 9000,
-                .mean = 4000,
-                .p50 = 4000,
+                .mean = 400,
+                .p50 = -250,
                 .p90 = 6000,
                 .p99 = 8000,
                 .p999 = 9000};
+  s.t3_offset_ns = 1900;
   EtherConnStats cs;
   cs.malformed = 3;
   m.SetReflector(s, cs, 0);
@@ -169,13 +171,19 @@ TEST_CASE("metrics: the reflector's series and its t3 error summary") {
             "ringstamp_reflector_t2_source_total{interface=\"eth1\",source=\"software\"} "
             "1000\n"));
   CHECK(Has(text,
-            "ringstamp_reflector_t3_error_seconds{interface=\"eth1\",quantile=\"0.999\"} "
+            "ringstamp_reflector_t3_error_seconds{interface=\"eth1\",percentile=\"99.9\"} "
             "9e-06\n"));
-  CHECK(Has(text, "ringstamp_reflector_t3_error_seconds_sum{interface=\"eth1\"} 0.004\n"));
+  // A gauge per percentile: an OpenMetrics summary may not carry the negative p50.
+  CHECK(Has(text, "# TYPE ringstamp_reflector_t3_error_seconds gauge\n"));
+  CHECK(Has(text,
+            "ringstamp_reflector_t3_error_seconds{interface=\"eth1\",percentile=\"50\"} "
+            "-2.5e-07\n"));
+  CHECK(Has(text, "ringstamp_reflector_t3_error_samples_total{interface=\"eth1\"} 1000\n"));
+  CHECK(Has(text, "ringstamp_reflector_t3_offset_seconds{interface=\"eth1\"} 1.9e-06\n"));
   // 100 samples hold p99 but not p99.9.
   s.t3_error.count = 100;
   m.SetReflector(s, cs, 0);
   const std::string few = m.Render(MetricsFormat::kOpenMetrics);
-  CHECK(Has(few, "quantile=\"0.99\""));
-  CHECK_FALSE(Has(few, "quantile=\"0.999\""));
+  CHECK(Has(few, "percentile=\"99\""));
+  CHECK_FALSE(Has(few, "percentile=\"99.9\""));
 }
