@@ -150,10 +150,12 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 // line) and, for IPv4 that looks like UDP with a 20-byte header, the UDP
 // table's slot for (owner's route, destination address, port), read straight
 // from the frame: the route's address is the unicast slot's value, so the two
-// fetches overlap; (3) decide what each frame takes, from the route line, and
-// for a datagram parse its headers (checked in full) and probe the UDP slot,
-// prefetching the RUDPConn's route found there (UdpRoute, one line) or the
-// EtherConn object for the general path; (4) deliver, in arrival order. At
+// fetches overlap; a frame neither ARP nor IP goes to the owner's handler
+// whatever the route holds, so it is decided here and its route line has until
+// the delivery pass to arrive; (3) decide what the others take, from the route
+// line, and for a datagram parse its headers (checked in full) and probe the
+// UDP slot, prefetching the RUDPConn's route found there (UdpRoute, one line)
+// or the EtherConn object for the general path; (4) deliver, in arrival order. At
 // 100,000 endpoints the tables and the endpoints are out of cache, and one
 // frame at a time would wait for each miss in turn.
 // A frame the owner does not consume (not ARP, not IP to a conn with
@@ -204,7 +206,12 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     if (owner[i] == nullptr) continue;
     __builtin_prefetch(owner[i]);
     action[i] = kGeneral;
-    if (l2[i].ethertype != kEtherTypeIpv4 || !any_udp) continue;
+    if (l2[i].ethertype != kEtherTypeIpv4) {
+      // Neither ARP nor IP: decided without the route, whose line has until the delivery pass.
+      if (EtherRoute::EveryConnTakesAsL2(l2[i].ethertype)) action[i] = kToHandler;
+      continue;
+    }
+    if (!any_udp) continue;
     // Its destination, where ParseIpv4Udp reads it; the shaped parse checks the rest in the next
     // pass (kUdpKeyed: the shape is checked).
     const std::span<const std::byte> ip = l2[i].payload;
@@ -218,8 +225,8 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   // What the owner does with it: its handler, the UDP fast path when the datagram parses (its
   // key was read from the same bytes), else its general path.
   for (size_t i = 0; i < n; ++i) {
-    if (action[i] < kGeneral) continue;  // kGeneral or kUdpKeyed go on
-    if (owner[i]->TakesAsL2(l2[i].ethertype)) {
+    if (action[i] < kGeneral) continue;  // kGeneral or kUdpKeyed go on: ARP or IP
+    if (owner[i]->TakesArpOrIpAsL2(l2[i].ethertype)) {
       action[i] = kToHandler;
       continue;
     }

@@ -120,8 +120,16 @@ struct alignas(64) EtherRoute {
   // True when a frame of `ethertype` goes to the handler (or read queue) as it is: not ARP,
   // and not IP when the conn has addresses (EtherConn::OnFrame's default branch).
   bool TakesAsL2(uint16_t ethertype) const {
-    if (ethertype == kEtherTypeArp) return false;
-    return !handles_ip || (ethertype != kEtherTypeIpv4 && ethertype != kEtherTypeIpv6);
+    return EveryConnTakesAsL2(ethertype) || TakesArpOrIpAsL2(ethertype);
+  }
+  // True when every conn takes a frame of `ethertype` as it is (neither ARP nor IP): the
+  // worker decides such a frame without reading the route's line.
+  static bool EveryConnTakesAsL2(uint16_t ethertype) {
+    return ethertype != kEtherTypeArp && ethertype != kEtherTypeIpv4 && ethertype != kEtherTypeIpv6;
+  }
+  // TakesAsL2 for an `ethertype` that is ARP, IPv4 or IPv6 (EveryConnTakesAsL2 said no).
+  bool TakesArpOrIpAsL2(uint16_t ethertype) const {
+    return !handles_ip && ethertype != kEtherTypeArp;
   }
 };
 static_assert(sizeof(EtherRoute) == 128);
