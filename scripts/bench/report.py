@@ -209,12 +209,16 @@ class Table:
 
     def add(self, section, measure, value, value_fmt, peer="", peer_value=None, peer_fmt=None,
             ratio_value=None, target="", target_op=None, target_limit=None, on="ratio", note="",
-            text=None):
+            text=None, verdict_value=None):
+        """on="ratio": the verdict compares ratio_value with the target; on="value": value, or
+        verdict_value when the target is on something derived from it (|p50| of a signed
+        figure), so that the row's value stays the figure its text prints."""
         fmt = value_fmt
         if on == "ratio":
             v = verdict(ratio_value, target_op, target_limit) if target_op else ""
         else:
-            v = verdict(value, target_op, target_limit) if target_op else ""
+            judged = verdict_value if verdict_value is not None else value
+            v = verdict(judged, target_op, target_limit) if target_op else ""
         if target_op and v == "n/a" and not note:
             note = "figure missing"
         self.rows.append(
@@ -452,13 +456,13 @@ def build_table(fig, micro):
         note = "" if e is not None else fig.why_missing(f"lat.probe_{key}")
         if e90 is not None:
             note = f"p90 {fmt_ns_signed(e90)}; estimate = clock read + learned TX latency"
+        # The row's value is the signed p50 its text prints; the verdict is on its size.
         size = abs(e) if e is not None else None
-        text = fmt_ns_signed(e) if e is not None else None
         if targeted:
-            t.add("latency (RTT)", label, size, fmt_ns_signed, target="|p50| ≤ 1 µs",
-                  target_op="<=", target_limit=1000, on="value", note=note, text=text)
+            t.add("latency (RTT)", label, e, fmt_ns_signed, target="|p50| ≤ 1 µs",
+                  target_op="<=", target_limit=1000, on="value", note=note, verdict_value=size)
         elif e is not None:
-            t.add("latency (RTT)", label, size, fmt_ns_signed, note=note, text=text)
+            t.add("latency (RTT)", label, e, fmt_ns_signed, note=note)
     for key, label, sock in (("one_cpu", "probe network RTT p50, one CPU", "one_cpu"),
                              ("split", "probe network RTT p50, split CPUs", "split"),
                              ("busy_split", "probe --busy-poll network RTT p50, split", "split")):
