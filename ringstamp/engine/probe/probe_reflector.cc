@@ -106,7 +106,7 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
   ++counters_.t2_sources[SourceIndex(t2.source)];
 
   const bool ptp = options_.error_estimate.ptp_format;
-  const int64_t t3_estimate_ns = t3_clock_unix_ns + t3_offset_ns_;
+  const int64_t t3_estimate_ns = T3Estimate(t3_clock_unix_ns);
   const StampReflectorPacket reply =
       MakeStampReflection(sender, received_ttl, reflector_seq,
                           UtcNsToStampTimestamp(t2.ns, ptp, options_.tai_utc_offset_s),
@@ -146,7 +146,7 @@ Reflection ProbeReflector::Reflect(std::span<const std::byte> request, const Tim
 void ProbeReflector::RestampT3(const Reflection& r, std::span<std::byte> reply,
                                int64_t t3_clock_unix_ns) {
   if (r.size == 0 || reply.size() < kStampTimestampOffset + 8) return;
-  const int64_t t3_estimate_ns = t3_clock_unix_ns + t3_offset_ns_;
+  const int64_t t3_estimate_ns = T3Estimate(t3_clock_unix_ns);
   StoreBe64(reply.data() + kStampTimestampOffset,
             UtcNsToStampTimestamp(t3_estimate_ns, options_.error_estimate.ptp_format,
                                   options_.tai_utc_offset_s));

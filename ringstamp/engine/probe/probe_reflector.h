@@ -166,6 +166,8 @@ class ProbeReflector {
   // What the t3 estimate adds to the clock read: the median TX latency of the last
   // kT3LatencyWindow stamped replies, ≥ 0; 0 before the first or when not learning.
   int64_t T3Offset() const { return t3_offset_ns_; }
+  // The t3 a reply carries for a clock read of `t3_clock_unix_ns`: the read plus T3Offset().
+  int64_t T3Estimate(int64_t t3_clock_unix_ns) const { return t3_clock_unix_ns + t3_offset_ns_; }
   static constexpr uint32_t kT3LatencyWindow = 64;
 
   // The TX stamps of reply `id` (Reflection::id), whenever they come.
