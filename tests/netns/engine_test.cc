@@ -273,10 +273,7 @@ TEST_CASE("engine: a link going down is counted as a socket error (ENETDOWN) in 
   auto tb_or = Testbed::Create();
   REQUIRE_MESSAGE(tb_or.ok(), tb_or.status().ToString());
   Testbed& tb = **tb_or;
-  struct LinkUpAtEnd {
-    Testbed& tb;
-    ~LinkUpAtEnd() { tb.Run(tb.ns_b(), "ip link set " + tb.if_b() + " up"); }
-  } up_at_end{tb};
+  LinkUpAtEnd up_at_end(tb, tb.ns_b(), tb.if_b());
   for (WaitMode wm : {WaitMode::kIoUring, WaitMode::kBusyPoll}) {
     CAPTURE(static_cast<int>(wm));
     Recorder rec;

@@ -36,20 +36,13 @@ int64_t RxPackets(const Testbed& tb) {
   return r.exit_code == 0 ? std::stoll(r.output) : -1;
 }
 
-// Brings if_a back up on destruction, so a failed check leaves no link down.
-struct LinkUpAtEnd {
-  explicit LinkUpAtEnd(const Testbed& t) : tb(t) {}
-  ~LinkUpAtEnd() { tb.Run(tb.ns_a(), "ip link set " + tb.if_a() + " up"); }
-  const Testbed& tb;
-};
-
 }  // namespace
 
 TEST_CASE("tx outage: frames committed while the link is down leave once it is up again") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
   Testbed& tb = *testbed;
-  LinkUpAtEnd restore(tb);
+  LinkUpAtEnd restore(tb, tb.ns_a(), tb.if_a());
   uint8_t mac_a[6], mac_b[6];
   ParseMacInto(tb.mac_a(), mac_a);
   ParseMacInto(tb.mac_b(), mac_b);
@@ -109,7 +102,7 @@ TEST_CASE("tx outage: gen resumes after the link was down a moment, and the coun
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
   Testbed& tb = *testbed;
-  LinkUpAtEnd restore(tb);
+  LinkUpAtEnd restore(tb, tb.ns_a(), tb.if_a());
   constexpr int kFrames = 300000;
   const std::string out = absl::StrCat("/tmp/rs-genout-", tb.suffix(), ".json");
   struct RmAtEnd {
@@ -149,7 +142,7 @@ TEST_CASE("tx outage: a probe client answers again once the link is back") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;
   Testbed& tb = *testbed;
-  LinkUpAtEnd restore(tb);
+  LinkUpAtEnd restore(tb, tb.ns_a(), tb.if_a());
   const std::string srv_ip = tb.ip4_extra(10), cli_ip = tb.ip4_extra(20);
   const std::string out = absl::StrCat("/tmp/rs-probeflap-", tb.suffix());
   struct RmAtEnd {

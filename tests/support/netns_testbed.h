@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -74,6 +75,21 @@ class Testbed {
   Testbed() = default;
   std::string suffix_, ns_a_, ns_b_, if_a_, if_b_, mac_a_, mac_b_, ip4_a_, ip4_b_, ip6_a_, ip6_b_;
   std::string net_prefix4_;
+};
+
+// Sets interface `ifname` of namespace `ns` up when it goes out of scope: a test that takes a
+// link down declares one first, and the link is up again whichever check fails.
+class LinkUpAtEnd {
+ public:
+  LinkUpAtEnd(const Testbed& tb, std::string ns, std::string ifname)
+      : tb_(tb), ns_(std::move(ns)), ifname_(std::move(ifname)) {}
+  ~LinkUpAtEnd() { tb_.Run(ns_, "ip link set " + ifname_ + " up"); }
+  LinkUpAtEnd(const LinkUpAtEnd&) = delete;
+  LinkUpAtEnd& operator=(const LinkUpAtEnd&) = delete;
+
+ private:
+  const Testbed& tb_;
+  std::string ns_, ifname_;
 };
 
 // Runs a shell command on the host, bounded by timeout_s; returns exit code and output.
