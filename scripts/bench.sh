@@ -562,7 +562,21 @@ if want latency; then
 fi
 
 # ---------------------------------------------------------------------------------------
+# run_bench BOUND_S OUT CMD... — a benchmark binary under timeout(1), stdout and stderr in OUT,
+# in the background so that the exit trap can end it (BG_PIDS) and remove the namespaces it
+# makes should it die before cleaning up (BENCH_PIDS: its pid names them); waits for it and
+# returns its exit status.
 BENCH_PIDS=
+run_bench() {
+  local bound=$1 out=$2 bpid
+  shift 2
+  timeout -s INT -k 10 "$bound" "$@" >"$out" 2>&1 &
+  bpid=$!
+  BG_PIDS+=("$bpid")
+  BENCH_PIDS="$BENCH_PIDS $(bg_child "$bpid")"
+  bg_wait "$bpid"
+}
+
 if want micro; then
   section "microbenchmarks ($BUILD/bin/*_bench, --benchmark_min_time=$MICRO_MIN)"
   mkdir -p "$WORK/micro"
@@ -570,13 +584,8 @@ if want micro; then
     [ -x "$b" ] || continue
     n=$(basename "$b")
     [ "$n" = rudp_echo_bench ] && want echo && continue  # the echo section runs it
-    timeout -s INT -k 10 "$MICRO_BOUND" "$b" --benchmark_min_time="$MICRO_MIN" \
-      --benchmark_out="$WORK/micro/$n.json" --benchmark_out_format=json \
-      >"$WORK/micro/$n.txt" 2>&1 &
-    bpid=$!
-    BG_PIDS+=("$bpid")
-    BENCH_PIDS="$BENCH_PIDS $(bg_child "$bpid")"
-    bg_wait "$bpid"
+    run_bench "$MICRO_BOUND" "$WORK/micro/$n.txt" "$b" --benchmark_min_time="$MICRO_MIN" \
+      --benchmark_out="$WORK/micro/$n.json" --benchmark_out_format=json
     rc=$?
     if [ "$rc" = 0 ]; then
       echo "   $n: $(grep -c '"name"' "$WORK/micro/$n.json" 2>/dev/null || echo 0) benchmarks"
@@ -668,13 +677,8 @@ if want echo; then
   mkdir -p "$WORK/micro"
   b=$BUILD/bin/rudp_echo_bench
   if [ -x "$b" ]; then
-    RS_ECHO_SECONDS=$ECHO_DUR timeout -s INT -k 10 300 "$b" \
-      --benchmark_out="$WORK/micro/rudp_echo_bench.json" --benchmark_out_format=json \
-      >"$WORK/micro/rudp_echo_bench.txt" 2>&1 &
-    bpid=$!
-    BG_PIDS+=("$bpid")
-    BENCH_PIDS="${BENCH_PIDS:-} $(bg_child "$bpid")"
-    bg_wait "$bpid"
+    run_bench 300 "$WORK/micro/rudp_echo_bench.txt" env RS_ECHO_SECONDS="$ECHO_DUR" "$b" \
+      --benchmark_out="$WORK/micro/rudp_echo_bench.json" --benchmark_out_format=json
     rc=$?
     echo "   rudp_echo_bench: exit $rc"
     grep -E '^BM_' "$WORK/micro/rudp_echo_bench.txt" | sed 's/^/   /'
