@@ -582,9 +582,17 @@ TEST_CASE(
   qinq_c.Push(VlanTag::Make(kEtherTypeVlan, 310));
   auto conn_c =
       f.relay->NewEtherConn({.mac = mac_c, .vlans = qinq_c, .ethertypes = {0x0800, kL2Type}});
+  // conn d has an address behind one 802.1Q tag: its datagrams take the fast path, and its
+  // handler sees the tag in the datagram's meta.
+  const MacAddress mac_d = *MacAddress::Parse("02:52:53:00:00:14");
+  const std::string ip_d = f.tb->ip4_extra(18);
+  VlanStack vlan_d;
+  vlan_d.Push(VlanTag::Make(kEtherTypeVlan, 120));
+  auto conn_d = f.relay->NewEtherConn({.mac = mac_d, .vlans = vlan_d, .addresses = {ip_d + "/24"}});
   REQUIRE(conn_a.ok());
   REQUIRE(conn_b.ok());
   REQUIRE(conn_c.ok());
+  REQUIRE(conn_d.ok());
   const IpAddress peer = *IpAddress::Parse(f.tb->ip4_a());
   auto make = [](std::shared_ptr<EtherConn> c, RUDPConnOptions o) {
     auto u = RUDPConn::Create(std::move(c), std::move(o));
@@ -599,6 +607,7 @@ TEST_CASE(
                                   .local_port = 7030,
                                   .connected = UdpEndpoint{peer, 40001}});
   auto any_port = make(*conn_b, {.local_ip = *IpAddress::Parse(ip_b), .local_port = 0});
+  auto tagged = make(*conn_d, {.local_ip = *IpAddress::Parse(ip_d), .local_port = 7040});
   struct Got {
     std::string payload;
     uint16_t src_port = 0;
@@ -607,20 +616,22 @@ TEST_CASE(
     uint8_t ttl = 0, tos = 0;
     int64_t stamp = -1;
     MacAddress src_mac;
+    VlanStack vlans;
   };
   auto record = [](std::vector<Got>* into) {
     return [into](const Datagram& d, RUDPConn&) {
       into->push_back(
           {std::string(reinterpret_cast<const char*>(d.payload.data()), d.payload.size()),
            d.meta.src_port, d.meta.dst_port, d.meta.dst.ToString(), d.meta.ttl, d.meta.tos,
-           d.meta.stamps.software_ns.value_or(-1), d.meta.src_mac});
+           d.meta.stamps.software_ns.value_or(-1), d.meta.src_mac, d.meta.vlans});
     };
   };
-  std::vector<Got> got_exact, got_any_ip, got_connected, got_any_port;
+  std::vector<Got> got_exact, got_any_ip, got_connected, got_any_port, got_tagged;
   exact->SetHandler(record(&got_exact));
   any_ip->SetHandler(record(&got_any_ip));
   connected->SetHandler(record(&got_connected));
   any_port->SetHandler(record(&got_any_port));
+  tagged->SetHandler(record(&got_tagged));
   std::vector<std::string> l2_a;
   (*conn_a)->SetHandler([&](const L2Packet& p) {
     l2_a.push_back(absl::StrFormat("%04x/%d", p.ethertype, p.payload.size()));
@@ -652,8 +663,8 @@ TEST_CASE(
       {kConnMac, ip_a, 40001, 7030, Csum::kGood},          // 8: connected, its peer
   };
   constexpr size_t kUdpFrames = std::size(specs);
-  std::vector<std::array<std::byte, 128>> bytes(kUdpFrames + 3);
-  std::vector<Frame> frames(kUdpFrames + 3);
+  std::vector<std::array<std::byte, 128>> bytes(kUdpFrames + 4);
+  std::vector<Frame> frames(kUdpFrames + 4);
   for (size_t i = 0; i < kUdpFrames; ++i) {
     const Spec& s = specs[i];
     const UdpFrameSpec spec{.dst_mac = s.mac,
@@ -691,10 +702,20 @@ TEST_CASE(
   const size_t c_len = BuildUdpFrame(bytes[kUdpFrames + 1], to_c, 4);
   REQUIRE(c_len > 0);
   BuildEthernet(bytes[kUdpFrames + 2], mac_c, peer_mac, qinq_c, kL2Type);
+  // 12: IPv4 UDP in conn d's tag to its exact binding.
+  const UdpFrameSpec to_d{.dst_mac = mac_d,
+                          .src_mac = peer_mac,
+                          .vlans = vlan_d,
+                          .src = peer,
+                          .dst = *IpAddress::Parse(ip_d),
+                          .src_port = 40000,
+                          .dst_port = 7040};
+  const size_t d_len = BuildUdpFrame(bytes[kUdpFrames + 3], to_d, 4);
+  REQUIRE(d_len > 0);
   for (size_t i = kUdpFrames + 1; i < frames.size(); ++i) {
     frames[i].data = bytes[i].data();
     frames[i].snap_len = frames[i].wire_len =
-        static_cast<uint32_t>(i == kUdpFrames + 1 ? c_len : 64);
+        static_cast<uint32_t>(i == kUdpFrames + 1 ? c_len : (i == kUdpFrames + 3 ? d_len : 64));
     frames[i].status = TP_STATUS_USER;
     frames[i].stamps.software_ns = static_cast<int64_t>(100 + i);
   }
@@ -743,15 +764,21 @@ TEST_CASE(
     CHECK((*conn_c)->Stats().to_handler == 2 * k);
     CHECK((*conn_c)->Stats().malformed == 0);
     CHECK((*conn_c)->Stats().not_ours == 0);  // not taken through IP handling
+    // Conn d's datagram carries the tag it came in, its stamp and its sender's MAC.
+    REQUIRE(got_tagged.size() == k);
+    CHECK(got_tagged[round].vlans == vlan_d);
+    CHECK(got_tagged[round].dst_port == 7040);
+    CHECK(got_tagged[round].stamp == 112);
+    CHECK(got_tagged[round].src_mac == peer_mac);
     CHECK(exact->Stats().received == 2 * k);
     CHECK(connected->Stats().received == k);
     CHECK(connected->Stats().filtered == k);
-    CHECK(rw.counters().delivered.Get() == 12 * k);
+    CHECK(rw.counters().delivered.Get() == 13 * k);
     CHECK(rw.counters().no_owner.Get() == 0);
   };
   rw.OnFrames(w, frames);
   check_round(0);
   for (const Frame& fr : frames) rw.OnFrame(w, fr);
   check_round(1);
-  for (const auto& u : {exact, any_ip, connected, any_port}) u->Close();
+  for (const auto& u : {exact, any_ip, connected, any_port, tagged}) u->Close();
 }

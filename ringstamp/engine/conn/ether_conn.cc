@@ -509,9 +509,9 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
   const ChecksumCheck check = ChecksumCheckFor(frame);
   // The common case in one pass: a UDP datagram for one of our addresses. Everything else
   // (and anything malformed, to be counted with its reason) takes the general parse below.
-  IpUdpView udp4;
-  if (ParseIpv4Udp(l2.payload, check, &udp4) && HasAddress(udp4.dst)) {
-    DispatchUdp(w, l2, frame, udp4);
+  Datagram d;
+  if (ParseIpv4Udp(l2.payload, check, UdpFieldsOf(d)) && HasAddress(d.meta.dst)) {
+    DispatchUdp(w, l2, frame, d);
     return;
   }
   auto ip = ParseIpv4(l2.payload);
@@ -536,9 +536,14 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    DispatchUdp(
-        w, l2, frame,
-        IpUdpView{ip->src, ip->dst, ip->ttl, ip->tos, udp->src_port, udp->dst_port, udp->payload});
+    d = Datagram{udp->payload,
+                 {.src = ip->src,
+                  .src_port = udp->src_port,
+                  .dst = ip->dst,
+                  .dst_port = udp->dst_port,
+                  .ttl = ip->ttl,
+                  .tos = ip->tos}};
+    DispatchUdp(w, l2, frame, d);
     return;
   }
   if (ip->protocol == kIpProtoIcmp && mine &&
@@ -595,9 +600,14 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    DispatchUdp(w, l2, frame,
-                IpUdpView{ip->src, ip->dst, ip->hop_limit, ip->traffic_class, udp->src_port,
-                          udp->dst_port, udp->payload});
+    Datagram d{udp->payload,
+               {.src = ip->src,
+                .src_port = udp->src_port,
+                .dst = ip->dst,
+                .dst_port = udp->dst_port,
+                .ttl = ip->hop_limit,
+                .tos = ip->traffic_class}};
+    DispatchUdp(w, l2, frame, d);
     return;
   }
   if (ip->upper_protocol != kIpProtoIcmpv6) {
@@ -691,22 +701,23 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
   ToUser(w, l2, frame);
 }
 
-void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame,
-                            const IpUdpView& udp) {
+void EtherConn::DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, Datagram& d) {
   const auto& table = w.tables().udp;
   // The most specific binding: address and port, the port on every address, every port of
   // the address, every port of every address.
   const EtherRoute* const me = &Rx(w);
-  UdpRoute* to = table.Find(UdpKey{me, udp.dst, udp.dst_port});
-  if (to == nullptr) to = table.Find(UdpKey{me, IpAddress(), udp.dst_port});
-  if (to == nullptr) to = table.Find(UdpKey{me, udp.dst, 0});
+  const IpAddress& dst = d.meta.dst;
+  const uint16_t port = d.meta.dst_port;
+  UdpRoute* to = table.Find(UdpKey{me, dst, port});
+  if (to == nullptr) to = table.Find(UdpKey{me, IpAddress(), port});
+  if (to == nullptr) to = table.Find(UdpKey{me, dst, 0});
   if (to == nullptr) to = table.Find(UdpKey{me, IpAddress(), 0});
   if (to == nullptr) {
     Rx(w).udp_no_port.Add();
     ToUser(w, l2, frame);
     return;
   }
-  w.DeliverUdp(to, l2, frame, udp);
+  w.DeliverUdp(to, l2, frame, d);
 }
 
 bool EtherConn::DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,

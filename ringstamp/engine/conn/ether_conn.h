@@ -266,9 +266,10 @@ class EtherConn : public TxStampReceiver, public std::enable_shared_from_this<Et
   bool DeliverEchoReply(RelayWorker& w, const Frame& frame, const IpAddress& src,
                         const IpAddress& dst, uint8_t ttl, uint16_t id, uint16_t seq,
                         std::span<const std::byte> data);
-  // `udp` (parsed from `frame`, to one of this conn's addresses or a group) to the RUDPConn
-  // bound most specifically to its address and port, else to the L2 handler.
-  void DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, const IpUdpView& udp);
+  // `d` (parsed from `frame`, to one of this conn's addresses or a group: its payload and IP/UDP
+  // fields filled) to the RUDPConn bound most specifically to its address and port, else to
+  // the L2 handler.
+  void DispatchUdp(RelayWorker& w, const L2View& l2, const Frame& frame, Datagram& d);
   absl::Status SendMembershipReport(const IpAddress& group, bool join);
   void SendArpRequest(const IpAddress& target);
   void SendNeighborSolicitation(const IpAddress& target);

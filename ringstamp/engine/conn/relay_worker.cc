@@ -171,7 +171,7 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   const size_t n = std::min(frames.size(), kFrameBatch);
   std::array<L2View, kFrameBatch>& l2 = batch_l2_;
-  std::array<IpUdpView, kFrameBatch>& udp = batch_udp_;
+  std::array<Datagram, kFrameBatch>& dg = batch_datagram_;
   std::array<UdpKey, kFrameBatch>& udp_key = batch_udp_key_;
   // What the delivery pass does with each frame, decided by the passes before it.
   enum Action : uint8_t {
@@ -179,7 +179,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     kNoOwner,    // no unicast owner: broadcast, multicast, the default endpoint
     kToHandler,  // to the owner's handler as it is (EtherRoute::TakesAsL2)
     kUdpRoute,   // IPv4 UDP to an exact binding: to[i]
-    kUdpParsed,  // IPv4 UDP parsed into udp[i], no exact binding
+    kUdpParsed,  // IPv4 UDP parsed into dg[i], no exact binding
     kGeneral,    // the owner's general path (EtherConn::OnFrame); from here on: not decided
     kUdpKeyed,   // (between the passes) its UDP key is in udp_key[i], its slot prefetched
   };
@@ -231,7 +231,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
       continue;
     }
     if (action[i] != kUdpKeyed ||
-        !ParseIpv4UdpShaped(l2[i].payload, ChecksumCheckFor(frames[i]), &udp[i])) {
+        !ParseIpv4UdpShaped(l2[i].payload, ChecksumCheckFor(frames[i]), UdpFieldsOf(dg[i]))) {
       action[i] = kGeneral;
       __builtin_prefetch(owner[i]->conn);  // the general path reads the EtherConn
       continue;
@@ -262,14 +262,14 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
         break;
       case kUdpRoute:
         owner[i]->received.Add();
-        DeliverUdp(to[i], l2[i], frames[i], udp[i]);
+        DeliverUdp(to[i], l2[i], frames[i], dg[i]);
         break;
       case kUdpParsed:
         // Parsed already, no exact binding: the owner's binding lookup (wildcards, then the
         // L2 handler) for one of its addresses, without parsing and verifying it again.
-        if (owner[i]->conn->HasAddress(udp[i].dst)) {
+        if (owner[i]->conn->HasAddress(dg[i].meta.dst)) {
           owner[i]->received.Add();
-          owner[i]->conn->DispatchUdp(*this, l2[i], frames[i], udp[i]);
+          owner[i]->conn->DispatchUdp(*this, l2[i], frames[i], dg[i]);
         } else {
           owner[i]->conn->OnFrame(*this, l2[i], frames[i]);
         }
@@ -288,21 +288,12 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   if (frames.size() > n) OnFrames(*worker(), frames.subspan(n));
 }
 
-void RelayWorker::DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame,
-                             const IpUdpView& udp) {
-  // Built in one go: a default-constructed Datagram filled in field by field is written twice.
-  const Datagram d{udp.payload,
-                   {.src = udp.src,
-                    .src_port = udp.src_port,
-                    .dst = udp.dst,
-                    .dst_port = udp.dst_port,
-                    .ttl = udp.ttl,
-                    .tos = udp.tos,
-                    .ifindex = ifindex_,
-                    .src_mac = l2.src,
-                    .vlans = l2.vlans,
-                    .stamps = frame.stamps,
-                    .worker = index_}};
+void RelayWorker::DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame, Datagram& d) {
+  d.meta.ifindex = ifindex_;
+  d.meta.src_mac = l2.src;
+  d.meta.vlans = l2.vlans;
+  d.meta.stamps = frame.stamps;
+  d.meta.worker = index_;
   to->conn->Deliver(*this, *to, d);
 }
 

@@ -134,6 +134,12 @@ struct alignas(64) EtherRoute {
 };
 static_assert(sizeof(EtherRoute) == 128);
 
+// Where ParseIpv4Udp writes into a Datagram: its payload and the IP/UDP fields of its meta.
+inline Ipv4UdpFieldRefs UdpFieldsOf(Datagram& d) {
+  return {d.meta.src,      d.meta.dst,      d.meta.ttl, d.meta.tos,
+          d.meta.src_port, d.meta.dst_port, d.payload};
+}
+
 // True when the routes at [first, first + count) can be named by a UdpKey (below 2^48).
 inline bool UdpKeyCanName(const EtherRoute* first, size_t count) {
   return ((reinterpret_cast<uintptr_t>(first) + count * sizeof(EtherRoute)) >> 48) == 0;
@@ -181,9 +187,10 @@ class RelayWorker : public FrameHandler {
   void QueueForBatchHandler(RUDPConn* conn, const Datagram& d);
   void WakeReadersLater(RUDPConn* conn);
 
-  // Worker thread: the datagram `udp` of `frame` to the RUDPConn route `to` (found by the UDP
-  // fast path or by EtherConn::DispatchUdp).
-  void DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame, const IpUdpView& udp);
+  // Worker thread: the datagram `d` of `frame` to the RUDPConn route `to` (found by the UDP
+  // fast path or by EtherConn::DispatchUdp). `d`'s payload and IP/UDP fields are filled; this
+  // fills the rest of its meta from `l2` and `frame`.
+  void DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame, Datagram& d);
 
   // Any thread: queue a frame for this worker's TX ring. False: queue full.
   bool Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
@@ -271,8 +278,9 @@ class RelayWorker : public FrameHandler {
   // OnFrames' parsed headers: a member so that a batch does not construct (zero)
   // 32 views; ParseL2 writes every field it is read for.
   std::array<L2View, kFrameBatch> batch_l2_;
-  // The UDP fast path's parsed IPv4/UDP headers (written before they are read, as batch_l2_).
-  std::array<IpUdpView, kFrameBatch> batch_udp_;
+  // The UDP fast path's datagrams, parsed in place (written before they are read, as
+  // batch_l2_): the parse writes the IP/UDP fields, DeliverUdp the rest of the meta.
+  std::array<Datagram, kFrameBatch> batch_datagram_;
   std::array<UdpKey, kFrameBatch> batch_udp_key_;
   // Datagrams held for batch handlers and conns whose readers to wake, over one batch. Full
   // (a multicast frame delivered to many conns) hands over early: the frames are still valid.

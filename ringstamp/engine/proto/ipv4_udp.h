@@ -60,11 +60,29 @@ inline bool HasIpv4UdpShape(std::span<const std::byte> packet) {
   return Load8(p) == 0x45 && Load8(p + 9) == kIpProtoUdp;  // version 4, IHL 5, UDP
 }
 
+// Where ParseIpv4UdpShaped writes a datagram's fields: an IpUdpView's (FieldsOf), or another
+// type's that has them under other names (the relay writes straight into the Datagram it hands
+// to a handler, so that the fields are not copied from a view into it).
+struct Ipv4UdpFieldRefs {
+  IpAddress& src;
+  IpAddress& dst;
+  uint8_t& ttl;
+  uint8_t& tos;
+  uint16_t& src_port;
+  uint16_t& dst_port;
+  std::span<const std::byte>& payload;
+};
+
+inline Ipv4UdpFieldRefs FieldsOf(IpUdpView& v) {
+  return {v.src, v.dst, v.ttl, v.tos, v.src_port, v.dst_port, v.payload};
+}
+
 // ParseIpv4Udp for a `packet` that HasIpv4UdpShape already accepted (the relay checks the
 // shape a pass before it parses): the rest of the checks and the fields. Calling it on a
-// packet of another shape is a bug (it reads 28 bytes).
+// packet of another shape is a bug (it reads 28 bytes). When it returns false, some of the
+// fields may have been written.
 inline bool ParseIpv4UdpShaped(std::span<const std::byte> packet, ChecksumCheck check,
-                               IpUdpView* out) {
+                               const Ipv4UdpFieldRefs& out) {
   constexpr size_t kHeader = kIpv4MinHeaderSize;
   const std::byte* p = packet.data();
   const uint16_t total_length = LoadBe16(p + 2);
@@ -74,26 +92,30 @@ inline bool ParseIpv4UdpShaped(std::span<const std::byte> packet, ChecksumCheck 
   const std::byte* u = p + kHeader;
   const uint16_t udp_length = LoadBe16(u + 4);
   if (udp_length < kUdpHeaderSize || udp_length > total_length - kHeader) return false;
-  out->src = IpAddress::Load4(p + 12);
-  out->dst = IpAddress::Load4(p + kIpv4UdpDstOffset);
+  out.src = IpAddress::Load4(p + 12);
+  out.dst = IpAddress::Load4(p + kIpv4UdpDstOffset);
   if (check == ChecksumCheck::kVerify && LoadBe16(u + 6) != 0 &&
-      UpperLayerChecksum(out->src, out->dst, kIpProtoUdp,
+      UpperLayerChecksum(out.src, out.dst, kIpProtoUdp,
                          std::span<const std::byte>(u, udp_length)) != 0) {
     return false;
   }
-  out->tos = Load8(p + 1);
-  out->ttl = Load8(p + 8);
-  out->src_port = LoadBe16(u);
-  out->dst_port = LoadBe16(p + kIpv4UdpDstPortOffset);
-  out->payload = std::span<const std::byte>(u + kUdpHeaderSize, udp_length - kUdpHeaderSize);
+  out.tos = Load8(p + 1);
+  out.ttl = Load8(p + 8);
+  out.src_port = LoadBe16(u);
+  out.dst_port = LoadBe16(p + kIpv4UdpDstPortOffset);
+  out.payload = std::span<const std::byte>(u + kUdpHeaderSize, udp_length - kUdpHeaderSize);
   return true;
 }
 
 // True when `packet` (the Ethernet payload) is a well-formed IPv4 UDP datagram with a 20-byte
-// header that is not a fragment; *out is then filled. False: take the general parse. Inline:
-// the relay calls it once per received datagram.
-inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out) {
+// header that is not a fragment; `out`'s fields are then written. False: take the general
+// parse. Inline: the relay calls it once per received datagram.
+inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check,
+                         const Ipv4UdpFieldRefs& out) {
   return HasIpv4UdpShape(packet) && ParseIpv4UdpShaped(packet, check, out);
+}
+inline bool ParseIpv4Udp(std::span<const std::byte> packet, ChecksumCheck check, IpUdpView* out) {
+  return ParseIpv4Udp(packet, check, FieldsOf(*out));
 }
 
 }  // namespace ringstamp
