@@ -158,6 +158,11 @@ TEST_CASE(
   CHECK(got->src.ip.ToString() == f.tb->ip4_a());
   CHECK(got->meta.ttl == 64);
   CHECK(got->meta.stamps.software_ns.has_value());
+  // Where it came in: the relay's one worker, on the interface that worker receives on.
+  CHECK(got->meta.worker == 0);
+  const int ifindex = PacketRelayTestAccess::Worker(*f.relay, 0).ifindex();
+  CHECK(ifindex > 0);
+  CHECK(got->meta.ifindex == ifindex);
   CHECK(got->meta.stamps.userspace_ns.has_value());
 }
 
