@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tests/support/child_process.h"
+#include "tests/support/netns_crash_cleanup.h"
 #include "tests/support/netns_testbed.h"
 
 using namespace ringstamp::testing;
@@ -30,13 +31,14 @@ namespace {
 const std::string kBin = RINGSTAMP_BIN;
 
 // Three namespaces: client (A) and reflector (B), each joined by a veth pair to a bridge
-// in the middle (M). Removed on destruction.
+// in the middle (M). Removed on destruction, or on a fatal signal before (netns_crash_cleanup.h).
 class BridgeBed {
  public:
   BridgeBed() : suffix_(UniqueSuffix()) {
     a_ = "rsa" + suffix_;
     b_ = "rsb" + suffix_;
     m_ = "rs-br" + suffix_;
+    for (const std::string* ns : {&a_, &b_, &m_}) RegisterNetns(*ns);
     const std::string script = absl::StrCat(
         "set -e; ip netns add ", a_, "; ip netns add ", b_, "; ip netns add ", m_, "; for n in ",
         a_, " ", b_, " ", m_, "; do ip -n $n link set lo up; done", "; ip -n ", a_,
@@ -51,8 +53,7 @@ class BridgeBed {
     setup_output_ = r.output;
   }
   ~BridgeBed() {
-    RunHost(absl::StrCat("ip netns del ", a_, " 2>/dev/null; ip netns del ", b_,
-                         " 2>/dev/null; ip netns del ", m_, " 2>/dev/null"));
+    for (const std::string* ns : {&a_, &b_, &m_}) DeleteNetns(*ns);
   }
   BridgeBed(const BridgeBed&) = delete;
   BridgeBed& operator=(const BridgeBed&) = delete;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/netns_crash_cleanup.h"
 
 namespace ringstamp::testing {
 
@@ -17,11 +18,12 @@ std::unique_ptr<Testbed> TestbedOrSkip(TestbedOptions options) {
 }
 
 BareNetns::BareNetns(const std::string& prefix) : name_(prefix + UniqueSuffix()) {
+  RegisterNetns(name_);
   REQUIRE(RunHost("ip netns add " + name_ + " && ip -n " + name_ + " link set lo up").exit_code ==
           0);
 }
 
-BareNetns::~BareNetns() { RunHost("ip netns del " + name_ + " 2>/dev/null"); }
+BareNetns::~BareNetns() { DeleteNetns(name_); }
 
 Testbed::RunResult BareNetns::Run(const std::string& cmd, int timeout_s) const {
   return RunHost(absl::StrCat("ip netns exec ", name_, " sh -c ", ShellQuote(cmd)), timeout_s);

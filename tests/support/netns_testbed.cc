@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tests/support/netns_crash_cleanup.h"
 
 namespace ringstamp::testing {
 std::string ShellQuote(const std::string& s) {
@@ -76,6 +77,9 @@ absl::StatusOr<std::unique_ptr<Testbed>> Testbed::Create(TestbedOptions options)
   tb->ip6_b_ = "fd00:77::2";
   tb->mac_a_ = "02:52:53:00:00:01";
   tb->mac_b_ = "02:52:53:00:00:02";
+  // Deleted by the destructor, or on a fatal signal before it runs (netns_crash_cleanup.h).
+  RegisterNetns(tb->ns_a_);
+  RegisterNetns(tb->ns_b_);
 
   std::string queues = options.rx_queues > 1 ? absl::StrFormat(" numtxqueues %d numrxqueues %d",
                                                                options.rx_queues, options.rx_queues)
@@ -130,9 +134,8 @@ absl::StatusOr<std::unique_ptr<Testbed>> Testbed::Create(TestbedOptions options)
 
 Testbed::~Testbed() {
   if (ns_a_.empty()) return;
-  RunHost(absl::StrCat("ip netns del ", ns_a_, " 2>/dev/null; ip netns del ", ns_b_,
-                       " 2>/dev/null; true"),
-          15);
+  DeleteNetns(ns_a_);
+  DeleteNetns(ns_b_);
 }
 
 std::string Testbed::ip4_extra(int n) const { return absl::StrCat(net_prefix4_, ".", 100 + n); }

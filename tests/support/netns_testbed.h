@@ -9,7 +9,9 @@
 //   (*tb)->Run((*tb)->ns_b(), "ping -c1 10.77.0.1");
 //
 // The destructor deletes both namespaces (the veth pair goes with them), also
-// when a test fails: keep the Testbed in a unique_ptr on the test's stack.
+// when a test fails: keep the Testbed in a unique_ptr on the test's stack. A process that
+// dies of a signal first (an abort, a crash, SIGTERM) deletes them on its way out
+// (netns_crash_cleanup.h).
 // Addresses: ns_a 10.x.y.1/24 + fd00::1/64 on if_a, ns_b 10.x.y.2/24 + fd00::2/64
 // on if_b, where x.y come from the suffix; MACs are fixed per side.
 // Not thread-safe; NetnsScope affects only the calling thread.
