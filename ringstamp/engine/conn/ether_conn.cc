@@ -33,6 +33,19 @@ constexpr size_t kMaxFrame = 9216;
 
 size_t L2HeaderSize(const VlanStack& v) { return kEthernetHeaderSize + kVlanTagSize * v.size(); }
 
+// A datagram the general parse (IPv4 or IPv6, then UDP) found: its payload and IP/UDP fields,
+// for EtherConn::DispatchUdp (RelayWorker::DeliverUdp fills the rest of its meta).
+Datagram ParsedDatagram(const UdpView& udp, const IpAddress& src, const IpAddress& dst, uint8_t ttl,
+                        uint8_t tos) {
+  return {udp.payload,
+          {.src = src,
+           .src_port = udp.src_port,
+           .dst = dst,
+           .dst_port = udp.dst_port,
+           .ttl = ttl,
+           .tos = tos}};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- addresses
@@ -536,13 +549,7 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    d = Datagram{udp->payload,
-                 {.src = ip->src,
-                  .src_port = udp->src_port,
-                  .dst = ip->dst,
-                  .dst_port = udp->dst_port,
-                  .ttl = ip->ttl,
-                  .tos = ip->tos}};
+    d = ParsedDatagram(*udp, ip->src, ip->dst, ip->ttl, ip->tos);
     DispatchUdp(w, l2, frame, d);
     return;
   }
@@ -600,13 +607,7 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    Datagram d{udp->payload,
-               {.src = ip->src,
-                .src_port = udp->src_port,
-                .dst = ip->dst,
-                .dst_port = udp->dst_port,
-                .ttl = ip->hop_limit,
-                .tos = ip->traffic_class}};
+    Datagram d = ParsedDatagram(*udp, ip->src, ip->dst, ip->hop_limit, ip->traffic_class);
     DispatchUdp(w, l2, frame, d);
     return;
   }
