@@ -17,10 +17,13 @@ constexpr size_t kPathMax = 96;
 constexpr char kRunDir[] = "/run/netns/";
 constexpr int kSignals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTERM, SIGINT, SIGHUP};
 
-// A registered namespace's path; `live` is set after the path is written and cleared before
-// the slot is reused, so the signal handler reads only whole paths.
+// A registered namespace's path and the process that made it (a child forked without exec
+// inherits the table, and must not delete its parent's namespaces when it dies); `live` is set
+// after both are written and cleared before the slot is reused, so the signal handler reads
+// only whole entries.
 struct Slot {
   std::atomic<bool> live{false};
+  pid_t pid = 0;
   char path[kPathMax] = {};
 };
 std::array<Slot, kMaxNames> g_slots;
@@ -34,8 +37,9 @@ void RemovePath(const char* path) {
 }
 
 void OnFatalSignal(int sig) {
+  const pid_t self = getpid();
   for (Slot& s : g_slots) {
-    if (s.live.load(std::memory_order_acquire)) RemovePath(s.path);
+    if (s.live.load(std::memory_order_acquire) && s.pid == self) RemovePath(s.path);
   }
   // On to whoever handled it before (doctest reports the crash, then re-raises), or the default.
   sigaction(sig, &g_previous[sig], nullptr);
@@ -72,6 +76,7 @@ void RegisterNetns(const std::string& name) {
   for (Slot& s : g_slots) {
     if (s.live.load(std::memory_order_relaxed)) continue;
     if (!PathOf(name, s.path)) return;
+    s.pid = getpid();
     s.live.store(true, std::memory_order_release);
     return;
   }

@@ -8,8 +8,9 @@
 // A test that fails by a signal never runs its destructors: a failed check on a worker thread
 // ends in std::terminate (SIGABRT), a crash in SIGSEGV/SIGBUS/SIGILL/SIGFPE, ctest or a user
 // stops a run with SIGTERM/SIGINT/SIGHUP. On any of these the process deletes every namespace
-// still registered, then lets the signal go on to the handler that was there before (doctest's
-// report, or the default). Not SIGKILL: nothing runs then.
+// it registered itself and has not deleted (not those of a parent it was forked from), then
+// lets the signal go on to the handler that was there before (doctest's report, or the
+// default). Not SIGKILL: nothing runs then.
 // Deleting is what `ip netns del` does: unmount /run/netns/<name> (detached) and unlink it; the
 // namespace, and the veth ends in it, go when nothing holds it any more.
 // Any thread. Registration takes a lock; the signal handler takes none (async-signal-safe: a
