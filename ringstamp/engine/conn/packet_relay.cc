@@ -137,6 +137,33 @@ absl::Status PacketRelay::Apply(const std::function<void(RelayWorker&)>& fn,
       absl::StrJoin(late, ","), static_cast<int>(timeout->count())));
 }
 
+absl::StatusOr<PacketRelay::TimerId> PacketRelay::AddTimer(
+    int worker, std::function<int64_t(int64_t now_mono_ns)> fn) {
+  if (worker < 0 || worker >= worker_count()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("no relay worker %d: this relay has %d (0..%d)", worker, worker_count(),
+                        worker_count() - 1));
+  }
+  if (!fn) return absl::InvalidArgumentError("AddTimer: empty function");
+  const TimerId id{worker, next_timer_id_.fetch_add(1, std::memory_order_relaxed)};
+  workers_[static_cast<size_t>(worker)]->Post(
+      [id, fn = std::move(fn)](RelayWorker& w) mutable { w.AddTimer(id.id, std::move(fn)); });
+  return id;
+}
+
+void PacketRelay::CancelTimer(TimerId id) {
+  if (id.worker < 0 || id.worker >= worker_count()) return;
+  RelayWorker& w = *workers_[static_cast<size_t>(id.worker)];
+  if (CurrentWorker() == &w) {
+    w.RemoveTimer(id.id);  // its own thread: between batches or inside a timer
+    return;
+  }
+  const uint64_t ticket = w.Post([id](RelayWorker& rw) { rw.RemoveTimer(id.id); });
+  while (!w.WaitApplied(ticket, kApplyTimeout)) {
+    control_waits_over_timeout_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 RelayWorker* PacketRelay::CurrentWorker() const {
   RelayWorker* w = CurrentRelayWorker();
   return (w != nullptr && &w->relay() == this) ? w : nullptr;

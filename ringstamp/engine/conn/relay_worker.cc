@@ -393,6 +393,7 @@ PollResult RelayWorker::OnPoll(Worker&) {
     r.busy = true;
   }
   const int64_t now = MonotonicNs();
+  if (next_timer_ns_ >= 0 && now >= next_timer_ns_) RunTimers(now);
   if (now >= next_expire_ns_) {
     next_expire_ns_ = now + kTickNs;
     if (tracker_) DrainStamps();
@@ -401,6 +402,7 @@ PollResult RelayWorker::OnPoll(Worker&) {
     }
   }
   r.wake_at_ns = next_expire_ns_;
+  if (next_timer_ns_ >= 0 && next_timer_ns_ < r.wake_at_ns) r.wake_at_ns = next_timer_ns_;
   if (tracker_) {
     // A TX stamp that will not come (a NIC that drops hardware stamps) is reported,
     // with what did come, when its own timeout passes, not at the next tick.
@@ -413,6 +415,55 @@ PollResult RelayWorker::OnPoll(Worker&) {
     }
   }
   return r;
+}
+
+void RelayWorker::PushTimer(int64_t due_ns, uint64_t id) {
+  timer_heap_.push_back({due_ns, id});
+  std::push_heap(timer_heap_.begin(), timer_heap_.end(), DueLater);
+  next_timer_ns_ = timer_heap_.front().due_ns;
+}
+
+void RelayWorker::AddTimer(uint64_t id, std::function<int64_t(int64_t)> fn) {
+  timer_fns_[id] = std::move(fn);
+  PushTimer(0, id);  // at once
+}
+
+void RelayWorker::RemoveTimer(uint64_t id) {
+  // Its heap entry stays until it comes up; inside its own run the function is out of the map
+  // and is not put back.
+  timer_fns_.erase(id);
+  if (timer_fns_.empty()) {
+    timer_heap_.clear();
+    next_timer_ns_ = -1;
+  }
+}
+
+void RelayWorker::RunTimers(int64_t now) {
+  // The ones due now, taken off first: a timer that asks for a time already past runs again
+  // at the next poll, not in this loop.
+  timers_due_.clear();
+  while (!timer_heap_.empty() && timer_heap_.front().due_ns <= now) {
+    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), DueLater);
+    timers_due_.push_back(timer_heap_.back());
+    timer_heap_.pop_back();
+  }
+  for (const TimerDue& d : timers_due_) {
+    auto it = timer_fns_.find(d.id);
+    if (it == timer_fns_.end()) continue;  // cancelled
+    // Moved out while it runs: it may add timers (the map may grow) or cancel itself.
+    std::function<int64_t(int64_t)> fn = std::move(it->second);
+    const int64_t next = fn(now);
+    it = timer_fns_.find(d.id);
+    if (it == timer_fns_.end()) continue;  // cancelled from inside
+    if (next <= 0) {
+      timer_fns_.erase(it);
+      continue;
+    }
+    it->second = std::move(fn);
+    timer_heap_.push_back({next, d.id});
+    std::push_heap(timer_heap_.begin(), timer_heap_.end(), DueLater);
+  }
+  next_timer_ns_ = timer_heap_.empty() ? -1 : timer_heap_.front().due_ns;
 }
 
 void RelayWorker::OnErrorQueue(Worker&) {

@@ -192,6 +192,12 @@ class RelayWorker : public FrameHandler {
   // fills the rest of its meta from `l2` and `frame`.
   void DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame, Datagram& d);
 
+  // Worker thread (PacketRelay::AddTimer / CancelTimer post them here): a timer `fn` that runs
+  // in this worker's poll when due, the first time at once; it returns the monotonic time to
+  // run next, 0 to end. RemoveTimer from inside a timer's own run ends it when that run returns.
+  void AddTimer(uint64_t id, std::function<int64_t(int64_t now_mono_ns)> fn);
+  void RemoveTimer(uint64_t id);
+
   // Any thread: queue a frame for this worker's TX ring. False: queue full.
   bool Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
 
@@ -225,6 +231,9 @@ class RelayWorker : public FrameHandler {
   // Everything after the unicast probe: the owner found there, else broadcast,
   // multicast, the default endpoint, or counted as having none.
   void Dispatch(const L2View& l2, const Frame& frame, EtherRoute* unicast_owner);
+  // The timers due at `now` (OnPoll), then next_timer_ns_ from what they asked for.
+  void RunTimers(int64_t now);
+  void PushTimer(int64_t due_ns, uint64_t id);
   // The end of a batch, while its frames are still valid: every held datagram to its conn's
   // batch handler (one call per conn, in arrival order), then one wake per conn with a reader.
   void FinishBatch();
@@ -263,6 +272,20 @@ class RelayWorker : public FrameHandler {
   std::vector<std::byte> txq_data_;
   uint32_t txq_head_ = 0, txq_count_ = 0, txq_capacity_ = 0;
   std::atomic<bool> txq_nonempty_{false};
+
+  // Timers (PacketRelay::AddTimer), worker thread only: the functions by id, and a min-heap of
+  // (due time, id) — an id no longer in the map (cancelled) is dropped when it comes up. A
+  // fleet of probe clients puts up to a thousand here; OnPoll compares one time otherwise.
+  struct TimerDue {
+    int64_t due_ns;
+    uint64_t id;
+  };
+  // std::push_heap / pop_heap order: the earliest due time on top.
+  static bool DueLater(const TimerDue& a, const TimerDue& b) { return a.due_ns > b.due_ns; }
+  absl::flat_hash_map<uint64_t, std::function<int64_t(int64_t)>> timer_fns_;
+  std::vector<TimerDue> timer_heap_;
+  std::vector<TimerDue> timers_due_;  // RunTimers' scratch
+  int64_t next_timer_ns_ = -1;        // the heap's earliest due time; -1: empty
 
   // TX stamps.
   std::optional<TxStampTracker> tracker_;

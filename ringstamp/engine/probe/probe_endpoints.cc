@@ -137,7 +137,7 @@ absl::Status ProbeClient::Run(const std::function<void(const ProbeResult&)>& on_
     if (!mac.ok()) return mac.status();
   }
   return RunProbeLoop(
-      mu_, cv_, pending_, sender_, std::span(buf),
+      udp_->ether().relay(), mu_, cv_, pending_, sender_, std::span(buf),
       [&](const BuiltProbe& probe) {
         return udp_->Write(std::span(buf.data(), probe.size),
                            {.want_stamp = true, .tag = probe.seq});

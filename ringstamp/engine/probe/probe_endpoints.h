@@ -15,9 +15,10 @@
 //
 // The reflector answers on the worker thread that received the request (reply
 // built and sent there, through the MAC the request came from), and records
-// its real TX stamp when the relay delivers it. The client's Run() sends on the
-// calling thread at the configured interval; replies and TX stamps are fed to
-// the ProbeSender on the worker thread; results are handed to the caller's
+// its real TX stamp when the relay delivers it. The client's probes are built
+// and sent at the configured interval on relay worker 0's thread (a relay timer:
+// straight into its TX ring, no hand-over between threads); replies and TX stamps
+// are fed to the ProbeSender on the worker thread; results are handed to the caller's
 // callback on the calling thread. Hardware TX stamps are put on the system
 // clock with the PHC offset given.
 // Threads: Create/Run/Summary from one controlling thread; the rest runs on

@@ -87,7 +87,7 @@ absl::Status IcmpProbeClient::Run(const std::function<void(const ProbeResult&)>&
     if (!mac.ok()) return mac.status();
   }
   return RunProbeLoop(
-      mu_, cv_, pending_, sender_, std::span(buf),
+      conn_->relay(), mu_, cv_, pending_, sender_, std::span(buf),
       [&](const BuiltEcho& probe) {
         return conn_->SendEchoRequest({.dst = options_.target,
                                        .src = local_,

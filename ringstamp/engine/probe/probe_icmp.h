@@ -22,8 +22,10 @@
 // relay for each request's TX stamp (RelayOptions::tx_stamps must be on for
 // t1 to be better than the userspace estimate). Hardware TX stamps are put on
 // the system clock with the PHC offset given.
-// Threads: Create/Run/Summary from one controlling thread; replies and TX
-// stamps are fed to the IcmpEchoSender on the relay worker under a mutex
+// Threads: Create/Run/Summary from one controlling thread; requests are built
+// and sent on relay worker 0's thread when due (a relay timer: straight into its
+// TX ring), replies and TX stamps are fed to the IcmpEchoSender on the relay
+// worker that gets them, all under a mutex
 // (uncontended with one worker); results reach the caller's callback on the
 // calling thread. Cost per probe: one echo request built in place, one reply
 // checked; statistics and the result hand-over queue grow amortised.

@@ -1,19 +1,27 @@
-// probe_run_loop.h — the calling thread's side of a probe client, shared by ProbeClient (STAMP)
-// and IcmpProbeClient (ICMP echo): send each probe when it is due, expire the ones past their
-// timeout, hand finished results to the caller, sleep until the next of those events.
+// probe_run_loop.h — a probe client's run, shared by ProbeClient (STAMP) and IcmpProbeClient
+// (ICMP echo): each probe is built and sent when due on relay worker 0's own thread (a relay
+// timer), while the calling thread expires the ones past their timeout, hands finished results
+// to the caller and sleeps until the next of those events.
 //
 // Sketch:
-//   return RunProbeLoop(mu_, cv_, pending_, sender_, buf,
+//   return RunProbeLoop(udp_->ether().relay(), mu_, cv_, pending_, sender_, buf,
 //                       [&](const BuiltProbe& p) { return udp_->Write(...); },
 //                       on_result, stop, deadline_mono_ns, &send_failures_);
 //
+// Why the worker sends: a frame written on a worker thread goes straight into its TX ring and
+// leaves with the worker's kick; one written on the calling thread is queued and the worker
+// woken for it (an eventfd write and a context switch), which put ~15 µs between a probe's
+// userspace t1 and its kernel TX stamp on a 2-vCPU VM. The userspace round trip (what sockperf
+// measures) pays that on every probe.
+//
 // `sender` is a ProbeSender or IcmpEchoSender (NextSendAt, BuildProbe, Expire,
 // NextDeadline, Done, StopSending, AbandonAtStop, options().timeout_ns), guarded by `mu`; worker
-// threads add results to `pending` under `mu` and notify `cv`. `send` runs without the lock.
-// Returns the first probe's send error (nothing would work after it), else OK when the sender is
-// done. When `stop` is set or the deadline passes, sending stops and the probes
-// still in flight are waited for, at most one timeout, then reported unanswered. Calling thread
-// only; wakes at least every 50 ms.
+// threads add results to `pending` under `mu` and notify `cv`. `send` runs on the worker without
+// the lock and must not block. Returns the first probe's send error (nothing would work after
+// it), an error when the relay has no worker to send from, else OK when the sender is done. When
+// `stop` is set or the deadline passes, sending stops and the probes still in flight are waited
+// for, at most one timeout, then reported unanswered. Calling thread only; wakes at least every
+// 50 ms. The timer is cancelled before it returns (it holds `buf`, `send` and `sender`).
 #pragma once
 
 #include <algorithm>
@@ -26,32 +34,73 @@
 #include <span>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "ringstamp/common/clock.h"
+#include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/probe/probe_summary.h"
 
 namespace ringstamp {
 
+// How often the sending timer looks again when no probe is due at a known time: all sent, but
+// a closing probe may still be needed when a reply's t3 turns out to be pending.
+inline constexpr int64_t kProbeIdleRecheckNs = 10'000'000;
+// ... and when one is due but the window of probes in flight is full.
+inline constexpr int64_t kProbeWindowRecheckNs = 100'000;
+
 template <class Sender, class Send>
-absl::Status RunProbeLoop(std::mutex& mu, std::condition_variable& cv,
+absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_variable& cv,
                           std::vector<ProbeResult>& pending, Sender& sender,
                           std::span<std::byte> buf, Send&& send,
                           const std::function<void(const ProbeResult&)>& on_result,
                           const std::atomic<bool>* stop, int64_t deadline_mono_ns,
                           uint64_t* send_failures) {
+  // Worker side. Under mu: whether a probe was tried, and the first one's error.
+  bool tried = false;
+  absl::Status first_error;
+  auto send_due = [&](int64_t now) -> int64_t {
+    decltype(sender.BuildProbe(buf, 0, 0)) probe{};
+    {
+      std::lock_guard<std::mutex> l(mu);
+      const auto due = sender.NextSendAt();
+      if (!due) return now + kProbeIdleRecheckNs;
+      if (*due > now) return *due;
+      probe = sender.BuildProbe(buf, now, RealtimeNs());
+    }
+    if (probe.size == 0) return now + kProbeWindowRecheckNs;
+    const absl::Status s = send(probe);
+    std::lock_guard<std::mutex> l(mu);
+    if (!s.ok()) {
+      ++*send_failures;
+      // The first probe resolves the peer: when that fails nothing will work.
+      if (!tried) {
+        first_error = s;
+        tried = true;
+        cv.notify_all();
+        return 0;
+      }
+    }
+    tried = true;
+    const auto next = sender.NextSendAt();
+    return next ? std::max<int64_t>(*next, 1) : now + kProbeIdleRecheckNs;
+  };
+  auto timer = relay.AddTimer(0, send_due);
+  if (!timer.ok()) return timer.status();
+  absl::Cleanup cancel = [&] { relay.CancelTimer(*timer); };
+
   auto emit = [&pending](const ProbeResult& r) { pending.push_back(r); };
   std::vector<ProbeResult> ready;
   ready.reserve(64);
-  bool first = true;
   int64_t grace_end = 0;  // set at a stop: the last moment to wait for open probes
   for (;;) {
     const bool stopping = (stop != nullptr && stop->load()) ||
                           (deadline_mono_ns > 0 && MonotonicNs() >= deadline_mono_ns);
-    decltype(sender.BuildProbe(buf, 0, 0)) probe{};
     int64_t wake;
     bool done;
+    absl::Status failed;
     {
       std::unique_lock<std::mutex> l(mu);
+      failed = first_error;
       const int64_t now = MonotonicNs();
       if (stopping && grace_end == 0) {
         // A stop: no new probes; those still within their timeout are waited for, at most
@@ -59,28 +108,16 @@ absl::Status RunProbeLoop(std::mutex& mu, std::condition_variable& cv,
         sender.StopSending();
         grace_end = now + sender.options().timeout_ns;
       }
-      auto due = sender.NextSendAt();
-      if (due && *due <= now) probe = sender.BuildProbe(buf, now, RealtimeNs());
       sender.Expire(now, emit);
       if (grace_end != 0 && now >= grace_end) sender.AbandonAtStop(emit);
       ready.swap(pending);
-      due = sender.NextSendAt();
       auto deadline = sender.NextDeadline();
       wake = now + 50'000'000;
-      if (due) wake = std::min(wake, *due);
       if (deadline) wake = std::min(wake, *deadline);
       if (grace_end != 0) wake = std::min(wake, grace_end);
       done = sender.Done() || (grace_end != 0 && now >= grace_end);
     }
-    if (probe.size > 0) {
-      absl::Status s = send(probe);
-      if (!s.ok()) {
-        ++*send_failures;
-        // The first probe resolves the peer: when that fails nothing will work.
-        if (first) return s;
-      }
-      first = false;
-    }
+    if (!failed.ok()) return failed;  // not under mu: the cancel waits for the worker
     for (const ProbeResult& r : ready) on_result(r);
     ready.clear();
     if (done) {
@@ -89,10 +126,11 @@ absl::Status RunProbeLoop(std::mutex& mu, std::condition_variable& cv,
       if (ready.empty()) break;
       continue;
     }
-    if (probe.size > 0) continue;  // maybe the next one is due already
     std::unique_lock<std::mutex> l(mu);
     const int64_t now = MonotonicNs();
-    if (wake > now && pending.empty()) cv.wait_for(l, std::chrono::nanoseconds(wake - now));
+    if (wake > now && pending.empty() && first_error.ok()) {
+      cv.wait_for(l, std::chrono::nanoseconds(wake - now));
+    }
   }
   return absl::OkStatus();
 }
