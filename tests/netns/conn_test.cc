@@ -28,6 +28,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/netns_testbed.h"
 #include "tests/support/packet_relay_test_access.h"
+#include "tests/support/relay_testbed.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;
@@ -35,30 +36,6 @@ using namespace ringstamp::testing;
 namespace {
 
 const MacAddress kConnMac = *MacAddress::Parse("02:52:53:00:00:10");
-
-struct RelayFixture {
-  std::unique_ptr<Testbed> tb;
-  std::unique_ptr<PacketRelay> relay;
-
-  explicit RelayFixture(const std::string& ifname_override = "", int workers = 1) {
-    auto t = Testbed::Create();
-    REQUIRE_MESSAGE(t.ok(), t.status().ToString());
-    tb = std::move(*t);
-    NetnsScope in(tb->ns_b());
-    REQUIRE(in.ok());
-    RelayOptions ro;
-    ro.engine.ifname = ifname_override.empty() ? tb->if_b() : ifname_override;
-    ro.engine.workers = workers;
-    ro.engine.ring_budget_bytes = 8 << 20;
-    ro.engine.rx_mode = RxMode::kImmediate;
-    auto r = PacketRelay::Create(ro);
-    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-    relay = std::move(*r);
-  }
-  ~RelayFixture() {
-    if (relay) relay->Stop();
-  }
-};
 
 std::string Py(const std::string& code) {
   // Debian's python3 (scapy is not needed here, but keep one interpreter).
@@ -69,7 +46,7 @@ std::string Py(const std::string& code) {
 
 TEST_CASE("conn: ping and ping -6 from the peer kernel are answered by an endpoint's addresses") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip4 = f.tb->ip4_extra(10), ip6 = f.tb->ip6_extra(10);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24", ip6 + "/64"}});
   REQUIRE_MESSAGE(conn.ok(), conn.status().ToString());
@@ -91,7 +68,7 @@ TEST_CASE("conn: ping and ping -6 from the peer kernel are answered by an endpoi
 TEST_CASE(
     "conn: a kernel UDP socket in the peer exchanges datagrams with a RUDPConn, IPv4 and IPv6") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip4 = f.tb->ip4_extra(11), ip6 = f.tb->ip6_extra(11);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24", ip6 + "/64"}});
   REQUIRE(conn.ok());
@@ -169,7 +146,7 @@ TEST_CASE(
 TEST_CASE("conn: VLAN and QinQ endpoints answer ARP and ping in their own tags (scapy peer)") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   // make VLAN sub-interfaces; scapy in the peer namespace plays the tagged host.
-  RelayFixture f;
+  RelayTestbed f;
   VlanStack v100;
   v100.Push(VlanTag::Make(kEtherTypeVlan, 100));
   VlanStack qinq;
@@ -221,7 +198,7 @@ TEST_CASE("conn: VLAN and QinQ endpoints answer ARP and ping in their own tags (
 
 TEST_CASE("conn: tshark in the peer decodes our UDP with valid checksums and our TOS/TTL") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip4 = f.tb->ip4_extra(12);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});
   REQUIRE(conn.ok());
@@ -256,7 +233,7 @@ TEST_CASE("conn: tshark in the peer decodes our UDP with valid checksums and our
 
 TEST_CASE("conn: 10,000 RUDPConns on one relay each receive exactly their own datagrams") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip4 = f.tb->ip4_extra(13);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});
   REQUIRE(conn.ok());
@@ -315,7 +292,7 @@ TEST_CASE("conn: 10,000 RUDPConns on one relay each receive exactly their own da
 
 TEST_CASE("conn: ReadBatch and WriteBatch keep order, truncate, stamp each datagram, count drops") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip4 = f.tb->ip4_extra(13);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});
   REQUIRE(conn.ok());
@@ -414,7 +391,7 @@ TEST_CASE(
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   // The relay is not started: the test hands one ring batch to the worker itself, so what each
   // handler gets from it is decided by the code, not by how the kernel filled the ring.
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip_a = f.tb->ip4_extra(14), ip_b = f.tb->ip4_extra(15);
   const MacAddress mac_b = *MacAddress::Parse("02:52:53:00:00:11");
   auto conn_a = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip_a + "/24"}});
@@ -532,7 +509,7 @@ TEST_CASE(
 
 TEST_CASE("conn: a batch handler answers a kernel UDP socket's burst, every reply in order") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip4 = f.tb->ip4_extra(16);
   auto conn = f.relay->NewEtherConn({.mac = kConnMac, .addresses = {ip4 + "/24"}});
   REQUIRE(conn.ok());
@@ -572,7 +549,7 @@ TEST_CASE(
   // The relay is not started: the test hands the frames to the worker itself, as one batch
   // (OnFrames: UDP to an exact binding takes the fast path) and then one at a time (OnFrame:
   // every frame through the owner's EtherType and IP handling), and checks both land the same.
-  RelayFixture f;
+  RelayTestbed f;
   const std::string ip_a = f.tb->ip4_extra(16), ip_b = f.tb->ip4_extra(17);
   const MacAddress mac_b = *MacAddress::Parse("02:52:53:00:00:12");
   constexpr uint16_t kL2Type = 0x88b5;

@@ -15,6 +15,7 @@
 #include "ringstamp/engine/conn/ether_conn.h"
 #include "ringstamp/engine/conn/packet_relay.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/relay_testbed.h"
 #include "tests/support/test_skip.h"
 
 using namespace ringstamp;
@@ -29,26 +30,9 @@ constexpr uint32_t kCap = 64;
 
 TEST_CASE("neighbor flood: ARP replies and unsolicited NAs for 10000 addresses learn nothing") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  auto t = Testbed::Create();
-  REQUIRE_MESSAGE(t.ok(), t.status().ToString());
-  std::unique_ptr<Testbed> tb = std::move(*t);
-  std::unique_ptr<PacketRelay> relay;
-  {
-    NetnsScope in(tb->ns_b());
-    REQUIRE(in.ok());
-    RelayOptions ro;
-    ro.engine.ifname = tb->if_b();
-    ro.engine.workers = 1;
-    ro.engine.ring_budget_bytes = 8 << 20;
-    ro.engine.rx_mode = RxMode::kImmediate;
-    auto r = PacketRelay::Create(ro);
-    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-    relay = std::move(*r);
-  }
-  struct StopRelay {
-    PacketRelay* r;
-    ~StopRelay() { r->Stop(); }
-  } stop{relay.get()};
+  RelayTestbed bed;
+  Testbed* tb = bed.tb.get();
+  PacketRelay* relay = bed.relay.get();
   const std::string ip4 = tb->ip4_extra(31), ip6 = tb->ip6_extra(31);
   EtherConnOptions o{.mac = kFloodConnMac, .addresses = {ip4 + "/24", ip6 + "/64"}};
   o.neighbors.max_entries = kCap;

@@ -23,37 +23,13 @@
 #include "ringstamp/engine/conn/rudp_conn.h"
 #include "tests/support/netns_test_setup.h"
 #include "tests/support/netns_testbed.h"
+#include "tests/support/relay_testbed.h"
 #include "tests/support/test_skip.h"
 
 using namespace ringstamp;
 using namespace ringstamp::testing;
 
 namespace {
-
-struct TimerBed {
-  std::unique_ptr<Testbed> tb;
-  std::unique_ptr<PacketRelay> relay;
-
-  explicit TimerBed(WaitMode wait = WaitMode::kIoUring) {
-    auto t = Testbed::Create();
-    REQUIRE_MESSAGE(t.ok(), t.status().ToString());
-    tb = std::move(*t);
-    NetnsScope in(tb->ns_b());
-    REQUIRE(in.ok());
-    RelayOptions ro;
-    ro.engine.ifname = tb->if_b();
-    ro.engine.workers = 1;
-    ro.engine.ring_budget_bytes = 4 << 20;
-    ro.engine.rx_mode = RxMode::kImmediate;
-    ro.engine.wait_mode = wait;
-    auto r = PacketRelay::Create(ro);
-    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-    relay = std::move(*r);
-  }
-  ~TimerBed() {
-    if (relay) relay->Stop();
-  }
-};
 
 // Waits (bounded) until `pred` holds.
 template <class Pred>
@@ -72,7 +48,7 @@ TEST_CASE(
     "relay timer: runs on its worker when due, its datagrams reach a kernel socket, 0 ends it") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
   // Busy poll: the worker polls its timers all the time, so one run before its time shows.
-  TimerBed b(WaitMode::kBusyPoll);
+  RelayTestbed b({.wait = WaitMode::kBusyPoll});
   const std::string ip4 = b.tb->ip4_extra(17);
   auto conn = b.relay->NewEtherConn(
       {.mac = *MacAddress::Parse("02:52:53:00:00:17"), .addresses = {ip4 + "/24"}});
@@ -152,7 +128,7 @@ TEST_CASE(
 
 TEST_CASE("relay timer: cancelled from another thread or from inside it, it never runs again") {
   if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
-  TimerBed b;
+  RelayTestbed b;
   SUBCASE("a worker that does not exist is an error that names the ones that do") {
     for (int w : {-1, 1, 7}) {
       auto id = b.relay->AddTimer(w, [](int64_t) -> int64_t { return 0; });
