@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "ringstamp/common/clock.h"
 #include "ringstamp/engine/conn/ether_conn.h"
@@ -74,6 +75,8 @@ TEST_CASE(
     return asked;
   });
   REQUIRE(id.ok());
+  // Every timer here is cancelled before the locals it holds go, a failed check included.
+  absl::Cleanup cancel_id = [&] { b.relay->CancelTimer(*id); };
   // A second timer, due again only in a minute: the first one's runs must not take it along.
   std::atomic<int> slow_runs{0};
   auto slow = b.relay->AddTimer(0, [&](int64_t now) -> int64_t {
@@ -81,6 +84,7 @@ TEST_CASE(
     return now + 60'000'000'000;
   });
   REQUIRE(slow.ok());
+  absl::Cleanup cancel_slow = [&] { b.relay->CancelTimer(*slow); };
   // The kernel's UDP socket in the peer namespace (it stays there): every tick, in order.
   int s = -1;
   {
@@ -119,7 +123,6 @@ TEST_CASE(
   CHECK(off_worker.load() == 0);
   CHECK(early.load() == 0);
   CHECK(slow_runs.load() == 1);
-  b.relay->CancelTimer(*slow);
   CHECK(write_errors.load() == 0);
   CHECK((*udp)->Stats().sent == kRuns);
   CHECK(b.relay->Stats().tx_queue_full == 0);
@@ -146,6 +149,7 @@ TEST_CASE("relay timer: cancelled from another thread or from inside it, it neve
       return now + 1'000'000;
     });
     REQUIRE(id.ok());
+    absl::Cleanup cancel_at_end = [&] { b.relay->CancelTimer(*id); };
     REQUIRE(WaitFor([&] { return runs.load() >= 3; }));
     b.relay->CancelTimer(*id);
     const int at_cancel = runs.load();
@@ -174,6 +178,7 @@ TEST_CASE("relay timer: cancelled from another thread or from inside it, it neve
       return now;  // due again at once: only the cancel ends it
     });
     REQUIRE(id.ok());
+    absl::Cleanup cancel_at_end = [&] { b.relay->CancelTimer(*id); };
     self = *id;
     have_id.store(true);
     REQUIRE(WaitFor([&] { return child_runs.load() == 1; }));
