@@ -117,9 +117,7 @@ absl::Status PacketRelay::Apply(const std::function<void(RelayWorker&)>& fn,
   for (size_t i = 0; i < workers_.size(); ++i) {
     if (tickets[i] == 0) continue;
     if (!timeout) {
-      while (!workers_[i]->WaitApplied(tickets[i], kApplyTimeout)) {
-        control_waits_over_timeout_.fetch_add(1, std::memory_order_relaxed);
-      }
+      WaitAppliedUnbounded(*workers_[i], tickets[i]);
       continue;
     }
     const auto left = std::max(std::chrono::milliseconds(0),
@@ -158,7 +156,10 @@ void PacketRelay::CancelTimer(TimerId id) {
     w.RemoveTimer(id.id);  // its own thread: between batches or inside a timer
     return;
   }
-  const uint64_t ticket = w.Post([id](RelayWorker& rw) { rw.RemoveTimer(id.id); });
+  WaitAppliedUnbounded(w, w.Post([id](RelayWorker& rw) { rw.RemoveTimer(id.id); }));
+}
+
+void PacketRelay::WaitAppliedUnbounded(RelayWorker& w, uint64_t ticket) {
   while (!w.WaitApplied(ticket, kApplyTimeout)) {
     control_waits_over_timeout_.fetch_add(1, std::memory_order_relaxed);
   }

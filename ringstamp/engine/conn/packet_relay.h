@@ -196,6 +196,9 @@ class PacketRelay {
   RelayWorker& relay_worker(int i) { return *workers_[i]; }
   uint32_t NextConnId() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
 
+  // Waits for worker `w` to run the change `ticket` as long as it takes, counting each
+  // kApplyTimeout it waits beyond (RelayStats::control_waits_over_timeout).
+  void WaitAppliedUnbounded(RelayWorker& w, uint64_t ticket);
   // Bounded when `timeout` is set.
   absl::Status Apply(const std::function<void(RelayWorker&)>& fn,
                      std::optional<std::chrono::milliseconds> timeout);

@@ -460,8 +460,7 @@ void RelayWorker::RunTimers(int64_t now) {
       continue;
     }
     it->second = std::move(fn);
-    timer_heap_.push_back({next, d.id});
-    std::push_heap(timer_heap_.begin(), timer_heap_.end(), DueLater);
+    PushTimer(next, d.id);
   }
   next_timer_ns_ = timer_heap_.empty() ? -1 : timer_heap_.front().due_ns;
 }

@@ -75,9 +75,8 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
       // The first probe resolves the peer: when that fails nothing will work.
       if (!tried) {
         first_error = s;
-        tried = true;
         cv.notify_all();
-        return 0;
+        return 0;  // the timer ends: the calling thread returns the error
       }
     }
     tried = true;
