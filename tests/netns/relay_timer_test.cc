@@ -1,7 +1,8 @@
 // Integration: relay timers (PacketRelay::AddTimer / CancelTimer). A timer runs on its worker's
 // thread (so what it writes goes straight into that worker's TX ring), never before the time
-// it asked for, ends when it returns 0, and never runs after CancelTimer returned; the probe
-// clients send from one.
+// it asked for, ends when it returns 0, never runs after CancelTimer returned, and WakeTimer
+// brings it forward (once however often) without the times it leaves behind running it early;
+// the probe clients send from one.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -186,4 +187,77 @@ TEST_CASE("relay timer: cancelled from another thread or from inside it, it neve
     CHECK(runs.load() == 2);
     CHECK(child_runs.load() == 1);
   }
+}
+
+TEST_CASE("relay timer: WakeTimer makes a timer due now, once however often it is woken") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
+  // io_uring wait: a wake from another thread must end the worker's sleep.
+  RelayTestbed b;
+  REQUIRE(b.relay->Start().ok());
+  std::atomic<int> runs{0};
+  auto id = b.relay->AddTimer(0, [&](int64_t now) -> int64_t {
+    runs.fetch_add(1);
+    return now + 60'000'000'000;  // only a wake brings it back within the test
+  });
+  REQUIRE(id.ok());
+  absl::Cleanup cancel_id = [&] { b.relay->CancelTimer(*id); };
+  REQUIRE(WaitFor([&] { return runs.load() == 1; }));
+  SUBCASE("from another thread") {
+    b.relay->WakeTimer(*id);
+    REQUIRE(WaitFor([&] { return runs.load() == 2; }));
+    b.relay->WakeTimer({.worker = 0, .id = 999'999});  // unknown ids are ignored
+    b.relay->WakeTimer({.worker = 3, .id = id->id});
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    CHECK(runs.load() == 2);
+  }
+  SUBCASE("from its own worker, three times in one run of another timer: it runs once") {
+    std::atomic<bool> woke{false};
+    auto waker = b.relay->AddTimer(0, [&](int64_t) -> int64_t {
+      for (int i = 0; i < 3; ++i) b.relay->WakeTimer(*id);
+      woke.store(true);
+      return 0;
+    });
+    REQUIRE(waker.ok());
+    absl::Cleanup cancel_waker = [&] { b.relay->CancelTimer(*waker); };
+    REQUIRE(WaitFor([&] { return woke.load() && runs.load() >= 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    CHECK(runs.load() == 2);
+  }
+}
+
+TEST_CASE("relay timer: the times a woken timer left behind never run it early") {
+  if (!HaveNetnsPrivileges()) return SkipTest("root", "needs root to create network namespaces");
+  RelayTestbed b;
+  REQUIRE(b.relay->Start().ok());
+  // Both run on worker 0's thread: no synchronisation between them beyond the counters read
+  // by this thread.
+  bool woken = false;  // set by the waker before each wake, cleared by the sleeper
+  int64_t asked = 0;   // the time the sleeper asked for at its last run
+  std::atomic<int> sleeper_runs{0}, early{0}, waker_runs{0};
+  auto sleeper = b.relay->AddTimer(0, [&](int64_t now) -> int64_t {
+    // A run at an entry it left behind (due before the time it asked for, not woken) is early.
+    if (!woken && now < asked) early.fetch_add(1);
+    woken = false;
+    sleeper_runs.fetch_add(1);
+    asked = now + 20'000'000;
+    return asked;
+  });
+  REQUIRE(sleeper.ok());
+  absl::Cleanup cancel_sleeper = [&] { b.relay->CancelTimer(*sleeper); };
+  // Each wake leaves an entry 20 ms out: 300 wakes 10 µs apart leave far more than there are
+  // timers, which makes the worker rebuild its heap, and their times come up after the last
+  // wake, while the sleeper still runs every 20 ms.
+  constexpr int kWakes = 300;
+  auto waker = b.relay->AddTimer(0, [&](int64_t now) -> int64_t {
+    woken = true;
+    b.relay->WakeTimer(*sleeper);
+    return waker_runs.fetch_add(1) + 1 == kWakes ? 0 : now + 10'000;
+  });
+  REQUIRE(waker.ok());
+  absl::Cleanup cancel_waker = [&] { b.relay->CancelTimer(*waker); };
+  REQUIRE(WaitFor([&] { return waker_runs.load() == kWakes; }));
+  const int at_last_wake = sleeper_runs.load();
+  // It goes on at its own times; the entries it left are due within 20 ms of the last wake.
+  CHECK(WaitFor([&] { return sleeper_runs.load() > at_last_wake + 2; }));
+  CHECK(early.load() == 0);
 }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "ringstamp/common/clock.h"
 #include "ringstamp/common/status_macros.h"
 #include "ringstamp/engine/conn/ether_conn.h"
 #include "ringstamp/engine/conn/relay_worker.h"
@@ -157,6 +158,16 @@ void PacketRelay::CancelTimer(TimerId id) {
     return;
   }
   WaitAppliedUnbounded(w, w.Post([id](RelayWorker& rw) { rw.RemoveTimer(id.id); }));
+}
+
+void PacketRelay::WakeTimer(TimerId id) {
+  if (id.worker < 0 || id.worker >= worker_count()) return;
+  RelayWorker& w = *workers_[static_cast<size_t>(id.worker)];
+  if (CurrentWorker() == &w) {
+    w.WakeTimer(id.id, MonotonicNs());
+    return;
+  }
+  (void)w.Post([id](RelayWorker& rw) { rw.WakeTimer(id.id, MonotonicNs()); });
 }
 
 void PacketRelay::WaitAppliedUnbounded(RelayWorker& w, uint64_t ticket) {

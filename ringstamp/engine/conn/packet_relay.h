@@ -161,6 +161,13 @@ class PacketRelay {
   // running: what `fn` holds may be freed. From inside `fn` itself it takes effect when `fn`
   // returns. Any thread; an unknown or ended id is ignored.
   void CancelTimer(TimerId id);
+  // Makes timer `id` due now when it was due later: it runs at its worker's next poll (once,
+  // however often it is woken before), then at the time it returns. For work that an event
+  // makes due, such as the next probe when a reply comes (`probe client --interval 0`). On the
+  // timer's own worker (a handler or another timer there) it is a few ns and the timer runs
+  // after the current batch; from another thread it is posted (the worker is woken) and does
+  // not wait. Any thread; an unknown or ended id is ignored.
+  void WakeTimer(TimerId id);
 
  private:
   // Relay-internal: EtherConn, RUDPConn and the workers call these (tests and benchmarks

@@ -418,24 +418,41 @@ PollResult RelayWorker::OnPoll(Worker&) {
 }
 
 void RelayWorker::PushTimer(int64_t due_ns, uint64_t id) {
+  timers_[id].due_ns = due_ns;
   timer_heap_.push_back({due_ns, id});
   std::push_heap(timer_heap_.begin(), timer_heap_.end(), DueLater);
+  if (timer_heap_.size() > 2 * timers_.size() + 64) {
+    // Mostly entries of timers woken early (a probe sent on each reply leaves one per probe):
+    // one entry per timer again.
+    timer_heap_.clear();
+    for (const auto& [tid, t] : timers_) {
+      if (t.due_ns >= 0) timer_heap_.push_back({t.due_ns, tid});
+    }
+    std::make_heap(timer_heap_.begin(), timer_heap_.end(), DueLater);
+  }
   next_timer_ns_ = timer_heap_.front().due_ns;
 }
 
 void RelayWorker::AddTimer(uint64_t id, std::function<int64_t(int64_t)> fn) {
-  timer_fns_[id] = std::move(fn);
+  timers_[id].fn = std::move(fn);
   PushTimer(0, id);  // at once
 }
 
 void RelayWorker::RemoveTimer(uint64_t id) {
   // Its heap entry stays until it comes up; inside its own run the function is out of the map
   // and is not put back.
-  timer_fns_.erase(id);
-  if (timer_fns_.empty()) {
+  timers_.erase(id);
+  if (timers_.empty()) {
     timer_heap_.clear();
     next_timer_ns_ = -1;
   }
+}
+
+void RelayWorker::WakeTimer(uint64_t id, int64_t now_mono_ns) {
+  auto it = timers_.find(id);
+  // Running (-1: it returns its next time itself) or due by now already: nothing to do.
+  if (it == timers_.end() || it->second.due_ns <= now_mono_ns) return;
+  PushTimer(now_mono_ns, id);
 }
 
 void RelayWorker::RunTimers(int64_t now) {
@@ -448,20 +465,23 @@ void RelayWorker::RunTimers(int64_t now) {
     timer_heap_.pop_back();
   }
   for (const TimerDue& d : timers_due_) {
-    auto it = timer_fns_.find(d.id);
-    if (it == timer_fns_.end()) continue;  // cancelled
+    auto it = timers_.find(d.id);
+    // Cancelled, or an entry the timer has left (woken earlier; run already).
+    if (it == timers_.end() || it->second.due_ns != d.due_ns) continue;
     // Moved out while it runs: it may add timers (the map may grow) or cancel itself.
-    std::function<int64_t(int64_t)> fn = std::move(it->second);
+    std::function<int64_t(int64_t)> fn = std::move(it->second.fn);
+    it->second.due_ns = -1;
     const int64_t next = fn(now);
-    it = timer_fns_.find(d.id);
-    if (it == timer_fns_.end()) continue;  // cancelled from inside
+    it = timers_.find(d.id);
+    if (it == timers_.end()) continue;  // cancelled from inside
     if (next <= 0) {
-      timer_fns_.erase(it);
+      timers_.erase(it);
       continue;
     }
-    it->second = std::move(fn);
+    it->second.fn = std::move(fn);
     PushTimer(next, d.id);
   }
+  if (timers_.empty()) timer_heap_.clear();
   next_timer_ns_ = timer_heap_.empty() ? -1 : timer_heap_.front().due_ns;
 }
 

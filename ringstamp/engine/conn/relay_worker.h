@@ -195,8 +195,11 @@ class RelayWorker : public FrameHandler {
   // Worker thread (PacketRelay::AddTimer / CancelTimer post them here): a timer `fn` that runs
   // in this worker's poll when due, the first time at once; it returns the monotonic time to
   // run next, 0 to end. RemoveTimer from inside a timer's own run ends it when that run returns.
+  // WakeTimer makes a timer due at `now_mono_ns` when it was due later (it runs at this
+  // worker's next poll, once however often it is woken before); an unknown id is ignored.
   void AddTimer(uint64_t id, std::function<int64_t(int64_t now_mono_ns)> fn);
   void RemoveTimer(uint64_t id);
+  void WakeTimer(uint64_t id, int64_t now_mono_ns);
 
   // Any thread: queue a frame for this worker's TX ring. False: queue full.
   bool Enqueue(std::span<const std::byte> frame, uint32_t conn_id, const TxOptions& tx);
@@ -273,16 +276,23 @@ class RelayWorker : public FrameHandler {
   uint32_t txq_head_ = 0, txq_count_ = 0, txq_capacity_ = 0;
   std::atomic<bool> txq_nonempty_{false};
 
-  // Timers (PacketRelay::AddTimer), worker thread only: the functions by id, and a min-heap of
-  // (due time, id) — an id no longer in the map (cancelled) is dropped when it comes up. A
-  // fleet of probe clients puts up to a thousand here; OnPoll compares one time otherwise.
+  // Timers (PacketRelay::AddTimer), worker thread only: the functions by id with the time each
+  // is due, and a min-heap of (due time, id). A heap entry whose id is no longer in the map
+  // (cancelled), or whose time is not the timer's due time any more (woken earlier, or already
+  // run), is dropped when it comes up; when such entries outnumber the timers the heap is
+  // rebuilt from the map. A fleet of probe clients puts up to a thousand here; OnPoll compares
+  // one time otherwise.
   struct TimerDue {
     int64_t due_ns;
     uint64_t id;
   };
+  struct Timer {
+    std::function<int64_t(int64_t)> fn;
+    int64_t due_ns = 0;  // -1 while it runs
+  };
   // std::push_heap / pop_heap order: the earliest due time on top.
   static bool DueLater(const TimerDue& a, const TimerDue& b) { return a.due_ns > b.due_ns; }
-  absl::flat_hash_map<uint64_t, std::function<int64_t(int64_t)>> timer_fns_;
+  absl::flat_hash_map<uint64_t, Timer> timers_;
   std::vector<TimerDue> timer_heap_;
   std::vector<TimerDue> timers_due_;  // RunTimers' scratch
   int64_t next_timer_ns_ = -1;        // the heap's earliest due time; -1: empty
