@@ -19,6 +19,9 @@ namespace ringstamp {
 namespace {
 thread_local RelayWorker* tls_current_worker = nullptr;
 constexpr int64_t kTickNs = 100'000'000;
+// A worker kept busy by frames reads the error queue (a system call) for TX stamps at most this
+// often while sends wait for theirs; io_uring completions are looked at on every poll.
+constexpr int64_t kBusyStampDrainNs = 20'000;
 }  // namespace
 
 RelayWorker* CurrentRelayWorker() { return tls_current_worker; }
@@ -394,6 +397,18 @@ PollResult RelayWorker::OnPoll(Worker&) {
   }
   const int64_t now = MonotonicNs();
   if (next_timer_ns_ >= 0 && now >= next_timer_ns_) RunTimers(now);
+  if (tracker_ && tracker_->pending() > 0) {
+    // Stamps while frames keep the worker from sleeping (its wait is what reports them
+    // otherwise): without this, a worker that never sleeps (a probe sent back to back, a relay
+    // under load) read them only at its tick, 100 ms on, after the results that wait for them
+    // had given up on them.
+    const TxStampSource& source = *worker()->tx_stamps();
+    if (source.transport() == TxTransport::kIoUring ? source.MayHaveStamps()
+                                                    : now >= next_busy_drain_ns_) {
+      DrainStamps();
+      next_busy_drain_ns_ = now + kBusyStampDrainNs;
+    }
+  }
   if (now >= next_expire_ns_) {
     next_expire_ns_ = now + kTickNs;
     if (tracker_) DrainStamps();

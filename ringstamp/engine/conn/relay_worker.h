@@ -306,6 +306,7 @@ class RelayWorker : public FrameHandler {
   std::vector<StampMeta> stamp_meta_;
   TxWants tx_wants_ = 0;
   int64_t next_expire_ns_ = 0;
+  int64_t next_busy_drain_ns_ = 0;  // the next error-queue read for TX stamps while busy
 
   Counters counters_;
   // OnFrames' parsed headers: a member so that a batch does not construct (zero)
