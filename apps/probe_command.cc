@@ -58,7 +58,9 @@ ABSL_FLAG(std::string, targets, "",
           "SIGHUP re-reads it (new targets start, removed ones stop with their summary, the "
           "others go on)");
 ABSL_FLAG(std::string, gateway, "", "next hop for a reflector off this endpoint's subnet");
-ABSL_FLAG(std::string, interval, "100ms", "time between probes (e.g. 10ms, 250us)");
+ABSL_FLAG(std::string, interval, "100ms",
+          "time between probes (e.g. 10ms, 250us); 0: back to back, each probe as soon as the one "
+          "before it is answered or lost (sockperf's ping-pong)");
 ABSL_FLAG(int32_t, tos, 0, "IPv4 TOS / IPv6 traffic class of the probes");
 ABSL_FLAG(std::string, plot, "", "write an SVG plot of the run to this file");
 ABSL_FLAG(std::string, report, "",
@@ -560,7 +562,14 @@ int RunClient(const CommandArgs& args) {
   if (!report_every.ok()) return Fail(cmd, report_every.status());
   auto interval = ParseDurationNs("--interval", absl::GetFlag(FLAGS_interval));
   if (!interval.ok()) return Fail(cmd, interval.status());
-  if (*interval <= 0) return Fail(cmd, absl::InvalidArgumentError("--interval must be > 0"));
+  if (*interval < 0) {
+    return Fail(cmd, absl::InvalidArgumentError(
+                         "--interval must be a duration ≥ 0 (0: back to back, each probe when the "
+                         "one before it is answered)"));
+  }
+  // How the runs' lines and reports name the pace.
+  const std::string pace = *interval == 0 ? std::string("back to back")
+                                          : absl::StrCat("every ", absl::GetFlag(FLAGS_interval));
   const std::string plot = absl::GetFlag(FLAGS_plot);
   if (!plot.empty() && many) {
     return Fail(cmd, absl::InvalidArgumentError(
@@ -708,15 +717,14 @@ int RunClient(const CommandArgs& args) {
       const std::string from = host->conn->AddressOf(t.ip.family()).ToString();
       if (session.icmp) {
         // The identifier is what tcpdump shows as "id": the session's echoes among others.
-        std::printf(
-            "pinging %s from %s every %s (ICMP echo id %u, %d data bytes; %s stamps asked)\n",
-            t.ip.ToString().c_str(), from.c_str(), absl::GetFlag(FLAGS_interval).c_str(),
-            static_cast<unsigned>(session.icmp->identifier()), static_cast<int>(io.data_size),
-            std::string(host->plan.rx_source_name()).c_str());
+        std::printf("pinging %s from %s %s (ICMP echo id %u, %d data bytes; %s stamps asked)\n",
+                    t.ip.ToString().c_str(), from.c_str(), pace.c_str(),
+                    static_cast<unsigned>(session.icmp->identifier()),
+                    static_cast<int>(io.data_size),
+                    std::string(host->plan.rx_source_name()).c_str());
       } else {
-        std::printf("probing %s port %d from %s every %s (%s stamps asked)\n",
-                    t.ip.ToString().c_str(), t.port, from.c_str(),
-                    absl::GetFlag(FLAGS_interval).c_str(),
+        std::printf("probing %s port %d from %s %s (%s stamps asked)\n", t.ip.ToString().c_str(),
+                    t.port, from.c_str(), pace.c_str(),
                     std::string(host->plan.rx_source_name()).c_str());
       }
     });
@@ -834,11 +842,10 @@ int RunClient(const CommandArgs& args) {
     const ProbeTarget& t = (*targets)[0];
     const std::string title =
         absl::StrCat("ringstamp probe ", icmp ? "icmp " : "", "→ ", t.ip.ToString());
-    ProbePlotData data =
-        MakeProbePlotData(plot_results, plot_summary, title,
-                          absl::StrCat(icmp ? "ICMP echo (RTT includes the peer's stack), " : "",
-                                       "interval ", absl::GetFlag(FLAGS_interval), ", ",
-                                       ToAbsl(host->plan.rx_source_name()), " stamps"));
+    ProbePlotData data = MakeProbePlotData(
+        plot_results, plot_summary, title,
+        absl::StrCat(icmp ? "ICMP echo (RTT includes the peer's stack), " : "", "probes ", pace,
+                     ", ", ToAbsl(host->plan.rx_source_name()), " stamps"));
     if (!plot.empty()) {
       if (absl::Status s = WriteProbeSvg(plot, data); !s.ok()) return Fail(cmd, s);
       if (!json) std::printf("plot: %s\n", plot.c_str());
@@ -849,7 +856,7 @@ int RunClient(const CommandArgs& args) {
           .origin = CurrentJsonOrigin(),
           .start_ns = run_start_ns,
           .end_ns = RealtimeNs(),
-          .settings = absl::StrCat("interval ", absl::GetFlag(FLAGS_interval),
+          .settings = absl::StrCat("probes ", pace,
                                    so.count > 0 ? absl::StrCat(", ", so.count, " probes") : "",
                                    ", ", ToAbsl(host->plan.rx_source_name()), " stamps asked"),
           .timestamping = host->plan.note,

@@ -205,6 +205,68 @@ TEST_CASE(
                 srv_out);
 }
 
+TEST_CASE(
+    "probe: --interval 0 sends each probe once the one before it is answered, STAMP and ICMP") {
+  auto testbed = TestbedOrSkip();
+  if (!testbed) return;
+  Testbed& tb = *testbed;
+  const std::string srv_ip = tb.ip4_extra(10), cli_ip = tb.ip4_extra(20);
+  const std::string srv_log = absl::StrCat("/tmp/rs-probe-b2b-", tb.suffix());
+  RemoveAtEnd rm{{srv_log}};
+  pid_t srv = SpawnShell(ServerCmd(tb, srv_ip, srv_log, 120), /*own_process_group=*/true);
+  struct StopServer {
+    pid_t pid;
+    ~StopServer() {
+      kill(pid, SIGINT);
+      WaitPid(pid, 20);
+    }
+  } stop_server{srv};
+  REQUIRE_MESSAGE(WaitForFile(srv_log, "STAMP reflector on", 0, 20), ReadFile(srv_log));
+  // The reply to each probe wakes the sender: 2,000 round trips take about a second here. A
+  // sender that waited for each probe's timeout (1 s) instead would outlast the 120 s bound.
+  constexpr int kCount = 2000;
+  const std::string client = absl::StrCat(kBin, " probe client -i ", tb.if_a(), " --ip ", cli_ip);
+  for (const std::string& target :
+       {absl::StrCat("--server ", srv_ip), absl::StrCat("--mode icmp --server ", tb.ip4_b())}) {
+    CAPTURE(target);
+    auto r =
+        tb.Run(tb.ns_a(),
+               absl::StrCat(client, " ", target, " --count ", kCount, " --interval 0 --json"), 120);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    ProbeJson out = ParseProbeJson(r.output);
+    CHECK(out.bad_lines.empty());
+    REQUIRE(out.summary.is_object());
+    CHECK(out.summary["sent"] == kCount);
+    CHECK_MESSAGE(CountersBalanceViolation(out.summary) == "",
+                  CountersBalanceViolation(out.summary));
+    // Never two in flight: probe k + 1 leaves (its kernel TX stamp, t1) after the reply to
+    // probe k arrived (its kernel RX stamp, t4); the namespaces share one clock.
+    std::map<int64_t, std::pair<int64_t, int64_t>> t1_t4;  // by seq, answered probes
+    for (const nlohmann::json& p : out.probes) {
+      if (p["status"] != "ok" || p["t1"]["source"] != "software" ||
+          p["t4"]["source"] != "software") {
+        continue;
+      }
+      t1_t4[p["seq"].get<int64_t>()] = {p["t1"]["ns"].get<int64_t>(), p["t4"]["ns"].get<int64_t>()};
+    }
+    int pairs = 0;
+    for (const auto& [seq, stamps] : t1_t4) {
+      auto next = t1_t4.find(seq + 1);
+      if (next == t1_t4.end()) continue;
+      CAPTURE(seq);
+      CHECK(next->second.first > stamps.second);  // t1(k + 1) > t4(k)
+      ++pairs;
+    }
+    CHECK(pairs > kCount / 2);
+  }
+  // The text header says how the probes are paced.
+  auto r =
+      tb.Run(tb.ns_a(), absl::StrCat(client, " --server ", srv_ip, " --count 3 --interval 0"), 30);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CHECK_MESSAGE(r.output.find(absl::StrCat("from ", cli_ip, " back to back")) != std::string::npos,
+                r.output);
+}
+
 TEST_CASE("probe: a reflector killed mid-run gives counted losses and a summary") {
   auto testbed = TestbedOrSkip();
   if (!testbed) return;

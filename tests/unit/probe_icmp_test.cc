@@ -246,7 +246,8 @@ TEST_CASE("probe icmp: unusable options are refused with a message that says wha
   };
   CHECK(msg({.data_size = 15}).find("--size 16 or more") != std::string::npos);
   CHECK(msg({.data_size = 70'000}).find("smaller --size") != std::string::npos);
-  CHECK(msg({.interval_ns = 0}).find("--interval") != std::string::npos);
+  CHECK(msg({.interval_ns = -1}).find("--interval") != std::string::npos);
+  CHECK(IcmpEchoSender::Create({.interval_ns = 0}).ok());  // back to back
   CHECK(msg({.timeout_ns = -1}).find("negative") != std::string::npos);
   // A buffer smaller than the data builds nothing.
   auto s = IcmpEchoSender::Create({.count = 1, .data_size = 64}).value();

@@ -569,6 +569,45 @@ TEST_CASE("probe: schedule advances by the interval, re-anchors after a slip, st
   CHECK(t.counters().sent == 0);
 }
 
+TEST_CASE("probe: back to back, the next probe is due when the latest is answered or lost") {
+  World w({.count = 0, .interval_ns = 0, .timeout_ns = 100 * kMs});
+  CHECK(*w.sender.NextSendAt() == 0);  // the first at once
+  World::Flight f0 = w.Fly(0);
+  CHECK(*w.sender.NextSendAt() == f0.mono + 100 * kMs);  // in flight: not before its deadline
+  CHECK(w.Land(f0, f0.mono + 30'000) == ReplyMatch::kMatched);
+  CHECK(*w.sender.NextSendAt() == f0.mono + 30'000);  // answered: due from then on
+  World::Flight f1 = w.Fly(1);
+  CHECK(*w.sender.NextSendAt() == f1.mono + 100 * kMs);
+  // A duplicate of the earlier reply does not make one due.
+  CHECK(w.Land(f0, f1.mono + 1) == ReplyMatch::kDuplicate);
+  CHECK(*w.sender.NextSendAt() == f1.mono + 100 * kMs);
+  // Probe 1 is lost: the next one is due at its deadline, whether Expire ran or not.
+  CHECK(w.sender.Expire(f1.mono + 100 * kMs, w.Sink()) == 1);
+  CHECK(*w.sender.NextSendAt() == f1.mono + 100 * kMs);
+  World::Flight f2 = w.Fly(2);
+  // A late reply to probe 1, no longer the latest, does not either.
+  CHECK(w.Land(f1, f2.mono + 1, 200 * kMs) == ReplyMatch::kLate);
+  CHECK(*w.sender.NextSendAt() == f2.mono + 100 * kMs);
+  CHECK(w.Land(f2, f2.mono + 40'000) == ReplyMatch::kMatched);
+  CHECK(*w.sender.NextSendAt() == f2.mono + 40'000);
+  CHECK(w.sender.counters().schedule_slips == 0);
+  CHECK(w.sender.counters().sent == 3);
+}
+
+TEST_CASE("probe: back to back, the closing probe is due when the last reply comes") {
+  World w({.count = 1, .interval_ns = 0, .timeout_ns = 100 * kMs});
+  World::Flight f0 = w.Fly(0);
+  CHECK(w.Land(f0, f0.mono + 30'000) == ReplyMatch::kMatched);
+  CHECK(w.results.empty());  // held for its real t3, which the closing probe's reply brings
+  CHECK(*w.sender.NextSendAt() == f0.mono + 30'000);
+  World::Flight closing = w.Fly(1);
+  CHECK(w.Land(closing, closing.mono + 1) == ReplyMatch::kMatched);
+  REQUIRE(w.results.size() == 1);
+  CHECK(w.results[0].t3->source == StampSource::kSoftware);
+  CHECK_FALSE(w.sender.NextSendAt().has_value());
+  CHECK(w.sender.Done());
+}
+
 TEST_CASE("probe: the window refuses to overwrite an open probe until Expire runs") {
   auto s = ProbeSender::Create({.interval_ns = kMs, .timeout_ns = 1'000 * kMs}).value();
   REQUIRE(s.options().window == 2048);  // 2 × (1000 + 2), rounded up
@@ -636,7 +675,7 @@ TEST_CASE("probe: unusable options are refused with a message that says what to 
     REQUIRE_FALSE(s.ok());
     return std::string(s.status().message());
   };
-  CHECK(msg({.interval_ns = 0}).find("--interval") != std::string::npos);
+  CHECK(msg({.interval_ns = -1}).find("--interval") != std::string::npos);
   CHECK(msg({.packet_size = 43}).find("STAMP minimum of 44") != std::string::npos);
   CHECK(msg({.packet_size = 70'000}).find("largest UDP payload") != std::string::npos);
   CHECK(msg({.packet_size = 74}).find("use --size 72 or 76") != std::string::npos);
@@ -649,4 +688,8 @@ TEST_CASE("probe: unusable options are refused with a message that says what to 
   CHECK(ProbeSender::Create({.packet_size = 74, .request_reflector_info = false}).ok());
   CHECK(ProbeSender::Create({.interval_ns = 2'000'000'000}).value().options().timeout_ns ==
         6'000'000'000);
+  // Back to back: one probe in flight, so the smallest window and the 1 s timeout.
+  const ProbeSenderOptions b2b = ProbeSender::Create({.interval_ns = 0}).value().options();
+  CHECK(b2b.timeout_ns == 1'000'000'000);
+  CHECK(b2b.window == 1024);
 }

@@ -109,14 +109,20 @@ absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(
                          [self](const ProbeResult& res) { self->Emit(res); });
     self->cv_.notify_one();
   });
-  client->udp_->SetHandler([self](const Datagram& d, RUDPConn&) {
-    std::lock_guard<std::mutex> l(self->mu_);
-    if (d.meta.stamps.software_ns && d.meta.stamps.userspace_ns) {
-      self->rx_overhead_.Add(*d.meta.stamps.userspace_ns - *d.meta.stamps.software_ns);
+  client->udp_->SetHandler([self](const Datagram& d, RUDPConn& udp) {
+    std::optional<PacketRelay::TimerId> wake;
+    {
+      std::lock_guard<std::mutex> l(self->mu_);
+      if (d.meta.stamps.software_ns && d.meta.stamps.userspace_ns) {
+        self->rx_overhead_.Add(*d.meta.stamps.userspace_ns - *d.meta.stamps.software_ns);
+      }
+      const int64_t now = MonotonicNs();
+      self->sender_.OnReply(d.payload, d.meta.stamps, d.meta.ttl, now,
+                            [self](const ProbeResult& res) { self->Emit(res); });
+      wake = ProbeTimerToWake(self->sender_, self->send_timer_, now);
+      self->cv_.notify_one();
     }
-    self->sender_.OnReply(d.payload, d.meta.stamps, d.meta.ttl, MonotonicNs(),
-                          [self](const ProbeResult& res) { self->Emit(res); });
-    self->cv_.notify_one();
+    if (wake) udp.ether().relay().WakeTimer(*wake);
   });
   return client;
 }
@@ -137,7 +143,7 @@ absl::Status ProbeClient::Run(const std::function<void(const ProbeResult&)>& on_
     if (!mac.ok()) return mac.status();
   }
   return RunProbeLoop(
-      udp_->ether().relay(), mu_, cv_, pending_, sender_, std::span(buf),
+      udp_->ether().relay(), mu_, cv_, pending_, send_timer_, sender_, std::span(buf),
       [&](const BuiltProbe& probe) {
         return udp_->Write(std::span(buf.data(), probe.size),
                            {.want_stamp = true, .tag = probe.seq});

@@ -17,7 +17,8 @@
 // built and sent there, through the MAC the request came from), and records
 // its real TX stamp when the relay delivers it. The client's probes are built
 // and sent at the configured interval on relay worker 0's thread (a relay timer:
-// straight into its TX ring, no hand-over between threads); replies and TX stamps
+// straight into its TX ring, no hand-over between threads; back to back, with interval 0,
+// the reply to the latest probe wakes that timer); replies and TX stamps
 // are fed to the ProbeSender on the worker thread; results are handed to the caller's
 // callback on the calling thread. Hardware TX stamps are put on the system
 // clock with the PHC offset given.
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/conn/rudp_conn.h"
 #include "ringstamp/engine/probe/probe_reflector.h"
 #include "ringstamp/engine/probe/probe_session.h"
@@ -121,6 +123,7 @@ class ProbeClient {
   std::vector<ProbeResult> pending_;  // results waiting for the calling thread (under mu_)
   LatencyStats rx_overhead_;          // under mu_
   uint64_t send_failures_ = 0;
+  std::optional<PacketRelay::TimerId> send_timer_;  // under mu_: the sending timer during Run
 };
 
 }  // namespace ringstamp

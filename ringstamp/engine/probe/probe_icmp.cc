@@ -45,13 +45,19 @@ absl::StatusOr<std::unique_ptr<IcmpProbeClient>> IcmpProbeClient::Create(
         so.identifier,
         {.on_reply =
              [self](const EchoReply& e) {
-               std::lock_guard<std::mutex> l(self->mu_);
-               if (e.stamps.software_ns && e.stamps.userspace_ns) {
-                 self->rx_overhead_.Add(*e.stamps.userspace_ns - *e.stamps.software_ns);
+               std::optional<PacketRelay::TimerId> wake;
+               {
+                 std::lock_guard<std::mutex> l(self->mu_);
+                 if (e.stamps.software_ns && e.stamps.userspace_ns) {
+                   self->rx_overhead_.Add(*e.stamps.userspace_ns - *e.stamps.software_ns);
+                 }
+                 const int64_t now = MonotonicNs();
+                 self->sender_.OnReply(e.id, e.seq, e.data, e.stamps, e.ttl, now,
+                                       [self](const ProbeResult& r) { self->Emit(r); });
+                 wake = ProbeTimerToWake(self->sender_, self->send_timer_, now);
+                 self->cv_.notify_one();
                }
-               self->sender_.OnReply(e.id, e.seq, e.data, e.stamps, e.ttl, MonotonicNs(),
-                                     [self](const ProbeResult& r) { self->Emit(r); });
-               self->cv_.notify_one();
+               if (wake) self->conn_->relay().WakeTimer(*wake);
              },
          .on_tx_stamp =
              [self](const TxStampReport& r) {
@@ -87,7 +93,7 @@ absl::Status IcmpProbeClient::Run(const std::function<void(const ProbeResult&)>&
     if (!mac.ok()) return mac.status();
   }
   return RunProbeLoop(
-      conn_->relay(), mu_, cv_, pending_, sender_, std::span(buf),
+      conn_->relay(), mu_, cv_, pending_, send_timer_, sender_, std::span(buf),
       [&](const BuiltEcho& probe) {
         return conn_->SendEchoRequest({.dst = options_.target,
                                        .src = local_,

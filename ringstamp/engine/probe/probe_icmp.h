@@ -24,7 +24,7 @@
 // the system clock with the PHC offset given.
 // Threads: Create/Run/Summary from one controlling thread; requests are built
 // and sent on relay worker 0's thread when due (a relay timer: straight into its
-// TX ring), replies and TX stamps are fed to the IcmpEchoSender on the relay
+// TX ring; back to back, the reply to the latest request wakes it), replies and TX stamps are fed to the IcmpEchoSender on the relay
 // worker that gets them, all under a mutex
 // (uncontended with one worker); results reach the caller's callback on the
 // calling thread. Cost per probe: one echo request built in place, one reply
@@ -41,6 +41,7 @@
 
 #include "absl/status/statusor.h"
 #include "ringstamp/engine/conn/ether_conn.h"
+#include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/probe/latency_stats.h"
 #include "ringstamp/engine/probe/probe_icmp_session.h"
 #include "ringstamp/timestamp/phc.h"
@@ -100,6 +101,7 @@ class IcmpProbeClient {
   std::vector<ProbeResult> pending_;  // results waiting for the calling thread (under mu_)
   LatencyStats rx_overhead_;          // under mu_
   uint64_t send_failures_ = 0;
+  std::optional<PacketRelay::TimerId> send_timer_;  // under mu_: the sending timer during Run
 };
 
 }  // namespace ringstamp

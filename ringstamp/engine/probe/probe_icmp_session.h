@@ -65,7 +65,7 @@ inline constexpr uint32_t kIcmpProbeMagic = 0x72734563;  // "rsEc"
 
 struct IcmpEchoSenderOptions {
   uint64_t count = 0;                        // probes to send; 0: until the caller stops
-  int64_t interval_ns = 1'000'000'000;       // between probes, > 0
+  int64_t interval_ns = 1'000'000'000;       // between probes; 0: back to back (as STAMP's)
   size_t data_size = kIcmpProbeDefaultSize;  // echo data bytes, 16..65507
   int64_t timeout_ns = 0;   // reply deadline after sending; 0: max(1 s, 3 × interval)
   uint16_t identifier = 0;  // ICMP identifier of this session

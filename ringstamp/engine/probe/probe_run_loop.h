@@ -16,7 +16,10 @@
 //
 // `sender` is a ProbeSender or IcmpEchoSender (NextSendAt, BuildProbe, Expire,
 // NextDeadline, Done, StopSending, AbandonAtStop, options().timeout_ns), guarded by `mu`; worker
-// threads add results to `pending` under `mu` and notify `cv`. `send` runs on the worker without
+// threads add results to `pending` under `mu` and notify `cv`. `send_timer` (under `mu`) names
+// the sending timer while the run goes on: a reply that makes the next probe due (back to back,
+// interval 0) wakes it (ProbeTimerToWake), so that the probe leaves within the worker's poll
+// instead of at the timer's next time. `send` runs on the worker without
 // the lock and must not block. Returns the first probe's send error (nothing would work after
 // it), an error when the relay has no worker to send from, else OK when the sender is done. When
 // `stop` is set or the deadline passes, sending stops and the probes still in flight are waited
@@ -31,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -48,9 +52,22 @@ inline constexpr int64_t kProbeIdleRecheckNs = 10'000'000;
 // ... and when one is due but the window of probes in flight is full.
 inline constexpr int64_t kProbeWindowRecheckNs = 100'000;
 
+// Worker side, under `mu`, after a reply was given to `sender` at `now_mono_ns`: the sending
+// timer to wake (PacketRelay::WakeTimer, after `mu` is released) when a probe is due now.
+template <class Sender>
+std::optional<PacketRelay::TimerId> ProbeTimerToWake(
+    const Sender& sender, const std::optional<PacketRelay::TimerId>& send_timer,
+    int64_t now_mono_ns) {
+  if (!send_timer) return std::nullopt;
+  const auto due = sender.NextSendAt();
+  if (!due || *due > now_mono_ns) return std::nullopt;
+  return send_timer;
+}
+
 template <class Sender, class Send>
 absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_variable& cv,
-                          std::vector<ProbeResult>& pending, Sender& sender,
+                          std::vector<ProbeResult>& pending,
+                          std::optional<PacketRelay::TimerId>& send_timer, Sender& sender,
                           std::span<std::byte> buf, Send&& send,
                           const std::function<void(const ProbeResult&)>& on_result,
                           const std::atomic<bool>* stop, int64_t deadline_mono_ns,
@@ -85,7 +102,17 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
   };
   auto timer = relay.AddTimer(0, send_due);
   if (!timer.ok()) return timer.status();
-  absl::Cleanup cancel = [&] { relay.CancelTimer(*timer); };
+  {
+    std::lock_guard<std::mutex> l(mu);
+    send_timer = *timer;
+  }
+  absl::Cleanup cancel = [&] {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      send_timer.reset();  // a reply's wake after this finds no timer (ids are not reused)
+    }
+    relay.CancelTimer(*timer);
+  };
 
   auto emit = [&pending](const ProbeResult& r) { pending.push_back(r); };
   std::vector<ProbeResult> ready;

@@ -43,9 +43,11 @@ size_t ReserveFor(uint64_t count) {
 
 absl::StatusOr<ProbeTracker> ProbeTracker::Create(const ProbeTrackerOptions& in) {
   ProbeTrackerOptions o = in;
-  if (o.interval_ns <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "probe interval must be positive, got ", o.interval_ns, " ns; give --interval, e.g. 10ms"));
+  if (o.interval_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("probe interval must not be negative, got ", o.interval_ns,
+                     " ns; give --interval, e.g. 10ms, or 0 to send each probe when the one "
+                     "before it is answered"));
   }
   if (o.timeout_ns < 0) {
     return absl::InvalidArgumentError(
@@ -65,8 +67,10 @@ absl::StatusOr<ProbeTracker> ProbeTracker::Create(const ProbeTrackerOptions& in)
                               : 3 * o.interval_ns;
     o.timeout_ns = std::max(kMinTimeoutNs, three);
   }
-  // Probes in flight at most: one per interval within a timeout, plus the one being sent.
-  const uint64_t needed = static_cast<uint64_t>(o.timeout_ns / o.interval_ns) + 2;
+  // Probes in flight at most: one per interval within a timeout, plus the one being sent (back
+  // to back: the one in flight and the next).
+  const uint64_t needed =
+      o.interval_ns > 0 ? static_cast<uint64_t>(o.timeout_ns / o.interval_ns) + 2 : 2;
   uint64_t window = o.window == 0 ? std::max<uint64_t>(kMinWindow, 2 * needed) : o.window;
   window = std::bit_ceil(std::max<uint64_t>(window, 16));
   if (window > kMaxWindow) {
@@ -101,7 +105,10 @@ ProbeTracker::ProbeTracker(const ProbeTrackerOptions& options)
     // Results held at once: at most one per interval within the longest wait (and never
     // more than the window), beyond which a result is reported without waiting (counted).
     const int64_t wait = std::max(options.tx_stamp_wait_ns, options.t3_wait_ns);
-    const uint64_t in_wait = static_cast<uint64_t>(wait / options.interval_ns) + 2;
+    // Back to back: one per round trip within the wait; bounded by the window below.
+    const uint64_t in_wait = options.interval_ns > 0
+                                 ? static_cast<uint64_t>(wait / options.interval_ns) + 2
+                                 : options.window;
     const size_t want = static_cast<size_t>(std::min<uint64_t>(
         std::max<uint64_t>(in_wait, kMinHeld), std::min<uint64_t>(options.window, kMaxHeld)));
     held_.resize(std::bit_ceil(want));
@@ -152,6 +159,15 @@ void ProbeTracker::RecordSent(int64_t now_mono_ns, int64_t t1_estimate_unix_ns, 
                             .t1_estimate_ns = t1_estimate_unix_ns,
                             .send_mono_ns = now_mono_ns,
                             .deadline_ns = now_mono_ns + options_.timeout_ns};
+  if (options_.interval_ns == 0) {
+    // Back to back: the next one when this one is answered (OnReply brings the time forward),
+    // or when it is lost.
+    next_due_ns_ = now_mono_ns + options_.timeout_ns;
+    ++next_seq_;
+    ++counters_.sent;
+    ++counters_.in_flight;
+    return;
+  }
   // Schedule: one interval after the due time, unless more than one interval behind.
   int64_t base = counters_.sent == 0 ? now_mono_ns : next_due_ns_;
   if (now_mono_ns - base > options_.interval_ns) {
@@ -395,6 +411,10 @@ ReplyMatch ProbeTracker::OnReply(uint32_t seq, uint64_t echo, const ProbeResult&
     highest_replied_ = seq;
   }
   on_first(r);
+  // Back to back: the answer to the latest probe makes the next one due.
+  if (options_.interval_ns == 0 && seq == next_seq_ - 1) {
+    next_due_ns_ = std::min(next_due_ns_, now_mono_ns);
+  }
 
   const bool need_tx = options_.tx_stamp_wait_ns > 0 && !slot.has_tx;
   const bool need_t3 = await_t3 && options_.t3_wait_ns > 0;

@@ -20,7 +20,9 @@
 //
 // The state machine of RFC 8762 §4.2 in unauthenticated mode: sequence
 // numbers from options.first_seq (u32, wrapping), one probe per interval
-// (monotonic clock), each probe's transmit time t1 written into the packet as
+// (monotonic clock) or, with interval 0, back to back (the next probe when the
+// latest is answered or lost, as sockperf's ping-pong measures), each probe's
+// transmit time t1 written into the packet as
 // the userspace estimate the caller passes. Each probe occupies a slot of a
 // ring (seq % window) until a later probe needs the slot, so replies are
 // matched in O(1) by sender sequence number and echoed t1; a reply whose
@@ -86,8 +88,10 @@
 namespace ringstamp {
 
 struct ProbeSenderOptions {
-  uint64_t count = 0;                   // probes to send; 0: until the caller stops
-  int64_t interval_ns = 1'000'000'000;  // between probes, > 0
+  uint64_t count = 0;  // probes to send; 0: until the caller stops
+  // Between probes; 0: back to back, each probe when the one before it is answered (its first
+  // reply) or lost (its timeout), so at most one is in flight.
+  int64_t interval_ns = 1'000'000'000;
   // UDP payload bytes of each probe, ≥ 44 (kStampPacketSize). 72 or ≥ 76 (with
   // request_reflector_info) carries the RFC 8972 TLVs; padding is zero / Extra Padding.
   size_t packet_size = kProbeTlvPacketSize;
@@ -174,7 +178,9 @@ class ProbeTracker {
   const ProbeTrackerOptions& options() const { return options_; }
 
   // Monotonic ns at which the next probe is due (≤ now before the first one);
-  // nullopt once `count` probes were sent.
+  // nullopt once `count` probes were sent. Back to back (interval 0): the latest
+  // probe's deadline while it is in flight, brought forward to the moment its first
+  // reply comes (OnReply).
   std::optional<int64_t> NextSendAt() const;
   bool AllSent() const;
 
@@ -186,7 +192,8 @@ class ProbeTracker {
   // userspace TX estimate `t1_estimate_unix_ns`; a reply must carry back
   // `echo` (what the probe holds of t1) to match. Advances the schedule one
   // interval from when the probe was due, or from now when more than one
-  // interval behind (a slip; no catch-up bursts).
+  // interval behind (a slip; no catch-up bursts); back to back, to the probe's
+  // deadline (see NextSendAt).
   void RecordSent(int64_t now_mono_ns, int64_t t1_estimate_unix_ns, uint64_t echo);
 
   // As ProbeSender::OnSent.
