@@ -15,8 +15,9 @@
 #   rx       receivers on CPU 1 while trafgen sends 200k frames/s from CPU 0: CPU ns per frame
 #            (/proc, setup excluded) and kernel drops for tcpdump, netsniff-ng and ringstamp
 #            capture; then drops at trafgen's full rate
-#   latency  sockperf UDP ping-pong against ringstamp probe (its userspace RTT, like for like;
-#            network RTT and the reflector's t3 error beside it), one CPU and split
+#   latency  sockperf UDP ping-pong against ringstamp probe (its userspace RTT, like for like:
+#            back to back against back to back, every 1 ms against every 1 ms; network RTT
+#            and the reflector's t3 error beside it), one CPU and split
 #   micro    every <build dir>/bin/*_bench (Google Benchmark), short min time, relay_bench
 #            included (PacketRelay dispatch at 1 / 1,000 / 100,000 endpoints); rudp_echo_bench
 #            runs in the echo section instead when that is selected too
@@ -488,19 +489,23 @@ probe_detect() {
   return 0
 }
 
-measure_probe() {  # KEY SERVER_CPU CLIENT_CPU [EXTRA FLAGS...]
+# measure_probe KEY SERVER_CPU CLIENT_CPU [EXTRA FLAGS...] — a probe every 1 ms for LAT_DUR
+# seconds; PROBE_PACE=pingpong: back to back (--interval 0) for LAT_DUR seconds, one summary
+# line (-q), like sockperf's ping-pong.
+measure_probe() {
   local key=$1 scpu=$2 ccpu=$3 name="lat-probe-$1"
   shift 3
   local scpu_flag=() ccpu_flag=()
   if [ "$PROBE_CPU_FLAG" = 1 ]; then scpu_flag=(--cpu "$scpu"); ccpu_flag=(--cpu "$ccpu"); fi
-  local count=$((LAT_DUR * 1000))
+  local pace=(--count $((LAT_DUR * 1000)) --interval 1ms)
+  [ "${PROBE_PACE:-}" = pingpong ] && pace=(--duration "$LAT_DUR" --interval 0 -q)
   bg_start "$name-server" $((LAT_DUR + 60)) ip netns exec "$NS_B" taskset -c "$scpu" \
     "$RS" probe server -i "$IF_B" --ip 10.99.0.10 --duration $((LAT_DUR + 50)) "${scpu_flag[@]}" "$@"
   local stpid=$BG_PID
   sleep 1.5
   timeout -s INT -k 5 $((LAT_DUR + 40)) ip netns exec "$NS_A" taskset -c "$ccpu" \
-    "$RS" probe client -i "$IF_A" --ip 10.99.0.20 --server 10.99.0.10 --count "$count" \
-    --interval 1ms --json "${ccpu_flag[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+    "$RS" probe client -i "$IF_A" --ip 10.99.0.20 --server 10.99.0.10 "${pace[@]}" \
+    --json "${ccpu_flag[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
   local rc=$?
   bg_stop "$stpid" 5
   local fields
@@ -524,7 +529,7 @@ measure_probe() {  # KEY SERVER_CPU CLIENT_CPU [EXTRA FLAGS...]
 }
 
 if want latency; then
-  section "latency: ${LAT_DUR}s each: sockperf UDP ping-pong (back to back, then every 1 ms) vs ringstamp probe (every 1 ms)"
+  section "latency: ${LAT_DUR}s each: sockperf UDP ping-pong (back to back, then every 1 ms) vs ringstamp probe (back to back, then every 1 ms)"
   if [ "$HAVE_SOCKPERF" = 1 ]; then
     measure_sockperf one_cpu "$TX_CPU" "$TX_CPU" max
     measure_sockperf split "$RX_CPU" "$TX_CPU" max
@@ -532,6 +537,15 @@ if want latency; then
     measure_sockperf split_paced "$RX_CPU" "$TX_CPU" 1000
   fi
   if probe_detect; then
+    if "$RS" probe client --help 2>&1 | grep -q 'back to back'; then
+      PROBE_PACE=pingpong measure_probe pingpong_one_cpu "$TX_CPU" "$TX_CPU"
+      PROBE_PACE=pingpong measure_probe pingpong_split "$RX_CPU" "$TX_CPU"
+    else
+      for k in pingpong_one_cpu pingpong_split; do
+        echo "   probe $k: skipped (no --interval 0 in this build)"
+        rec "lat.probe_$k" status=skipped note="no --interval 0 (back to back) in this build"
+      done
+    fi
     measure_probe one_cpu "$TX_CPU" "$TX_CPU"
     measure_probe split "$RX_CPU" "$TX_CPU"
     # The same with /metrics served and scraped every second on both hosts: scraping must not
