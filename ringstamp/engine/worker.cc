@@ -339,6 +339,7 @@ void Worker::Run() {
   // The error queue is looked at only when the handler opened TX stamps (in OnStart).
   const int err_fd = tx_stamps_ ? tx_fd() : -1;
   uint32_t idle_spins = 0;
+  uint64_t stamp_messages_at_wake = 0;  // TX stamp messages read up to the last error-queue wake
   while (!StopRequested()) {
     size_t n = PollRx();
     PollResult pr = handler_->OnPoll(*this);
@@ -375,10 +376,13 @@ void Worker::Run() {
       // TX stamps to drain, or on the error-queue transport a POLLERR that was a socket error
       // (the link went down): SO_ERROR is read only when the wake brought no message, and at
       // every stats tick, not for each stamp (two system calls per stamp, ~2 µs of each
-      // probe's round trip on a VM whose system calls cost ~1 µs).
-      const uint64_t messages = tx_stamps_ ? tx_stamps_->stats().messages : 0;
+      // probe's round trip on a VM whose system calls cost ~1 µs). Messages the handler read
+      // since the last such wake count too: a handler that drains stamps while busy (the
+      // relay) has often read the ones this wake is for before the wait began.
       handler_->OnErrorQueue(*this);
-      if (!tx_stamps_ || tx_stamps_->stats().messages == messages) ReadSocketErrors();
+      const uint64_t messages = tx_stamps_ ? tx_stamps_->stats().messages : 0;
+      if (!tx_stamps_ || messages == stamp_messages_at_wake) ReadSocketErrors();
+      stamp_messages_at_wake = messages;
     }
   }
   // Nothing is left in userspace: Poll's guards return every block they took.
