@@ -104,24 +104,32 @@ absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(
                                                             .connected = options.server}));
   ProbeClient* self = client.get();
   client->udp_->SetTxStampHandler([self](const TxStampReport& r) {
-    std::lock_guard<std::mutex> l(self->mu_);
-    self->sender_.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
-                         [self](const ProbeResult& res) { self->Emit(res); });
-    self->cv_.notify_one();
+    bool tell;
+    {
+      std::lock_guard<std::mutex> l(self->mu_);
+      const bool had_results = !self->pending_.empty();
+      self->sender_.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
+                           [self](const ProbeResult& res) { self->Emit(res); });
+      tell = ProbeResultsToTell(self->pending_, had_results, std::nullopt);
+    }
+    if (tell) self->cv_.notify_one();
   });
   client->udp_->SetHandler([self](const Datagram& d, RUDPConn& udp) {
     std::optional<PacketRelay::TimerId> wake;
+    bool tell;
     {
       std::lock_guard<std::mutex> l(self->mu_);
       if (d.meta.stamps.software_ns && d.meta.stamps.userspace_ns) {
         self->rx_overhead_.Add(*d.meta.stamps.userspace_ns - *d.meta.stamps.software_ns);
       }
       const int64_t now = MonotonicNs();
+      const bool had_results = !self->pending_.empty();
       self->sender_.OnReply(d.payload, d.meta.stamps, d.meta.ttl, now,
                             [self](const ProbeResult& res) { self->Emit(res); });
       wake = ProbeTimerToWake(self->sender_, self->send_timer_, now);
-      self->cv_.notify_one();
+      tell = ProbeResultsToTell(self->pending_, had_results, wake);
     }
+    if (tell) self->cv_.notify_one();
     if (wake) udp.ether().relay().WakeTimer(*wake);
   });
   return client;
@@ -146,7 +154,7 @@ absl::Status ProbeClient::Run(const std::function<void(const ProbeResult&)>& on_
       udp_->ether().relay(), mu_, cv_, pending_, send_timer_, sender_, std::span(buf),
       [&](const BuiltProbe& probe) {
         return udp_->Write(std::span(buf.data(), probe.size),
-                           {.want_stamp = true, .tag = probe.seq});
+                           {.want_stamp = true, .tag = probe.seq, .kick_now = true});
       },
       on_result, stop, deadline_mono_ns, &send_failures_);
 }

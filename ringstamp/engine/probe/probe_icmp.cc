@@ -46,25 +46,33 @@ absl::StatusOr<std::unique_ptr<IcmpProbeClient>> IcmpProbeClient::Create(
         {.on_reply =
              [self](const EchoReply& e) {
                std::optional<PacketRelay::TimerId> wake;
+               bool tell;
                {
                  std::lock_guard<std::mutex> l(self->mu_);
                  if (e.stamps.software_ns && e.stamps.userspace_ns) {
                    self->rx_overhead_.Add(*e.stamps.userspace_ns - *e.stamps.software_ns);
                  }
                  const int64_t now = MonotonicNs();
+                 const bool had_results = !self->pending_.empty();
                  self->sender_.OnReply(e.id, e.seq, e.data, e.stamps, e.ttl, now,
                                        [self](const ProbeResult& r) { self->Emit(r); });
                  wake = ProbeTimerToWake(self->sender_, self->send_timer_, now);
-                 self->cv_.notify_one();
+                 tell = ProbeResultsToTell(self->pending_, had_results, wake);
                }
+               if (tell) self->cv_.notify_one();
                if (wake) self->conn_->relay().WakeTimer(*wake);
              },
          .on_tx_stamp =
              [self](const TxStampReport& r) {
-               std::lock_guard<std::mutex> l(self->mu_);
-               self->sender_.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
-                                    [self](const ProbeResult& res) { self->Emit(res); });
-               self->cv_.notify_one();
+               bool tell;
+               {
+                 std::lock_guard<std::mutex> l(self->mu_);
+                 const bool had_results = !self->pending_.empty();
+                 self->sender_.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
+                                      [self](const ProbeResult& res) { self->Emit(res); });
+                 tell = ProbeResultsToTell(self->pending_, had_results, std::nullopt);
+               }
+               if (tell) self->cv_.notify_one();
              }});
     if (s.ok()) {
       client->registered_ = true;
@@ -102,7 +110,7 @@ absl::Status IcmpProbeClient::Run(const std::function<void(const ProbeResult&)>&
                                        .ttl = options_.ttl,
                                        .tos = options_.tos},
                                       std::span(buf.data(), probe.size),
-                                      {.want_stamp = true, .tag = probe.seq});
+                                      {.want_stamp = true, .tag = probe.seq, .kick_now = true});
       },
       on_result, stop, deadline_mono_ns, &send_failures_);
 }

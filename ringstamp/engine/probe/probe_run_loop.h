@@ -64,6 +64,17 @@ std::optional<PacketRelay::TimerId> ProbeTimerToWake(
   return send_timer;
 }
 
+// Worker side, under `mu`, after a reply or TX stamp was given to the sender: whether to tell
+// the calling thread (notify `cv` once `mu` is released: woken while it is held, the thread would
+// only block on it, and on a CPU it shares with the worker take it from the worker twice). When
+// results came and there were none before (else it has been told). Not when the sending timer is
+// to be woken (`wake`): the timer tells it after the next probe left, so that on a shared CPU the
+// calling thread does not run between a reply and the next probe.
+inline bool ProbeResultsToTell(const std::vector<ProbeResult>& pending, bool had_results,
+                               const std::optional<PacketRelay::TimerId>& wake) {
+  return !had_results && !pending.empty() && !wake;
+}
+
 template <class Sender, class Send>
 absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_variable& cv,
                           std::vector<ProbeResult>& pending,
@@ -77,27 +88,38 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
   absl::Status first_error;
   auto send_due = [&](int64_t now) -> int64_t {
     decltype(sender.BuildProbe(buf, 0, 0)) probe{};
+    std::optional<int64_t> due;
+    bool tell = false;
     {
       std::lock_guard<std::mutex> l(mu);
-      const auto due = sender.NextSendAt();
+      due = sender.NextSendAt();
+      if (due && *due <= now) probe = sender.BuildProbe(buf, now, RealtimeNs());
+      // Nothing to send: results a reply left for after the send are told now.
+      tell = probe.size == 0 && !pending.empty();
+    }
+    if (probe.size == 0) {
+      if (tell) cv.notify_one();
       if (!due) return now + kProbeIdleRecheckNs;
-      if (*due > now) return *due;
-      probe = sender.BuildProbe(buf, now, RealtimeNs());
+      return *due > now ? *due : now + kProbeWindowRecheckNs;
     }
-    if (probe.size == 0) return now + kProbeWindowRecheckNs;
     const absl::Status s = send(probe);
-    std::lock_guard<std::mutex> l(mu);
-    if (!s.ok()) {
-      ++*send_failures;
-      // The first probe resolves the peer: when that fails nothing will work.
-      if (!tried) {
-        first_error = s;
-        cv.notify_all();
-        return 0;  // the timer ends: the calling thread returns the error
+    std::optional<int64_t> next;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!s.ok()) {
+        ++*send_failures;
+        // The first probe resolves the peer: when that fails nothing will work.
+        if (!tried) {
+          first_error = s;
+          cv.notify_all();
+          return 0;  // the timer ends: the calling thread returns the error
+        }
       }
+      tried = true;
+      tell = !pending.empty();  // results a reply left for after this send
+      next = sender.NextSendAt();
     }
-    tried = true;
-    const auto next = sender.NextSendAt();
+    if (tell) cv.notify_one();
     return next ? std::max<int64_t>(*next, 1) : now + kProbeIdleRecheckNs;
   };
   auto timer = relay.AddTimer(0, send_due);
