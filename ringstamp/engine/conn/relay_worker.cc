@@ -136,6 +136,7 @@ void RelayWorker::Deliver(EtherConn* conn, const L2View& l2, const Frame& frame)
 }
 
 void RelayWorker::OnFrame(Worker&, const Frame& frame) {
+  frames_since_poll_ = true;
   counters_.frames.Add();
   L2View l2;
   if (ParseL2(frame, &l2) != ParseError::kNone) {
@@ -172,6 +173,7 @@ void RelayWorker::OnFrame(Worker&, const Frame& frame) {
 // address) takes the owner's general path, which counts and reports what it
 // finds.
 void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
+  frames_since_poll_ = true;
   const size_t n = std::min(frames.size(), kFrameBatch);
   std::array<L2View, kFrameBatch>& l2 = batch_l2_;
   std::array<Datagram, kFrameBatch>& dg = batch_datagram_;
@@ -401,14 +403,18 @@ PollResult RelayWorker::OnPoll(Worker&) {
     // Stamps while frames keep the worker from sleeping (its wait is what reports them
     // otherwise): without this, a worker that never sleeps (a probe sent back to back, a relay
     // under load) read them only at its tick, 100 ms on, after the results that wait for them
-    // had given up on them.
+    // had given up on them. The error queue only after frames came: an idle worker's wait (or
+    // its busy-poll spin) looks at it, and a system call in every idle spin would delay the
+    // next frame's poll by as much.
     const TxStampSource& source = *worker()->tx_stamps();
-    if (source.transport() == TxTransport::kIoUring ? source.MayHaveStamps()
-                                                    : now >= next_busy_drain_ns_) {
+    if (source.transport() == TxTransport::kIoUring
+            ? source.MayHaveStamps()
+            : frames_since_poll_ && now >= next_busy_drain_ns_) {
       DrainStamps();
       next_busy_drain_ns_ = now + kBusyStampDrainNs;
     }
   }
+  frames_since_poll_ = false;
   if (now >= next_expire_ns_) {
     next_expire_ns_ = now + kTickNs;
     if (tracker_) DrainStamps();

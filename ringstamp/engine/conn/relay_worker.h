@@ -307,6 +307,7 @@ class RelayWorker : public FrameHandler {
   TxWants tx_wants_ = 0;
   int64_t next_expire_ns_ = 0;
   int64_t next_busy_drain_ns_ = 0;  // the next error-queue read for TX stamps while busy
+  bool frames_since_poll_ = false;  // OnFrames ran since the last OnPoll
 
   Counters counters_;
   // OnFrames' parsed headers: a member so that a batch does not construct (zero)
