@@ -1,5 +1,6 @@
-// Integration: `ringstamp probe` between two namespaces — 1,000 probes, a reflector killed
-// mid-run, a kernel UDP socket as STAMP sender, and the server-1/server-2 scripts.
+// Integration: `ringstamp probe` between two namespaces — 1,000 probes, back to back
+// (--interval 0, STAMP and ICMP), a reflector killed mid-run, a kernel UDP socket as STAMP
+// sender, and the server-1/server-2 scripts.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
