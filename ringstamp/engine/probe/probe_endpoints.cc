@@ -104,15 +104,7 @@ absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(
                                                             .connected = options.server}));
   ProbeClient* self = client.get();
   client->udp_->SetTxStampHandler([self](const TxStampReport& r) {
-    bool tell;
-    {
-      std::lock_guard<std::mutex> l(self->mu_);
-      const bool had_results = !self->pending_.empty();
-      self->sender_.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
-                           [self](const ProbeResult& res) { self->Emit(res); });
-      tell = ProbeResultsToTell(self->pending_, had_results, std::nullopt);
-    }
-    if (tell) self->cv_.notify_one();
+    FeedProbeTxStamp(self->mu_, self->cv_, self->pending_, self->sender_, r);
   });
   client->udp_->SetHandler([self](const Datagram& d, RUDPConn& udp) {
     std::optional<PacketRelay::TimerId> wake;

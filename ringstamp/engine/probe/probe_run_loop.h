@@ -75,6 +75,22 @@ inline bool ProbeResultsToTell(const std::vector<ProbeResult>& pending, bool had
   return !had_results && !pending.empty() && !wake;
 }
 
+// Worker side: a TX stamp report for `sender` (under `mu`); results it releases go to `pending`,
+// and the calling thread is told as ProbeResultsToTell says.
+template <class Sender>
+void FeedProbeTxStamp(std::mutex& mu, std::condition_variable& cv,
+                      std::vector<ProbeResult>& pending, Sender& sender, const TxStampReport& r) {
+  bool tell;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    const bool had_results = !pending.empty();
+    sender.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
+                  [&pending](const ProbeResult& res) { pending.push_back(res); });
+    tell = ProbeResultsToTell(pending, had_results, std::nullopt);
+  }
+  if (tell) cv.notify_one();
+}
+
 template <class Sender, class Send>
 absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_variable& cv,
                           std::vector<ProbeResult>& pending,
