@@ -107,22 +107,11 @@ absl::StatusOr<std::unique_ptr<ProbeClient>> ProbeClient::Create(
     FeedProbeTxStamp(self->mu_, self->cv_, self->pending_, self->sender_, r);
   });
   client->udp_->SetHandler([self](const Datagram& d, RUDPConn& udp) {
-    std::optional<PacketRelay::TimerId> wake;
-    bool tell;
-    {
-      std::lock_guard<std::mutex> l(self->mu_);
-      if (d.meta.stamps.software_ns && d.meta.stamps.userspace_ns) {
-        self->rx_overhead_.Add(*d.meta.stamps.userspace_ns - *d.meta.stamps.software_ns);
-      }
-      const int64_t now = MonotonicNs();
-      const bool had_results = !self->pending_.empty();
-      self->sender_.OnReply(d.payload, d.meta.stamps, d.meta.ttl, now,
-                            [self](const ProbeResult& res) { self->Emit(res); });
-      wake = ProbeTimerToWake(self->sender_, self->send_timer_, now);
-      tell = ProbeResultsToTell(self->pending_, had_results, wake);
-    }
-    if (tell) self->cv_.notify_one();
-    if (wake) udp.ether().relay().WakeTimer(*wake);
+    FeedProbeReply(udp.ether().relay(), self->mu_, self->cv_, self->pending_, self->send_timer_,
+                   self->sender_, self->rx_overhead_, d.meta.stamps,
+                   [&](int64_t now, const auto& emit) {
+                     self->sender_.OnReply(d.payload, d.meta.stamps, d.meta.ttl, now, emit);
+                   });
   });
   return client;
 }

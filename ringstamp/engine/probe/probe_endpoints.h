@@ -113,7 +113,6 @@ class ProbeClient {
       : sender_(std::move(sender)),
         options_(std::move(options)),
         rx_overhead_(options_.sender.max_exact_samples) {}
-  void Emit(const ProbeResult& r) { pending_.push_back(r); }
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -45,22 +45,11 @@ absl::StatusOr<std::unique_ptr<IcmpProbeClient>> IcmpProbeClient::Create(
         so.identifier,
         {.on_reply =
              [self](const EchoReply& e) {
-               std::optional<PacketRelay::TimerId> wake;
-               bool tell;
-               {
-                 std::lock_guard<std::mutex> l(self->mu_);
-                 if (e.stamps.software_ns && e.stamps.userspace_ns) {
-                   self->rx_overhead_.Add(*e.stamps.userspace_ns - *e.stamps.software_ns);
-                 }
-                 const int64_t now = MonotonicNs();
-                 const bool had_results = !self->pending_.empty();
-                 self->sender_.OnReply(e.id, e.seq, e.data, e.stamps, e.ttl, now,
-                                       [self](const ProbeResult& r) { self->Emit(r); });
-                 wake = ProbeTimerToWake(self->sender_, self->send_timer_, now);
-                 tell = ProbeResultsToTell(self->pending_, had_results, wake);
-               }
-               if (tell) self->cv_.notify_one();
-               if (wake) self->conn_->relay().WakeTimer(*wake);
+               FeedProbeReply(
+                   self->conn_->relay(), self->mu_, self->cv_, self->pending_, self->send_timer_,
+                   self->sender_, self->rx_overhead_, e.stamps, [&](int64_t now, const auto& emit) {
+                     self->sender_.OnReply(e.id, e.seq, e.data, e.stamps, e.ttl, now, emit);
+                   });
              },
          .on_tx_stamp =
              [self](const TxStampReport& r) {

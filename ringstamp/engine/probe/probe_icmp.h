@@ -88,7 +88,6 @@ class IcmpProbeClient {
         local_(local),
         identifier_(identifier),
         rx_overhead_(options_.sender.max_exact_samples) {}
-  void Emit(const ProbeResult& r) { pending_.push_back(r); }
 
   std::shared_ptr<EtherConn> conn_;
   mutable std::mutex mu_;

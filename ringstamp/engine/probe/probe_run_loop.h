@@ -42,7 +42,9 @@
 #include "absl/status/status.h"
 #include "ringstamp/common/clock.h"
 #include "ringstamp/engine/conn/packet_relay.h"
+#include "ringstamp/engine/probe/latency_stats.h"
 #include "ringstamp/engine/probe/probe_summary.h"
+#include "ringstamp/timestamp/timestamps.h"
 
 namespace ringstamp {
 
@@ -89,6 +91,32 @@ void FeedProbeTxStamp(std::mutex& mu, std::condition_variable& cv,
     tell = ProbeResultsToTell(pending, had_results, std::nullopt);
   }
   if (tell) cv.notify_one();
+}
+
+// Worker side: a reply that arrived with `stamps`, given to `sender` by `feed(now_mono_ns,
+// emit)` under `mu`, its RX overhead (userspace − kernel software stamp) added to `rx_overhead`.
+// Results go to `pending`; after `mu` is released the calling thread is told as
+// ProbeResultsToTell says, and the sending timer woken when the reply made a probe due.
+template <class Sender, class Feed>
+void FeedProbeReply(PacketRelay& relay, std::mutex& mu, std::condition_variable& cv,
+                    std::vector<ProbeResult>& pending,
+                    const std::optional<PacketRelay::TimerId>& send_timer, const Sender& sender,
+                    LatencyStats& rx_overhead, const Timestamps& stamps, Feed&& feed) {
+  std::optional<PacketRelay::TimerId> wake;
+  bool tell;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (stamps.software_ns && stamps.userspace_ns) {
+      rx_overhead.Add(*stamps.userspace_ns - *stamps.software_ns);
+    }
+    const int64_t now = MonotonicNs();
+    const bool had_results = !pending.empty();
+    feed(now, [&pending](const ProbeResult& res) { pending.push_back(res); });
+    wake = ProbeTimerToWake(sender, send_timer, now);
+    tell = ProbeResultsToTell(pending, had_results, wake);
+  }
+  if (tell) cv.notify_one();
+  if (wake) relay.WakeTimer(*wake);
 }
 
 template <class Sender, class Send>

@@ -163,18 +163,15 @@ void ProbeTracker::RecordSent(int64_t now_mono_ns, int64_t t1_estimate_unix_ns, 
     // Back to back: the next one when this one is answered (OnReply brings the time forward),
     // or when it is lost.
     next_due_ns_ = now_mono_ns + options_.timeout_ns;
-    ++next_seq_;
-    ++counters_.sent;
-    ++counters_.in_flight;
-    return;
+  } else {
+    // Schedule: one interval after the due time, unless more than one interval behind.
+    int64_t base = counters_.sent == 0 ? now_mono_ns : next_due_ns_;
+    if (now_mono_ns - base > options_.interval_ns) {
+      ++counters_.schedule_slips;
+      base = now_mono_ns;
+    }
+    next_due_ns_ = base + options_.interval_ns;
   }
-  // Schedule: one interval after the due time, unless more than one interval behind.
-  int64_t base = counters_.sent == 0 ? now_mono_ns : next_due_ns_;
-  if (now_mono_ns - base > options_.interval_ns) {
-    ++counters_.schedule_slips;
-    base = now_mono_ns;
-  }
-  next_due_ns_ = base + options_.interval_ns;
   ++next_seq_;
   ++counters_.sent;
   ++counters_.in_flight;
