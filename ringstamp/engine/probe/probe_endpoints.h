@@ -38,6 +38,7 @@
 #include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/conn/rudp_conn.h"
 #include "ringstamp/engine/probe/probe_reflector.h"
+#include "ringstamp/engine/probe/probe_result_queue.h"
 #include "ringstamp/engine/probe/probe_session.h"
 #include "ringstamp/timestamp/phc.h"
 
@@ -119,8 +120,8 @@ class ProbeClient {
   ProbeSender sender_;
   ProbeClientOptions options_;
   std::shared_ptr<RUDPConn> udp_;
-  std::vector<ProbeResult> pending_;  // results waiting for the calling thread (under mu_)
-  LatencyStats rx_overhead_;          // under mu_
+  ProbeResultQueue pending_;  // results waiting for the calling thread (under mu_)
+  LatencyStats rx_overhead_;  // under mu_
   uint64_t send_failures_ = 0;
   std::optional<PacketRelay::TimerId> send_timer_;  // under mu_: the sending timer during Run
 };

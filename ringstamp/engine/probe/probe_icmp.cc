@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<IcmpProbeClient>> IcmpProbeClient::Create(
     if (!sender.ok()) return sender.status();
     std::unique_ptr<IcmpProbeClient> client(
         new IcmpProbeClient(conn, std::move(*sender), options, local, so.identifier));
-    client->pending_.reserve(64);
+    client->pending_.results.reserve(64);
     IcmpProbeClient* self = client.get();
     absl::Status s = conn->RegisterEchoClient(
         so.identifier,

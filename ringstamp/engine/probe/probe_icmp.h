@@ -44,6 +44,7 @@
 #include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/probe/latency_stats.h"
 #include "ringstamp/engine/probe/probe_icmp_session.h"
+#include "ringstamp/engine/probe/probe_result_queue.h"
 #include "ringstamp/timestamp/phc.h"
 
 namespace ringstamp {
@@ -97,8 +98,8 @@ class IcmpProbeClient {
   IpAddress local_;
   uint16_t identifier_ = 0;
   bool registered_ = false;
-  std::vector<ProbeResult> pending_;  // results waiting for the calling thread (under mu_)
-  LatencyStats rx_overhead_;          // under mu_
+  ProbeResultQueue pending_;  // results waiting for the calling thread (under mu_)
+  LatencyStats rx_overhead_;  // under mu_
   uint64_t send_failures_ = 0;
   std::optional<PacketRelay::TimerId> send_timer_;  // under mu_: the sending timer during Run
 };

@@ -16,7 +16,9 @@
 //
 // `sender` is a ProbeSender or IcmpEchoSender (NextSendAt, BuildProbe, Expire,
 // NextDeadline, Done, StopSending, AbandonAtStop, options().timeout_ns), guarded by `mu`; worker
-// threads add results to `pending` under `mu` and notify `cv`. `send_timer` (under `mu`) names
+// threads add results to `pending` under `mu` and notify `cv` as ProbeResultQueue::ShouldTell
+// says (at most about once per kProbeTellPeriodNs while results keep coming: the calling thread
+// looks again on its own within that period after it last took some). `send_timer` (under `mu`) names
 // the sending timer while the run goes on: a reply that makes the next probe due (back to back,
 // interval 0) wakes it (ProbeTimerToWake), so that the probe leaves within the worker's poll
 // instead of at the timer's next time. `send` runs on the worker without
@@ -36,6 +38,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -43,6 +46,7 @@
 #include "ringstamp/common/clock.h"
 #include "ringstamp/engine/conn/packet_relay.h"
 #include "ringstamp/engine/probe/latency_stats.h"
+#include "ringstamp/engine/probe/probe_result_queue.h"
 #include "ringstamp/engine/probe/probe_summary.h"
 #include "ringstamp/timestamp/timestamps.h"
 
@@ -66,40 +70,33 @@ std::optional<PacketRelay::TimerId> ProbeTimerToWake(
   return send_timer;
 }
 
-// Worker side, under `mu`, after a reply or TX stamp was given to the sender: whether to tell
-// the calling thread (notify `cv` once `mu` is released: woken while it is held, the thread would
-// only block on it, and on a CPU it shares with the worker take it from the worker twice). When
-// results came and there were none before (else it has been told). Not when the sending timer is
-// to be woken (`wake`): the timer tells it after the next probe left, so that on a shared CPU the
-// calling thread does not run between a reply and the next probe.
-inline bool ProbeResultsToTell(const std::vector<ProbeResult>& pending, bool had_results,
-                               const std::optional<PacketRelay::TimerId>& wake) {
-  return !had_results && !pending.empty() && !wake;
-}
-
 // Worker side: a TX stamp report for `sender` (under `mu`); results it releases go to `pending`,
-// and the calling thread is told as ProbeResultsToTell says.
+// and the calling thread is told (once `mu` is released: woken while it is held, the thread would
+// only block on it, and on a CPU it shares with the worker take it from the worker twice) as
+// ProbeResultQueue::ShouldTell says.
 template <class Sender>
-void FeedProbeTxStamp(std::mutex& mu, std::condition_variable& cv,
-                      std::vector<ProbeResult>& pending, Sender& sender, const TxStampReport& r) {
+void FeedProbeTxStamp(std::mutex& mu, std::condition_variable& cv, ProbeResultQueue& pending,
+                      Sender& sender, const TxStampReport& r) {
   bool tell;
   {
     std::lock_guard<std::mutex> l(mu);
-    const bool had_results = !pending.empty();
+    const size_t before = pending.results.size();
     sender.OnSent(static_cast<uint32_t>(r.tag), r.stamps,
-                  [&pending](const ProbeResult& res) { pending.push_back(res); });
-    tell = ProbeResultsToTell(pending, had_results, std::nullopt);
+                  [&pending](const ProbeResult& res) { pending.results.push_back(res); });
+    tell = pending.ShouldTell(before, MonotonicNs());
   }
   if (tell) cv.notify_one();
 }
 
 // Worker side: a reply that arrived with `stamps`, given to `sender` by `feed(now_mono_ns,
 // emit)` under `mu`, its RX overhead (userspace − kernel software stamp) added to `rx_overhead`.
-// Results go to `pending`; after `mu` is released the calling thread is told as
-// ProbeResultsToTell says, and the sending timer woken when the reply made a probe due.
+// Results go to `pending`; the sending timer is woken when the reply made a probe due, and the
+// calling thread told as ProbeResultQueue::ShouldTell says: after `mu` is released, or, when the
+// timer is woken, by the timer after the next probe left, so that on a shared CPU the calling
+// thread does not run between a reply and the next probe.
 template <class Sender, class Feed>
 void FeedProbeReply(PacketRelay& relay, std::mutex& mu, std::condition_variable& cv,
-                    std::vector<ProbeResult>& pending,
+                    ProbeResultQueue& pending,
                     const std::optional<PacketRelay::TimerId>& send_timer, const Sender& sender,
                     LatencyStats& rx_overhead, const Timestamps& stamps, Feed&& feed) {
   std::optional<PacketRelay::TimerId> wake;
@@ -110,10 +107,14 @@ void FeedProbeReply(PacketRelay& relay, std::mutex& mu, std::condition_variable&
       rx_overhead.Add(*stamps.userspace_ns - *stamps.software_ns);
     }
     const int64_t now = MonotonicNs();
-    const bool had_results = !pending.empty();
-    feed(now, [&pending](const ProbeResult& res) { pending.push_back(res); });
+    const size_t before = pending.results.size();
+    feed(now, [&pending](const ProbeResult& res) { pending.results.push_back(res); });
     wake = ProbeTimerToWake(sender, send_timer, now);
-    tell = ProbeResultsToTell(pending, had_results, wake);
+    tell = pending.ShouldTell(before, now);
+    if (tell && wake) {
+      pending.tell_after_send = true;
+      tell = false;
+    }
   }
   if (tell) cv.notify_one();
   if (wake) relay.WakeTimer(*wake);
@@ -121,7 +122,7 @@ void FeedProbeReply(PacketRelay& relay, std::mutex& mu, std::condition_variable&
 
 template <class Sender, class Send>
 absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_variable& cv,
-                          std::vector<ProbeResult>& pending,
+                          ProbeResultQueue& pending,
                           std::optional<PacketRelay::TimerId>& send_timer, Sender& sender,
                           std::span<std::byte> buf, Send&& send,
                           const std::function<void(const ProbeResult&)>& on_result,
@@ -139,7 +140,7 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
       due = sender.NextSendAt();
       if (due && *due <= now) probe = sender.BuildProbe(buf, now, RealtimeNs());
       // Nothing to send: results a reply left for after the send are told now.
-      tell = probe.size == 0 && !pending.empty();
+      if (probe.size == 0) tell = std::exchange(pending.tell_after_send, false);
     }
     if (probe.size == 0) {
       if (tell) cv.notify_one();
@@ -160,7 +161,7 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
         }
       }
       tried = true;
-      tell = !pending.empty();  // results a reply left for after this send
+      tell = std::exchange(pending.tell_after_send, false);  // a reply's, left for after this send
       next = sender.NextSendAt();
     }
     if (tell) cv.notify_one();
@@ -180,10 +181,13 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
     relay.CancelTimer(*timer);
   };
 
-  auto emit = [&pending](const ProbeResult& r) { pending.push_back(r); };
+  auto emit = [&pending](const ProbeResult& r) { pending.results.push_back(r); };
   std::vector<ProbeResult> ready;
   ready.reserve(64);
   int64_t grace_end = 0;  // set at a stop: the last moment to wait for open probes
+  // Until when to look again on our own: a worker does not wake us for results that come within
+  // kProbeTellPeriodNs of its last wake (ProbeResultQueue::ShouldTell).
+  int64_t look_again = 0;
   for (;;) {
     const bool stopping = (stop != nullptr && stop->load()) ||
                           (deadline_mono_ns > 0 && MonotonicNs() >= deadline_mono_ns);
@@ -202,9 +206,11 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
       }
       sender.Expire(now, emit);
       if (grace_end != 0 && now >= grace_end) sender.AbandonAtStop(emit);
-      ready.swap(pending);
+      ready.swap(pending.results);
+      if (!ready.empty()) look_again = now + kProbeTellPeriodNs;
       auto deadline = sender.NextDeadline();
       wake = now + 50'000'000;
+      if (look_again > now) wake = std::min(wake, look_again);
       if (deadline) wake = std::min(wake, *deadline);
       if (grace_end != 0) wake = std::min(wake, grace_end);
       done = sender.Done() || (grace_end != 0 && now >= grace_end);
@@ -214,13 +220,13 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
     ready.clear();
     if (done) {
       std::lock_guard<std::mutex> l(mu);
-      ready.swap(pending);
+      ready.swap(pending.results);
       if (ready.empty()) break;
       continue;
     }
     std::unique_lock<std::mutex> l(mu);
     const int64_t now = MonotonicNs();
-    if (wake > now && pending.empty() && first_error.ok()) {
+    if (wake > now && pending.results.empty() && first_error.ok()) {
       cv.wait_for(l, std::chrono::nanoseconds(wake - now));
     }
   }
