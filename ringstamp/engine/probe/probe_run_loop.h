@@ -18,10 +18,10 @@
 // NextDeadline, Done, StopSending, AbandonAtStop, options().timeout_ns), guarded by `mu`; worker
 // threads add results to `pending` under `mu` and notify `cv` as ProbeResultQueue::ShouldTell
 // says (at most about once per kProbeTellPeriodNs while results keep coming: the calling thread
-// looks again on its own within that period after it last took some). `send_timer` (under `mu`) names
-// the sending timer while the run goes on: a reply that makes the next probe due (back to back,
-// interval 0) wakes it (ProbeTimerToWake), so that the probe leaves within the worker's poll
-// instead of at the timer's next time. `send` runs on the worker without
+// looks again on its own within that period after it last took some). `send_timer` (under `mu`)
+// names the sending timer while the run goes on: a reply that makes the next probe due (back to
+// back, interval 0) wakes it (ProbeTimerToWake), so that the probe leaves within the worker's
+// poll instead of at the timer's next time. `send` runs on the worker without
 // the lock and must not block. Returns the first probe's send error (nothing would work after
 // it), an error when the relay has no worker to send from, else OK when the sender is done. When
 // `stop` is set or the deadline passes, sending stops and the probes still in flight are waited
