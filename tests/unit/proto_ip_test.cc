@@ -69,6 +69,16 @@ TEST_CASE("proto: IpAddress parses and formats both families") {
   CHECK(IpAddress::Load6(wire) == v6);
   v4.StoreTo(wire);
   CHECK(IpAddress::Load4(wire) == v4);
+
+  // In place over an address of the other family: the same value as the loads, nothing left
+  // of what was there (an IPv4 address keeps its twelve unused bytes zero).
+  IpAddress in_place = v6;
+  in_place.AssignV4(wire);
+  CHECK(in_place == v4);
+  CHECK(in_place.Hash() == v4.Hash());
+  v6.StoreTo(wire);
+  in_place.AssignV6(wire);
+  CHECK(in_place == v6);
 }
 
 TEST_CASE("proto: IpAddress predicates and masks") {

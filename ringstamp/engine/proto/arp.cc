@@ -29,9 +29,9 @@ ParseResult<ArpPacket> ParseArp(std::span<const std::byte> payload) {
   ArpPacket packet;
   packet.op = static_cast<ArpOp>(op);
   packet.sender_mac = MacAddress::Load(p + 8);
-  packet.sender_ip = IpAddress::Load4(p + 14);
+  packet.sender_ip.AssignV4(p + 14);
   packet.target_mac = MacAddress::Load(p + 18);
-  packet.target_ip = IpAddress::Load4(p + 24);
+  packet.target_ip.AssignV4(p + 24);
   return packet;
 }
 

@@ -58,8 +58,7 @@ class IpAddress {
     a.bytes_ = bytes;
     return a;
   }
-  // Read 4 / 16 wire-order bytes at `p`; the caller checks bounds. Inline: every received
-  // datagram's addresses are loaded here.
+  // Read 4 / 16 wire-order bytes at `p`; the caller checks bounds.
   static IpAddress Load4(const std::byte* p) {
     IpAddress a;
     a.family_ = IpFamily::kV4;
@@ -71,6 +70,19 @@ class IpAddress {
     a.family_ = IpFamily::kV6;
     std::memcpy(a.bytes_.data(), p, 16);
     return a;
+  }
+  // The same into this address, in place: what the per-packet parses use. `x = Load4(p)` builds
+  // the value in a temporary with narrow stores and copies it into `x` with wider loads, which
+  // the CPU cannot forward from those stores: a stall of a dozen cycles or more per address
+  // (the relay's UDP dispatch took ~40 % longer for it). Inline.
+  void AssignV4(const std::byte* p) {
+    family_ = IpFamily::kV4;
+    bytes_ = {};
+    std::memcpy(bytes_.data(), p, 4);
+  }
+  void AssignV6(const std::byte* p) {
+    family_ = IpFamily::kV6;
+    std::memcpy(bytes_.data(), p, 16);
   }
 
   // Dotted quad or any RFC 4291 text form (inet_pton). No zone ids, no

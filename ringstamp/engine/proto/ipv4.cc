@@ -36,8 +36,8 @@ ParseResult<Ipv4View> ParseIpv4(std::span<const std::byte> packet) {
   view.ttl = Load8(p + 8);
   view.protocol = Load8(p + 9);
   view.checksum = LoadBe16(p + 10);
-  view.src = IpAddress::Load4(p + 12);
-  view.dst = IpAddress::Load4(p + 16);
+  view.src.AssignV4(p + 12);
+  view.dst.AssignV4(p + 16);
   view.header_size = static_cast<uint8_t>(header_size);
   view.options = packet.subspan(kIpv4MinHeaderSize, header_size - kIpv4MinHeaderSize);
   view.payload = packet.subspan(header_size, total_length - header_size);

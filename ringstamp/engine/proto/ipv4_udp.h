@@ -92,8 +92,8 @@ inline bool ParseIpv4UdpShaped(std::span<const std::byte> packet, ChecksumCheck 
   const std::byte* u = p + kHeader;
   const uint16_t udp_length = LoadBe16(u + 4);
   if (udp_length < kUdpHeaderSize || udp_length > total_length - kHeader) return false;
-  out.src = IpAddress::Load4(p + 12);
-  out.dst = IpAddress::Load4(p + kIpv4UdpDstOffset);
+  out.src.AssignV4(p + 12);
+  out.dst.AssignV4(p + kIpv4UdpDstOffset);
   if (check == ChecksumCheck::kVerify && LoadBe16(u + 6) != 0 &&
       UpperLayerChecksum(out.src, out.dst, kIpProtoUdp,
                          std::span<const std::byte>(u, udp_length)) != 0) {

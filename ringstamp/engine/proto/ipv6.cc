@@ -68,8 +68,8 @@ ParseResult<Ipv6View> ParseIpv6(std::span<const std::byte> packet) {
   view.payload_length = LoadBe16(p + 4);
   view.next_header = Load8(p + 6);
   view.hop_limit = Load8(p + 7);
-  view.src = IpAddress::Load6(p + 8);
-  view.dst = IpAddress::Load6(p + 24);
+  view.src.AssignV6(p + 8);
+  view.dst.AssignV6(p + 24);
   if (view.payload_length > packet.size() - kIpv6HeaderSize) {
     return ParseError::kIpv6PayloadLengthBeyondPacket;
   }
