@@ -153,6 +153,22 @@ TEST_CASE("UdpKey: address family, address, port and owner all tell keys apart")
   CHECK_FALSE(UdpKey(a, v6, 0) == UdpKey(a, v4, 0));
 }
 
+TEST_CASE("UdpKey: the key read from wire bytes is the key of the address") {
+  // The relay keys a datagram with UdpKey::V4 straight from the frame; a binding's key is built
+  // from its IpAddress. They must be the same key, with the same hash, or nothing is delivered.
+  const EtherRoute routes[1];
+  for (const IpAddress ip : {IpAddress::V4(10, 0, 0, 1), IpAddress::V4(255, 254, 253, 252),
+                             IpAddress::V4(0, 0, 0, 0), IpAddress::V4(192, 0, 2, 128)}) {
+    std::byte wire[4];
+    ip.StoreTo(wire);
+    for (const uint16_t port : {uint16_t{0}, uint16_t{9}, uint16_t{65535}}) {
+      CHECK(UdpKey::V4(&routes[0], wire, port) == UdpKey(&routes[0], ip, port));
+      CHECK(UdpKeyHash{}(UdpKey::V4(&routes[0], wire, port)) ==
+            UdpKeyHash{}(UdpKey(&routes[0], ip, port)));
+    }
+  }
+}
+
 TEST_CASE("UdpKey: names routes below 2^48 only") {
   const auto heap = std::make_unique<EtherRoute[]>(4);
   CHECK(UdpKeyCanName(heap.get(), 4));

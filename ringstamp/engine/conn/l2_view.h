@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "ringstamp/engine/proto/byte_order.h"
@@ -71,17 +72,22 @@ struct L2Key {
   }
 };
 
-// The relay's hasher for L2Key: two 64×64→128 multiply folds, every input bit
-// reaching the high and low bits flat_hash_map uses. Not keyed (an attacker who
-// picks MACs can pick colliding ones; so can one who floods a switch).
+// The relay's hasher for L2Key: one 64×64→128 multiply of the MAC-and-type word by the tag
+// words, each XORed with a constant, folded (high half XOR low half), so that every input bit
+// reaches the high and low bits flat_hash_map and PtrTable use. The tag words are combined
+// first (the upper four tags, rare, rotated so that they do not cancel the lower four). A factor
+// is 0 only for contrived keys, which then share a hash: the tables compare whole keys, so that
+// costs a longer probe, never a wrong owner. Not keyed (an attacker who picks MACs can pick
+// colliding ones; so can one who floods a switch).
 struct L2KeyHash {
   static constexpr uint64_t Fold(uint64_t a, uint64_t b) {
     const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
     return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
   }
+  static constexpr uint64_t Rotl(uint64_t v, int r) { return (v << r) | (v >> (64 - r)); }
   constexpr size_t operator()(const L2Key& k) const {
     return Fold(k.mac_type ^ 0x9e3779b97f4a7c15ULL,
-                Fold(k.vlans_lo ^ 0xc2b2ae3d27d4eb4fULL, k.vlans_hi ^ 0x165667b19e3779f9ULL));
+                k.vlans_lo ^ Rotl(k.vlans_hi, 29) ^ 0xc2b2ae3d27d4eb4fULL);
   }
 };
 
@@ -102,8 +108,10 @@ inline ParseError ParseL2(const Frame& frame, L2View* out) {
   const std::byte* p = frame.data;
   const size_t size = frame.snap_len;
   if (size < kEthernetHeaderSize) return ParseError::kEthernetTruncated;
-  out->dst = MacAddress::Load(p);
-  out->src = MacAddress::Load(p + 6);
+  // Straight into the view: through MacAddress::Load's return value the compiler keeps
+  // copies of both on the stack.
+  std::memcpy(out->dst.bytes.data(), p, MacAddress::kSize);
+  std::memcpy(out->src.bytes.data(), p + 6, MacAddress::kSize);
   out->vlans.Clear();
   L2Key key;
   size_t tag = 0;

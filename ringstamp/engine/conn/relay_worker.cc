@@ -221,8 +221,8 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
     // pass (kUdpKeyed: the shape is checked).
     const std::span<const std::byte> ip = l2[i].payload;
     if (!HasIpv4UdpShape(ip)) continue;
-    udp_key[i] = UdpKey{owner[i], IpAddress::Load4(ip.data() + kIpv4UdpDstOffset),
-                        LoadBe16(ip.data() + kIpv4UdpDstPortOffset)};
+    udp_key[i] = UdpKey::V4(owner[i], ip.data() + kIpv4UdpDstOffset,
+                            LoadBe16(ip.data() + kIpv4UdpDstPortOffset));
     hash[i] = tables_.udp.HashOf(udp_key[i]);
     tables_.udp.Prefetch(hash[i]);
     action[i] = kUdpKeyed;

@@ -27,8 +27,10 @@ inline constexpr uint16_t kEtherTypeQinQLegacy = 0x9100;  // pre-802.1ad double 
 
 // True for the TPIDs that ParseEthernet treats as a VLAN tag.
 constexpr bool IsVlanTpid(uint16_t ethertype) {
-  return ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
-         ethertype == kEtherTypeQinQLegacy;
+  // The first test turns away the common types (IPv4, ARP) at once: every tag TPID is above.
+  return ethertype >= kEtherTypeVlan &&
+         (ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
+          ethertype == kEtherTypeQinQLegacy);
 }
 
 struct VlanTag {
