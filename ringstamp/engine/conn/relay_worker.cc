@@ -205,18 +205,20 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   // header. Their UDP key is read straight from the frame here (the owner's route address is
   // the unicast slot's value), so that its slot is fetched while the owner's route line is.
   const bool any_udp = !tables_.udp.empty();
+  size_t undecided = 0;  // frames the next pass classifies: none in a batch of L2 frames
   for (size_t i = 0; i < n; ++i) {
     if (action[i] != kNoOwner) continue;
     owner[i] = tables_.unicast.Find(l2[i].key, hash[i]);
     if (owner[i] == nullptr) continue;
     __builtin_prefetch(owner[i]);
-    action[i] = kGeneral;
-    if (l2[i].ethertype != kEtherTypeIpv4) {
+    if (l2[i].ethertype != kEtherTypeIpv4 && EtherRoute::EveryConnTakesAsL2(l2[i].ethertype)) {
       // Neither ARP nor IP: decided without the route, whose line has until the delivery pass.
-      if (EtherRoute::EveryConnTakesAsL2(l2[i].ethertype)) action[i] = kToHandler;
+      action[i] = kToHandler;
       continue;
     }
-    if (!any_udp) continue;
+    action[i] = kGeneral;
+    ++undecided;
+    if (l2[i].ethertype != kEtherTypeIpv4 || !any_udp) continue;
     // Its destination, where ParseIpv4Udp reads it; the shaped parse checks the rest in the next
     // pass (kUdpKeyed: the shape is checked).
     const std::span<const std::byte> ip = l2[i].payload;
@@ -229,7 +231,7 @@ void RelayWorker::OnFrames(Worker&, std::span<const Frame> frames) {
   }
   // What the owner does with it: its handler, the UDP fast path when the datagram parses (its
   // key was read from the same bytes), else its general path.
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; undecided > 0 && i < n; ++i) {
     if (action[i] < kGeneral) continue;  // kGeneral or kUdpKeyed go on: ARP or IP
     if (owner[i]->TakesArpOrIpAsL2(l2[i].ethertype)) {
       action[i] = kToHandler;
