@@ -33,17 +33,17 @@ constexpr size_t kMaxFrame = 9216;
 
 size_t L2HeaderSize(const VlanStack& v) { return kEthernetHeaderSize + kVlanTagSize * v.size(); }
 
-// A datagram the general parse (IPv4 or IPv6, then UDP) found: its payload and IP/UDP fields,
-// for EtherConn::DispatchUdp (RelayWorker::DeliverUdp fills the rest of its meta).
-Datagram ParsedDatagram(const UdpView& udp, const IpAddress& src, const IpAddress& dst, uint8_t ttl,
-                        uint8_t tos) {
-  return {udp.payload,
-          {.src = src,
-           .src_port = udp.src_port,
-           .dst = dst,
-           .dst_port = udp.dst_port,
-           .ttl = ttl,
-           .tos = tos}};
+// Writes what the general parse (IPv4 or IPv6, then UDP) found into `d`: its payload and IP/UDP
+// fields, for EtherConn::DispatchUdp (RelayWorker::DeliverUdp fills the rest of its meta).
+void SetParsed(Datagram& d, const UdpView& udp, const IpAddress& src, const IpAddress& dst,
+               uint8_t ttl, uint8_t tos) {
+  d.payload = udp.payload;
+  d.meta.src = src;
+  d.meta.src_port = udp.src_port;
+  d.meta.dst = dst;
+  d.meta.dst_port = udp.dst_port;
+  d.meta.ttl = ttl;
+  d.meta.tos = tos;
 }
 
 }  // namespace
@@ -522,7 +522,7 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
   const ChecksumCheck check = ChecksumCheckFor(frame);
   // The common case in one pass: a UDP datagram for one of our addresses. Everything else
   // (and anything malformed, to be counted with its reason) takes the general parse below.
-  Datagram d;
+  Datagram& d = w.ScratchDatagram();
   if (ParseIpv4Udp(l2.payload, check, UdpFieldsOf(d)) && HasAddress(d.meta.dst)) {
     DispatchUdp(w, l2, frame, d);
     return;
@@ -549,7 +549,7 @@ void EtherConn::HandleIpv4(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    d = ParsedDatagram(*udp, ip->src, ip->dst, ip->ttl, ip->tos);
+    SetParsed(d, *udp, ip->src, ip->dst, ip->ttl, ip->tos);
     DispatchUdp(w, l2, frame, d);
     return;
   }
@@ -607,7 +607,8 @@ void EtherConn::HandleIpv6(RelayWorker& w, const L2View& l2, const Frame& frame)
       Rx(w).malformed.Add();
       return;
     }
-    Datagram d = ParsedDatagram(*udp, ip->src, ip->dst, ip->hop_limit, ip->traffic_class);
+    Datagram& d = w.ScratchDatagram();
+    SetParsed(d, *udp, ip->src, ip->dst, ip->hop_limit, ip->traffic_class);
     DispatchUdp(w, l2, frame, d);
     return;
   }

@@ -207,6 +207,10 @@ class RelayWorker : public FrameHandler {
   // fast path or by EtherConn::DispatchUdp). `d`'s payload and IP/UDP fields are filled; this
   // fills the rest of its meta from `l2` and `frame`.
   void DeliverUdp(UdpRoute* to, const L2View& l2, const Frame& frame, Datagram& d);
+  // Worker thread: where an owner's general path parses the datagram it hands to DeliverUdp
+  // (one at a time: nothing holds it past the handler call; its fields are whatever the last
+  // datagram left until the parse and DeliverUdp write them).
+  Datagram& ScratchDatagram() { return scratch_datagram_; }
 
   // Worker thread (PacketRelay::AddTimer / CancelTimer post them here): a timer `fn` that runs
   // in this worker's poll when due, the first time at once; it returns the monotonic time to
@@ -332,6 +336,9 @@ class RelayWorker : public FrameHandler {
   // The UDP fast path's datagrams, parsed in place (written before they are read, as
   // batch_l2_): the parse writes the IP/UDP fields, DeliverUdp the rest of the meta.
   std::array<Datagram, kFrameBatch> batch_datagram_;
+  // The owners' general path parses a datagram here (EtherConn::HandleIpv4 / HandleIpv6), not
+  // into a local: a fresh Datagram is ~200 bytes zeroed first (`rep stosq`) for every frame.
+  Datagram scratch_datagram_;
   std::array<UdpKey, kFrameBatch> batch_udp_key_;
   // Datagrams held for batch handlers and conns whose readers to wake, over one batch. Full
   // (a multicast frame delivered to many conns) hands over early: the frames are still valid.
