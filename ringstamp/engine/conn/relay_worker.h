@@ -12,11 +12,9 @@
 
 #include <array>
 #include <atomic>
-#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -87,12 +85,9 @@ struct UdpKey {
     UdpKey k;
     k.head =
         (reinterpret_cast<uintptr_t>(owner) | static_cast<uint64_t>(IpFamily::kV4)) << 16 | port;
-    // The address's bytes first in memory, the rest zero, as Words() has them; built in a
-    // register (a memcpy into the zeroed word left narrow stores that the copy of the key
+    // In a register (a memcpy into the zeroed word left narrow stores that the copy of the key
     // into the batch then read with a wide load the CPU cannot forward: a stall per frame).
-    uint32_t a;
-    std::memcpy(&a, ip4, sizeof(a));
-    k.ip_lo = std::endian::native == std::endian::little ? uint64_t{a} : uint64_t{a} << 32;
+    k.ip_lo = IpAddress::V4Word(ip4);
     return k;
   }
   friend constexpr bool operator==(const UdpKey&, const UdpKey&) = default;

@@ -77,13 +77,16 @@ class IpAddress {
   // (the relay's UDP dispatch took ~40 % longer for it). Inline.
   void AssignV4(const std::byte* p) {
     family_ = IpFamily::kV4;
-    // Both words at once, the address's bytes first (as Words() reads them): a later word
-    // read finds one store that holds it.
+    // Both words at once: a later word read finds one store that holds it.
+    const uint64_t w[2] = {V4Word(p), 0};
+    std::memcpy(bytes_.data(), w, sizeof(w));
+  }
+  // Words()[0] of the IPv4 address in wire-order bytes at `p` (the second word is 0), formed in
+  // a register: for keys built from a frame's bytes without an IpAddress (UdpKey::V4).
+  static uint64_t V4Word(const std::byte* p) {
     uint32_t a;
     std::memcpy(&a, p, sizeof(a));
-    const uint64_t w[2] = {
-        std::endian::native == std::endian::little ? uint64_t{a} : uint64_t{a} << 32, 0};
-    std::memcpy(bytes_.data(), w, sizeof(w));
+    return std::endian::native == std::endian::little ? uint64_t{a} : uint64_t{a} << 32;
   }
   void AssignV6(const std::byte* p) {
     family_ = IpFamily::kV6;
