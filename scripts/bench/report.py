@@ -542,6 +542,10 @@ def build_table(fig, micro):
         ("BM_RelayDispatchL2/1000/0", "(info) OnFrames → handler, 1,000 (uniform)"),
         ("BM_RelayDispatchL2PerFrame/1/0", "(info) OnFrame one at a time, 1 endpoint"),
         ("BM_RelayDispatchL2PerFrame/100000/0", "(info) OnFrame one at a time, 100k (uniform)"),
+        ("BM_RelayDispatchL2EndpointState/100000/0",
+         "(info) OnFrames → handler with per-endpoint state, 100k (uniform)"),
+        ("BM_RelayDispatchUdpEndpointState/100000/0",
+         "(info) OnFrames → UDP handler with per-endpoint state, 100k (uniform)"),
     ):
         v = per_item_ns(idx.get(name))
         if v is not None:
