@@ -87,8 +87,9 @@ ABSL_FLAG(std::string, report_every, "",
           "print a summary of each interval this long (e.g. 10s; JSON: an interval line), for "
           "runs that go on until stopped");
 ABSL_FLAG(std::string, max_loss, "100",
-          "exit 1 when more than this percentage of the probes is lost (with or without '%'); "
-          "exit 1 also when nothing is answered at all");
+          "exit 1 when more than this percentage of the probes is lost (with or without '%'), "
+          "or could not be sent (the relay refused them); exit 1 also when nothing is answered "
+          "at all");
 ABSL_FLAG(std::string, metrics, "",
           "serve Prometheus / OpenMetrics metrics at http://ADDR:PORT/metrics (e.g. "
           "127.0.0.1:9862, [::1]:9862, :9862 for every address); docs/metrics.md lists them");

@@ -75,10 +75,13 @@ constexpr CounterField kCounterFields[] = {
      &ProbeCounters::malformed, MetricType::kCounter},
     {"ringstamp_probe_lost",
      "Probes timed out and not answered (yet): a gauge, as a late reply takes a probe out "
-     "again. Loss ratio: lost / (sent - in_flight).",
+     "again. Loss ratio: lost / (sent - send_failures - in_flight).",
      &ProbeCounters::lost, MetricType::kGauge},
     {"ringstamp_probe_in_flight", "Probes sent, neither answered nor timed out.",
      &ProbeCounters::in_flight, MetricType::kGauge},
+    {"ringstamp_probe_send_failures",
+     "Probes counted in sent that the relay refused (never on the wire; never lost).",
+     &ProbeCounters::send_failures, MetricType::kCounter},
 };
 
 // The quantiles a count of samples holds (nearest rank: at least 1 / (1 - q) samples).

@@ -232,6 +232,11 @@ std::string SummaryHead(const ProbeCounters& c, std::string_view title) {
   std::string out = absl::StrCat("--- ", ToAbsl(title), " summary ---\n");
   absl::StrAppend(&out, "sent ", c.sent, ", received ", c.received, ", lost ", c.lost, ", late ",
                   c.late, ", duplicated ", c.duplicated, ", reordered ", c.reordered, "\n");
+  if (c.send_failures) {
+    absl::StrAppend(
+        &out, "not sent ", c.send_failures, " of the ", c.sent,
+        " (refused by the relay, never on the wire: neither lost nor in the figures)\n");
+  }
   if (c.in_flight || c.unmatched || c.malformed || c.unanswered_at_stop) {
     absl::StrAppend(&out, "in flight ", c.in_flight, ", unanswered at stop ", c.unanswered_at_stop,
                     ", unmatched replies ", c.unmatched, ", malformed replies ", c.malformed, "\n");
@@ -297,7 +302,8 @@ nlohmann::json CountersJson(const ProbeCounters& c) {
           {"in_flight", c.in_flight},
           {"unanswered_at_stop", c.unanswered_at_stop},
           {"unmatched", c.unmatched},
-          {"malformed", c.malformed}};
+          {"malformed", c.malformed},
+          {"send_failures", c.send_failures}};
 }
 
 }  // namespace

@@ -41,6 +41,33 @@ TEST_CASE("probe verdict: loss above --max-loss is 1, over the probes whose fate
   CHECK(JudgeProbeRun(c, 9.99).code == 1);
 }
 
+TEST_CASE(
+    "probe verdict: refused probes are not loss, but above --max-loss of the sent they fail") {
+  ProbeCounters c;
+  c.sent = 100;
+  c.received = 90;
+  c.lost = 9;
+  c.send_failures = 1;  // 99 reached the network, 9 of them lost: 9.09 %
+  ProbeVerdict v = JudgeProbeRun(c, 50);
+  CHECK(v.code == 0);
+  CHECK(v.loss_pct == doctest::Approx(100.0 * 9 / 99));
+  c.received = 80;
+  c.lost = 0;
+  c.send_failures = 20;  // 20 of 100 never left
+  v = JudgeProbeRun(c, 10);
+  CHECK(v.code == 1);
+  CHECK(v.loss_pct == 0);
+  CHECK(v.why.starts_with("20 of 100 probes (20%) could not be sent, above --max-loss 10%"));
+  CHECK(JudgeProbeRun(c, 20).code == 0);
+  // Only refused probes and no reply: not "no reply to any", the refusals are the news.
+  ProbeCounters all;
+  all.sent = 5;
+  all.send_failures = 5;
+  v = JudgeProbeRun(all, 0);
+  CHECK(v.code == 1);
+  CHECK(v.why.starts_with("5 of 5 probes (100%) could not be sent"));
+}
+
 TEST_CASE("probe verdict: --max-loss takes 0..100 with or without a percent sign") {
   CHECK(*ParseMaxLoss("5") == 5);
   CHECK(*ParseMaxLoss("0.1%") == doctest::Approx(0.1));

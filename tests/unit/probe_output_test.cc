@@ -270,6 +270,33 @@ TEST_CASE("probe output: the text summary from a real sender run") {
   CHECK(results.size() == 3);
 }
 
+TEST_CASE("probe output: probes the relay refused are named in the summary text and JSON") {
+  auto sender =
+      ProbeSender::Create({.count = 3, .interval_ns = 1'000'000, .timeout_ns = 5'000'000}).value();
+  std::array<std::byte, 128> buf{};
+  std::vector<ProbeResult> results;
+  auto sink = [&](const ProbeResult& r) { results.push_back(r); };
+  for (int i = 0; i < 3; ++i) {
+    const BuiltProbe b = sender.BuildProbe(buf, i * 1'000'000, kT + i * 1'000'000);
+    REQUIRE(b.size > 0);
+    if (i == 1) sender.OnSendFailed(b.seq);
+  }
+  sender.Expire(std::numeric_limits<int64_t>::max(), sink);
+  const ProbeSummary s = sender.Summary();
+  const std::string text = FormatProbeSummary(s, "probe 10.0.0.2");
+  CHECK(text.find("sent 3, received 0, lost 2,") != std::string::npos);
+  CHECK(text.find("not sent 1 of the 3 (refused by the relay, never on the wire") !=
+        std::string::npos);
+  const nlohmann::json j = ProbeSummaryToJson(s);
+  CHECK(j["sent"] == 3);
+  CHECK(j["lost"] == 2);
+  CHECK(j["send_failures"] == 1);
+  // Without refusals the line is not there.
+  auto clean = ProbeSender::Create({.count = 1, .interval_ns = 1'000'000}).value();
+  REQUIRE(clean.BuildProbe(buf, 0, kT).size > 0);
+  CHECK(FormatProbeSummary(clean.Summary(), "p").find("not sent") == std::string::npos);
+}
+
 TEST_CASE("probe output: a figure on an estimate is marked in the line, the JSON and the summary") {
   ProbeResult r = Answered();  // t3 is the reflector's estimate: dwell and net rest on it
   r.t3_estimate = r.t3;

@@ -448,6 +448,30 @@ TEST_CASE("probe: a reflector that never answers: all lost after Expire, summary
   CHECK(s.rtt.p50 == 0);
 }
 
+TEST_CASE("probe: a probe the relay refused is counted apart: never in flight, never lost") {
+  World w({.count = 4, .interval_ns = kMs, .timeout_ns = 10 * kMs});
+  std::array<std::byte, 128> buf{};
+  std::vector<uint32_t> seqs;
+  for (int i = 0; i < 4; ++i) {
+    const BuiltProbe b = w.sender.BuildProbe(buf, kMonoBase + i * kMs, kBase + i * kMs);
+    REQUIRE(b.size > 0);
+    seqs.push_back(b.seq);
+  }
+  w.sender.OnSendFailed(seqs[2]);
+  w.sender.OnSendFailed(seqs[2]);       // once only
+  w.sender.OnSendFailed(seqs[3] + 10);  // never built: nothing
+  CHECK(w.sender.counters().sent == 4);
+  CHECK(w.sender.counters().send_failures == 1);
+  CHECK(w.sender.counters().in_flight == 3);
+  CHECK_FALSE(w.sender.NextSendAt().has_value());  // `count` counts the attempt: no extra probe
+  CHECK(w.sender.Expire(std::numeric_limits<int64_t>::max(), w.Sink()) == 3);
+  REQUIRE(w.results.size() == 3);
+  for (const ProbeResult& r : w.results) CHECK(r.seq != seqs[2]);
+  CHECK(w.sender.counters().lost == 3);
+  CHECK(w.sender.counters().in_flight == 0);
+  CHECK(w.sender.Done());
+}
+
 TEST_CASE("probe: sequence numbers wrap at 2^32, reordering across the wrap") {
   World w({.count = 4, .interval_ns = kMs, .first_seq = 0xffff'fffe, .t3_wait_ns = 0});
   std::vector<World::Flight> f;

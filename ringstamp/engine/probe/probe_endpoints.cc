@@ -137,7 +137,7 @@ absl::Status ProbeClient::Run(const std::function<void(const ProbeResult&)>& on_
         return udp_->Write(std::span(buf.data(), probe.size),
                            {.want_stamp = true, .tag = probe.seq, .kick_now = true});
       },
-      on_result, stop, deadline_mono_ns, &send_failures_);
+      on_result, stop, deadline_mono_ns);
 }
 
 LatencySummary ProbeClient::RxOverhead() const {

@@ -107,7 +107,6 @@ class ProbeClient {
   // The probe's own receive overhead: userspace − kernel software stamp of each
   // reply (how long a reply waited between the kernel and this program).
   LatencySummary RxOverhead() const;
-  uint64_t send_failures() const { return send_failures_; }
 
  private:
   ProbeClient(ProbeSender sender, ProbeClientOptions options)
@@ -122,7 +121,6 @@ class ProbeClient {
   std::shared_ptr<RUDPConn> udp_;
   ProbeResultQueue pending_;  // results waiting for the calling thread (under mu_)
   LatencyStats rx_overhead_;  // under mu_
-  uint64_t send_failures_ = 0;
   std::optional<PacketRelay::TimerId> send_timer_;  // under mu_: the sending timer during Run
 };
 

@@ -93,7 +93,7 @@ absl::Status IcmpProbeClient::Run(const std::function<void(const ProbeResult&)>&
                                       std::span(buf.data(), probe.size),
                                       {.want_stamp = true, .tag = probe.seq, .kick_now = true});
       },
-      on_result, stop, deadline_mono_ns, &send_failures_);
+      on_result, stop, deadline_mono_ns);
 }
 
 ProbeSummary IcmpProbeClient::Summary() const {

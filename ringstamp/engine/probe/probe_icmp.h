@@ -78,7 +78,6 @@ class IcmpProbeClient {
   ProbeCounters Counters() const;  // as ProbeClient::Counters: cheap, any thread
   // userspace − kernel software stamp of each reply (as ProbeClient::RxOverhead).
   LatencySummary RxOverhead() const;
-  uint64_t send_failures() const { return send_failures_; }
 
  private:
   IcmpProbeClient(std::shared_ptr<EtherConn> conn, IcmpEchoSender sender,
@@ -100,7 +99,6 @@ class IcmpProbeClient {
   bool registered_ = false;
   ProbeResultQueue pending_;  // results waiting for the calling thread (under mu_)
   LatencyStats rx_overhead_;  // under mu_
-  uint64_t send_failures_ = 0;
   std::optional<PacketRelay::TimerId> send_timer_;  // under mu_: the sending timer during Run
 };
 

@@ -99,6 +99,8 @@ class IcmpEchoSender {
   void OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
     tracker_.OnSent(seq, tx_stamps, emit);
   }
+  // The relay refused echo `seq`: see ProbeTracker::OnSendFailed.
+  void OnSendFailed(uint32_t seq) { tracker_.OnSendFailed(seq); }
 
   // An echo reply with ICMP `identifier` and `icmp_seq` carrying `data` (after
   // the ICMP header), received with `rx_stamps` and TTL / hop limit `reply_ttl`.

@@ -6,7 +6,7 @@
 // Sketch:
 //   return RunProbeLoop(udp_->ether().relay(), mu_, cv_, pending_, sender_, buf,
 //                       [&](const BuiltProbe& p) { return udp_->Write(...); },
-//                       on_result, stop, deadline_mono_ns, &send_failures_);
+//                       on_result, stop, deadline_mono_ns);
 //
 // Why the worker sends: a frame written on a worker thread goes straight into its TX ring and
 // leaves with the worker's kick; one written on the calling thread is queued and the worker
@@ -126,8 +126,7 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
                           std::optional<PacketRelay::TimerId>& send_timer, Sender& sender,
                           std::span<std::byte> buf, Send&& send,
                           const std::function<void(const ProbeResult&)>& on_result,
-                          const std::atomic<bool>* stop, int64_t deadline_mono_ns,
-                          uint64_t* send_failures) {
+                          const std::atomic<bool>* stop, int64_t deadline_mono_ns) {
   // Worker side. Under mu: whether a probe was tried, and the first one's error.
   bool tried = false;
   absl::Status first_error;
@@ -152,7 +151,7 @@ absl::Status RunProbeLoop(PacketRelay& relay, std::mutex& mu, std::condition_var
     {
       std::lock_guard<std::mutex> l(mu);
       if (!s.ok()) {
-        ++*send_failures;
+        sender.OnSendFailed(probe.seq);  // never on the wire: counted apart, never lost
         // The first probe resolves the peer: when that fails nothing will work.
         if (!tried) {
           first_error = s;

@@ -177,6 +177,14 @@ void ProbeTracker::RecordSent(int64_t now_mono_ns, int64_t t1_estimate_unix_ns, 
   ++counters_.in_flight;
 }
 
+void ProbeTracker::OnSendFailed(uint32_t seq) {
+  Slot& s = SlotFor(seq);
+  if (s.seq != seq || s.state != SlotState::kInFlight) return;
+  s.state = SlotState::kFree;
+  --counters_.in_flight;
+  ++counters_.send_failures;
+}
+
 Stamp ProbeTracker::BestT1(const Slot& slot) const {
   return slot.has_tx ? slot.tx : Stamp{slot.t1_estimate_ns, StampSource::kUserspace};
 }

@@ -198,6 +198,10 @@ class ProbeTracker {
 
   // As ProbeSender::OnSent.
   void OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit);
+  // Probe `seq` (recorded sent) was refused by the relay: it never left, so it is counted in
+  // send_failures and taken out of flight; it will never be lost, and a reply naming it is
+  // unmatched. Still counted in `sent` (the counter never goes back; `count` counts attempts).
+  void OnSendFailed(uint32_t seq);
 
   // A reply naming probe `seq` and echoing `echo`. `reply` holds what the reply
   // itself says (t2, t3, t4, TTLs, reflector fields); the tracker fills in seq,
@@ -340,6 +344,15 @@ class ProbeSender {
   void OnSent(uint32_t seq, const Timestamps& tx_stamps, ProbeResultFn emit) {
     if (IsClosingProbe(seq)) return;
     tracker_.OnSent(seq, tx_stamps, emit);
+  }
+  // The relay refused probe `seq` (BuildProbe built it; the send failed): see
+  // ProbeTracker::OnSendFailed. A refused closing probe is built again when next due.
+  void OnSendFailed(uint32_t seq) {
+    if (IsClosingProbe(seq)) {
+      closing_sent_ = false;
+      return;
+    }
+    tracker_.OnSendFailed(seq);
   }
 
   // A reflector packet (UDP payload) that arrived with `rx_stamps` and

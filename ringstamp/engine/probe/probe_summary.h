@@ -143,6 +143,9 @@ struct ProbeCounters {
   uint64_t tx_stamp_wait_expired = 0;   // results reported without waiting longer for OnSent
   uint64_t schedule_slips = 0;          // a probe sent more than one interval behind schedule
   uint64_t window_full = 0;             // BuildProbe refused: its slot still held an open probe
+  // Of `sent`, the probes the relay refused when they were handed over (never on the wire):
+  // neither in flight nor lost. Loss is lost / (sent - send_failures - in_flight).
+  uint64_t send_failures = 0;
   // t3 (STAMP): answered probes whose result used the reflector's real TX time / its estimate.
   uint64_t t3_real = 0;
   uint64_t t3_estimated = 0;
