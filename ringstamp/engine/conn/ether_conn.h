@@ -81,12 +81,12 @@ struct EtherConnOptions {
 };
 
 // One received frame as the handler sees it: a view, valid only inside the handler call that
-// got it. The payload, the VLAN stack and the stamps are the received frame's own (references,
-// not copies: the relay hands a frame over without copying its 72-byte stamps and 34-byte
-// stack); copy what must outlive the call.
+// got it. The addresses, the payload, the VLAN stack and the stamps are the received frame's
+// own (references, not copies: the relay hands a frame over without copying its 72-byte stamps,
+// 34-byte stack or 6-byte MACs); copy what must outlive the call.
 struct L2Packet {
-  MacAddress src;
-  MacAddress dst;
+  const MacAddress& src;
+  const MacAddress& dst;
   const VlanStack& vlans;
   uint16_t ethertype = 0;
   std::span<const std::byte> payload;
