@@ -97,15 +97,18 @@ std::string RenderProbeReport(const ProbeReportData& d) {
   absl::StrAppend(&o, "</table>\n");
 
   // Counters.
-  const uint64_t known = c.sent - std::min(c.sent, c.in_flight + c.unanswered_at_stop);
+  const uint64_t known =
+      c.sent - std::min(c.sent, c.in_flight + c.unanswered_at_stop + c.send_failures);
   absl::StrAppend(
       &o, "<h2>Probes</h2>\n<table>\n<tr><th>sent</th><th>received</th><th>lost</th>",
       "<th>loss</th><th>late</th><th>duplicated</th><th>reordered</th><th>unanswered at stop</th>",
-      "</tr>\n<tr><td>", c.sent, "</td><td>", c.received, "</td><td>", c.lost, "</td><td>",
-      known > 0 ? absl::StrFormat("%.3g %%", 100.0 * c.lost / known) : "n/a", "</td><td>", c.late,
-      "</td><td>", c.duplicated, "</td><td>", c.reordered, "</td><td>", c.unanswered_at_stop,
+      "<th>not sent</th></tr>\n<tr><td>", c.sent, "</td><td>", c.received, "</td><td>", c.lost,
+      "</td><td>", known > 0 ? absl::StrFormat("%.3g %%", 100.0 * c.lost / known) : "n/a",
+      "</td><td>", c.late, "</td><td>", c.duplicated, "</td><td>", c.reordered, "</td><td>",
+      c.unanswered_at_stop, "</td><td>", c.send_failures,
       "</td></tr>\n</table>\n<p class=\"note\">Loss is lost / probes whose fate is known (sent "
-      "minus those in flight or still waiting at the stop); a late reply is not lost.</p>\n");
+      "minus those in flight, still waiting at the stop, or not sent: refused by the relay, "
+      "never on the wire); a late reply is not lost.</p>\n");
 
   // Figures.
   absl::StrAppend(&o, "<h2>Figures</h2>\n<table>\n<tr><th>figure</th><th>count</th><th>min</th>",

@@ -160,4 +160,10 @@ TEST_CASE("report page: self-contained, escaped, every figure with what it rests
   CHECK(Has(html, "<td class=\"na\">n/a</td>"));  // p99 of 45 samples
   CHECK(Has(html, "10 %"));                       // 5 lost of 50
   CHECK(Has(html, "What each figure rests on"));
+  // Probes the relay refused are shown, and the loss is of those that left: 5 of 40.
+  d.summary.counters.send_failures = 10;
+  d.summary.counters.received = 35;
+  const std::string refused = RenderProbeReport(d);
+  CHECK(Has(refused, "<th>not sent</th>"));
+  CHECK(Has(refused, "12.5 %"));
 }
