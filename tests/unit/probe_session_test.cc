@@ -632,6 +632,25 @@ TEST_CASE("probe: back to back, the closing probe is due when the last reply com
   CHECK(w.sender.Done());
 }
 
+TEST_CASE("probe: a refused closing probe is not built again, the held result goes at its wait") {
+  World w({.count = 1, .interval_ns = 0, .timeout_ns = 100 * kMs});
+  World::Flight f0 = w.Fly(0);
+  CHECK(w.Land(f0, f0.mono + 30'000) == ReplyMatch::kMatched);
+  CHECK(w.results.empty());  // held for the closing probe's reply
+  std::array<std::byte, 128> buf{};
+  const BuiltProbe closing = w.sender.BuildProbe(buf, f0.mono + 30'000, kBase + kMs);
+  REQUIRE(closing.size > 0);
+  REQUIRE(w.sender.IsClosingProbe(closing.seq));
+  w.sender.OnSendFailed(closing.seq);
+  CHECK_FALSE(w.sender.NextSendAt().has_value());  // not asked for again
+  CHECK(w.sender.counters().send_failures == 0);   // the closing probe is not one of `sent`
+  CHECK(w.sender.counters().sent == 1);
+  w.sender.Expire(std::numeric_limits<int64_t>::max(), w.Sink());
+  REQUIRE(w.results.size() == 1);
+  CHECK(w.results[0].t3->source == StampSource::kEstimate);
+  CHECK(w.sender.Done());
+}
+
 TEST_CASE("probe: the window refuses to overwrite an open probe until Expire runs") {
   auto s = ProbeSender::Create({.interval_ns = kMs, .timeout_ns = 1'000 * kMs}).value();
   REQUIRE(s.options().window == 2048);  // 2 × (1000 + 2), rounded up

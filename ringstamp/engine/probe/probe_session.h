@@ -346,12 +346,12 @@ class ProbeSender {
     tracker_.OnSent(seq, tx_stamps, emit);
   }
   // The relay refused probe `seq` (BuildProbe built it; the send failed): see
-  // ProbeTracker::OnSendFailed. A refused closing probe is built again when next due.
+  // ProbeTracker::OnSendFailed. A refused closing probe is not built again (a relay that
+  // refuses it would be asked again at once, in a loop): the results it would have brought
+  // real t3s for are released with their estimates when the t3 wait passes, as when its
+  // reply is lost.
   void OnSendFailed(uint32_t seq) {
-    if (IsClosingProbe(seq)) {
-      closing_sent_ = false;
-      return;
-    }
+    if (IsClosingProbe(seq)) return;
     tracker_.OnSendFailed(seq);
   }
 
