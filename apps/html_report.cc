@@ -97,8 +97,7 @@ std::string RenderProbeReport(const ProbeReportData& d) {
   absl::StrAppend(&o, "</table>\n");
 
   // Counters.
-  const uint64_t known =
-      c.sent - std::min(c.sent, c.in_flight + c.unanswered_at_stop + c.send_failures);
+  const uint64_t known = c.Settled();
   absl::StrAppend(
       &o, "<h2>Probes</h2>\n<table>\n<tr><th>sent</th><th>received</th><th>lost</th>",
       "<th>loss</th><th>late</th><th>duplicated</th><th>reordered</th><th>unanswered at stop</th>",

@@ -11,8 +11,7 @@ namespace ringstamp::app {
 ProbeVerdict JudgeProbeRun(const ProbeCounters& c, double max_loss_pct) {
   ProbeVerdict v;
   // Probes the relay refused never reached the network: not loss, but not a measurement either.
-  const uint64_t open = c.in_flight + c.unanswered_at_stop + c.send_failures;
-  const uint64_t known = c.sent > open ? c.sent - open : 0;
+  const uint64_t known = c.Settled();
   v.loss_pct = known > 0 ? 100.0 * static_cast<double>(c.lost) / static_cast<double>(known) : 0;
   const double unsent_pct =
       c.sent > 0 ? 100.0 * static_cast<double>(c.send_failures) / static_cast<double>(c.sent) : 0;

@@ -144,7 +144,7 @@ struct ProbeCounters {
   uint64_t schedule_slips = 0;          // a probe sent more than one interval behind schedule
   uint64_t window_full = 0;             // BuildProbe refused: its slot still held an open probe
   // Of `sent`, the probes the relay refused when they were handed over (never on the wire):
-  // neither in flight nor lost. Loss is lost / (sent - send_failures - in_flight).
+  // neither in flight nor lost. Loss is lost / Settled().
   uint64_t send_failures = 0;
   // t3 (STAMP): answered probes whose result used the reflector's real TX time / its estimate.
   uint64_t t3_real = 0;
@@ -153,6 +153,13 @@ struct ProbeCounters {
   uint64_t t3_after_result = 0;  // real t3 that came after its probe's result was reported
   uint64_t closing_probes = 0;   // uncounted probes sent to fetch the last real t3
   uint64_t closing_replies = 0;  // their replies
+
+  // Probes whose fate is known: sent, minus those in flight, still waiting at the stop, or
+  // refused by the relay. The loss figure (the verdict, the report) is lost / Settled().
+  uint64_t Settled() const {
+    const uint64_t open = in_flight + unanswered_at_stop + send_failures;
+    return sent > open ? sent - open : 0;
+  }
 };
 
 struct ProbeSummary {
